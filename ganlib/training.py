@@ -1,0 +1,324 @@
+"""The one training loop. The dashboard's job manager, the CLI and the tests all call `train`.
+
+    from ganlib.config import TrainConfig
+    from ganlib.training import train
+    result = train(TrainConfig(epochs=5), callbacks=Callbacks(on_epoch=print))
+
+Design (why it is fast): the dataset is one tensor on the device and batches are index
+gathers from a per-epoch device permutation, so there is no DataLoader, PIL or ToTensor in the
+loop. Per-step statistics are summed into a device tensor and read back once per epoch:
+`.item()` per step would stall the GPU queue every step. Adam is fused where the device
+supports it. The loop only talks to the caller through `Callbacks`; it never prints.
+
+Nothing lost: at the end of every good epoch an in-memory snapshot of the full state is kept.
+A stop, a crash or a NaN loss writes that snapshot as a checkpoint (if it is newer than the
+last one on disk), so a run always resumes from its last good epoch.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+from torch import nn
+
+from ganlib.checkpoint import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint
+from ganlib.config import TrainConfig, check_against_data
+from ganlib.data import ImageData, load_dataset
+from ganlib.images import save_grid
+from ganlib.losses import LOSSES
+from ganlib.models import MODELS, build_models
+from ganlib.runs import Run, new_run_dir
+
+STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
+PROGRESS_INTERVAL_S = 0.25
+
+
+@dataclass
+class Progress:
+    epoch: int  # 1-based epoch being trained
+    epochs: int
+    step: int  # steps done in this epoch
+    steps_per_epoch: int
+    elapsed_s: float
+    eta_s: Optional[float]
+
+    @property
+    def fraction(self) -> float:
+        done = (self.epoch - 1) * self.steps_per_epoch + self.step
+        return min(1.0, done / max(1, self.epochs * self.steps_per_epoch))
+
+
+@dataclass
+class Callbacks:
+    """How a front end watches and steers a run. `should_stop` is polled every step; it may
+    block (the job manager pauses a run that way) and returns True to stop."""
+
+    on_start: Callable[[Run], None] = lambda run: None
+    on_progress: Callable[[Progress], None] = lambda p: None
+    on_epoch: Callable[[dict[str, float]], None] = lambda row: None
+    should_stop: Callable[[], bool] = lambda: False
+
+
+@dataclass
+class TrainResult:
+    run: Run
+    state: str  # completed | stopped | diverged | failed
+    epoch: int  # last good epoch
+    rows: list[dict[str, float]] = field(default_factory=list)
+    error: Optional[str] = None
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        from ganlib.config import ConfigError
+
+        raise ConfigError("device", "CUDA was asked for but no GPU is visible; use auto or cpu")
+    return dev
+
+
+def make_optimizer(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError):  # device or build without fused Adam
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=device.type != "cpu")
+
+
+def fixed_latents(cfg: TrainConfig, num_classes: int, conditional: bool) -> tuple[torch.Tensor, Optional[torch.Tensor], int]:
+    """The grid's noise: drawn from its own generator so that it never shifts the training RNG,
+    and identical on CPU and GPU. Conditional grids hold one class per row."""
+    g = torch.Generator().manual_seed(cfg.seed + 7919)
+    if conditional:
+        rows, ncol = min(num_classes, 16), 10
+        labels = torch.arange(rows).repeat_interleave(ncol)
+        return torch.randn(rows * ncol, cfg.latent_dim, generator=g), labels, ncol
+    return torch.randn(64, cfg.latent_dim, generator=g), None, 8
+
+
+def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+class Trainer:
+    """State of one run; `train()` below is the public entry point."""
+
+    def __init__(self, cfg: TrainConfig, run: Run, data: ImageData, device: torch.device):
+        self.cfg, self.run, self.data, self.device = cfg, run, data, device
+        spec = MODELS.get(cfg.model)
+        self.conditional = spec.conditional
+        self.num_classes = max(1, data.num_classes)
+        self.loss = LOSSES.get(cfg.loss)
+        self.G, self.D = (m.to(device) for m in build_models(cfg, self.num_classes))
+        self.g_params = list(self.G.parameters())
+        self.d_params = list(self.D.parameters())
+        self.opt_g = make_optimizer(self.g_params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
+        self.opt_d = make_optimizer(self.d_params, cfg.lr_d, (cfg.beta1, cfg.beta2), device)
+        z, labels, self.grid_cols = fixed_latents(cfg, self.num_classes, self.conditional)
+        self.fixed_z = z.to(device)
+        self.fixed_labels = labels.to(device) if labels is not None else None
+        self.epoch = 0
+        self.rows: list[dict[str, float]] = []
+        self.snapshot: Optional[dict[str, Any]] = None
+        self.saved_epoch = -1
+
+    # ---- state ---------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "config": self.cfg.to_dict(),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": capture_rng(self.device),
+            "fixed_z": self.fixed_z,
+            "fixed_labels": self.fixed_labels,
+            "num_classes": self.num_classes,
+            "class_names": list(self.data.class_names),
+            "metrics": [dict(r) for r in self.rows],
+        }
+
+    def load_state(self, ck: dict[str, Any]) -> None:
+        self.G.load_state_dict(ck["G"])
+        self.D.load_state_dict(ck["D"])
+        self.opt_g.load_state_dict(ck["opt_g"])
+        self.opt_d.load_state_dict(ck["opt_d"])
+        self.fixed_z = ck["fixed_z"].to(self.device)
+        fl = ck.get("fixed_labels")
+        self.fixed_labels = fl.to(self.device) if fl is not None else None
+        self.epoch = int(ck["epoch"])
+        self.rows = [dict(r) for r in ck.get("metrics", [])][: self.epoch]
+        restore_rng(ck["rng"], self.device)
+        self.saved_epoch = self.epoch
+
+    def take_snapshot(self) -> None:
+        self.snapshot = clone_state(self.state())
+
+    def save_snapshot(self) -> Optional[Path]:
+        """Write the last good epoch's state if no checkpoint holds it yet."""
+        if self.snapshot is None or self.snapshot["epoch"] <= self.saved_epoch:
+            return None
+        path = save_checkpoint(self.run.checkpoint_path(self.snapshot["epoch"]), self.snapshot)
+        self.saved_epoch = self.snapshot["epoch"]
+        return path
+
+    # ---- one epoch -----------------------------------------------------------------------
+    def train_epoch(self, cb: Callbacks, t_run: float) -> Optional[dict[str, float]]:
+        """One pass over the data. Returns the epoch's row, or None when stopped mid-epoch."""
+        cfg, dev, B = self.cfg, self.device, self.cfg.batch_size
+        n = len(self.data)
+        steps = n // B  # the last partial batch is dropped: every step has the same shape
+        perm = torch.randperm(n, device=dev)
+        sums = torch.zeros(len(STAT_NAMES), device=dev, dtype=torch.float32)
+        self.G.train()
+        self.D.train()
+        t0 = last_report = time.perf_counter()
+        for i in range(steps):
+            if cb.should_stop():
+                return None
+            idx = perm[i * B:(i + 1) * B]
+            sums += self.step(self.data.images[idx], self.data.labels[idx] if self.conditional else None)
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_INTERVAL_S or i == steps - 1:
+                last_report = now
+                done = (self.epoch * steps + i + 1)
+                total = cfg.epochs * steps
+                rate = (now - t_run) / max(1, done - self.start_step)
+                cb.on_progress(Progress(self.epoch + 1, cfg.epochs, i + 1, steps, now - t_run,
+                                        rate * (total - done)))
+        means = (sums / steps).tolist()  # the one host sync of the epoch
+        dt = time.perf_counter() - t0
+        row = {"epoch": self.epoch + 1, **dict(zip(STAT_NAMES, means)),
+               "images_per_sec": steps * B / dt, "epoch_time_s": dt, "elapsed_s": time.perf_counter() - t_run}
+        if not all(math.isfinite(v) for v in means):
+            bad = [k for k, v in zip(STAT_NAMES, means) if not math.isfinite(v)]
+            raise Diverged(f"epoch {self.epoch + 1}: {', '.join(bad)} became NaN or infinite")
+        return row
+
+    def step(self, x: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        """One D update then one G update on the same fakes (as seed 000). Returns the stats
+        as a device tensor: nothing here waits for the GPU."""
+        B = x.shape[0]
+        z = torch.randn(B, self.cfg.latent_dim, device=self.device)
+        y_fake = torch.randint(0, self.num_classes, (B,), device=self.device) if self.conditional else None
+        fake = self.G(z, y_fake)
+
+        d_real = self.D(x, y)
+        d_fake = self.D(fake.detach(), y_fake)
+        loss_d = self.loss.d_loss(d_real, d_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        gn_d = grad_norm(self.d_params)
+        self.opt_d.step()
+
+        for p in self.d_params:  # G's step needs no gradients for D's weights
+            p.requires_grad_(False)
+        loss_g = self.loss.g_loss(self.D(fake, y_fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        gn_g = grad_norm(self.g_params)
+        self.opt_g.step()
+        for p in self.d_params:
+            p.requires_grad_(True)
+
+        with torch.no_grad():
+            return torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean(),
+                                torch.sigmoid(d_fake).mean(), gn_g.to(loss_d.device), gn_d.to(loss_d.device)]).float()
+
+    @torch.no_grad()
+    def write_grid(self) -> Path:
+        was_training = self.G.training
+        self.G.eval()
+        imgs = self.G(self.fixed_z, self.fixed_labels)
+        self.G.train(was_training)
+        return save_grid(imgs, self.run.sample_path(self.epoch), nrow=self.grid_cols)
+
+    # ---- the run -------------------------------------------------------------------------
+    def fit(self, cb: Callbacks) -> str:
+        cfg = self.cfg
+        t_run = time.perf_counter()
+        self.start_step = self.epoch * (len(self.data) // cfg.batch_size)
+        if self.epoch == 0 and not self.run.samples():
+            self.write_grid()  # epoch 0: what the untrained generator draws
+        while self.epoch < cfg.epochs:
+            row = self.train_epoch(cb, t_run)
+            if row is None:
+                return "stopped"
+            self.epoch += 1
+            self.rows.append(row)
+            self.run.write_metrics(self.rows)
+            last = self.epoch == cfg.epochs
+            if self.epoch % cfg.sample_every == 0 or last:
+                self.write_grid()
+            self.take_snapshot()
+            if self.epoch % cfg.checkpoint_every == 0 or last:
+                self.save_snapshot()
+            self.run.write_status(state="running", epoch=self.epoch, epochs=cfg.epochs)
+            cb.on_epoch(row)
+        return "completed"
+
+
+def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
+            device: Optional[torch.device] = None) -> Trainer:
+    """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable before
+    any run folder is created for a new run, so a bad config leaves nothing behind."""
+    device = device or resolve_device(cfg.device)
+    if resume is not None:
+        run = Run(Path(resume))
+    data = load_dataset(cfg.dataset, data_path=cfg.data_path, channels=cfg.channels,
+                        image_size=cfg.image_size, max_images=cfg.max_images, device=device)
+    check_against_data(cfg, len(data), data.labels is not None)
+    torch.manual_seed(cfg.seed)
+    if resume is None:
+        run = Run(new_run_dir(cfg, runs_dir))
+        run.save_config(cfg)
+        trainer = Trainer(cfg, run, data, device)
+    else:
+        trainer = Trainer(cfg, run, data, device)
+        ck_path = run.latest_checkpoint()
+        if ck_path is not None:
+            trainer.load_state(load_checkpoint(ck_path, map_location=device))
+        run.save_config(cfg)  # resuming may raise the epoch count
+        run.write_metrics(trainer.rows)  # drop rows of epochs after the checkpoint
+    return trainer
+
+
+def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
+          callbacks: Optional[Callbacks] = None) -> TrainResult:
+    """Train a new run, or continue `resume` (a run folder) up to `cfg.epochs` epochs.
+
+    Config and data errors raise before anything is written. Once the run exists, every
+    outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
+    failures keep their traceback there for the UI."""
+    cb = callbacks or Callbacks()
+    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume)
+    run = trainer.run
+    run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
+                     device=str(trainer.device), data_note=trainer.data.note)
+    cb.on_start(run)
+    error = tb = None
+    try:
+        state = trainer.fit(cb)
+    except Diverged as e:
+        state, error = "diverged", f"{e}. Training stopped; the last good checkpoint is kept. " \
+                                   "Try a lower learning rate."
+    except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
+        state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
+    trainer.save_snapshot()
+    run.write_status(state=state, epoch=trainer.epoch,
+                     epochs=cfg.epochs, error=error, traceback=tb)
+    return TrainResult(run, state, trainer.epoch, trainer.rows, error)
