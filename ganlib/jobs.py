@@ -29,7 +29,9 @@ class Job:
     id: int
     config: TrainConfig
     resume: Optional[str] = None
-    state: str = "queued"  # queued | running | paused | stopping | completed | stopped | diverged | failed
+    # queued | running | pausing | paused | stopping | completed | stopped | diverged | failed.
+    # "pausing" becomes "paused" only once the worker is parked at a step boundary.
+    state: str = "queued"
     run_path: Optional[str] = None
     progress: Optional[Progress] = None
     rows: list[dict[str, float]] = field(default_factory=list)
@@ -43,7 +45,7 @@ class Job:
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running", "paused", "stopping")
+        return self.state in ("queued", "running", "pausing", "paused", "stopping")
 
 
 class JobManager:
@@ -71,13 +73,12 @@ class JobManager:
             job = self._jobs[job_id]
             if job.state in ("queued", "running"):
                 job._running.clear()
-                job.state = "paused"
-        self._mark(job, "paused")
+                job.state = "pausing"
 
     def resume(self, job_id: int) -> None:
         with self._lock:
             job = self._jobs[job_id]
-            if job.state == "paused":
+            if job.state in ("pausing", "paused"):
                 job.state = "running"
                 job._running.set()
         self._mark(job, "running")
@@ -128,13 +129,18 @@ class JobManager:
     # ---- the worker --------------------------------------------------------------------
     def _work(self, job: Job) -> None:
         def should_stop() -> bool:
-            job._running.wait()  # blocks while paused
+            if not job._running.is_set():
+                with self._lock:
+                    if job.state == "pausing":
+                        job.state = "paused"
+                self._mark(job, "paused")
+                job._running.wait()  # parked here until resume or stop
             return job._stop.is_set()
 
         def on_start(run: Run) -> None:
             with self._lock:
                 job.run_path = str(run.path)
-                if job.state == "queued":
+                if job.state == "queued":  # a job paused while loading stays "pausing"
                     job.state = "running"
 
         def on_progress(p: Progress) -> None:

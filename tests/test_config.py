@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from ganlib.config import ConfigError, TrainConfig, check_against_data
+
+
+def test_defaults_are_the_seeds():
+    c = TrainConfig()
+    assert (c.lr_g, c.lr_d, c.beta1, c.beta2, c.batch_size, c.latent_dim) == (2e-4, 2e-4, 0.5, 0.999, 128, 100)
+    assert (c.dataset, c.model, c.loss) == ("mnist5k", "mlp_gan", "nonsaturating")
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"lr_g": -1e-4}, "lr_g"),
+    ({"lr_d": 0.0}, "lr_d"),
+    ({"lr_d": float("nan")}, "lr_d"),
+    ({"model": "stylegan9"}, "model"),
+    ({"dataset": "imagenet"}, "dataset"),
+    ({"loss": "nope"}, "loss"),
+    ({"beta1": 1.0}, "beta1"),
+    ({"beta2": -0.1}, "beta2"),
+    ({"epochs": 0}, "epochs"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"device": "gpu"}, "device"),
+    ({"channels": 2}, "channels"),
+    ({"image_size": 4}, "image_size"),
+    ({"dataset": "folder"}, "data_path"),
+    ({"sample_every": 0}, "sample_every"),
+])
+def test_bad_values_name_the_field(changes, field):
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(**changes)
+    assert e.value.field == field
+    assert str(e.value).startswith(field + ":")
+
+
+def test_from_dict_coerces_cli_strings():
+    c = TrainConfig.from_dict({"epochs": "3", "lr_g": "1e-3", "dropout": "none", "channels": "3"})
+    assert c.epochs == 3 and c.lr_g == 1e-3 and c.dropout is None and c.channels == 3
+
+
+def test_from_dict_refuses_unknown_and_mistyped():
+    with pytest.raises(ConfigError) as e:
+        TrainConfig.from_dict({"epochz": 3})
+    assert e.value.field == "epochz"
+    with pytest.raises(ConfigError) as e:
+        TrainConfig.from_dict({"epochs": "three"})
+    assert e.value.field == "epochs"
+    with pytest.raises(ConfigError):
+        TrainConfig.from_dict({"epochs": 2.5})
+
+
+def test_json_round_trip():
+    c = TrainConfig(model="cgan", dropout=0.1, seed=42)
+    assert TrainConfig.from_json(c.to_json()) == c
+    assert json.loads(c.to_json())["model"] == "cgan"
+    assert c.replace(epochs=7).epochs == 7
+
+
+def test_data_dependent_checks():
+    with pytest.raises(ConfigError) as e:
+        check_against_data(TrainConfig(batch_size=600), n_images=512, has_labels=True)
+    assert e.value.field == "batch_size" and "512" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        check_against_data(TrainConfig(model="cgan"), n_images=5000, has_labels=False)
+    assert e.value.field == "model" and "labels" in str(e.value)
+    check_against_data(TrainConfig(model="cgan"), n_images=5000, has_labels=True)

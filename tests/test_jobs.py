@@ -1,0 +1,63 @@
+import time
+
+import pytest
+
+from ganlib.jobs import JobBusy, JobManager
+
+
+def _wait_for(pred, timeout=60.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_job_runs_in_background_and_completes(tiny_cfg, tmp_path):
+    jm = JobManager(tmp_path)
+    jid = jm.start(tiny_cfg(epochs=2))
+    snap = jm.wait(jid, timeout=120)
+    assert snap["state"] == "completed" and not snap["active"]
+    assert [r["epoch"] for r in snap["rows"]] == [1, 2]
+    assert snap["run"] and snap["fraction"] == pytest.approx(1.0)
+    assert jm.current()["id"] == jid
+
+
+def test_one_job_at_a_time_pause_and_stop(tiny_cfg, tmp_path):
+    jm = JobManager(tmp_path)
+    jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))
+    with pytest.raises(JobBusy):
+        jm.start(tiny_cfg())
+    assert _wait_for(lambda: jm.snapshot(jid)["step"] > 0)
+    jm.pause(jid)
+    assert jm.snapshot(jid)["state"] in ("pausing", "paused")
+    assert _wait_for(lambda: jm.snapshot(jid)["state"] == "paused")  # parked at a step boundary
+    s1 = jm.snapshot(jid)
+    time.sleep(1.0)
+    s2 = jm.snapshot(jid)
+    assert s1["state"] == s2["state"] == "paused"
+    assert (s1["epoch"], s1["step"]) == (s2["epoch"], s2["step"])  # no progress while paused
+    jm.resume(jid)
+    assert _wait_for(lambda: (jm.snapshot(jid)["epoch"], jm.snapshot(jid)["step"]) != (s2["epoch"], s2["step"]))
+    jm.stop(jid)
+    snap = jm.wait(jid, timeout=60)
+    assert snap["state"] == "stopped"
+    jid2 = jm.start(tiny_cfg(epochs=1))  # the slot is free again
+    assert jm.wait(jid2, timeout=120)["state"] == "completed"
+
+
+def test_stop_while_paused(tiny_cfg, tmp_path):
+    jm = JobManager(tmp_path)
+    jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))
+    assert _wait_for(lambda: jm.snapshot(jid)["step"] > 0)
+    jm.pause(jid)
+    jm.stop(jid)
+    assert jm.wait(jid, timeout=60)["state"] == "stopped"
+
+
+def test_bad_setup_becomes_a_failed_job_with_message(tiny_cfg, tmp_path):
+    jm = JobManager(tmp_path)
+    jid = jm.start(tiny_cfg(dataset="folder", data_path=str(tmp_path / "nope")))
+    snap = jm.wait(jid, timeout=60)
+    assert snap["state"] == "failed" and "not a folder" in snap["error"] and snap["run"] is None
