@@ -134,6 +134,7 @@ class Trainer:
         self.rows: list[dict[str, float]] = []
         self.snapshot: Optional[dict[str, Any]] = None
         self.saved_epoch = -1
+        self.start_step = 0  # global step at which this process began (for the ETA)
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
