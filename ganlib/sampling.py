@@ -28,6 +28,7 @@ class Samples:
     labels: Optional[np.ndarray]  # int64 (N,) or None
     nrow: int
     grid: Image.Image
+    seed: int = 0  # the seed drawn, so a random draw can be repeated
 
     def png(self) -> bytes:
         return png_bytes(self.grid)
@@ -105,7 +106,8 @@ def generate(run: str | Path | Run, n: int = 64, *, seed: Optional[int] = None,
     with torch.no_grad():
         x = G(z, y)
     nrow = nrow or int(np.ceil(np.sqrt(n)))
-    return Samples(to_uint8(x), y.cpu().numpy() if y is not None else None, nrow, grid_image(x, nrow, scale=scale))
+    return Samples(to_uint8(x), y.cpu().numpy() if y is not None else None, nrow,
+                   grid_image(x, nrow, scale=scale), seed)
 
 
 def class_labels(labels: int | Sequence[int] | None, n: int, num_classes: int) -> torch.Tensor:

@@ -158,6 +158,7 @@ class Trainer:
         self.D.load_state_dict(ck["D"])
         self.opt_g.load_state_dict(ck["opt_g"])
         self.opt_d.load_state_dict(ck["opt_d"])
+        self.apply_hyperparameters()  # the optimizer state carries the old lr; the config wins
         self.fixed_z = ck["fixed_z"].to(self.device)
         fl = ck.get("fixed_labels")
         self.fixed_labels = fl.to(self.device) if fl is not None else None
@@ -165,6 +166,11 @@ class Trainer:
         self.rows = [dict(r) for r in ck.get("metrics", [])][: self.epoch]
         restore_rng(ck["rng"], self.device)
         self.saved_epoch = self.epoch
+
+    def apply_hyperparameters(self) -> None:
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, (self.cfg.beta1, self.cfg.beta2)
 
     def take_snapshot(self) -> None:
         self.snapshot = clone_state(self.state())
@@ -293,6 +299,11 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
         ck_path = run.latest_checkpoint()
         if ck_path is not None:
             trainer.load_state(load_checkpoint(ck_path, map_location=device))
+        if cfg.epochs < trainer.epoch:
+            from ganlib.config import ConfigError
+
+            raise ConfigError("epochs", f"the run has already trained {trainer.epoch} epochs; "
+                                        f"resume to at least that many, not {cfg.epochs}")
         run.save_config(cfg)  # resuming may raise the epoch count
         run.write_metrics(trainer.rows)  # drop rows of epochs after the checkpoint
     return trainer

