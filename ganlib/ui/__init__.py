@@ -1,0 +1,10 @@
+"""Thin Streamlit helpers for the dashboard (`app.py`, `pages/`): the only part of ganlib that
+imports streamlit.
+
+    core         runs folder, the per-process JobManager, run pickers, device report
+    config_form  TrainConfig widgets drawn from `ganlib.config.field_specs()` metadata
+    charts       Plotly figures of a run's metrics
+
+Pages import these instead of torch; the library below them never calls `st.*`.
+"""
+from ganlib.ui.core import device_info, get_job_manager, list_runs, runs_root  # noqa: E402,F401

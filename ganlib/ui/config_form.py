@@ -1,0 +1,160 @@
+"""TrainConfig widgets drawn from the field metadata in `ganlib.config` (help, min, max, step,
+choices, log), so a new config field shows up on the Train page without touching the page.
+
+    values = config_form(defaults=TrainConfig().to_dict())   # raw widget values, by field
+    cfg = TrainConfig.from_dict(values)                        # the config checks them
+
+Rules: `choices` "datasets"/"models"/"losses" take names from the registries, a list becomes a
+select box; `log` becomes a select slider over 1-2-5 log-spaced values; a numeric range of at
+most MAX_SLIDER_STEPS steps is a slider, a wider one a number input; an Optional field gets a
+"use the default" checkbox. Widget keys are `<prefix>_<field>` and keep their value for the
+session, across page switches.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from typing import Any, Optional
+
+import streamlit as st
+
+from ganlib.config import TrainConfig, field_specs
+
+MAX_SLIDER_STEPS = 120
+# Fields grouped into the page's boxes, in order; fields not named here land in "Other".
+GROUPS: dict[str, list[str]] = {
+    "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
+    "Model": ["model", "loss", "latent_dim", "dropout"],
+    "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2"],
+    "Run": ["seed", "device", "sample_every", "checkpoint_every"],
+}
+NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled with a package)
+
+
+def registry_for(choices: str):
+    from ganlib.data import DATASETS
+    from ganlib.losses import LOSSES
+    from ganlib.models import MODELS
+
+    return {"datasets": DATASETS, "models": MODELS, "losses": LOSSES}[choices]
+
+
+def log_values(lo: float, hi: float, include: Optional[float] = None) -> list[float]:
+    """1-2-5 steps per decade between lo and hi (plus `include`, a run's own odd value)."""
+    vals = {float(f"{m}e{e}") for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+            for m in (1, 2, 5)}
+    vals = {v for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)}
+    if include is not None and include > 0:
+        vals.add(float(include))
+    return sorted(vals)
+
+
+def _base_type(f: dataclasses.Field) -> tuple[type, bool]:
+    hint = typing.get_type_hints(TrainConfig)[f.name]
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and type(None) in args:
+        return next(a for a in args if a is not type(None)), True
+    return hint, False
+
+
+def _descriptions(reg) -> str:
+    lines = []
+    for name in reg.names():
+        desc = getattr(reg.get(name), "description", None)
+        if desc:
+            lines.append(f"- **{name}**: {desc}")
+    return "\n".join(lines)
+
+
+def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str, Any]) -> Any:
+    """Draw one field's widget and return its value (None for a hidden or defaulted field)."""
+    meta, name = f.metadata, f.name
+    label = name.replace("_", " ").capitalize().replace("Lr ", "LR ")
+    help_ = meta.get("help")
+    base, optional = _base_type(f)
+    choices = meta.get("choices")
+    lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")
+
+    if name == "data_path":
+        ds = values.get("dataset", "")
+        if ds in NO_PATH_DATASETS:
+            return ""
+        hint = "Folder of images (class subfolders become labels)" if ds == "folder" \
+            else "torchvision root (empty: the default data/ folder)"
+        return st.text_input(label, value=default or "", key=key, help=help_, placeholder=hint,
+                             persist_state="session")
+
+    if isinstance(choices, str):  # a registry
+        reg = registry_for(choices)
+        names = reg.names()
+        desc = _descriptions(reg)
+        index = names.index(default) if default in names else 0
+        return st.selectbox(label, names, index=index, key=key, persist_state="session",
+                            help=f"{help_}\n\n{desc}" if desc else help_)
+    if isinstance(choices, (list, tuple)):
+        opts = list(choices)
+        if default not in opts:
+            opts.append(default)
+        return st.selectbox(label, opts, index=opts.index(default), key=key, help=help_, persist_state="session")
+
+    if optional:  # e.g. dropout: a "use the default" checkbox, then the slider
+        return _optional_widget(name, label, base, default, key, help_, lo, hi, step, values)
+
+    if meta.get("log"):
+        opts = log_values(lo, hi, include=default)
+        return st.select_slider(label, options=opts, value=default, key=key, help=help_,
+                                format_func=lambda v: f"{v:.0e}", persist_state="session")
+
+    if base in (int, float) and lo is not None and hi is not None:
+        step = step or (1 if base is int else (hi - lo) / 100)
+        cast = int if base is int else float
+        lo, hi, step, default = cast(lo), cast(hi), cast(step), cast(default)
+        if (hi - lo) / step <= MAX_SLIDER_STEPS:
+            return st.slider(label, lo, hi, default, step, key=key, help=help_, persist_state="session")
+        fmt = None if base is int else f"%.{max(0, -math.floor(math.log10(step)))}f"
+        return st.number_input(label, lo, hi, default, step, format=fmt, key=key, help=help_,
+                               persist_state="session")
+    if base is bool:
+        return st.checkbox(label, value=bool(default), key=key, help=help_, persist_state="session")
+    return st.text_input(label, value="" if default is None else str(default), key=key, help=help_,
+                         persist_state="session")
+
+
+def _optional_widget(name, label, base, default, key, help_, lo, hi, step, values):
+    model_default = None
+    if name == "dropout":
+        from ganlib.models import MODELS
+
+        model = values.get("model")
+        if model in MODELS:
+            model_default = MODELS.get(model).default_dropout
+    shown = f" ({model_default:g})" if model_default is not None else ""
+    use_default = st.checkbox(f"{label}: use the model's default{shown}", value=default is None,
+                              key=f"{key}_default", help=help_, persist_state="session")
+    start = default if default is not None else (model_default if model_default is not None else lo or 0)
+    if base is float and lo is not None and hi is not None:
+        value = st.slider(label, float(lo), float(hi), float(start), float(step or 0.05), key=key,
+                          disabled=use_default, persist_state="session")
+    else:
+        value = st.number_input(label, value=start, key=key, disabled=use_default, persist_state="session")
+    return None if use_default else value
+
+
+def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg") -> dict[str, Any]:
+    """Every TrainConfig field as a widget, grouped in bordered boxes; returns {field: value}."""
+    defaults = {**TrainConfig().to_dict(), **(defaults or {})}
+    fields = {f.name: f for f in field_specs()}
+    groups = {g: [n for n in names if n in fields] for g, names in GROUPS.items()}
+    grouped = {n for names in groups.values() for n in names}
+    other = [n for n in fields if n not in grouped]
+    if other:
+        groups["Other"] = other
+    values: dict[str, Any] = {}
+    cols = st.columns(len(groups))
+    for col, (group, names) in zip(cols, groups.items()):
+        with col.container(border=True):
+            st.markdown(f"**{group}**")
+            for n in names:
+                values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
+    return {n: values[n] for n in fields}  # declaration order

@@ -1,0 +1,113 @@
+"""Shared page plumbing: where runs live, the one JobManager, run pickers, the device.
+
+    from ganlib.ui import core
+    jm = core.get_job_manager()          # one per process and runs folder, shared by all tabs
+    runs = core.list_runs()              # runs under $GANLIB_RUNS_DIR (read at call time)
+    run = core.pick_run(runs, key="samples_run")
+
+The runs folder is read from the environment on every call, not at import time, so that
+tests (and a relaunched server) can point the dashboard elsewhere without re-importing ganlib.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import streamlit as st
+
+from ganlib import runs as runs_mod
+from ganlib.jobs import JobManager
+from ganlib.runs import Run
+
+SELECTED_RUN = "_ganlib_selected_run"  # session key owned by no widget: the run shared across pages
+
+
+def runs_root() -> Path:
+    env = os.environ.get("GANLIB_RUNS_DIR")
+    return Path(env) if env else runs_mod.DEFAULT_RUNS_DIR
+
+
+@st.cache_resource(show_spinner=False)
+def job_manager_for(root: str) -> JobManager:
+    """One JobManager per process and runs folder; every session shares it (it is thread-safe)."""
+    return JobManager(runs_dir=root)
+
+
+def get_job_manager() -> JobManager:
+    return job_manager_for(str(runs_root()))
+
+
+def list_runs() -> list[Run]:
+    return runs_mod.list_runs(runs_root())
+
+
+def runs_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """`Run.summary()` rows, newest first."""
+    return [r.summary() for r in reversed(list(runs))]
+
+
+def pick_run(runs: Sequence[Run], key: str, label: str = "Run", help: Optional[str] = None) -> Run:
+    """A run select box. The choice is shared between pages (Samples, Generate, Latent walk)
+    through a session key that no widget owns; the newest run is the default."""
+    by_name = {r.name: r for r in runs}
+    names = list(by_name)
+    if st.session_state.get(key) not in by_name:
+        shared = st.session_state.get(SELECTED_RUN)
+        st.session_state[key] = shared if shared in by_name else names[-1]
+    labels = {n: _run_label(r) for n, r in by_name.items()}  # read the status once per render
+    name = st.selectbox(label, names, key=key, help=help, format_func=lambda n: labels.get(n, n))
+    st.session_state[SELECTED_RUN] = name
+    return by_name[name]
+
+
+def _run_label(run: Run) -> str:
+    st_ = run.status().get("state", "unknown")
+    return f"{run.name}  ({st_})"
+
+
+def no_runs_info(what: str = "this page") -> None:
+    st.info(f"No training runs yet, so there is nothing for {what} to show. "
+            "Open **Train** in the sidebar, start a run, and come back once it has written "
+            "a sample grid or a checkpoint.", icon=":material/info:")
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def device_info() -> dict[str, Any]:
+    """What `device="auto"` resolves to here, with a readable name (torch stays out of pages)."""
+    import torch
+
+    from ganlib.training import resolve_device
+
+    dev = resolve_device("auto")
+    info: dict[str, Any] = {"device": str(dev), "cuda": dev.type == "cuda", "torch": torch.__version__}
+    if dev.type == "cuda":
+        props = torch.cuda.get_device_properties(dev)
+        info["name"] = torch.cuda.get_device_name(dev)
+        info["memory_gb"] = round(props.total_memory / 2**30, 1)
+    else:
+        info["name"] = f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    return info
+
+
+def check_device(name: str) -> None:
+    """Raise ConfigError now, in the page, for a device this machine does not have."""
+    from ganlib.training import resolve_device
+
+    resolve_device(name)
+
+
+def fmt_seconds(s: Optional[float]) -> str:
+    if s is None:
+        return "?"
+    s = int(round(s))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def page_setup(title: str) -> None:
+    """Call first on every page: wide layout, and a tab title naming the page."""
+    st.set_page_config(page_title=f"{title} · GAN Workbench", page_icon=":material/blur_on:", layout="wide")

@@ -1,0 +1,152 @@
+"""Train: configure and start a run (or resume one), then watch, pause and stop it live.
+
+The job runs in the process-wide JobManager's thread; this page only polls its snapshot from
+a fragment that refreshes every second while a job is active and not at all otherwise.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+from ganlib.config import ConfigError, TrainConfig
+from ganlib.jobs import JobBusy
+from ganlib.runs import LIVE_STATES, Run
+from ganlib.ui import charts, core
+from ganlib.ui.config_form import config_form
+
+REFRESH_S = 1.0
+
+core.page_setup("Train")
+st.title("Train")
+jm = core.get_job_manager()
+_now = jm.current()
+if _now and _now["active"]:
+    st.info(f"Job {_now['id']} is training ({_now['state']}); one job runs at a time, so stop it below "
+            "before starting another.", icon=":material/hourglass_top:")
+
+
+def start(cfg: TrainConfig, resume=None) -> None:
+    """Hand the config to the job manager; one job at a time (JobBusy otherwise)."""
+    try:
+        job_id = jm.start(cfg, resume=resume)
+    except JobBusy as e:
+        st.warning(f"{e}.", icon=":material/hourglass_top:")
+        return
+    st.toast(f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}.")
+
+
+mode = st.segmented_control("Mode", ["New run", "Resume a run"], default="New run", key="train_mode",
+                            label_visibility="collapsed", persist_state="session") or "New run"
+
+if mode == "New run":
+    values = config_form(prefix="cfg")
+    cfg = None
+    try:
+        cfg = TrainConfig.from_dict(values)
+        core.check_device(cfg.device)
+    except ConfigError as e:
+        cfg = None
+        st.error(f"Cannot start: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
+    if st.button("Start training", type="primary", key="start", disabled=cfg is None,
+                 icon=":material/play_arrow:") and cfg is not None:
+        start(cfg)
+else:
+    candidates = [r for r in core.list_runs() if r.status().get("state") not in LIVE_STATES]
+    if not candidates:
+        st.info("No run to resume yet: start a new run first (runs that are training now are not listed).")
+    else:
+        run = core.pick_run(candidates, key="resume_run", label="Run to continue",
+                            help="Training restarts from the run's latest checkpoint.")
+        try:
+            cfg0 = run.config()
+        except Exception as e:  # noqa: BLE001 - a hand-edited config.json
+            st.error(f"Cannot read {run.name}/config.json: {e}")
+            st.stop()
+        state = run.status().get("state", "unknown")
+        ck = run.checkpoints()
+        ck_epoch = ck[-1][0] if ck else 0
+        st.caption(f"{cfg0.model} on {cfg0.dataset}, {cfg0.loss} loss; state **{state}**; "
+                   f"planned {cfg0.epochs} epochs; latest checkpoint: "
+                   + (f"epoch {ck_epoch}" if ck else "none (it would start over from epoch 0)"))
+        c1, c2 = st.columns(2)
+        suggested = cfg0.epochs if ck_epoch < cfg0.epochs else min(5000, cfg0.epochs + 10)
+        epochs = c1.number_input("Train up to epoch", 1, 5000, suggested, 1, key=f"resume_epochs_{run.name}",
+                                 help="Raise it to continue a completed run.")
+        devices = ["auto", "cpu", "cuda"]
+        device = c2.selectbox("Device", devices, index=devices.index(cfg0.device) if cfg0.device in devices else 0,
+                              key=f"resume_device_{run.name}")
+        cfg = None
+        try:
+            cfg = cfg0.replace(epochs=int(epochs), device=device)
+            core.check_device(cfg.device)
+        except ConfigError as e:
+            cfg = None
+            st.error(f"Cannot resume: **{e.field}**: {str(e).split(': ', 1)[-1]}")
+        if cfg is not None and epochs <= ck_epoch:
+            st.warning(f"The latest checkpoint is already at epoch {ck_epoch}: raise the epochs to continue.")
+            cfg = None
+        if st.button("Resume training", type="primary", key="resume", disabled=cfg is None,
+                     icon=":material/resume:") and cfg is not None:
+            start(cfg, resume=str(run.path))
+
+
+def live(was_active: bool) -> None:
+    snap = jm.current()
+    if snap is None:
+        st.caption("No job has run in this server process yet. Start one above.")
+        return
+    if was_active and not snap["active"]:
+        st.rerun()  # the job ended: redraw the page once, without the auto-refresh
+    run_txt = f"run `{snap['run_name']}`" if snap["run_name"] else "no run folder yet"
+    st.markdown(f"**Job {snap['id']}**: {snap['model']} on {snap['dataset']}, {run_txt}. "
+                f"State: **{snap['state']}**")
+    if snap["active"]:
+        epoch_txt = f"epoch {snap['epoch']}/{snap['epochs']}"
+        if snap["steps_per_epoch"]:
+            epoch_txt += f", step {snap['step']}/{snap['steps_per_epoch']}"
+        st.progress(snap["fraction"], text=f"{epoch_txt} · elapsed {core.fmt_seconds(snap['elapsed_s'])}"
+                    f" · ETA {core.fmt_seconds(snap['eta_s'])}")
+        if snap["state"] == "queued":
+            st.caption("Loading the data and building the models...")
+        elif snap["state"] == "pausing":
+            st.caption("Pausing at the end of the current step...")
+        b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+        b1.button("Pause", key="pause", icon=":material/pause:", on_click=jm.pause, args=(snap["id"],),
+                  disabled=snap["state"] != "running")
+        b2.button("Resume", key="unpause", icon=":material/play_arrow:", on_click=jm.resume,
+                  args=(snap["id"],), disabled=snap["state"] not in ("pausing", "paused"))
+        b3.button("Stop", key="stop", icon=":material/stop:", on_click=jm.stop, args=(snap["id"],),
+                  disabled=snap["state"] == "stopping",
+                  help="Stops after the current step; the last finished epoch is checkpointed.")
+    done = int(snap["rows"][-1]["epoch"]) if snap["rows"] else 0  # last finished epoch
+    if snap["state"] == "completed":
+        st.success(f"Job {snap['id']} completed: {done} epochs. Look at its grids on **Samples**, "
+                   "or draw new images on **Generate**.", icon=":material/check_circle:")
+    elif snap["state"] == "stopped":
+        st.info(f"Job {snap['id']} stopped after epoch {done}; resume it from the last checkpoint "
+                "with **Resume a run** above.")
+    if snap["state"] in ("failed", "diverged"):
+        st.error(f"Job {snap['id']} {snap['state']}: {snap['error']}", icon=":material/error:")
+        if snap.get("traceback"):
+            with st.expander("Traceback"):
+                st.code(snap["traceback"], language="python")
+
+    rows = charts.history(snap)
+    left, right = st.columns([3, 2])
+    with left:
+        if rows:
+            st.plotly_chart(charts.loss_figure(rows), key="loss_chart")
+            st.plotly_chart(charts.disc_figure(rows), key="disc_chart")
+        elif snap["run"]:
+            st.caption("The charts appear when the first epoch ends.")
+    with right:
+        grids = Run(Path(snap["run"])).samples() if snap["run"] else []
+        if grids:
+            epoch, path = grids[-1]
+            st.image(charts.load_grid(path), caption=f"Fixed-noise samples after epoch {epoch}", output_format="PNG")
+
+
+st.divider()
+st.subheader("Live")
+current = jm.current()  # again: a job may have started above
+active = bool(current and current["active"])
+st.fragment(live, run_every=REFRESH_S if active else None)(active)

@@ -1,0 +1,375 @@
+"""The dashboard pages, driven through streamlit.testing.v1.AppTest against real tiny runs.
+
+Every test points GANLIB_RUNS_DIR at a temporary folder (the UI reads it at call time), so
+nothing is written to the repository's checkpoints/. Runs are trained for real on 256 MNIST
+digits, 64 per batch, on the CPU: a few seconds each.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from ganlib.config import TrainConfig, field_specs  # noqa: E402
+from ganlib.training import train  # noqa: E402
+from ganlib.ui import core  # noqa: E402
+
+TINY = dict(max_images=256, batch_size=64, device="cpu")
+PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py"]
+
+
+# ---- helpers -------------------------------------------------------------------------------
+def page(path: str) -> AppTest:
+    return AppTest.from_file(str(REPO / path), default_timeout=60)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def job_state(at: AppTest) -> str | None:
+    m = re.search(r"State: \*\*(\w+)\*\*", texts(at.markdown))
+    return m.group(1) if m else None
+
+
+def wait_for(at: AppTest, pred, what: str, timeout: float = 90) -> AppTest:
+    """Rerun the page (as the live fragment would) until `pred(at)` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run(at)
+        if pred(at):
+            return at
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; job state {job_state(at)}, "
+                                 f"errors {texts(at.error)!r}")
+        time.sleep(0.3)
+
+
+def set_tiny_config(at: AppTest, **over) -> AppTest:
+    values = {"max_images": 256, "batch_size": 64, "epochs": 2, **over}
+    for name, v in values.items():
+        at.number_input(key=f"cfg_{name}").set_value(v)
+    at.selectbox(key="cfg_device").set_value("cpu")
+    return run(at)
+
+
+def widget_keys(at: AppTest) -> set[str]:
+    lists = [at.selectbox, at.slider, at.select_slider, at.number_input, at.checkbox, at.text_input]
+    return {w.key for lst in lists for w in lst if w.key}
+
+
+@pytest.fixture
+def empty_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished mlp_gan run, a finished cgan run and a run with no checkpoint yet."""
+    root = tmp_path_factory.mktemp("runs")
+    mlp = train(TrainConfig(model="mlp_gan", epochs=2, **TINY), runs_dir=root).run
+    cgan = train(TrainConfig(model="cgan", epochs=2, **TINY), runs_dir=root).run
+    fresh = root / "00002-mlp_gan-mnist5k"
+    fresh.mkdir()
+    shutil.copy(mlp.path / "config.json", fresh / "config.json")
+    return SimpleNamespace(root=root, mlp=mlp.name, cgan=cgan.name, fresh=fresh.name)
+
+
+@pytest.fixture
+def runs(trained, monkeypatch):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(trained.root))
+    return trained
+
+
+@pytest.fixture
+def stop_jobs(tmp_path):
+    """Stop any job a Train test left running, so that it cannot slow the next tests."""
+    yield
+    jm = core.job_manager_for(str(tmp_path))
+    for snap in jm.jobs():
+        if snap["active"]:
+            jm.stop(snap["id"])
+            jm.wait(snap["id"], timeout=30)
+
+
+# ---- rules ---------------------------------------------------------------------------------
+def test_pages_never_import_torch_and_library_never_imports_streamlit():
+    for rel in PAGES:
+        src = (REPO / rel).read_text()
+        assert not re.search(r"^\s*(import torch|from torch)", src, re.M), rel
+    for py in (REPO / "ganlib").rglob("*.py"):
+        if "ui" in py.relative_to(REPO / "ganlib").parts:
+            continue
+        assert not re.search(r"^\s*(import streamlit|from streamlit)", py.read_text(), re.M), py
+
+
+# ---- Home ----------------------------------------------------------------------------------
+def test_home_without_runs_points_to_train_and_shows_device(empty_dir):
+    at = run(page("app.py"))
+    assert at.title[0].value == "GAN Workbench"
+    assert any("Train" in i.value for i in at.info)
+    dev = core.device_info()["device"]
+    assert f"**Device in use:** `{dev}`" in texts(at.markdown)
+    assert not at.dataframe
+
+
+def test_home_lists_runs_with_status_and_last_losses(runs):
+    at = run(page("app.py"))
+    df = at.dataframe[0].value.set_index("run")
+    assert {runs.mlp, runs.cgan, runs.fresh} <= set(df.index)
+    assert df.loc[runs.cgan, "status"] == "completed"
+    assert df.loc[runs.cgan, "model"] == "cgan" and df.loc[runs.mlp, "model"] == "mlp_gan"
+    assert df.loc[runs.mlp, "epoch"] == 2 and df.loc[runs.mlp, "epochs"] == 2
+    assert df.loc[runs.mlp, "d_loss"] > 0 and df.loc[runs.mlp, "g_loss"] > 0
+    assert df.loc[runs.fresh, "checkpoints"] == 0
+
+
+def test_home_switches_to_pages(empty_dir):
+    at = run(page("app.py"))
+    at.switch_page("pages/1_Train.py")
+    assert run(at).title[0].value == "Train"
+
+
+# ---- Train ---------------------------------------------------------------------------------
+def test_train_has_a_widget_for_every_config_field(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    at.selectbox(key="cfg_dataset").set_value("folder")  # data_path shows for folder datasets
+    run(at)
+    keys = widget_keys(at)
+    assert {f"cfg_{f.name}" for f in field_specs()} <= keys
+    assert at.select_slider(key="cfg_lr_g").value == pytest.approx(2e-4)
+    assert at.checkbox(key="cfg_dropout_default").value is True
+    assert at.slider(key="cfg_dropout").disabled
+
+
+def test_train_hides_data_path_for_mnist5k(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    assert "cfg_data_path" not in widget_keys(at)
+
+
+def test_train_bad_value_names_the_field_and_does_not_start(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    at.selectbox(key="cfg_dataset").set_value("folder")  # folder without a path
+    run(at)
+    assert any("data_path" in e.value for e in at.error)
+    assert at.button(key="start").disabled
+    at.text_input(key="cfg_data_path").input(str(empty_dir))
+    run(at)
+    assert not at.error and not at.button(key="start").disabled
+
+
+def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = set_tiny_config(run(page("pages/1_Train.py")))
+    at.button(key="start").click()
+    run(at)
+    assert job_state(at) in ("queued", "running", "completed")
+    wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
+    assert any("completed: 2 epochs" in s.value for s in at.success)
+    assert len(at.get("plotly_chart")) == 2
+    assert len(at.image) == 1 and at.image[0].value[0].endswith(".png")
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # written where we pointed it
+    assert (run_dir / "ckpt" / "epoch_0002.pt").is_file()
+
+
+def test_train_pause_resume_stop_and_busy_warning(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = set_tiny_config(run(page("pages/1_Train.py")), epochs=2000)
+    at.button(key="start").click()
+    wait_for(at, lambda a: job_state(a) == "running" and a.get("progress"), "the job to run")
+    assert "ETA" in at.get("progress")[0].proto.text
+
+    other_tab = set_tiny_config(run(page("pages/1_Train.py")))  # a second browser tab
+    other_tab.button(key="start").click()  # starts while the first job trains
+    run(other_tab)
+    assert any("already running" in w.value for w in other_tab.warning)
+
+    at.button(key="pause").click()
+    run(at)
+    assert job_state(at) in ("pausing", "paused")
+    wait_for(at, lambda a: job_state(a) == "paused", "the job to park at a step boundary", timeout=30)
+    assert at.get("progress") and at.button(key="pause").disabled and not at.button(key="unpause").disabled
+    jm = core.job_manager_for(str(tmp_path))
+    assert jm.current()["state"] == "paused"
+    at.button(key="unpause").click()
+    run(at)
+    assert job_state(at) == "running"
+    at.button(key="stop").click()
+    wait_for(at, lambda a: job_state(a) == "stopped", "the job to stop", timeout=30)
+    assert any("stopped after epoch" in i.value for i in at.info)
+    assert not at.get("progress")
+
+
+def test_train_failed_job_shows_error_and_traceback(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = set_tiny_config(run(page("pages/1_Train.py")), batch_size=512)  # more than the 256 images
+    at.button(key="start").click()
+    wait_for(at, lambda a: job_state(a) == "failed", "the job to fail")
+    assert any("batch_size" in e.value and "failed" in e.value for e in at.error)
+    assert at.expander[0].label == "Traceback"
+    assert "Traceback" in at.code[0].value
+
+
+def test_train_resumes_a_run_with_more_epochs(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    first = train(TrainConfig(model="mlp_gan", epochs=1, **TINY), runs_dir=tmp_path).run
+    at = run(page("pages/1_Train.py"))
+    at.segmented_control(key="train_mode").set_value("Resume a run")
+    run(at)
+    assert at.selectbox(key="resume_run").value == first.name
+    epochs = at.number_input(key=f"resume_epochs_{first.name}")
+    assert epochs.value > 1  # a completed run is offered more epochs
+    epochs.set_value(1)
+    run(at)
+    assert any("raise the epochs" in w.value for w in at.warning) and at.button(key="resume").disabled
+    at.number_input(key=f"resume_epochs_{first.name}").set_value(2)
+    at.selectbox(key=f"resume_device_{first.name}").set_value("cpu")
+    run(at)
+    at.button(key="resume").click()
+    wait_for(at, lambda a: job_state(a) == "completed", "the resumed job to complete")
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [first.name]  # same run, no new one
+    assert [e for e, _ in first.checkpoints()] == [1, 2]
+    assert first.config().epochs == 2
+
+
+# ---- Samples -------------------------------------------------------------------------------
+def test_samples_shows_a_grid_per_epoch_with_download(runs):
+    at = run(page("pages/2_Samples.py"))
+    at.selectbox(key="samples_run").set_value(runs.cgan)
+    run(at)
+    slider = at.select_slider(key=f"samples_epoch_{runs.cgan}")
+    assert list(slider.options) == ["0", "1", "2"] and slider.value == 2
+    slider.set_value(1)
+    run(at)
+    assert len(at.image) == 1 and at.image[0].value[0].endswith(".png")
+    assert f"{runs.cgan}, epoch 1" in at.image[0].proto.imgs[0].caption
+    assert at.download_button(key="download_png").label == "Download PNG"
+    assert at.get("metric")  # the epoch's losses
+
+
+def test_samples_play_steps_through_epochs_then_stops(runs):
+    at = run(page("pages/2_Samples.py"))
+    at.selectbox(key="samples_run").set_value(runs.mlp)
+    run(at)
+    key = f"samples_epoch_{runs.mlp}"
+    at.button(key="play").click()
+    run(at)
+    assert at.session_state["_samples_playing"] == runs.mlp
+    assert at.select_slider(key=key).value == 0  # from the start when it was at the end
+    seen = [0]
+    for _ in range(4):
+        run(at)
+        seen.append(at.select_slider(key=key).value)
+    assert seen[:3] == [0, 1, 2]
+    assert at.session_state["_samples_playing"] is None  # stopped at the last grid
+    at.button(key="play").click()
+    run(at)
+    at.button(key="stop_play").click()
+    run(at)
+    assert at.session_state["_samples_playing"] is None
+
+
+# ---- Generate ------------------------------------------------------------------------------
+def test_generate_unconditional_is_reproducible_and_downloadable(runs):
+    at = run(page("pages/3_Generate.py"))
+    at.selectbox(key="gen_run").set_value(runs.mlp)
+    run(at)
+    assert not at.radio  # no label choice for an unconditional model
+    first = at.image[0].value
+    at.slider(key="gen_n").set_value(16)
+    run(at)
+    assert "16 samples" in at.image[0].proto.imgs[0].caption
+    assert {d.label for d in at.download_button} == {"Download PNG", "Download NPZ"}
+    sixteen = at.image[0].value
+    at.number_input(key="gen_seed").set_value(5)
+    run(at)
+    assert at.image[0].value != sixteen
+    at.number_input(key="gen_seed").set_value(0)
+    run(at)
+    assert at.image[0].value == sixteen and first != sixteen  # same seed, same images
+    at.checkbox(key="gen_random").check()
+    run(at)
+    assert re.search(r"Seed: `\d+`", texts(at.markdown))
+
+
+def test_generate_conditional_one_label_or_one_per_row(runs):
+    at = run(page("pages/3_Generate.py"))
+    at.selectbox(key="gen_run").set_value(runs.cgan)
+    run(at)
+    assert at.radio(key="gen_label_mode").value == "One label for all"
+    at.selectbox(key="gen_label").set_value(3)
+    run(at)
+    assert len(at.image) == 1
+    at.radio(key="gen_label_mode").set_value("One label per row")
+    run(at)
+    at.multiselect(key="gen_row_labels").set_value([2, 5])
+    at.slider(key="gen_per_row").set_value(4)
+    run(at)
+    assert "8 samples" in at.image[0].proto.imgs[0].caption
+    at.multiselect(key="gen_row_labels").set_value([])
+    run(at)
+    assert at.warning and not at.image
+
+
+def test_generate_run_without_checkpoint_shows_error(runs):
+    at = run(page("pages/3_Generate.py"))
+    at.selectbox(key="gen_run").set_value(runs.fresh)
+    run(at)
+    assert any("no checkpoint" in e.value for e in at.error)
+    assert not at.image
+
+
+# ---- Latent walk ---------------------------------------------------------------------------
+def test_latent_walk_conditional_strip_and_gif(runs):
+    at = run(page("pages/4_Latent_walk.py"))
+    at.selectbox(key="walk_run").set_value(runs.cgan)
+    run(at)
+    at.selectbox(key="walk_label_a").set_value(3)
+    at.selectbox(key="walk_label_b").set_value(8)
+    at.slider(key="walk_steps").set_value(6)
+    at.radio(key="walk_mode").set_value("linear")
+    run(at)
+    strip, gif = at.image
+    assert strip.value[0].endswith(".png") and gif.value[0].endswith(".gif")
+    assert "label 3 → 8, 6 steps, linear" in strip.proto.imgs[0].caption
+    assert at.download_button(key="walk_gif").label == "Download GIF"
+
+
+def test_latent_walk_unconditional_has_no_labels(runs):
+    at = run(page("pages/4_Latent_walk.py"))
+    at.selectbox(key="walk_run").set_value(runs.mlp)
+    run(at)
+    assert not [s for s in at.selectbox if s.key and s.key.startswith("walk_label")]
+    assert len(at.image) == 2
+
+
+def test_latent_walk_run_without_checkpoint_shows_error(runs):
+    at = run(page("pages/4_Latent_walk.py"))
+    at.selectbox(key="walk_run").set_value(runs.fresh)
+    run(at)
+    assert any("no checkpoint" in e.value for e in at.error)
+
+
+# ---- no runs yet ---------------------------------------------------------------------------
+@pytest.mark.parametrize("path", PAGES[2:])
+def test_pages_without_runs_point_to_train(empty_dir, path):
+    at = run(page(path))
+    assert any("Train" in i.value for i in at.info)
+    assert not at.error and not at.image
