@@ -108,6 +108,7 @@ class JobManager:
                 "run_name": Path(j.run_path).name if j.run_path else None,
                 "model": j.config.model, "dataset": j.config.dataset, "epochs": j.config.epochs,
                 "epoch": p.epoch if p else (int(j.rows[-1]["epoch"]) if j.rows else 0),
+                "epochs_done": int(j.rows[-1]["epoch"]) if j.rows else 0,
                 "step": p.step if p else 0, "steps_per_epoch": p.steps_per_epoch if p else 0,
                 "fraction": p.fraction if p else 0.0, "elapsed_s": p.elapsed_s if p else 0.0,
                 "eta_s": p.eta_s if p else None,
@@ -138,8 +139,10 @@ class JobManager:
             return job._stop.is_set()
 
         def on_start(run: Run) -> None:
+            rows = run.metrics()  # a resumed run's earlier epochs, so its charts start whole
             with self._lock:
                 job.run_path = str(run.path)
+                job.rows = rows
                 if job.state == "queued":  # a job paused while loading stays "pausing"
                     job.state = "running"
 

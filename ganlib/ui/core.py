@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from ganlib import runs as runs_mod
 from ganlib.jobs import JobManager
@@ -108,6 +109,24 @@ def fmt_seconds(s: Optional[float]) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
+# The sidebar, in order. Streamlit's own list would call the main page "app" after its file,
+# so `.streamlit/config.toml` hides it and every page draws this one.
+PAGES = [
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Train.py", "Train", ":material/model_training:"),
+    ("pages/2_Samples.py", "Samples", ":material/grid_view:"),
+    ("pages/3_Generate.py", "Generate", ":material/auto_awesome:"),
+    ("pages/4_Latent_walk.py", "Latent walk", ":material/timeline:"),
+]
+
+
 def page_setup(title: str) -> None:
-    """Call first on every page: wide layout, and a tab title naming the page."""
+    """Call first on every page: wide layout, a tab title naming the page, the sidebar links."""
     st.set_page_config(page_title=f"{title} · GAN Workbench", page_icon=":material/blur_on:", layout="wide")
+    with st.sidebar:
+        st.markdown("**GAN Workbench**")
+        for path, label, icon in PAGES:
+            try:
+                st.page_link(path, label=label, icon=icon)
+            except StreamlitAPIException:  # a page run on its own (AppTest) knows no siblings
+                st.markdown(f"[{label}](/{'' if label == 'Home' else Path(path).stem.split('_', 1)[1]})")
