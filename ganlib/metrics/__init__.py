@@ -40,3 +40,8 @@ class FeatureExtractor(nn.Module):
 
 # name -> factory(device) returning an extractor in eval() mode with frozen weights
 FEATURE_EXTRACTORS: Registry[Callable[..., FeatureExtractor]] = Registry("feature extractor")
+
+
+# Registration: one import per extractor file.
+from ganlib.metrics import extractor_inception as _inception  # noqa: E402,F401
+from ganlib.metrics import extractor_digits as _digits  # noqa: E402,F401
