@@ -54,6 +54,14 @@ class TrainConfig:
     image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1)
     channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3])
     max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1)
+    eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1)
+    eval_samples: int = _f(10_000, "Generated samples per evaluation (capped at the number of real images).",
+                           500, 50_000, 500)
+    extractor: str = _f("auto", "Feature extractor for the metrics; auto = digits for grayscale, inception for colour.",
+                        choices="extractors")
+    inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
+                                    "torch hub's cache, or a download).")
+    early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1)
 
     def __post_init__(self):
         self.validate()
@@ -95,6 +103,18 @@ class TrainConfig:
             raise ConfigError("channels", f"must be 1 or 3, got {self.channels}")
         if self.max_images < 0:
             raise ConfigError("max_images", f"must be 0 (all) or more, got {self.max_images}")
+        for name in ("eval_every", "early_stop"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"must be 0 (off) or more, got {getattr(self, name)}")
+        if self.eval_samples < 2:
+            raise ConfigError("eval_samples", f"must be at least 2, got {self.eval_samples}")
+        if self.early_stop and not self.eval_every:
+            raise ConfigError("early_stop", "early stopping watches FID: set eval_every above 0")
+        from ganlib.metrics import FEATURE_EXTRACTORS
+
+        if self.extractor != "auto" and self.extractor not in FEATURE_EXTRACTORS:
+            raise ConfigError("extractor", f"unknown extractor {self.extractor!r}; choose auto or one of "
+                                           f"{', '.join(FEATURE_EXTRACTORS.names())}")
         MODELS.get(self.model).check_config(self)
 
     # ---- (de)serialisation ------------------------------------------------------------

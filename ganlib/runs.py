@@ -5,7 +5,8 @@
         status.json        state, epoch, error and traceback; rewritten atomically
         metrics.csv        one row per finished epoch, rewritten atomically every epoch
         samples/epoch_0001.png ...
-        ckpt/epoch_0010.pt ...
+        evals.jsonl        one line per live evaluation: FID, KID, ..., per-class numbers
+        ckpt/epoch_0010.pt ...  and ckpt/best.pt, the lowest-FID state
 
 Nothing here imports the training loop: a viewer can list and read runs while another
 process (the CLI) is writing them.
@@ -106,6 +107,18 @@ class Run:
         ck = self.checkpoints()
         return ck[-1][1] if ck else None
 
+    def best_checkpoint_path(self) -> Path:
+        """The checkpoint of the lowest FID so far (written when live evaluation is on)."""
+        return self.path / "ckpt" / "best.pt"
+
+    def evals(self) -> list[dict[str, Any]]:
+        """Full evaluation records (per-class FID, histograms), one per evaluated epoch."""
+        try:
+            lines = (self.path / "evals.jsonl").read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
     def sample_path(self, epoch: int) -> Path:
         return self.path / "samples" / f"epoch_{epoch:04d}.png"
 
@@ -163,7 +176,9 @@ def _by_epoch(folder: Path, ext: str) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _num(v: str) -> float | str:
+def _num(v: str) -> float | str | None:
+    if v is None or v == "":
+        return None  # a column this row does not have (e.g. FID on an epoch without evaluation)
     try:
         return float(v)
     except (TypeError, ValueError):

@@ -16,6 +16,7 @@ last one on disk), so a run always resumes from its last good epoch.
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 import traceback
@@ -26,6 +27,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
+from ganlib.atomic import atomic_write_text
 from ganlib.checkpoint import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint
 from ganlib.config import TrainConfig, check_against_data
 from ganlib.data import ImageData, load_dataset
@@ -135,6 +137,11 @@ class Trainer:
         self.snapshot: Optional[dict[str, Any]] = None
         self.saved_epoch = -1
         self.start_step = 0  # global step at which this process began (for the ETA)
+        self.best_fid = math.inf
+        self.evals_since_best = 0
+        self.evals: list[dict[str, Any]] = []  # full records behind evals.jsonl
+        self.eval_ctx: Optional[tuple] = None  # (extractor, real reference), built at the first evaluation
+        self.notes: list[str] = []
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -151,6 +158,9 @@ class Trainer:
             "num_classes": self.num_classes,
             "class_names": list(self.data.class_names),
             "metrics": [dict(r) for r in self.rows],
+            "evals": [dict(e) for e in self.evals],
+            "best_fid": self.best_fid,
+            "evals_since_best": self.evals_since_best,
         }
 
     def load_state(self, ck: dict[str, Any]) -> None:
@@ -164,6 +174,9 @@ class Trainer:
         self.fixed_labels = fl.to(self.device) if fl is not None else None
         self.epoch = int(ck["epoch"])
         self.rows = [dict(r) for r in ck.get("metrics", [])][: self.epoch]
+        self.evals = [dict(e) for e in ck.get("evals", []) if e["epoch"] <= self.epoch]
+        self.best_fid = float(ck.get("best_fid", math.inf))
+        self.evals_since_best = int(ck.get("evals_since_best", 0))
         restore_rng(ck["rng"], self.device)
         self.saved_epoch = self.epoch
 
@@ -246,6 +259,29 @@ class Trainer:
             return torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean(),
                                 torch.sigmoid(d_fake).mean(), gn_g.to(loss_d.device), gn_d.to(loss_d.device)]).float()
 
+    # ---- live metrics --------------------------------------------------------------------
+    def evaluate(self) -> dict[str, Any]:
+        """FID and friends on N generated samples; returns the columns for this epoch's row.
+        Uses its own RNG, so runs with and without evaluation train identically."""
+        from ganlib.metrics.evaluate import evaluate, get_extractor, real_reference, resolve_extractor
+
+        cfg = self.cfg
+        n = min(cfg.eval_samples, len(self.data))
+        if self.eval_ctx is None:
+            name, note = resolve_extractor(cfg.extractor, cfg.channels, cfg.inception_weights)
+            if note:
+                self.notes.append(note)
+            ext = get_extractor(name, str(self.device), cfg.inception_weights if name == "inception" else "")
+            key = {k: getattr(cfg, k) for k in ("dataset", "data_path", "channels", "image_size", "max_images")}
+            ref = real_reference(self.data.images, self.data.labels, ext, n, dataset_key=key)
+            self.eval_ctx = (ext, ref)
+        ext, ref = self.eval_ctx
+        res = evaluate(self.G, ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=self.conditional,
+                       num_classes=self.num_classes, device=self.device)
+        self.evals.append({"epoch": self.epoch, **res.row, **res.details, "warnings": res.warnings})
+        atomic_write_text(self.run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in self.evals))
+        return res.row
+
     @torch.no_grad()
     def write_grid(self) -> Path:
         was_training = self.G.training
@@ -266,16 +302,32 @@ class Trainer:
             if row is None:
                 return "stopped"
             self.epoch += 1
+            last = self.epoch == cfg.epochs
+            improved = False
+            if cfg.eval_every and (self.epoch % cfg.eval_every == 0 or last):
+                row.update(self.evaluate())
+                improved = row["fid"] < self.best_fid
+                if improved:
+                    self.best_fid, self.evals_since_best = row["fid"], 0
+                else:
+                    self.evals_since_best += 1
             self.rows.append(row)
             self.run.write_metrics(self.rows)
-            last = self.epoch == cfg.epochs
             if self.epoch % cfg.sample_every == 0 or last:
                 self.write_grid()
             self.take_snapshot()
             if self.epoch % cfg.checkpoint_every == 0 or last:
                 self.save_snapshot()
-            self.run.write_status(state="running", epoch=self.epoch, epochs=cfg.epochs)
+            if improved:
+                save_checkpoint(self.run.best_checkpoint_path(), self.snapshot)
+            self.run.write_status(state="running", epoch=self.epoch, epochs=cfg.epochs, notes=self.notes,
+                                  best_fid=None if math.isinf(self.best_fid) else self.best_fid)
             cb.on_epoch(row)
+            if cfg.early_stop and self.evals_since_best >= cfg.early_stop and not last:
+                self.save_snapshot()
+                self.notes.append(f"Early stop at epoch {self.epoch}: FID has not improved for "
+                                  f"{cfg.early_stop} evaluations (best {self.best_fid:.2f}).")
+                return "completed"
         return "completed"
 
 
@@ -305,7 +357,8 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
             raise ConfigError("epochs", f"the run has already trained {trainer.epoch} epochs; "
                                         f"resume to at least that many, not {cfg.epochs}")
         run.save_config(cfg)  # resuming may raise the epoch count
-        run.write_metrics(trainer.rows)  # drop rows of epochs after the checkpoint
+        run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
+        atomic_write_text(run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in trainer.evals))
     return trainer
 
 
@@ -331,6 +384,6 @@ def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str |
     except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
         state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
     trainer.save_snapshot()
-    run.write_status(state=state, epoch=trainer.epoch,
-                     epochs=cfg.epochs, error=error, traceback=tb)
+    run.write_status(state=state, epoch=trainer.epoch, epochs=cfg.epochs, error=error, traceback=tb,
+                     notes=trainer.notes)
     return TrainResult(run, state, trainer.epoch, trainer.rows, error)

@@ -4,6 +4,7 @@ import tempfile
 
 # Before any ganlib import reads it.
 os.environ.setdefault("GANLIB_RUNS_DIR", tempfile.mkdtemp(prefix="ganlib-test-runs-"))
+os.environ.setdefault("GANLIB_CACHE_DIR", tempfile.mkdtemp(prefix="ganlib-test-cache-"))
 
 import pytest  # noqa: E402
 

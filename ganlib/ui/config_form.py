@@ -37,7 +37,25 @@ def registry_for(choices: str):
     from ganlib.losses import LOSSES
     from ganlib.models import MODELS
 
+    if choices == "extractors":
+        return _ExtractorChoices()
     return {"datasets": DATASETS, "models": MODELS, "losses": LOSSES}[choices]
+
+
+class _ExtractorChoices:
+    """`auto` plus the feature-extractor registry, shaped like a registry for the select box."""
+
+    DESCRIPTIONS = {"auto": "digits for grayscale data, inception for colour",
+                    "digits": "the shipped digit classifier (offline, MNIST-like data)",
+                    "inception": "FID Inception v3 (pytorch-fid's weights), comparable with papers"}
+
+    def names(self) -> list[str]:
+        from ganlib.metrics import FEATURE_EXTRACTORS
+
+        return ["auto", *FEATURE_EXTRACTORS.names()]
+
+    def get(self, name: str):
+        return type("Choice", (), {"description": self.DESCRIPTIONS.get(name, "")})
 
 
 def log_values(lo: float, hi: float, include: Optional[float] = None) -> list[float]:
