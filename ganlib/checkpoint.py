@@ -57,9 +57,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """The generator of a checkpoint in eval mode, with the checkpoint's metadata."""
+    """The generator of a checkpoint in eval mode (its EMA weights when the run kept them),
+    with the checkpoint's metadata."""
     ck = load_checkpoint(path, map_location=device)
     cfg = TrainConfig.from_dict(ck["config"])
     G, _ = build_models(cfg, ck.get("num_classes", 10))
-    G.load_state_dict(ck["G"])
+    G.load_state_dict(ck["G_ema"] if ck.get("G_ema") is not None else ck["G"])
     return G.to(device).eval(), ck

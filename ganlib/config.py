@@ -62,6 +62,25 @@ class TrainConfig:
     inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
                                     "torch hub's cache, or a download).")
     early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1)
+    # ---- architecture variants and stabilisers (seeds 001-004) ----
+    variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).")
+    d_norm: str = _f("batch", "Normalisation in conv discriminators; a gradient penalty needs layer or none.",
+                     choices=["batch", "layer", "none"])
+    n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1)
+    clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001)
+    gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).")
+    gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1)
+    r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1)
+    ema_decay: float = _f(0.0, "EMA of G's weights used for samples and metrics (0 = off; 0.999 typical).",
+                          0.0, 0.9999, 0.0001)
+    label_smoothing: float = _f(0.0, "One-sided label smoothing: real targets become 1 - s (BCE losses).",
+                                0.0, 0.3, 0.05)
+    instance_noise: float = _f(0.0, "Std of Gaussian noise added to D's inputs, decaying to 0 over the run.",
+                               0.0, 1.0, 0.05)
+    minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).")
+    spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.")
+    diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.")
+    patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).")
 
     def __post_init__(self):
         self.validate()
@@ -115,7 +134,53 @@ class TrainConfig:
         if self.extractor != "auto" and self.extractor not in FEATURE_EXTRACTORS:
             raise ConfigError("extractor", f"unknown extractor {self.extractor!r}; choose auto or one of "
                                            f"{', '.join(FEATURE_EXTRACTORS.names())}")
+        self._check_combination()
         MODELS.get(self.model).check_config(self)
+
+    def _check_combination(self) -> None:
+        """The combinations that make no sense are refused here, each with the reason."""
+        from ganlib.losses import LOSSES
+        from ganlib.models import MODELS
+
+        spec, loss = MODELS.get(self.model), LOSSES.get(self.loss)
+        if self.d_norm not in ("batch", "layer", "none"):
+            raise ConfigError("d_norm", f"must be batch, layer or none, got {self.d_norm!r}")
+        if self.n_critic < 1:
+            raise ConfigError("n_critic", f"must be at least 1, got {self.n_critic}")
+        for name in ("clip_value", "gp_weight"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
+        for name in ("r1_gamma", "instance_noise"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"must be 0 (off) or more, got {getattr(self, name)}")
+        if not (0.0 <= self.ema_decay < 1.0):
+            raise ConfigError("ema_decay", f"must be in [0, 1), got {self.ema_decay}")
+        if not (0.0 <= self.label_smoothing < 0.5):
+            raise ConfigError("label_smoothing", f"must be in [0, 0.5), got {self.label_smoothing}")
+        unknown = set(diffaugment_policies(self.diffaugment)) - {"translation", "cutout", "color"}
+        if unknown:
+            raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
+        if spec.kind == "vae":
+            gan_only = {"n_critic": self.n_critic > 1, "gradient_penalty": self.gradient_penalty,
+                        "r1_gamma": self.r1_gamma > 0, "label_smoothing": self.label_smoothing > 0,
+                        "instance_noise": self.instance_noise > 0, "minibatch_std": self.minibatch_std,
+                        "spectral_norm": self.spectral_norm, "diffaugment": bool(self.diffaugment),
+                        "patch_gan": self.patch_gan}
+            for name, on in gan_only.items():
+                if on:
+                    raise ConfigError(name, f"{self.model} is a VAE: it has no discriminator, so {name} does not apply")
+            return
+        penalised = loss.needs_gp or self.gradient_penalty or self.r1_gamma > 0
+        if penalised and spec.convolutional and self.d_norm == "batch":
+            raise ConfigError("d_norm", "BatchNorm in the critic is refused with a gradient penalty (WGAN-GP, R1): "
+                                        "the penalty needs per-sample gradients and BatchNorm mixes the batch. "
+                                        "Use d_norm layer or none")
+        if self.label_smoothing > 0 and not loss.bce:
+            raise ConfigError("label_smoothing", f"label smoothing changes BCE targets; loss {self.loss} has none")
+        if self.patch_gan and not spec.convolutional:
+            raise ConfigError("patch_gan", f"{self.model} has no convolutional discriminator to cut into patches")
+        if self.patch_gan and spec.conditional:
+            raise ConfigError("patch_gan", f"{self.model}'s projection discriminator judges whole images")
 
     # ---- (de)serialisation ------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -164,6 +229,10 @@ def coerce(name: str, value: Any, hint: Any) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(name, f"expected {base.__name__}, got {value!r}") from None
+
+
+def diffaugment_policies(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("+", ",").split(",") if p.strip()]
 
 
 def field_specs() -> list[dataclasses.Field]:

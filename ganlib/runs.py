@@ -119,6 +119,13 @@ class Run:
             return []
         return [json.loads(line) for line in lines if line.strip()]
 
+    def recon_path(self, epoch: int) -> Path:
+        """A VAE's reconstruction grid: 4 rows of originals, each followed by its reconstruction."""
+        return self.path / "recon" / f"epoch_{epoch:04d}.png"
+
+    def reconstructions(self) -> list[tuple[int, Path]]:
+        return _by_epoch(self.path / "recon", "png")
+
     def sample_path(self, epoch: int) -> Path:
         return self.path / "samples" / f"epoch_{epoch:04d}.png"
 

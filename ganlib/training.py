@@ -32,11 +32,10 @@ from ganlib.checkpoint import capture_rng, clone_state, load_checkpoint, restore
 from ganlib.config import TrainConfig, check_against_data
 from ganlib.data import ImageData, load_dataset
 from ganlib.images import save_grid
-from ganlib.losses import LOSSES
 from ganlib.models import MODELS, build_models
 from ganlib.runs import Run, new_run_dir
+from ganlib.steps import GANSteps, Steps, VAESteps
 
-STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
 PROGRESS_INTERVAL_S = 0.25
 
 
@@ -90,13 +89,6 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
-def make_optimizer(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    except (RuntimeError, TypeError):  # device or build without fused Adam
-        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=device.type != "cpu")
-
-
 def fixed_latents(cfg: TrainConfig, num_classes: int, conditional: bool) -> tuple[torch.Tensor, Optional[torch.Tensor], int]:
     """The grid's noise: drawn from its own generator so that it never shifts the training RNG,
     and identical on CPU and GPU. Conditional grids hold one class per row."""
@@ -108,32 +100,23 @@ def fixed_latents(cfg: TrainConfig, num_classes: int, conditional: bool) -> tupl
     return torch.randn(64, cfg.latent_dim, generator=g), None, 8
 
 
-def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
 class Trainer:
     """State of one run; `train()` below is the public entry point."""
 
     def __init__(self, cfg: TrainConfig, run: Run, data: ImageData, device: torch.device):
         self.cfg, self.run, self.data, self.device = cfg, run, data, device
-        spec = MODELS.get(cfg.model)
-        self.conditional = spec.conditional
+        self.spec = MODELS.get(cfg.model)
+        self.conditional = self.spec.conditional
         self.num_classes = max(1, data.num_classes)
-        self.loss = LOSSES.get(cfg.loss)
-        self.G, self.D = (m.to(device) for m in build_models(cfg, self.num_classes))
-        self.g_params = list(self.G.parameters())
-        self.d_params = list(self.D.parameters())
-        self.opt_g = make_optimizer(self.g_params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
-        self.opt_d = make_optimizer(self.d_params, cfg.lr_d, (cfg.beta1, cfg.beta2), device)
+        G, D = build_models(cfg, self.num_classes)
+        self.G, self.D = G.to(device), (D.to(device) if D is not None else None)
+        self.steps: Steps = (VAESteps(cfg, self.G, device) if self.spec.kind == "vae" else
+                             GANSteps(cfg, self.G, self.D, self.num_classes, self.conditional, device))
         z, labels, self.grid_cols = fixed_latents(cfg, self.num_classes, self.conditional)
         self.fixed_z = z.to(device)
         self.fixed_labels = labels.to(device) if labels is not None else None
         self.epoch = 0
-        self.rows: list[dict[str, float]] = []
+        self.rows: list[dict[str, Any]] = []
         self.snapshot: Optional[dict[str, Any]] = None
         self.saved_epoch = -1
         self.start_step = 0  # global step at which this process began (for the ETA)
@@ -145,13 +128,13 @@ class Trainer:
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
+        """Everything a resumed run needs. Absent parts (a VAE's D, an EMA that is off) are None."""
+        models = {k: (m.state_dict() if m is not None else None) for k, m in self.steps.models().items()}
+        opts = {k: o.state_dict() for k, o in self.steps.optimizers().items()}
         return {
             "epoch": self.epoch,
             "config": self.cfg.to_dict(),
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            "D": None, **models, **opts,
             "rng": capture_rng(self.device),
             "fixed_z": self.fixed_z,
             "fixed_labels": self.fixed_labels,
@@ -164,10 +147,13 @@ class Trainer:
         }
 
     def load_state(self, ck: dict[str, Any]) -> None:
-        self.G.load_state_dict(ck["G"])
-        self.D.load_state_dict(ck["D"])
-        self.opt_g.load_state_dict(ck["opt_g"])
-        self.opt_d.load_state_dict(ck["opt_d"])
+        for name, model in self.steps.models().items():
+            if model is not None and ck.get(name) is not None:
+                model.load_state_dict(ck[name])
+            elif model is not None and name == "G_ema":  # EMA switched on at resume: start from G
+                model.load_state_dict(ck["G"])
+        for name, opt in self.steps.optimizers().items():
+            opt.load_state_dict(ck[name])
         self.apply_hyperparameters()  # the optimizer state carries the old lr; the config wins
         self.fixed_z = ck["fixed_z"].to(self.device)
         fl = ck.get("fixed_labels")
@@ -181,9 +167,10 @@ class Trainer:
         self.saved_epoch = self.epoch
 
     def apply_hyperparameters(self) -> None:
-        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+        lrs = {"opt_g": self.cfg.lr_g, "opt_d": self.cfg.lr_d}
+        for name, opt in self.steps.optimizers().items():
             for group in opt.param_groups:
-                group["lr"], group["betas"] = lr, (self.cfg.beta1, self.cfg.beta2)
+                group["lr"], group["betas"] = lrs[name], (self.cfg.beta1, self.cfg.beta2)
 
     def take_snapshot(self) -> None:
         self.snapshot = clone_state(self.state())
@@ -197,67 +184,39 @@ class Trainer:
         return path
 
     # ---- one epoch -----------------------------------------------------------------------
-    def train_epoch(self, cb: Callbacks, t_run: float) -> Optional[dict[str, float]]:
+    def train_epoch(self, cb: Callbacks, t_run: float) -> Optional[dict[str, Any]]:
         """One pass over the data. Returns the epoch's row, or None when stopped mid-epoch."""
         cfg, dev, B = self.cfg, self.device, self.cfg.batch_size
         n = len(self.data)
         steps = n // B  # the last partial batch is dropped: every step has the same shape
+        total = cfg.epochs * steps
         perm = torch.randperm(n, device=dev)
-        sums = torch.zeros(len(STAT_NAMES), device=dev, dtype=torch.float32)
-        self.G.train()
-        self.D.train()
+        self.steps.reset()
+        for m in (self.G, self.D):
+            if m is not None:
+                m.train()
         t0 = last_report = time.perf_counter()
         for i in range(steps):
             if cb.should_stop():
                 return None
             idx = perm[i * B:(i + 1) * B]
-            sums += self.step(self.data.images[idx], self.data.labels[idx] if self.conditional else None)
+            done = self.epoch * steps + i
+            self.steps.batch(self.data.images[idx], self.data.labels[idx] if self.conditional else None,
+                             i, done / total)
             now = time.perf_counter()
             if now - last_report >= PROGRESS_INTERVAL_S or i == steps - 1:
                 last_report = now
-                done = (self.epoch * steps + i + 1)
-                total = cfg.epochs * steps
-                rate = (now - t_run) / max(1, done - self.start_step)
+                rate = (now - t_run) / max(1, done + 1 - self.start_step)
                 cb.on_progress(Progress(self.epoch + 1, cfg.epochs, i + 1, steps, now - t_run,
-                                        rate * (total - done)))
-        means = (sums / steps).tolist()  # the one host sync of the epoch
+                                        rate * (total - done - 1)))
+        means = self.steps.epoch_means()  # the one host sync of the epoch
         dt = time.perf_counter() - t0
-        row = {"epoch": self.epoch + 1, **dict(zip(STAT_NAMES, means)),
+        row = {"epoch": self.epoch + 1, **means,
                "images_per_sec": steps * B / dt, "epoch_time_s": dt, "elapsed_s": time.perf_counter() - t_run}
-        if not all(math.isfinite(v) for v in means):
-            bad = [k for k, v in zip(STAT_NAMES, means) if not math.isfinite(v)]
+        bad = [k for k, v in means.items() if not math.isfinite(v)]
+        if bad:
             raise Diverged(f"epoch {self.epoch + 1}: {', '.join(bad)} became NaN or infinite")
         return row
-
-    def step(self, x: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
-        """One D update then one G update on the same fakes (as seed 000). Returns the stats
-        as a device tensor: nothing here waits for the GPU."""
-        B = x.shape[0]
-        z = torch.randn(B, self.cfg.latent_dim, device=self.device)
-        y_fake = torch.randint(0, self.num_classes, (B,), device=self.device) if self.conditional else None
-        fake = self.G(z, y_fake)
-
-        d_real = self.D(x, y)
-        d_fake = self.D(fake.detach(), y_fake)
-        loss_d = self.loss.d_loss(d_real, d_fake)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        gn_d = grad_norm(self.d_params)
-        self.opt_d.step()
-
-        for p in self.d_params:  # G's step needs no gradients for D's weights
-            p.requires_grad_(False)
-        loss_g = self.loss.g_loss(self.D(fake, y_fake))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        gn_g = grad_norm(self.g_params)
-        self.opt_g.step()
-        for p in self.d_params:
-            p.requires_grad_(True)
-
-        with torch.no_grad():
-            return torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(d_real).mean(),
-                                torch.sigmoid(d_fake).mean(), gn_g.to(loss_d.device), gn_d.to(loss_d.device)]).float()
 
     # ---- live metrics --------------------------------------------------------------------
     def evaluate(self) -> dict[str, Any]:
@@ -276,7 +235,7 @@ class Trainer:
             ref = real_reference(self.data.images, self.data.labels, ext, n, dataset_key=key)
             self.eval_ctx = (ext, ref)
         ext, ref = self.eval_ctx
-        res = evaluate(self.G, ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=self.conditional,
+        res = evaluate(self.steps.sampler(), ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=self.conditional,
                        num_classes=self.num_classes, device=self.device)
         self.evals.append({"epoch": self.epoch, **res.row, **res.details, "warnings": res.warnings})
         atomic_write_text(self.run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in self.evals))
@@ -284,11 +243,20 @@ class Trainer:
 
     @torch.no_grad()
     def write_grid(self) -> Path:
-        was_training = self.G.training
-        self.G.eval()
-        imgs = self.G(self.fixed_z, self.fixed_labels)
-        self.G.train(was_training)
-        return save_grid(imgs, self.run.sample_path(self.epoch), nrow=self.grid_cols)
+        """The fixed-noise grid (from the EMA generator when there is one); for a VAE also
+        the reconstructions of 32 fixed real images, originals and reconstructions row by row."""
+        G = self.steps.sampler()
+        was_training = G.training
+        G.eval()
+        try:
+            path = save_grid(G(self.fixed_z, self.fixed_labels), self.run.sample_path(self.epoch), nrow=self.grid_cols)
+            if self.spec.kind == "vae":
+                x = self.data.images[:32]
+                pairs = torch.stack([x.view(4, 8, *x.shape[1:]), G.reconstruct(x).view(4, 8, *x.shape[1:])], 1)
+                save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=8)
+        finally:
+            G.train(was_training)
+        return path
 
     # ---- the run -------------------------------------------------------------------------
     def fit(self, cb: Callbacks) -> str:

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 import ganlib.runs
-from ganlib import training
+from ganlib import steps, training
 from ganlib.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,15 +141,15 @@ def test_resume_refuses_fewer_epochs_and_model_changes(mlp_run, capsys):
 def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, monkeypatch):
     """A SIGINT in epoch 2 stops the run: exit 130, epoch 1 saved, resumable."""
     calls = {"n": 0}
-    step = training.Trainer.step
+    step = steps.GANSteps.batch
 
-    def step_then_interrupt(self, x, y):
+    def step_then_interrupt(self, x, y, i, progress):
         calls["n"] += 1
         if calls["n"] == 6:  # 4 steps per epoch: this is epoch 2
             os.kill(os.getpid(), signal.SIGINT)
-        return step(self, x, y)
+        return step(self, x, y, i, progress)
 
-    monkeypatch.setattr(training.Trainer, "step", step_then_interrupt)
+    monkeypatch.setattr(steps.GANSteps, "batch", step_then_interrupt)
     handler = signal.getsignal(signal.SIGINT)
     rc, out, err = run_main(["train", "--dataset", "folder", "--data-path", unlabelled, "--batch-size", "32",
                              "--epochs", "3", "--device", "cpu", "--runs-dir", tmp_path, "--no-progress"])
@@ -165,7 +165,8 @@ def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, mo
 def test_diverged_run_exits_non_zero_with_the_error(unlabelled, tmp_path, monkeypatch):
     import torch
 
-    monkeypatch.setattr(training.Trainer, "step", lambda self, x, y: torch.full((6,), float("nan")))
+    monkeypatch.setattr(steps.GANSteps, "epoch_means",
+                        lambda self: dict.fromkeys(steps.GANSteps.stat_names, float("nan")))
     rc, out, err = run_main(["train", "--dataset", "folder", "--data-path", unlabelled, "--batch-size", "32",
                              "--epochs", "2", "--device", "cpu", "--runs-dir", tmp_path, "--no-progress"])
     assert rc == 1

@@ -6,17 +6,53 @@ from ganlib.config import TrainConfig
 from ganlib.models import MODELS, build_models
 
 
-@pytest.mark.parametrize("name", MODELS.names())
-@pytest.mark.parametrize("channels, size", [(1, 28), (3, 32)])
-def test_every_model_shapes(name, channels, size):
-    cfg = TrainConfig(model=name, channels=channels, image_size=size, latent_dim=16)
+def _variants(name):
+    return MODELS.get(name).variants
+
+
+@pytest.mark.parametrize("name, variant", [(n, v) for n in MODELS.names() for v in _variants(n)])
+@pytest.mark.parametrize("channels, size", [(1, 28), (3, 32), (3, 64)])
+def test_every_model_shapes(name, variant, channels, size):
+    cfg = TrainConfig(model=name, variant=variant, channels=channels, image_size=size, latent_dim=16)
     G, D = build_models(cfg, num_classes=10)
     z = torch.randn(5, 16)
     y = torch.arange(5) if MODELS.get(name).conditional else None
     x = G(z, y)
     assert x.shape == (5, channels, size, size)
-    assert x.min() >= -1 and x.max() <= 1  # Tanh output, the data's range
-    assert D(x, y).shape == (5,)  # logits, one per image
+    assert x.min() >= -1 and x.max() <= 1  # the data's range
+    if MODELS.get(name).kind == "vae":
+        assert D is None and G.reconstruct(x).shape == x.shape
+    else:
+        assert D(x, y).shape == (5,)  # logits, one per image
+
+
+def test_patch_gan_head_gives_one_logit_per_patch():
+    for variant in ("radford", "seed001"):
+        cfg = TrainConfig(model="dcgan", variant=variant, channels=3, image_size=32, patch_gan=True)
+        G, D = build_models(cfg)
+        out = D(G(torch.randn(2, 100)))
+        assert out.dim() == 2 and out.shape[0] == 2 and out.shape[1] > 1
+
+
+def test_seed001_networks_are_the_seeds():
+    G, D = build_models(TrainConfig(model="dcgan", variant="seed001", channels=3, image_size=32))
+    convs = [(m.in_channels, m.out_channels, m.stride[0]) for m in D.modules() if isinstance(m, nn.Conv2d)]
+    assert convs == [(3, 32, 2), (32, 64, 2), (64, 128, 2), (128, 256, 1)]
+    assert [l.in_features for l in D.modules() if isinstance(l, nn.Linear)] == [256 * 5 * 5]
+    assert [l.out_features for l in G.modules() if isinstance(l, nn.Linear)] == [128 * 8 * 8]
+    assert sum(isinstance(m, nn.Upsample) for m in G.modules()) == 2
+
+
+def test_seed000_vae():
+    G, D = build_models(TrainConfig(model="vae", latent_dim=20))
+    assert D is None
+    assert _linear_dims(G) == [(784, 400), (400, 20), (400, 20), (20, 400), (400, 784)]
+
+
+def test_spectral_norm_and_minibatch_std_reach_d():
+    _, D = build_models(TrainConfig(model="mlp_gan", spectral_norm=True, minibatch_std=True))
+    assert any("parametrizations" in n for n, _ in D.named_modules())
+    assert D(torch.randn(4, 1, 28, 28)).shape == (4,)
 
 
 def _linear_dims(m: nn.Module):

@@ -38,21 +38,23 @@ def test_two_epoch_run_writes_everything(tiny_cfg, tmp_path):
     assert G(torch.randn(3, 100)).shape == (3, 1, 28, 28)
 
 
-def test_epoch_means_not_last_batch(tiny_cfg, tmp_path, monkeypatch):
+def test_epoch_means_not_last_batch(tiny_cfg, tmp_path):
     """The row holds the mean over the epoch's steps, not the last step's value."""
     seen = []
-    orig = Trainer.step
 
-    def spy(self, x, y):
-        s = orig(self, x, y)
-        seen.append(s.clone())
-        return s
+    def recording_d_loss(real, fake, smooth=0.0):
+        loss = bce_d_loss(real, fake, smooth)
+        seen.append(loss.item())
+        return loss
 
-    monkeypatch.setattr(Trainer, "step", spy)
-    res = train(tiny_cfg(epochs=1), runs_dir=tmp_path)
-    mean = torch.stack(seen).mean(0)
-    assert res.rows[0]["d_loss"] == pytest.approx(mean[0].item(), rel=1e-5)
-    assert res.rows[0]["d_loss"] != pytest.approx(seen[-1][0].item(), rel=1e-5)
+    LOSSES._items["test_recording"] = GANLoss(recording_d_loss, nonsaturating_g_loss, "test", bce=True)
+    try:
+        res = train(tiny_cfg(epochs=1, loss="test_recording", eval_every=0), runs_dir=tmp_path)
+    finally:
+        del LOSSES._items["test_recording"]
+    assert len(seen) == 8
+    assert res.rows[0]["d_loss"] == pytest.approx(sum(seen) / len(seen), rel=1e-5)
+    assert res.rows[0]["d_loss"] != pytest.approx(seen[-1], rel=1e-5)
 
 
 @pytest.mark.parametrize("model", ["mlp_gan", "cgan"])
@@ -181,7 +183,7 @@ def test_resume_applies_new_learning_rate_and_refuses_fewer_epochs(tiny_cfg, tmp
     res = train(tiny_cfg(epochs=2), runs_dir=tmp_path)
     trainer = prepare(tiny_cfg(epochs=3, lr_g=1e-3, lr_d=5e-5), resume=res.run.path)
     assert trainer.epoch == 2
-    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-3]
-    assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
+    assert [g["lr"] for g in trainer.steps.opt_g.param_groups] == [1e-3]
+    assert [g["lr"] for g in trainer.steps.opt_d.param_groups] == [5e-5]
     with pytest.raises(ConfigError, match="already trained 2 epochs"):
         prepare(tiny_cfg(epochs=1), resume=res.run.path)

@@ -1,13 +1,15 @@
 """Model registry: each entry builds a (generator, discriminator) pair from a run's config.
 
 Every generator is called as `G(z, labels)` and every discriminator as `D(x, labels)` returning
-logits of shape (N,); unconditional models ignore `labels`. One calling convention lets one
-training loop, one sampler and one checkpoint format serve every model.
+logits of shape (N,) (or (N, P) for a PatchGAN head); unconditional models ignore `labels`. One
+calling convention lets one training loop, one sampler and one checkpoint format serve every
+model. A VAE registers with kind "vae": its "generator" is the VAE, whose `forward(z, labels)`
+decodes, and it has no discriminator.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
 from torch import nn
 
@@ -19,13 +21,25 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    build: Callable[..., tuple[nn.Module, nn.Module]]  # (cfg, img_shape, num_classes) -> (G, D)
+    build: Callable[..., tuple[nn.Module, Optional[nn.Module]]]  # (cfg, img_shape, num_classes) -> (G, D)
     conditional: bool
     default_dropout: float
     description: str
+    kind: str = "gan"  # "gan" or "vae"
+    variants: tuple[str, ...] = ("default",)  # the first is the default
+    convolutional: bool = False
+    check: Optional[Callable[["TrainConfig"], None]] = None  # refuse configs the architecture cannot take
 
     def check_config(self, cfg: "TrainConfig") -> None:
-        """Refuse configs the architecture cannot take; MLPs take any image shape."""
+        from ganlib.config import ConfigError
+
+        if cfg.variant != "default" and cfg.variant not in self.variants:
+            raise ConfigError("variant", f"{cfg.model} has variants {', '.join(self.variants)}, not {cfg.variant!r}")
+        if self.check is not None:
+            self.check(cfg)
+
+    def resolve_variant(self, cfg: "TrainConfig") -> str:
+        return self.variants[0] if cfg.variant == "default" else cfg.variant
 
     def dropout(self, cfg: "TrainConfig") -> float:
         return self.default_dropout if cfg.dropout is None else cfg.dropout
@@ -34,10 +48,28 @@ class ModelSpec:
 MODELS: Registry[ModelSpec] = Registry("model")
 
 
-def build_models(cfg: "TrainConfig", num_classes: int = 10) -> tuple[nn.Module, nn.Module]:
+def build_models(cfg: "TrainConfig", num_classes: int = 10) -> tuple[nn.Module, Optional[nn.Module]]:
     shape = (cfg.channels, cfg.image_size, cfg.image_size)
-    return MODELS.get(cfg.model).build(cfg, shape, num_classes)
+    G, D = MODELS.get(cfg.model).build(cfg, shape, num_classes)
+    if D is not None and cfg.spectral_norm:
+        apply_spectral_norm(D)
+    return G, D
+
+
+def apply_spectral_norm(module: nn.Module) -> None:
+    """Spectral norm on every conv and linear layer of D (Miyato et al. 2018): bounds D's
+    Lipschitz constant, a cheap alternative to a gradient penalty."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for name, child in list(module.named_children()):
+        if isinstance(child, (nn.Conv2d, nn.Linear)) and not isinstance(child, nn.LazyLinear):
+            setattr(module, name, spectral_norm(child))
+        else:
+            apply_spectral_norm(child)
 
 
 from ganlib.models import mlp_gan as _mlp_gan  # noqa: E402,F401
 from ganlib.models import cgan as _cgan  # noqa: E402,F401
+from ganlib.models import dcgan as _dcgan  # noqa: E402,F401
+from ganlib.models import cdcgan as _cdcgan  # noqa: E402,F401
+from ganlib.models import vae as _vae  # noqa: E402,F401
