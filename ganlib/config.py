@@ -248,3 +248,45 @@ def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> Non
     if MODELS.get(cfg.model).conditional and not has_labels:
         raise ConfigError("model", f"{cfg.model} is conditional and needs labels; dataset {cfg.dataset} has none "
                           "(for a folder, put each class in its own subfolder)")
+
+
+def relevant_fields(values: dict[str, Any]) -> set[str]:
+    """The fields that matter for these choices, so the Train page shows only their sliders
+    (clip value only with WGAN, no discriminator options for a VAE, and so on)."""
+    from ganlib.losses import LOSSES
+    from ganlib.models import MODELS
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    model = values.get("model", "mlp_gan")
+    spec = MODELS.get(model) if model in MODELS else None
+    loss = LOSSES.get(values["loss"]) if values.get("loss") in LOSSES else None
+    hide: set[str] = set()
+    if values.get("dataset", "mnist5k") == "mnist5k":
+        hide.add("data_path")
+    if spec is None or len(spec.variants) < 2:
+        hide.add("variant")
+    if spec is not None and spec.default_dropout == 0 and values.get("dropout") is None:
+        hide.add("dropout")
+    gan_only = {"loss", "lr_d", "n_critic", "clip_value", "gradient_penalty", "gp_weight", "r1_gamma",
+                "label_smoothing", "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan",
+                "d_norm"}
+    if spec is not None and spec.kind == "vae":
+        hide |= gan_only
+    else:
+        if not (spec and spec.convolutional):
+            hide |= {"d_norm", "patch_gan"}
+        if spec and spec.conditional:
+            hide.add("patch_gan")
+        if not (loss and loss.clip):
+            hide.add("clip_value")
+        if not ((loss and loss.needs_gp) or values.get("gradient_penalty")):
+            hide.add("gp_weight")
+        if loss and loss.needs_gp:
+            hide.add("gradient_penalty")  # always on with WGAN-GP
+        if not (loss and loss.bce):
+            hide.add("label_smoothing")
+    if not values.get("eval_every", 1):
+        hide |= {"eval_samples", "extractor", "inception_weights", "early_stop"}
+    if values.get("extractor", "auto") == "digits":
+        hide.add("inception_weights")
+    return names - hide

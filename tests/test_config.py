@@ -67,3 +67,17 @@ def test_data_dependent_checks():
         check_against_data(TrainConfig(model="cgan"), n_images=5000, has_labels=False)
     assert e.value.field == "model" and "labels" in str(e.value)
     check_against_data(TrainConfig(model="cgan"), n_images=5000, has_labels=True)
+
+
+def test_relevant_fields_follow_the_choices():
+    from ganlib.config import relevant_fields
+
+    wgan = relevant_fields({"model": "dcgan", "loss": "wgan"})
+    assert {"clip_value", "n_critic", "d_norm", "patch_gan", "variant"} <= wgan
+    assert "gp_weight" not in wgan and "label_smoothing" not in wgan
+    gp = relevant_fields({"model": "mlp_gan", "loss": "wgan_gp"})
+    assert "gp_weight" in gp and "clip_value" not in gp and "d_norm" not in gp and "variant" not in gp
+    vae = relevant_fields({"model": "vae"})
+    assert not {"loss", "lr_d", "n_critic", "spectral_norm", "d_norm"} & vae and "variant" in vae
+    assert "label_smoothing" in relevant_fields({"model": "cgan", "loss": "nonsaturating"})
+    assert "eval_samples" not in relevant_fields({"eval_every": 0})
