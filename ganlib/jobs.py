@@ -39,6 +39,7 @@ class Job:
     traceback: Optional[str] = None
     started: float = field(default_factory=time.time)
     finished: Optional[float] = None
+    pending_edits: dict[str, Any] = field(default_factory=dict)  # applied at the next epoch boundary
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _running: threading.Event = field(default_factory=threading.Event, repr=False)  # cleared = paused
     thread: Optional[threading.Thread] = field(default=None, repr=False)
@@ -91,6 +92,23 @@ class JobManager:
                 job._stop.set()
                 job._running.set()  # wake a paused job so that it can stop
 
+    def edit(self, job_id: int, **changes: Any) -> None:
+        """Change learning rates, n_critic, penalty weights... of a running job. Validated now
+        (a bad value raises ConfigError here), applied at the next epoch boundary, recorded in
+        the run's edits.jsonl."""
+        from ganlib.config import ConfigError
+        from ganlib.training import LIVE_EDITABLE
+
+        bad = sorted(set(changes) - set(LIVE_EDITABLE))
+        if bad:
+            raise ConfigError(bad[0], f"cannot change while training; live edits take {', '.join(LIVE_EDITABLE)}")
+        with self._lock:
+            job = self._jobs[job_id]
+            job.config.replace(**{**job.pending_edits, **changes})  # validates
+            if not job.active:
+                raise RuntimeError("the job has ended; fork the run to continue with other settings")
+            job.pending_edits.update(changes)
+
     def wait(self, job_id: int, timeout: Optional[float] = None) -> dict[str, Any]:
         job = self._jobs[job_id]
         if job.thread is not None:
@@ -114,6 +132,7 @@ class JobManager:
                 "eta_s": p.eta_s if p else None,
                 "rows": [dict(r) for r in j.rows],
                 "error": j.error, "traceback": j.traceback, "config": j.config.to_dict(),
+                "pending_edits": dict(j.pending_edits),
             }
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -154,7 +173,15 @@ class JobManager:
             with self._lock:
                 job.rows.append(dict(row))
 
-        cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, should_stop=should_stop)
+        def pending_edits() -> dict[str, Any]:
+            with self._lock:
+                edits, job.pending_edits = job.pending_edits, {}
+                if edits:
+                    job.config = job.config.replace(**edits)
+            return edits
+
+        cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, should_stop=should_stop,
+                       pending_edits=pending_edits)
         try:
             result = train(job.config, runs_dir=self.runs_dir, resume=job.resume, callbacks=cb)
             with self._lock:

@@ -6,6 +6,8 @@
         metrics.csv        one row per finished epoch, rewritten atomically every epoch
         samples/epoch_0001.png ...
         evals.jsonl        one line per live evaluation: FID, KID, ..., per-class numbers
+        edits.jsonl        hyperparameter changes made while training or at a fork
+        fork.json          for a fork: the parent run, checkpoint, epoch and changes
         ckpt/epoch_0010.pt ...  and ckpt/best.pt, the lowest-FID state
 
 Nothing here imports the training loop: a viewer can list and read runs while another
@@ -113,11 +115,18 @@ class Run:
 
     def evals(self) -> list[dict[str, Any]]:
         """Full evaluation records (per-class FID, histograms), one per evaluated epoch."""
+        return _jsonl(self.path / "evals.jsonl")
+
+    def edits(self) -> list[dict[str, Any]]:
+        """Hyperparameter changes: {"epoch", "source": "live" | "fork", "changes": {field: [old, new]}}."""
+        return _jsonl(self.path / "edits.jsonl")
+
+    def fork_info(self) -> Optional[dict[str, Any]]:
+        """For a forked run: its parent, the checkpoint and epoch it started from, the changes."""
         try:
-            lines = (self.path / "evals.jsonl").read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in lines if line.strip()]
+            return json.loads((self.path / "fork.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
 
     def recon_path(self, epoch: int) -> Path:
         """A VAE's reconstruction grid: 4 rows of originals, each followed by its reconstruction."""
@@ -174,6 +183,14 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def _by_epoch(folder: Path, ext: str) -> list[tuple[int, Path]]:

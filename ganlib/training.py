@@ -63,6 +63,12 @@ class Callbacks:
     on_progress: Callable[[Progress], None] = lambda p: None
     on_epoch: Callable[[dict[str, float]], None] = lambda row: None
     should_stop: Callable[[], bool] = lambda: False
+    pending_edits: Callable[[], dict[str, Any]] = lambda: {}  # live edits, applied at the next epoch boundary
+
+
+# Hyperparameters a running job may change between epochs: none of them changes a tensor's shape.
+LIVE_EDITABLE = ("lr_g", "lr_d", "n_critic", "gp_weight", "r1_gamma", "clip_value", "label_smoothing",
+                 "instance_noise", "epochs", "eval_every", "sample_every", "checkpoint_every", "early_stop")
 
 
 @dataclass
@@ -125,6 +131,7 @@ class Trainer:
         self.evals: list[dict[str, Any]] = []  # full records behind evals.jsonl
         self.eval_ctx: Optional[tuple] = None  # (extractor, real reference), built at the first evaluation
         self.notes: list[str] = []
+        self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -144,6 +151,7 @@ class Trainer:
             "evals": [dict(e) for e in self.evals],
             "best_fid": self.best_fid,
             "evals_since_best": self.evals_since_best,
+            "edits": [dict(e) for e in self.edits],
         }
 
     def load_state(self, ck: dict[str, Any]) -> None:
@@ -163,6 +171,7 @@ class Trainer:
         self.evals = [dict(e) for e in ck.get("evals", []) if e["epoch"] <= self.epoch]
         self.best_fid = float(ck.get("best_fid", math.inf))
         self.evals_since_best = int(ck.get("evals_since_best", 0))
+        self.edits = [dict(e) for e in ck.get("edits", []) if e["epoch"] <= self.epoch]
         restore_rng(ck["rng"], self.device)
         self.saved_epoch = self.epoch
 
@@ -171,6 +180,31 @@ class Trainer:
         for name, opt in self.steps.optimizers().items():
             for group in opt.param_groups:
                 group["lr"], group["betas"] = lrs[name], (self.cfg.beta1, self.cfg.beta2)
+
+    def apply_edits(self, changes: dict[str, Any], source: str = "live") -> None:
+        """Change hyperparameters between epochs; the change is validated, saved in config.json
+        and in the run's history (edits.jsonl), and marked on its charts."""
+        bad = sorted(set(changes) - set(LIVE_EDITABLE))
+        if bad:
+            from ganlib.config import ConfigError
+
+            raise ConfigError(bad[0], f"cannot change while training; live edits take {', '.join(LIVE_EDITABLE)}")
+        old = self.cfg
+        self.cfg = old.replace(**changes)
+        if self.cfg.epochs < self.epoch:
+            from ganlib.config import ConfigError
+
+            raise ConfigError("epochs", f"the run has already trained {self.epoch} epochs")
+        self.steps.cfg = self.cfg
+        self.apply_hyperparameters()
+        diff = {k: [getattr(old, k), v] for k, v in changes.items() if getattr(old, k) != v}
+        if diff:
+            self.edits.append({"epoch": self.epoch, "source": source, "changes": diff})
+            self.run.save_config(self.cfg)
+            self.write_edits()
+
+    def write_edits(self) -> None:
+        atomic_write_text(self.run.path / "edits.jsonl", "".join(json.dumps(e) + "\n" for e in self.edits))
 
     def take_snapshot(self) -> None:
         self.snapshot = clone_state(self.state())
@@ -265,7 +299,13 @@ class Trainer:
         self.start_step = self.epoch * (len(self.data) // cfg.batch_size)
         if self.epoch == 0 and not self.run.samples():
             self.write_grid()  # epoch 0: what the untrained generator draws
-        while self.epoch < cfg.epochs:
+        while self.epoch < self.cfg.epochs:
+            edits = cb.pending_edits()
+            if edits:
+                self.apply_edits(edits)
+                cfg = self.cfg
+                if self.epoch >= cfg.epochs:
+                    break
             row = self.train_epoch(cb, t_run)
             if row is None:
                 return "stopped"
@@ -327,6 +367,7 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
         run.save_config(cfg)  # resuming may raise the epoch count
         run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
         atomic_write_text(run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in trainer.evals))
+        trainer.write_edits()
     return trainer
 
 
@@ -352,6 +393,6 @@ def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str |
     except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
         state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
     trainer.save_snapshot()
-    run.write_status(state=state, epoch=trainer.epoch, epochs=cfg.epochs, error=error, traceback=tb,
+    run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
                      notes=trainer.notes)
     return TrainResult(run, state, trainer.epoch, trainer.rows, error)
