@@ -1,0 +1,332 @@
+"""Exports and imports: run zips, config files, TensorBoard event files, timelapses, refusals of
+hostile files, and the Timelapse and Export/import pages."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import struct
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from ganlib import export, sampling, tfevents, timelapse  # noqa: E402
+from ganlib.checkpoint import load_checkpoint, load_generator  # noqa: E402
+from ganlib.config import ConfigError, TrainConfig  # noqa: E402
+from ganlib.runs import find_run  # noqa: E402
+from ganlib.training import train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny finished run with an EMA generator (so G, D and G_ema are all exported)."""
+    root = tmp_path_factory.mktemp("runs")
+    cfg = TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0, ema_decay=0.9)
+    return root, train(cfg, runs_dir=root).run
+
+
+def _evil_pickle(target: Path) -> bytes:
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(target),))
+
+    return pickle.dumps({"G": Evil(), "config": {}}, protocol=2)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+    return buf.getvalue()
+
+
+# ---- config files --------------------------------------------------------------------------------
+def test_config_round_trips_through_json_and_yaml(tmp_path):
+    cfg = TrainConfig(epochs=7, lr_g=1e-5, lr_d=3e-4, dropout=0.25, seed=42, device="cpu", ema_decay=0.999,
+                      diffaugment="translation,color", max_images=300, eval_every=0, label_smoothing=0.1)
+    for name in ("c.json", "c.yaml", "c.yml"):
+        path = export.save_config_file(cfg, tmp_path / name)
+        assert export.load_config_file(path) == cfg
+    text = export.config_text(cfg, "yaml")
+    assert text.startswith("#") and "lr_g: 1.0e-05" in text and "dropout: 0.25" in text
+    assert export.parse_config_text(export.config_text(TrainConfig(), "yaml"), "yaml") == TrainConfig()
+    (tmp_path / "bad.yaml").write_text("epochs: 3\nwings: 2\n")
+    with pytest.raises(ConfigError, match="wings"):
+        export.load_config_file(tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="one mapping"):
+        export.load_config_file(tmp_path / "list.yaml")
+    (tmp_path / "broken.yaml").write_text("epochs: [3\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        export.load_config_file(tmp_path / "broken.yaml")
+    with pytest.raises(ValueError, match=r"\.json, \.yaml or \.yml"):
+        export.load_config_file(tmp_path / "c.toml")
+
+
+# ---- TensorBoard -----------------------------------------------------------------------------------
+def test_crc32c_known_vectors():
+    assert tfevents.crc32c(b"123456789") == 0xE3069283
+    assert tfevents.crc32c(b"") == 0
+    assert tfevents.crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720 B.4: 32 bytes of zeros
+
+
+def test_tensorboard_event_file_parses_back_with_valid_crcs(trained):
+    _, run = trained
+    path = export.write_tensorboard(run)
+    assert path.parent == run.path / "tb" and re.fullmatch(r"events\.out\.tfevents\.\d+\.ganlib", path.name)
+    raw = path.read_bytes()
+    # walk the framing by hand: length, masked crc of the length, data, masked crc of the data
+    pos, records = 0, []
+    while pos < len(raw):
+        (n,) = struct.unpack("<Q", raw[pos:pos + 8])
+        assert struct.unpack("<I", raw[pos + 8:pos + 12])[0] == tfevents.masked_crc32c(raw[pos:pos + 8])
+        data = raw[pos + 12:pos + 12 + n]
+        assert struct.unpack("<I", raw[pos + 12 + n:pos + 16 + n])[0] == tfevents.masked_crc32c(data)
+        records.append(data)
+        pos += 16 + n
+    events = [tfevents.decode_event(r) for r in records]
+    assert events[0]["file_version"] == "brain.Event:2" and not events[0]["scalars"]
+    rows = run.metrics()
+    assert [e["step"] for e in events[1:]] == [int(r["epoch"]) for r in rows]
+    for ev, row in zip(events[1:], rows):
+        numeric = {k for k, v in row.items() if k != "epoch" and isinstance(v, float)}
+        assert set(ev["scalars"]) == numeric and {"d_loss", "g_loss"} <= numeric
+        for tag, v in ev["scalars"].items():
+            assert v == struct.unpack("<f", struct.pack("<f", row[tag]))[0]  # float32 exactly
+    assert export.write_tensorboard(run) and len(list((run.path / "tb").iterdir())) == 1  # replaced, not added
+    bad = bytearray(raw)
+    bad[-6] ^= 0xFF
+    with pytest.raises(ValueError, match="CRC"):
+        list(tfevents.iter_records(bytes(bad)))
+
+
+# ---- zip export and import ------------------------------------------------------------------------
+def test_zip_round_trip_samples_identically(trained, tmp_path):
+    _, run = trained
+    data = export.export_zip(run)
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    top = run.name
+    assert {f"{top}/{n}" for n in ("manifest.json", "config.json", "metrics.csv", "weights/G.safetensors",
+                                   "weights/D.safetensors", "weights/G_ema.safetensors",
+                                   "samples/epoch_0000.png", "samples/epoch_0001.png")} == names
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read(f"{top}/manifest.json"))
+    assert manifest["format_version"] == export.FORMAT_VERSION and manifest["epoch"] == 1
+    assert manifest["model"] == "mlp_gan" and manifest["checkpoint"] == "ckpt/epoch_0001.pt"
+
+    new = export.import_file(data, f"{top}.zip", runs_root=tmp_path)
+    assert new.path.parent == tmp_path
+    assert new.config() == run.config() and new.metrics() == run.metrics()
+    assert [e for e, _ in new.samples()] == [0, 1] and [e for e, _ in new.checkpoints()] == [1]
+    assert new.status()["state"] == export.IMPORTED_STATE and export.is_imported(new)
+    ck = load_checkpoint(new.latest_checkpoint())
+    assert ck["imported"] is True and ck["opt_g"] is None and ck["opt_d"] is None and ck["G_ema"] is not None
+    G, meta = load_generator(new.latest_checkpoint())
+    assert meta["epoch"] == 1 and not G.training
+    a = sampling.generate(run, 16, seed=11).images
+    b = sampling.generate(new, 16, seed=11).images
+    assert (a == b).all()
+
+
+def test_cli_export_import_config_and_tensorboard(trained, tmp_path, capsys):
+    root, run = trained
+    out = tmp_path / "run.zip"
+    assert export.main(["export", run.name, "--runs-dir", str(root), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out) and zipfile.is_zipfile(out)
+    dest = tmp_path / "imported"
+    assert export.main(["import", str(out), "--runs-dir", str(dest)]) == 0
+    new = find_run(capsys.readouterr().out.strip())
+    assert new.path.parent == dest and export.is_imported(new)
+    assert export.main(["config", str(run.path), "--out", str(tmp_path / "c.yaml")]) == 0
+    assert export.load_config_file(tmp_path / "c.yaml") == run.config()
+    assert export.main(["tensorboard", "--runs-dir", str(dest)]) == 0
+    assert len(list((new.path / "tb").glob("events.out.tfevents.*"))) == 1
+    assert export.main(["export", run.name, "--runs-dir", str(root), "--out", str(tmp_path / "x.tar")]) == 2
+
+
+def test_bare_weights_import_checks_the_architecture(trained, tmp_path):
+    import torch
+
+    _, run = trained
+    ck = load_checkpoint(run.latest_checkpoint())
+    buf = io.BytesIO()
+    torch.save(ck["G"], buf)
+    pt = buf.getvalue()
+    with pytest.raises(export.ImportRefused, match="carries no config"):
+        export.import_file(pt, "g.pt", runs_root=tmp_path)
+    wide = run.config().replace(latent_dim=64)
+    with pytest.raises(export.ImportRefused, match=r"G does not fit mlp_gan.*latent 64.*net\.0\.weight: shape "
+                                                   r"\[256, 100\] in the file, \[256, 64\] in the model"):
+        export.import_file(pt, "g.pt", cfg=wide, runs_root=tmp_path)
+    conv = TrainConfig(model="dcgan", device="cpu", max_images=256, batch_size=64, epochs=1)
+    with pytest.raises(export.ImportRefused, match=r"mismatches: missing .*; and \d+ more"):
+        export.import_file(pt, "g.pt", cfg=conv, runs_root=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written for a refused file
+
+    new = export.import_file(pt, "g.pt", cfg=run.config(), epoch=5, runs_root=tmp_path)
+    assert [e for e, _ in new.checkpoints()] == [5] and [e for e, _ in new.samples()] == [5]  # grid drawn once
+    ck_new = load_checkpoint(new.latest_checkpoint())
+    assert ck_new["G_ema"] is None and ck_new["D"] is None
+    G, _ = load_generator(new.latest_checkpoint())  # the plain G (the original samples from its EMA)
+    assert all(torch.equal(v, ck["G"][k]) for k, v in G.state_dict().items())
+    g_file = zipfile.ZipFile(io.BytesIO(export.export_zip(run))).read(f"{run.name}/weights/G.safetensors")
+    again = export.import_file(g_file, "G.safetensors", runs_root=tmp_path)  # carries its config
+    assert again.config() == run.config()
+
+
+def test_hostile_pickle_is_refused_and_never_runs(trained, tmp_path):
+    _, run = trained
+    target = tmp_path / "pwned"
+    evil = _evil_pickle(target)
+    roots = tmp_path / "runs"
+    for name in ("evil.pt", "evil.pth"):
+        with pytest.raises(export.ImportRefused, match="not a plain weights file"):
+            export.import_file(evil, name, cfg=run.config(), runs_root=roots)
+    with pytest.raises(export.ImportRefused, match="not a valid safetensors"):
+        export.import_file(evil, "evil.safetensors", cfg=run.config(), runs_root=roots)
+    assert not target.exists() and not roots.exists()
+
+
+def test_zips_with_traversal_pickles_or_links_are_refused(trained, tmp_path):
+    _, run = trained
+    good = zipfile.ZipFile(io.BytesIO(export.export_zip(run)))
+    members = {n: good.read(n) for n in good.namelist()}
+    target = tmp_path / "pwned"
+    g_name = f"{run.name}/weights/G.safetensors"
+    cases = {
+        "../evil.json": (f"{run.name}/../evil.json", b"{}", "unsafe path"),
+        "absolute": ("/tmp/evil.json", b"{}", "unsafe path"),
+        "backslash": ("..\\evil.json", b"{}", "unsafe path"),
+        "pickle member": (f"{run.name}/weights/G.pt", _evil_pickle(target), "not accepted"),
+        "pickle as pkl": ("data.pkl", _evil_pickle(target), "not accepted"),
+        "pickle disguised": (g_name, _evil_pickle(target), "not a valid safetensors"),
+        "bad png": (f"{run.name}/samples/epoch_0001.png", b"\x89PNG junk", "not a valid PNG"),
+    }
+    roots = tmp_path / "runs"
+    for case, (name, content, msg) in cases.items():
+        bad = _zip({**members, name: content})
+        with pytest.raises(export.ImportRefused, match=msg):
+            export.import_file(bad, "bad.zip", runs_root=roots)
+    link = zipfile.ZipInfo(f"{run.name}/samples/link.png")
+    link.external_attr = 0o120777 << 16
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+        zf.writestr(link, "/etc/passwd")
+    with pytest.raises(export.ImportRefused, match="symbolic link"):
+        export.import_file(buf.getvalue(), "bad.zip", runs_root=roots)
+    with pytest.raises(export.ImportRefused, match="no generator weights"):
+        export.import_file(_zip({k: v for k, v in members.items() if k != g_name}), "x.zip", runs_root=roots)
+    with pytest.raises(export.ImportRefused, match="not a readable zip"):
+        export.import_file(b"PK\x03\x04 truncated", "x.zip", runs_root=roots)
+    assert not target.exists() and not (tmp_path / "evil.json").exists() and not roots.exists()
+
+
+# ---- timelapse ---------------------------------------------------------------------------------------
+def test_timelapse_gif_has_one_labelled_frame_per_grid(trained, tmp_path):
+    _, run = trained
+    grids = run.samples()
+    gif = Image.open(io.BytesIO(timelapse.timelapse_gif(run, fps=5, scale=2)))
+    assert gif.n_frames == len(grids) == 2 and gif.info["loop"] == 0
+    w, h = Image.open(grids[0][1]).size
+    band = timelapse.band_height(2 * h)
+    assert gif.size == (2 * w, 2 * h + band)
+    bands = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        frame = gif.convert("L")
+        top = frame.crop((0, 0, frame.width, band))
+        assert min(top.getextrema()) < 100  # dark text on the white band
+        bands.append(top.tobytes())
+    assert bands[0] != bands[1]  # "epoch 0" and "epoch 1" differ
+    labelled = timelapse.label_frame(Image.new("L", (40, 40), 128), "epoch 12")
+    assert labelled.size == (40, 56)  # a 16-pixel band at least
+    out = tmp_path / "t.gif"
+    assert timelapse.main([str(run.path), "--out", str(out)]) == 0 and Image.open(out).n_frames == 2
+    assert timelapse.main([str(run.path), "--out", str(tmp_path / "t.webm")]) == 2
+    if timelapse.mp4_backend() is None:
+        assert timelapse.main([str(run.path), "--out", str(tmp_path / "t.mp4")]) == 2
+
+
+# ---- pages ------------------------------------------------------------------------------------------
+def _page(path: str) -> AppTest:
+    return AppTest.from_file(str(REPO / path), default_timeout=60)
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_pages_never_import_torch():
+    for rel in ("pages/8_Real_or_fake.py", "pages/10_Timelapse.py", "pages/11_Export_import.py"):
+        assert not re.search(r"^\s*(import torch|from torch)", (REPO / rel).read_text(), re.M), rel
+    for rel in ("ganlib/export.py", "ganlib/importing.py", "ganlib/timelapse.py", "ganlib/tfevents.py",
+                "ganlib/human_eval.py"):
+        assert not re.search(r"^\s*(import streamlit|from streamlit)", (REPO / rel).read_text(), re.M), rel
+
+
+@pytest.mark.parametrize("path", ["pages/10_Timelapse.py", "pages/11_Export_import.py"])
+def test_pages_without_runs_point_to_train(tmp_path, monkeypatch, path):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = _run(_page(path))
+    assert any("Train" in i.value for i in at.info) and not at.error
+
+
+def test_timelapse_page_shows_gif_with_download(trained, monkeypatch):
+    root, run = trained
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(root))
+    at = _run(_page("pages/10_Timelapse.py"))
+    assert at.selectbox(key="tl_run").value == run.name
+    assert len(at.image) == 1 and "2 grids, epochs 0–1" in at.image[0].proto.imgs[0].caption
+    assert at.image[0].value[0].endswith(".gif")
+    assert at.download_button(key="tl_gif").label == "Download GIF"
+    at.slider(key="tl_fps").set_value(10)
+    _run(at)
+    assert len(at.image) == 1
+
+
+def test_export_import_page(trained, monkeypatch, tmp_path):
+    root, run = trained
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(root))
+    at = _run(_page("pages/11_Export_import.py"))
+    assert at.download_button(key="exp_zip").label == "Download run zip"
+    assert {at.download_button(key=k).label for k in ("exp_json", "exp_yaml")} == {"Download JSON", "Download YAML"}
+    assert "model: mlp_gan" in at.code[0].value
+    for p in (run.path / "tb").glob("*"):
+        p.unlink()
+    at.button(key="exp_tb").click()
+    _run(at)
+    assert any("tfevents" in s.value for s in at.success) and len(list((run.path / "tb").iterdir())) == 1
+
+    before = {p.name for p in root.iterdir()}
+    at.file_uploader(key="imp_file").set_value((f"{run.name}.zip", export.export_zip(run), "application/zip"))
+    _run(at)
+    at.button(key="imp_go").click()
+    _run(at)
+    (new,) = {p.name for p in root.iterdir() if p.is_dir()} - before
+    assert any(new in s.value and "for sampling only" in s.value for s in at.success)
+    assert export.is_imported(find_run(root / new))
+
+    evil = _evil_pickle(tmp_path / "pwned")
+    at.file_uploader(key="imp_file").set_value(("evil.pt", evil, "application/octet-stream"))
+    _run(at)
+    at.radio(key="imp_cfg_source").set_value("Same as a run")
+    _run(at)
+    at.button(key="imp_go").click()
+    _run(at)
+    assert any("Import refused" in e.value and "not a plain weights file" in e.value for e in at.error)
+    assert not (tmp_path / "pwned").exists()
+    assert {p.name for p in root.iterdir() if p.is_dir()} - before == {new}
