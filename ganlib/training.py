@@ -161,7 +161,8 @@ class Trainer:
             elif model is not None and name == "G_ema":  # EMA switched on at resume: start from G
                 model.load_state_dict(ck["G"])
         for name, opt in self.steps.optimizers().items():
-            opt.load_state_dict(ck[name])
+            if ck.get(name) is not None:  # an imported run has weights only: fresh optimizers
+                opt.load_state_dict(ck[name])
         self.apply_hyperparameters()  # the optimizer state carries the old lr; the config wins
         self.fixed_z = ck["fixed_z"].to(self.device)
         fl = ck.get("fixed_labels")
