@@ -238,7 +238,7 @@ class EngineLoop:
         t = self.trainer
         for i in range(steps):
             idx = torch.arange(i * BATCH_SIZE, (i + 1) * BATCH_SIZE, device=self.device) % len(t.data)
-            t.step(t.data.images[idx], None)
+            t.steps.batch(t.data.images[idx], None, i, 0.0)
 
     def run(self) -> str:
         row = self.trainer.train_epoch(self.callbacks, time.perf_counter())
