@@ -1,7 +1,10 @@
 """Train: configure and start a run (or resume one), then watch, pause and stop it live.
 
 The job runs in the process-wide JobManager's thread; this page only polls its snapshot from
-a fragment that refreshes every second while a job is active and not at all otherwise.
+a fragment that refreshes every second while a job is active and not at all otherwise. Any
+other run in the runs folder (e.g. one the CLI trains) can be watched too, read from disk.
+Beside the losses: FID (raw, smoothed, ± 2 bootstrap std), KID, the latest metric tiles, the
+collapse alarm and best FID, each value labelled with its extractor and N.
 """
 from pathlib import Path
 
@@ -10,10 +13,13 @@ import streamlit as st
 from ganlib.config import ConfigError, TrainConfig
 from ganlib.jobs import JobBusy
 from ganlib.runs import LIVE_STATES, Run
-from ganlib.ui import charts, core
+from ganlib.ui import charts, core, evaluate_view
 from ganlib.ui.config_form import config_form
 
 REFRESH_S = 1.0
+DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
+JOB = "__job__"  # the "Run to watch" option that follows this server's current job
+WATCH = "train_watch"
 
 core.page_setup("Train")
 st.title("Train")
@@ -31,6 +37,7 @@ def start(cfg: TrainConfig, resume=None) -> None:
     except JobBusy as e:
         st.warning(f"{e}.", icon=":material/hourglass_top:")
         return
+    st.session_state[WATCH] = JOB  # follow the new job
     st.toast(f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}.")
 
 
@@ -89,11 +96,9 @@ else:
             start(cfg, resume=str(run.path))
 
 
-def live(was_active: bool) -> None:
+def job_view(was_active: bool) -> tuple[list, Run | None]:
+    """Status, progress and Pause/Resume/Stop of this server's current job; its rows and run."""
     snap = jm.current()
-    if snap is None:
-        st.caption("No job has run in this server process yet. Start one above.")
-        return
     if was_active and not snap["active"]:
         st.rerun()  # the job ended: redraw the page once, without the auto-refresh
     run_txt = f"run `{snap['run_name']}`" if snap["run_name"] else "no run folder yet"
@@ -129,24 +134,107 @@ def live(was_active: bool) -> None:
         if snap.get("traceback"):
             with st.expander("Traceback"):
                 st.code(snap["traceback"], language="python")
+    if not snap["run"]:
+        return [], None
+    return charts.history(snap), Run(Path(snap["run"]))
 
-    rows = charts.history(snap)
-    left, right = st.columns([3, 2])
-    with left:
+
+def disk_view(run: Run, was_active: bool) -> tuple[list, Run]:
+    """A run from the runs folder (e.g. one the CLI trains in another process), read from disk."""
+    status = run.status()
+    state = status.get("state", "unknown")
+    if was_active and state not in LIVE_STATES:
+        st.rerun()
+    try:
+        cfg = run.config()
+        what = f"{cfg.model} on {cfg.dataset}"
+    except Exception:  # noqa: BLE001 - a hand-edited config.json still shows its metrics
+        what = "config unreadable"
+    st.markdown(f"**Run `{run.name}`**: {what}, epoch {status.get('epoch', '?')}/{status.get('epochs', '?')}. "
+                f"Run state: **{state}**")
+    if state in LIVE_STATES and status.get("epochs"):
+        st.progress(min(1.0, (status.get("epoch") or 0) / status["epochs"]),
+                    text="training in another process (e.g. the CLI); refreshed every few seconds")
+    if status.get("error"):
+        st.error(f"{run.name} {state}: {status['error']}", icon=":material/error:")
+    return run.metrics(), run
+
+
+def live(view: str, was_active: bool) -> None:
+    if view == JOB:
+        rows, run = job_view(was_active)
+    else:
+        rows, run = disk_view(Run(core.runs_root() / view), was_active)
+    if run is None:
+        return
+    evaluate_view.alerts(run, rows)
+    c_loss, c_fid, c_grid = st.columns(3)
+    with c_loss:
         if rows:
             st.plotly_chart(charts.loss_figure(rows), key="loss_chart")
             st.plotly_chart(charts.disc_figure(rows), key="disc_chart")
-        elif snap["run"]:
+        else:
             st.caption("The charts appear when the first epoch ends.")
-    with right:
-        grids = Run(Path(snap["run"])).samples() if snap["run"] else []
+    with c_fid:
+        fid = charts.fid_figure(rows)
+        if fid is not None:
+            st.plotly_chart(fid, key="fid_chart")
+            st.caption(f"Thin line: FID at each evaluation; dashed: its bias-corrected EMA (weight "
+                       f"{charts.SMOOTHING:g}); band: ± 2 bootstrap std (about 95 %).")
+            kid = charts.kid_figure(rows)
+            if kid is not None:
+                st.plotly_chart(kid, key="kid_chart")
+        elif rows:
+            st.caption(eval_hint(run))
+    with c_grid:
+        grids = run.samples()
         if grids:
             epoch, path = grids[-1]
             st.image(charts.load_grid(path), caption=f"Fixed-noise samples after epoch {epoch}", output_format="PNG")
+    record = evaluate_view.latest_record(run)
+    evaluate_view.tiles(rows, evaluate_view.num_classes_of(record))
+    evaluate_view.per_class(record, key="per_class_chart")
+
+
+def eval_hint(run: Run) -> str:
+    try:
+        every = run.config().eval_every
+    except Exception:  # noqa: BLE001
+        return "No evaluation yet."
+    if not every:
+        return "Live evaluation is off for this run (eval every = 0): compute metrics on **Evaluate**."
+    return f"FID, KID and the other metrics appear after the first evaluation (every {every} epochs and at the end)."
+
+
+def watch_options() -> tuple[list[str], dict[str, str]]:
+    """This server's current job first (it follows the job from its start), then the runs on disk."""
+    snap = jm.current()
+    labels: dict[str, str] = {}
+    if snap is not None:
+        labels[JOB] = f"Job {snap['id']} of this server ({snap['run_name'] or 'starting'}, {snap['state']})"
+    job_run = snap["run_name"] if snap else None
+    for r in reversed(core.list_runs()):
+        if r.name != job_run:
+            labels[r.name] = f"{r.name} ({r.status().get('state', 'unknown')})"
+    return list(labels), labels
 
 
 st.divider()
 st.subheader("Live")
-current = jm.current()  # again: a job may have started above
-active = bool(current and current["active"])
-st.fragment(live, run_every=REFRESH_S if active else None)(active)
+options, labels = watch_options()
+if not options:
+    st.caption("No job has run in this server process yet, and the runs folder is empty. Start one above.")
+    st.stop()
+if st.session_state.get(WATCH) not in options:
+    st.session_state[WATCH] = options[0]
+view = st.selectbox("Run to watch", options, key=WATCH, format_func=lambda o: labels.get(o, o),
+                    help="This server's current job, or any run in the runs folder (runs the CLI trains in "
+                         "another process refresh every few seconds).")
+if view == JOB:
+    current = jm.current()  # again: a job may have started above
+    active = bool(current and current["active"])
+    every = REFRESH_S
+else:
+    active = Run(core.runs_root() / view).status().get("state") in LIVE_STATES
+    every = DISK_REFRESH_S
+st.fragment(live, run_every=every if active else None)(view, active)

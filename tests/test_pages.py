@@ -6,6 +6,8 @@ digits, 64 per batch, on the CPU: a few seconds each.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 import shutil
 import sys
@@ -21,11 +23,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.config import TrainConfig, field_specs  # noqa: E402
+from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
 from ganlib.training import train  # noqa: E402
 from ganlib.ui import core  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, device="cpu")
-PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py"]
+PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py",
+         "pages/5_Evaluate.py"]
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -67,6 +71,16 @@ def set_tiny_config(at: AppTest, **over) -> AppTest:
         at.number_input(key=f"cfg_{name}").set_value(v)
     at.selectbox(key="cfg_device").set_value("cpu")
     return run(at)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def chart(at: AppTest, title_start: str) -> dict:
+    (spec,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith(title_start)]
+    return spec
 
 
 def widget_keys(at: AppTest) -> set[str]:
@@ -183,7 +197,8 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     assert job_state(at) in ("queued", "running", "completed")
     wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
     assert any("completed: 2 epochs" in s.value for s in at.success)
-    assert len(at.get("plotly_chart")) == 2
+    # losses, D outputs and, since a run evaluates at its last epoch, FID and KID (256 images: N=256)
+    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID (digits, N=256)"]
     assert len(at.image) == 1 and at.image[0].value[0].endswith(".png")
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # written where we pointed it
     assert (run_dir / "ckpt" / "epoch_0002.pt").is_file()
@@ -373,3 +388,148 @@ def test_pages_without_runs_point_to_train(empty_dir, path):
     at = run(page(path))
     assert any("Train" in i.value for i in at.info)
     assert not at.error and not at.image
+
+
+# ---- evaluation: Train page metrics, Evaluate page -------------------------------------------
+# A hand-written history in which the classifier finds fewer classes at the last evaluation
+# than before (seed 002/004's mode-collapse sign), evaluated at N=500, unlike the real run.
+COLLAPSE_CSV = """\
+epoch,d_loss,g_loss,d_real,d_fake,fid,fid_std,kid,kid_std,precision,recall,classes_covered,class_kl,label_acc,eval_n,extractor
+1,1.2,0.8,0.6,0.4,90.0,2.0,0.05,0.01,0.30,0.40,10,0.10,0.8,500,digits
+2,1.1,0.9,0.6,0.4,,,,,,,,,,,
+3,1.0,1.0,0.6,0.4,70.0,1.5,0.04,0.01,0.45,0.35,10,0.12,0.8,500,digits
+4,0.9,1.1,0.6,0.4,75.0,1.5,0.04,0.01,0.60,0.20,6,0.90,0.5,500,digits
+"""
+EARLY_STOP_NOTE = "Early stop at epoch 4: FID has not improved for 1 evaluations (best 70.00)."
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """A conditional run evaluated every epoch (N=256), and a copy of it whose metrics.csv is a
+    hand-written collapsing history at N=500, with an early-stop note and Inception asked for
+    with a weights file that does not exist (the offline case)."""
+    root = tmp_path_factory.mktemp("eval_runs")
+    res = train(TrainConfig(model="cgan", epochs=2, eval_every=1, eval_samples=256, **TINY), runs_dir=root)
+    assert res.state == "completed", res.error
+    real = res.run
+    fake = root / "00001-cgan-mnist5k"
+    shutil.copytree(real.path, fake)
+    (fake / "metrics.csv").write_text(COLLAPSE_CSV)
+    st = json.loads((fake / "status.json").read_text())
+    (fake / "status.json").write_text(json.dumps({**st, "epoch": 4, "epochs": 4, "notes": [EARLY_STOP_NOTE]}))
+    cfg = json.loads((fake / "config.json").read_text())
+    cfg.update(epochs=4, extractor="inception", inception_weights=str(root / "missing" / "pt_inception.pth"))
+    (fake / "config.json").write_text(json.dumps(cfg))
+    return SimpleNamespace(root=root, run=real, collapse=fake.name)
+
+
+@pytest.fixture
+def eval_runs(evaluated, monkeypatch):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(evaluated.root))
+    return evaluated
+
+
+def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_runs):
+    run_ = eval_runs.run
+    rows = run_.metrics()
+    assert [r["epoch"] for r in rows] == [1, 2] and all(r["fid"] is not None for r in rows)
+    at = run(page("pages/1_Train.py"))
+    at.selectbox(key="train_watch").set_value(run_.name)
+    run(at)
+    titles = chart_titles(at)
+    assert titles[:2] == ["Losses", "Discriminator outputs"]
+    assert "FID (digits, N=256)" in titles and "KID (digits, N=256)" in titles
+    fid = chart(at, "FID (")
+    names = [t["name"] for t in fid["data"]]
+    assert names == ["± 2 std", "raw", "EMA 0.6"]
+    band, raw, smooth = fid["data"]
+    assert raw["y"] == pytest.approx([r["fid"] for r in rows])
+    upper = [r["fid"] + 2 * r["fid_std"] for r in rows]
+    assert band["y"][:2] == pytest.approx(upper)
+    a, b = (r["fid"] for r in rows)  # bias-corrected EMA: first point raw, then weighted
+    assert smooth["y"] == pytest.approx([a, (0.6 * 0.4 * a + 0.4 * b) / (1 - 0.36)])
+    kid = chart(at, "KID (")
+    assert kid["data"][0]["error_y"]["array"] == pytest.approx([r["kid_std"] for r in rows])
+
+    tiles = {m.label: m.value for m in at.metric}
+    last = rows[-1]
+    assert tiles["Precision"] == f"{last['precision']:.3f}" and tiles["Recall"] == f"{last['recall']:.3f}"
+    assert tiles["Classes covered"] == f"{last['classes_covered']:.0f} / 10"
+    assert tiles["Label accuracy"] == f"{last['label_acc']:.1%}"  # conditional: asked-for label recognised
+    assert tiles["IS"].startswith(f"{last['is_mean']:.2f} ± ") and "Class KL" in tiles
+    assert any("Epoch 2 evaluation · digits, N=256" in c.value for c in at.caption)
+    best = min(rows, key=lambda r: r["fid"])
+    md = texts(at.markdown)
+    assert f"**Best FID so far:** {best['fid']:.2f} at epoch {int(best['epoch'])} (digits, N=256)" in md
+    assert "`ckpt/best.pt` holds this generator" in md and run_.best_checkpoint_path().is_file()
+    per_class = chart(at, "Per class")
+    fid_bars, acc_bars = per_class["data"]
+    assert fid_bars["y"] == pytest.approx(run_.evals()[-1]["fid_per_class"])
+    assert len(acc_bars["y"]) == 10
+    alarm = collapse_alarm(rows)  # whatever the library says of these rows, the page shows
+    assert [w.value for w in at.warning] == ([alarm] if alarm else [])
+
+
+def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
+    at = run(page("pages/1_Train.py"))
+    at.selectbox(key="train_watch").set_value(eval_runs.collapse)
+    run(at)
+    assert [w.value for w in at.warning] == ["Mode collapse? Classes covered fell from 10 to 6 at epoch 4."]
+    assert EARLY_STOP_NOTE in [i.value for i in at.info]
+    fid = chart(at, "FID (digits, N=500)")
+    assert fid["data"][1]["x"] == [1, 3, 4]  # epoch 2 has no evaluation: skipped, not drawn as 0
+    assert "**Best FID so far:** 70.00 at epoch 3 (digits, N=500)" in texts(at.markdown)
+
+
+def test_evaluate_computes_table_histogram_and_nearest_training_images(eval_runs):
+    run_ = eval_runs.run
+    at = run(page("pages/5_Evaluate.py"))
+    at.selectbox(key="eval_run").set_value(run_.name)
+    run(at)
+    ck = at.selectbox(key=f"eval_ckpt_{run_.name}")
+    assert ck.options[0].startswith("best.pt") and ck.value == "best.pt"
+    assert at.slider(key="eval_n_256").value == 256  # min(10,000, data size)
+    at.button(key="eval_compute").click()
+    run(at)
+    assert not at.error
+    table = at.dataframe[0].value.set_index("metric")
+    assert list(table.columns) == ["value", "± std", "extractor", "N"]
+    assert set(table["extractor"]) == {"digits"} and set(table["N"]) == {256}
+    # best.pt evaluated again with the same seed and N gives the FID it was kept for
+    best = min(run_.evals(), key=lambda e: e["fid"])
+    assert table.loc["FID", "value"] == pytest.approx(best["fid"], rel=1e-6)
+    assert table.loc["FID", "± std"] > 0 and 0 <= table.loc["Label accuracy", "value"] <= 1
+    assert {"KID", "IS", "Precision", "Recall", "Classes covered", "Class KL"} <= set(table.index)
+
+    hist = chart(at, "Real against generated classes (digits, N=256)")
+    real, gen = hist["data"]
+    assert real["name"] == "real" and sum(real["y"]) == pytest.approx(1.0) and sum(gen["y"]) == pytest.approx(1.0)
+    assert chart(at, "Per class")  # conditional model: FID and label accuracy per class
+
+    pairs = [im for im in at.image if "train #" in im.proto.imgs[0].caption]
+    assert len(pairs) == 8
+    dists = [float(re.search(r"d = ([\d.]+)", im.proto.imgs[0].caption).group(1)) for im in pairs]
+    assert dists == sorted(dists) and all(d > 0 for d in dists)  # a 2-epoch GAN copies nothing exactly
+    labels = {m.label for m in at.metric}
+    assert {"Median distance, generated → training", "Generated closer than 95 % of real"} <= labels
+    assert chart(at, "FID (digits, N=256)")["data"][1]["name"] == run_.name  # its FID history
+
+
+def test_evaluate_without_inception_weights_falls_back_and_keeps_runs_apart(eval_runs):
+    at = run(page("pages/5_Evaluate.py"))
+    at.selectbox(key="eval_run").set_value(eval_runs.collapse)
+    run(at)
+    assert at.selectbox(key=f"eval_extractor_{eval_runs.collapse}").value == "inception"
+    msg = texts(at.info)
+    assert "Inception weights are not available" in msg and "Using the digit classifier" in msg
+    assert any("Uses **digits**" in c.value for c in at.caption)
+    at.multiselect(key="eval_compare").set_value([eval_runs.run.name])
+    at.button(key="eval_compute").click()
+    run(at)
+    assert not at.error
+    table = at.dataframe[0].value
+    assert set(table["run"]) == {eval_runs.collapse, eval_runs.run.name}
+    assert set(table["extractor"]) == {"digits"} and set(table["N"]) == {256}
+    # the histories differ in N (500 by hand, 256 trained): two charts and a note saying why
+    assert {"FID (digits, N=500)", "FID (digits, N=256)"} <= set(chart_titles(at))
+    assert any("Not overlaid" in i.value for i in at.info)

@@ -2,6 +2,11 @@
 
     rows = history(jm.current())                   # all epochs of the job's run so far
     st.plotly_chart(loss_figure(rows)); st.plotly_chart(disc_figure(rows))
+    fig = fid_figure(rows)                         # None until the first evaluation
+
+Evaluation columns (fid, kid, ...) exist only on evaluated epochs; the figures below skip the
+others. Every metric figure names its extractor and N (`eval_tag`), and series with another
+extractor or N are drawn apart: their values are not comparable.
 """
 from __future__ import annotations
 
@@ -10,11 +15,29 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 from PIL import Image
 
 from ganlib.runs import Run
 
 COLORS = {"d_loss": "#d62728", "g_loss": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+SMOOTHING = 0.6  # FID smoothing: bias-corrected EMA over evaluations, weight 0.6 (TensorBoard's rule)
+# Title on top, the legend in its own row under it: in a narrow column they would overlap.
+LAYOUT = dict(height=340, margin={"l": 10, "r": 10, "t": 75, "b": 10}, hovermode="x unified",
+              legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"})
+
+
+def _epoch_axis(fig: go.Figure, xs: Sequence[float]) -> go.Figure:
+    """Whole epochs only: with a few points Plotly would add ticks at 1.5, 2.5, ..."""
+    xs = [x for x in xs if math.isfinite(x)]
+    if xs and max(xs) - min(xs) <= 12:
+        fig.update_xaxes(dtick=1)
+    return fig
+
+
+def _title(text: str) -> dict[str, Any]:
+    return {"text": text, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"}
 
 
 def history(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,9 +67,8 @@ def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: s
                                  line={"color": COLORS.get(col)}))
     if hline is not None:
         fig.add_hline(y=hline, line_dash="dot", line_color="gray")
-    fig.update_layout(title={"text": title, "x": 0}, height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis_title="epoch", yaxis_title=y_title, hovermode="x unified",
-                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=y_title, **LAYOUT)
+    _epoch_axis(fig, x)
     if y_range:
         fig.update_yaxes(range=list(y_range))
     return fig
@@ -60,6 +82,167 @@ def disc_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
     """D(x) and D(G(z)): both drift to 0.5 when D can no longer tell real from fake."""
     return line_figure(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}, "Discriminator outputs",
                        "mean probability", y_range=(0, 1), hline=0.5)
+
+
+# ---- evaluation metrics ------------------------------------------------------------------
+def finite(v: Any) -> Optional[float]:
+    """The number in a metrics cell, or None for an empty, NaN or non-numeric one."""
+    f = _num(v)
+    return f if math.isfinite(f) else None
+
+
+def evaluated(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of epochs that were evaluated (a finite FID)."""
+    return [r for r in rows if finite(r.get("fid")) is not None]
+
+
+def eval_key(row: dict[str, Any]) -> tuple[str, int]:
+    return str(row.get("extractor") or "?"), int(finite(row.get("eval_n")) or 0)
+
+
+def eval_tag(row_or_key: dict[str, Any] | tuple[str, int]) -> str:
+    """"digits, N=5,000": what every metric value is computed with."""
+    ext, n = row_or_key if isinstance(row_or_key, tuple) else eval_key(row_or_key)
+    return f"{ext}, N={n:,}"
+
+
+def eval_groups(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Evaluated rows by (extractor, N), in order of first appearance."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in evaluated(rows):
+        groups.setdefault(eval_key(r), []).append(r)
+    return groups
+
+
+def ema(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
+    """Bias-corrected exponential moving average (as TensorBoard smooths): causal, so a past
+    point never moves when a new evaluation arrives, and the first point is the raw value."""
+    out, acc = [], 0.0
+    for i, v in enumerate(values):
+        acc = weight * acc + (1 - weight) * v
+        out.append(acc / (1 - weight ** (i + 1)))
+    return out
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
+
+
+def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: str, smooth: bool = True) -> None:
+    """Raw FID (thin), its EMA (dashed, when `smooth`) and the ± 2 bootstrap std band (no
+    legend entry of its own: the legend stays one row in a narrow column), one legend group."""
+    x = [_num(r["epoch"]) for r in rows]
+    fid = [_num(r["fid"]) for r in rows]
+    std = [finite(r.get("fid_std")) or 0.0 for r in rows]
+    name = (lambda s: f"{prefix} {s}" if prefix else s)  # noqa: E731
+    group = prefix or "fid"
+    if any(std):
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=[f + 2 * s for f, s in zip(fid, std)]
+                                 + [f - 2 * s for f, s in zip(fid, std)][::-1],
+                                 fill="toself", fillcolor=_rgba(color, 0.18), line={"width": 0},
+                                 name=name("± 2 std"), legendgroup=group, hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=x, y=fid, name=name("raw") if smooth else prefix, mode="lines+markers",
+                             line={"color": color, "width": 1 if smooth else 2}, marker={"size": 5},
+                             legendgroup=group, customdata=std, hovertemplate="%{y:.2f} ± %{customdata:.2f}"))
+    if smooth and len(rows) > 1:
+        fig.add_trace(go.Scatter(x=x, y=ema(fid), name=name(f"EMA {SMOOTHING:g}"), mode="lines", legendgroup=group,
+                                 line={"color": color, "width": 3, "dash": "dash"}, hovertemplate="%{y:.2f}"))
+
+
+def fid_figure(rows: Sequence[dict[str, Any]]) -> Optional[go.Figure]:
+    """FID over epochs, raw and smoothed (bias-corrected EMA, weight SMOOTHING), with the band
+    FID ± 2 bootstrap std (about 95 %). One series per (extractor, N); None before any evaluation."""
+    groups = eval_groups(rows)
+    if not groups:
+        return None
+    fig = go.Figure()
+    for i, (key, grp) in enumerate(groups.items()):
+        _fid_traces(fig, grp, "" if len(groups) == 1 else eval_tag(key), PALETTE[i % len(PALETTE)])
+    title = f"FID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else \
+        "FID: extractor or N changed during the run, one series each"
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="FID (lower is better)", **LAYOUT)
+    return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
+
+
+def kid_figure(rows: Sequence[dict[str, Any]]) -> Optional[go.Figure]:
+    """KID over epochs with ± 1 std error bars (over its random subsets)."""
+    groups = {k: [r for r in g if finite(r.get("kid")) is not None] for k, g in eval_groups(rows).items()}
+    groups = {k: g for k, g in groups.items() if g}
+    if not groups:
+        return None
+    fig = go.Figure()
+    for i, (key, grp) in enumerate(groups.items()):
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(
+            x=[_num(r["epoch"]) for r in grp], y=[_num(r["kid"]) for r in grp],
+            error_y={"type": "data", "array": [finite(r.get("kid_std")) or 0.0 for r in grp], "visible": True},
+            name="KID ± 1 std" if len(groups) == 1 else f"KID ({eval_tag(key)})", mode="lines+markers",
+            line={"color": color}))
+    title = f"KID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else "KID, one series per extractor and N"
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="KID (lower is better)",
+                      showlegend=True, **LAYOUT)
+    return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
+
+
+def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]]) -> list[tuple[tuple[str, int], go.Figure]]:
+    """FID over epochs of several runs, one figure per (extractor, N): runs are overlaid only
+    where both match, since FID from another feature space or sample size is another number."""
+    by_key: dict[tuple[str, int], dict[str, list[dict[str, Any]]]] = {}
+    for run_name, rows in histories.items():
+        for key, grp in eval_groups(rows).items():
+            by_key.setdefault(key, {})[run_name] = grp
+    out = []
+    for key, runs in by_key.items():
+        fig = go.Figure()
+        for i, (run_name, grp) in enumerate(runs.items()):
+            color = PALETTE[list(histories).index(run_name) % len(PALETTE)]
+            _fid_traces(fig, grp, run_name, color, smooth=False)
+        fig.update_layout(title=_title(f"FID ({eval_tag(key)})"), xaxis_title="epoch",
+                          yaxis_title="FID (lower is better)", **LAYOUT)
+        out.append((key, _epoch_axis(fig, [_num(r["epoch"]) for g in runs.values() for r in g])))
+    return out
+
+
+def class_hist_figure(real_hist: Sequence[float], gen_hists: dict[str, Sequence[float]],
+                      class_names: Optional[Sequence[str]] = None, title: str = "Classes") -> go.Figure:
+    """Share of real and generated samples the classifier puts in each class (shares, since
+    the two sets may differ in size)."""
+    names = list(class_names or [])
+    if len(names) != len(real_hist):
+        names = [str(i) for i in range(len(real_hist))]
+    fig = go.Figure()
+
+    def shares(h: Sequence[float]) -> list[float]:
+        tot = float(sum(h)) or 1.0
+        return [v / tot for v in h]
+
+    fig.add_trace(go.Bar(x=names, y=shares(real_hist), name="real", marker_color="#7f7f7f"))
+    for i, (name, h) in enumerate(gen_hists.items()):
+        fig.add_trace(go.Bar(x=names, y=shares(h), name=name, marker_color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(title=_title(title), barmode="group", xaxis_title="predicted class",
+                      yaxis_title="share of samples", yaxis_tickformat=".0%", xaxis_type="category", **LAYOUT)
+    return fig
+
+
+def per_class_figure(fid_per_class: Optional[Sequence[float]], label_acc_per_class: Optional[Sequence[float]],
+                     tag: str, class_names: Optional[Sequence[str]] = None) -> go.Figure:
+    """A conditional model's FID per requested class and, when the extractor classifies the
+    data's classes, the share of samples recognised as the requested class."""
+    n = len(fid_per_class or label_acc_per_class or [])
+    names = list(class_names or [])
+    if len(names) != n:
+        names = [str(i) for i in range(n)]
+    panels = [p for p in (("FID per class", fid_per_class), ("label accuracy per class", label_acc_per_class)) if p[1]]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels])
+    for i, (name, vals) in enumerate(panels, start=1):
+        y = [finite(v) for v in vals]
+        fig.add_trace(go.Bar(x=names, y=y, name=name, marker_color=PALETTE[i - 1], showlegend=False), row=1, col=i)
+        fig.update_xaxes(title_text="requested class", type="category", row=1, col=i)
+        if name.startswith("label"):
+            fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=i)
+    fig.update_layout(title=_title(f"Per class ({tag})"), **{**LAYOUT, "hovermode": "x"})
+    return fig
 
 
 def load_grid(path: str | Path, scale: int = 2) -> Image.Image:

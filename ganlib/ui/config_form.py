@@ -28,6 +28,7 @@ GROUPS: dict[str, list[str]] = {
     "Model": ["model", "loss", "latent_dim", "dropout"],
     "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2"],
     "Run": ["seed", "device", "sample_every", "checkpoint_every"],
+    "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
 }
 NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled with a package)
 

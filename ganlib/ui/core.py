@@ -117,6 +117,7 @@ PAGES = [
     ("pages/2_Samples.py", "Samples", ":material/grid_view:"),
     ("pages/3_Generate.py", "Generate", ":material/auto_awesome:"),
     ("pages/4_Latent_walk.py", "Latent walk", ":material/timeline:"),
+    ("pages/5_Evaluate.py", "Evaluate", ":material/analytics:"),
 ]
 
 

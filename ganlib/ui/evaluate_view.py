@@ -1,0 +1,177 @@
+"""Evaluation views shared by the Train and Evaluate pages: metric tiles, the collapse alarm,
+best-FID and engine notes, per-class charts, and the metric table.
+
+    evaluate_view.alerts(run, rows)            # collapse alarm, early-stop / fallback notes, best FID
+    evaluate_view.tiles(rows, num_classes)     # latest precision, recall, IS, classes, KL, label acc
+    evaluate_view.per_class(run, key="...")    # conditional models: FID and label accuracy per class
+
+Every value shown names its extractor and N; rows without an evaluation are skipped.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import streamlit as st
+
+from ganlib.metrics.evaluate import collapse_alarm
+from ganlib.runs import Run
+from ganlib.ui import charts
+
+# (column, label, std column, format, help); the order of the tiles and of the table.
+METRICS = [
+    ("fid", "FID", "fid_std", ".2f", "Fréchet distance between real and generated features; lower is better. "
+     "± is the bootstrap std over generated samples."),
+    ("kid", "KID", "kid_std", ".4g", "Kernel inception distance (unbiased MMD², cubic kernel); lower is better. "
+     "± is the std over random subsets."),
+    ("is_mean", "IS", "is_std", ".2f", "Inception score from the extractor's class logits; higher is better. "
+     "It never looks at real data."),
+    ("precision", "Precision", None, ".3f", "Share of generated samples inside the real data's k-NN manifold "
+     "(quality, k=3); higher is better."),
+    ("recall", "Recall", None, ".3f", "Share of real samples inside the generated k-NN manifold (diversity, "
+     "k=3); falls when the generator drops modes."),
+    ("classes_covered", "Classes covered", None, ".0f", "Classes the classifier finds among the generated samples."),
+    ("class_kl", "Class KL", None, ".3f", "KL divergence from the real class histogram to the generated one; "
+     "0 when the classes are as frequent as in the data."),
+    ("label_acc", "Label accuracy", None, ".1%", "Conditional models: share of samples the classifier "
+     "recognises as the label they were asked for."),
+]
+LOWER_IS_BETTER = {"fid", "kid", "class_kl"}
+TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc"]
+
+
+def _fmt(v: float, fmt: str) -> str:
+    return format(v, fmt)
+
+
+def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
+    """The mode-collapse alarm, the engine's notes (early stop, extractor fallback) and the
+    best FID so far with the checkpoint that holds it."""
+    alarm = collapse_alarm(list(rows))
+    if alarm:
+        st.warning(alarm, icon=":material/warning:")
+    status = run.status() if run is not None else {}
+    for note in status.get("notes") or []:
+        st.info(note, icon=":material/info:")
+    ev = charts.evaluated(rows)
+    if ev:
+        best = min(ev, key=lambda r: charts.finite(r["fid"]))
+        holder = ""
+        if run is not None and run.best_checkpoint_path().is_file():
+            holder = " · `ckpt/best.pt` holds this generator (open it on **Evaluate**)"
+        fid, epoch = charts.finite(best["fid"]), int(charts.finite(best["epoch"]))
+        st.markdown(f"**Best FID so far:** {fid:.2f} at epoch {epoch} ({charts.eval_tag(best)}){holder}")
+
+
+def tiles(rows: Sequence[dict[str, Any]], num_classes: Optional[int] = None) -> bool:
+    """The latest evaluation's precision, recall, IS, classes covered, class KL and (conditional
+    models) label accuracy as st.metric tiles, with the change since the previous evaluation of
+    the same extractor and N. Returns False when nothing has been evaluated yet."""
+    groups = charts.eval_groups(rows)
+    if not groups:
+        return False
+    last = charts.evaluated(rows)[-1]
+    same = groups[charts.eval_key(last)]
+    prev = same[-2] if len(same) > 1 else None
+    by_name = {m[0]: m for m in METRICS}
+    shown = [by_name[c] for c in TILE_COLUMNS if charts.finite(last.get(c)) is not None]
+    cols = st.columns(max(1, len(shown)))
+    for col, (name, label, std, fmt, help_) in zip(cols, shown):
+        v = charts.finite(last.get(name))
+        text = _fmt(v, fmt)
+        if name == "classes_covered" and num_classes:
+            text += f" / {num_classes}"
+        if std and charts.finite(last.get(std)) is not None:
+            text += f" ± {_fmt(charts.finite(last[std]), fmt)}"
+        delta = None
+        p = charts.finite(prev.get(name)) if prev else None
+        if p is not None:
+            delta = _fmt(v - p, "+" + fmt)
+            if float(delta.rstrip("%")) == 0:  # "+0.000": no arrow, no colour
+                delta = None
+        col.metric(label, text, delta=delta, help=help_,
+                   delta_color="inverse" if name in LOWER_IS_BETTER else "normal")
+    st.caption(f"Epoch {int(charts.finite(last['epoch']))} evaluation · {charts.eval_tag(last)} "
+               f"(extractor, generated samples; the real reference has the same N)"
+               + (f" · change since epoch {int(charts.finite(prev['epoch']))}" if prev else ""))
+    return True
+
+
+def latest_record(run: Optional[Run]) -> Optional[dict[str, Any]]:
+    """The newest full evaluation record of evals.jsonl, or None."""
+    if run is None:
+        return None
+    try:
+        ev = run.evals()
+    except (OSError, ValueError):  # a file being rewritten: next refresh
+        return None
+    return ev[-1] if ev else None
+
+
+def num_classes_of(record: Optional[dict[str, Any]]) -> Optional[int]:
+    if record and record.get("real_hist"):
+        return len(record["real_hist"])
+    return None
+
+
+def per_class(record: Optional[dict[str, Any]], key: str, class_names: Optional[Sequence[str]] = None) -> bool:
+    """Bar charts of FID and label accuracy per requested class (conditional models)."""
+    if not record or not (record.get("fid_per_class") or record.get("label_acc_per_class")):
+        return False
+    fig = charts.per_class_figure(record.get("fid_per_class"), record.get("label_acc_per_class"),
+                                  f"epoch {record.get('epoch')}, {charts.eval_tag(record)}", class_names)
+    st.plotly_chart(fig, key=key)
+    return True
+
+
+def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows (run, checkpoint, metric, value, ± std, extractor, N) of computed results; metrics
+    that do not apply (NaN: IS without logits, label accuracy of unconditional models) are left out."""
+    out = []
+    for name, label, std, _, _ in METRICS:
+        for res in results:
+            row = res["row"]
+            v = charts.finite(row.get(name))
+            if v is None:
+                continue
+            out.append({"run": res["details"].get("run"), "checkpoint": res["details"].get("checkpoint"),
+                        "metric": label, "value": v, "± std": charts.finite(row.get(std)) if std else None,
+                        "extractor": row.get("extractor"), "N": int(row.get("eval_n") or 0)})
+    return out
+
+
+# ---- Evaluate page helpers -----------------------------------------------------------------
+@st.cache_data(show_spinner="Reading the run's data...", ttl=600)
+def data_size(config_json: str) -> int:
+    """Images the run trained on; cached, the page asks on every rerun."""
+    from ganlib.config import TrainConfig
+    from ganlib.evaluation_jobs import dataset_size
+
+    return dataset_size(TrainConfig.from_json(config_json))
+
+
+@st.cache_data(show_spinner="Looking for the extractor's weights...", ttl=300)
+def resolved_extractor(name: str, channels: int, weights: str) -> tuple[str, str]:
+    """(extractor that will be used, fallback message); cached for a few minutes, so a failed
+    Inception lookup is not retried on every rerun but weights put in place are found soon."""
+    from ganlib.evaluation_jobs import resolve
+
+    return resolve(name, channels, weights)
+
+
+def n_slider(size: int, key: str) -> int:
+    """N generated samples (and real reference images): default min(10,000, data size)."""
+    from ganlib.evaluation_jobs import default_n
+
+    hi = min(50_000, size)
+    if hi >= 1000:
+        lo, step = 500, 100
+    else:
+        lo, step = min(10, hi), 1
+    if lo >= hi:
+        st.caption(f"N = {hi} (the run's data holds only {size} images)")
+        return hi
+    default = default_n(size)
+    default = min(hi, max(lo, default - (default - lo) % step))
+    return int(st.slider("N: generated samples (and real images)", lo, hi, default, step, key=key,
+                         help="FID is biased by N: compare values only at equal N and extractor. Papers use "
+                              "50,000; N below the feature dimension gives a singular covariance."))
