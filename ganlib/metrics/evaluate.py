@@ -190,7 +190,8 @@ def evaluate(G: nn.Module, ref: RealReference, extractor: FeatureExtractor, *, n
         warnings.simplefilter("ignore")
         fid = frechet_distance(ref.mu, ref.sigma, stats.mean, stats.cov)
         _, fid_std, _ = fid_bootstrap(gf, ref.mu, ref.sigma, n_boot=n_boot)
-    kid_mean, kid_std = kid(gf, ref.feats, n_subsets=kid_subsets, subset_size=min(1000, n, ref.n))
+    kid_subset = kid_subset_size(n, ref.n)
+    kid_mean, kid_std = kid(gf, ref.feats, n_subsets=kid_subsets, subset_size=kid_subset)
     m = min(PR_MAX, n, ref.n)
     precision, recall = precision_recall(ref.feats[:m], gf[:m], k=3)
     row: dict[str, Any] = {"fid": fid, "fid_std": fid_std, "kid": kid_mean, "kid_std": kid_std,
@@ -198,7 +199,7 @@ def evaluate(G: nn.Module, ref: RealReference, extractor: FeatureExtractor, *, n
                            "precision": precision, "recall": recall,
                            "classes_covered": float("nan"), "class_kl": float("nan"), "label_acc": float("nan"),
                            "eval_n": n, "extractor": extractor_label(extractor)}
-    details: dict[str, Any] = {"pr_n": m, "kid_subset": min(1000, n, ref.n)}
+    details: dict[str, Any] = {"pr_n": m, "kid_subset": kid_subset}
     if logits is not None:
         row["is_mean"], row["is_std"] = inception_score(logits, splits=10)
     is_data_classifier = logits is not None and ref.class_hist is not None and extractor.num_classes == num_classes
@@ -227,6 +228,13 @@ def evaluate(G: nn.Module, ref: RealReference, extractor: FeatureExtractor, *, n
                          "features: compare classes with each other, not with the overall FID")
     row["eval_time_s"] = time.perf_counter() - t0
     return EvalResult(row, details, notes)
+
+
+def kid_subset_size(n_gen: int, n_real: int) -> int:
+    """KID's subsets of 1,000 (Binkowski et al.); with 1,000 samples or fewer, half the set, so
+    that the subsets differ and their standard deviation means something."""
+    n = min(n_gen, n_real)
+    return 1000 if n > 1000 else max(2, n // 2)
 
 
 def collapse_alarm(rows: list[dict[str, Any]]) -> Optional[str]:
