@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                "optimiser state were built from them.")
     tr.add_argument("--resume", metavar="RUN", help="continue this run (a run folder or a run name under --runs-dir)")
     tr.add_argument("--runs-dir", "--runs_dir", metavar="DIR", help=runs_dir_help)
+    tr.add_argument("--config", metavar="FILE",
+                    help="start from this config (.json, .yaml or .yml, e.g. from the Export page); "
+                         "field flags given too override it")
     tr.add_argument("--no-progress", "--no_progress", action="store_true",
                     help="no progress bar (the per-epoch lines are still printed)")
     add_config_flags(tr)
@@ -155,8 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--runs-dir", "--runs_dir", metavar="DIR", help=runs_dir_help)
     ru.set_defaults(func=cmd_runs)
 
+    # fork
+    fk = sub.add_parser(
+        "fork", allow_abbrev=False, help="branch a new run from a checkpoint with edited hyperparameters",
+        description="Create a new run that starts from RUN's checkpoint with its full state (models, "
+                    "optimisers, RNG, epoch, metric history) and the config flags given here changed. "
+                    "Architecture, data and loss stay the parent's. Prints the fork's folder; train it with "
+                    "`python -m ganlib train --resume FOLDER`.")
+    fk.add_argument("run", metavar="RUN", help="a run folder, or a run name under --runs-dir")
+    fk.add_argument("--checkpoint", metavar="NAME", help="e.g. epoch_0010.pt or best.pt (default: the latest)")
+    fk.add_argument("--runs-dir", "--runs_dir", metavar="DIR", help=runs_dir_help)
+    add_config_flags(fk)
+    fk.set_defaults(func=cmd_fork)
+
     add_fid_parser(sub)
     add_metrics_parser(sub)
+    from ganlib import export, timelapse
+
+    export.add_cli(sub)  # export, import, config, tensorboard
+    timelapse.add_cli(sub)
     # Further subcommands are one add_parser + one cmd_* function each.
     return parser
 
@@ -241,6 +261,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     given = config_values(args)
     resume: Optional[Run] = None
+    if args.resume and args.config:
+        raise CLIError("--config starts a new run; --resume continues one with its own config: use one")
     if args.resume:
         resume = find_run(args.resume, args.runs_dir)
         st = resume.status()
@@ -256,6 +278,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(resume.path)
             return OK
         eprint(f"resuming {resume.path} from epoch {done} up to {cfg.epochs} epochs")
+    elif args.config:
+        from ganlib.export import load_config_file
+
+        cfg = TrainConfig.from_dict({**load_config_file(args.config).to_dict(), **given})
     else:
         cfg = TrainConfig.from_dict(given)
 
@@ -326,6 +352,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ---- sample --------------------------------------------------------------------------------------
+def cmd_fork(args: argparse.Namespace) -> int:
+    from ganlib.fork import fork
+
+    parent = find_run(args.run, args.runs_dir)
+    checkpoint = None
+    if args.checkpoint:
+        checkpoint = Path(args.checkpoint) if Path(args.checkpoint).is_file() else parent.path / "ckpt" / args.checkpoint
+    new = fork(parent, config_values(args), checkpoint=checkpoint, runs_dir=args.runs_dir)
+    eprint(new.status().get("notes", [""])[0])
+    print(new.path)
+    return OK
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     kind = out.suffix.lower()

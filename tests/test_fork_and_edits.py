@@ -79,3 +79,23 @@ def test_fork_refuses_architecture_changes(tiny_cfg, tmp_path):
     with pytest.raises(ConfigError) as e:
         fork(parent.run, {"latent_dim": 8}, runs_dir=tmp_path)
     assert e.value.field == "latent_dim"
+
+
+def test_cli_fork_and_train_from_config_file(tiny_cfg, tmp_path, capsys):
+    from ganlib.cli import main
+
+    parent = train(tiny_cfg(epochs=2, eval_every=0), runs_dir=tmp_path)
+    assert main(["fork", str(parent.run.path), "--checkpoint", "epoch_0001.pt", "--lr-d", "1e-4",
+                 "--epochs", "3", "--runs-dir", str(tmp_path)]) == 0
+    forked = Run(Path(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert forked.fork_info()["epoch"] == 1 and forked.config().lr_d == 1e-4
+    assert main(["fork", str(parent.run.path), "--latent-dim", "8", "--runs-dir", str(tmp_path)]) == 2
+    assert "latent_dim" in capsys.readouterr().err
+
+    cfg_file = tmp_path / "cfg.yaml"
+    assert main(["config", str(parent.run.path), "--format", "yaml", "--out", str(cfg_file)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--config", str(cfg_file), "--epochs", "1", "--runs-dir", str(tmp_path / "again"),
+                 "--no-progress"]) == 0
+    again = Run(Path(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert again.config() == parent.run.config().replace(epochs=1)
