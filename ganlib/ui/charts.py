@@ -162,6 +162,7 @@ def fid_figure(rows: Sequence[dict[str, Any]]) -> Optional[go.Figure]:
     title = f"FID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else \
         "FID: extractor or N changed during the run, one series each"
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="FID (lower is better)", **LAYOUT)
+    fig.update_layout(legend_traceorder="normal")  # one row: grouped traces would stack in a column
     return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
 
 
