@@ -1,0 +1,86 @@
+"""Compare runs: pick several runs; see the config fields that differ, their curves overlaid on
+shared axes, their latest sample grids side by side, and clone any of them into Train."""
+import pandas as pd
+import streamlit as st
+
+from ganlib import compare
+from ganlib.config import ConfigError
+from ganlib.ui import core
+from ganlib.ui.charts import load_grid
+from ganlib.ui.compare import clone_to_train, overlay_figure, run_colors
+
+PER_ROW = 4  # at most this many grids side by side
+
+core.page_setup("Compare runs")
+st.title("Compare runs")
+runs = core.list_runs()
+if not runs:
+    core.no_runs_info("Compare runs")
+    st.stop()
+
+by_name = {r.name: r for r in runs}
+labels = {r.name: f"{r.name}  ({r.status().get('state', 'unknown')})" for r in runs}
+if "cmp_runs" not in st.session_state:
+    st.session_state["cmp_runs"] = list(by_name)[-2:]  # the two newest
+elif any(n not in by_name for n in st.session_state["cmp_runs"]):  # a run folder was removed
+    st.session_state["cmp_runs"] = [n for n in st.session_state["cmp_runs"] if n in by_name]
+names = st.multiselect("Runs", list(by_name), key="cmp_runs", format_func=labels.get,
+                       help="Pick two or more runs; the newest two are picked to start with.")
+if not names:
+    st.info("Pick at least one run to show.", icon=":material/info:")
+    st.stop()
+chosen = [by_name[n] for n in names]
+
+# ---- config ---------------------------------------------------------------------------------
+st.subheader("Settings that differ")
+fields, rows = compare.config_diff(chosen)
+if len(chosen) < 2:
+    st.caption("One run picked: pick another to see what differs.")
+elif not fields:
+    st.info("These runs have identical configs.", icon=":material/info:")
+else:
+    st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True, key="cmp_diff")
+    st.caption(f"{len(fields)} of {len(compare.run_config(chosen[0])) or '?'} fields differ; "
+               "the rest are the same for every picked run.")
+with st.expander("All settings"):
+    full = pd.DataFrame({r.name: {k: str(v) for k, v in compare.run_config(r).items()} for r in chosen})
+    st.dataframe(full, key="cmp_full")
+
+# ---- curves ---------------------------------------------------------------------------------
+st.subheader("Curves")
+columns = compare.curve_columns(chosen)
+if not columns:
+    st.info("None of these runs has finished an epoch yet.", icon=":material/info:")
+else:
+    picked = st.multiselect("Metrics", columns, default=compare.default_curves(columns), key="cmp_metrics",
+                            format_func=compare.label)
+    if picked:
+        st.plotly_chart(overlay_figure(compare.curves(chosen, picked), names), key="cmp_curves")
+        missing = [c for c in picked if len(compare.curves(chosen, [c])[c]) < len(chosen)]
+        if missing:
+            st.caption("Not every run has " + ", ".join(compare.label(c) for c in missing)
+                       + " (FID needs live evaluation, eval_every > 0; VAEs log an ELBO, not GAN losses).")
+
+# ---- grids and clone -------------------------------------------------------------------------
+st.subheader("Latest grids")
+colors = run_colors(names)
+per_row = min(PER_ROW, len(chosen))
+scale = 2 if per_row <= 2 else 1  # 28 px digits stay sharp when the columns are wide enough
+for start in range(0, len(chosen), per_row):
+    cols = st.columns(per_row)
+    for col, run in zip(cols, chosen[start:start + PER_ROW]):
+        with col:
+            st.markdown(f"<span style='color:{colors[run.name]}'>■</span> **{run.name}**", unsafe_allow_html=True)
+            grid = compare.latest_grid(run)
+            if grid:
+                st.image(load_grid(grid[1], scale=scale), caption=f"epoch {grid[0]}", output_format="PNG")
+            else:
+                st.caption("No sample grid yet.")
+            if st.button("Clone into Train", key=f"cmp_clone_{run.name}", icon=":material/content_copy:",
+                         help="Open Train with this run's config filled in, to start a new run from it."):
+                try:
+                    cfg = compare.clone_config(run)
+                except ConfigError as e:
+                    st.error(f"Cannot clone: {e}", icon=":material/error:")
+                else:
+                    clone_to_train(cfg)
