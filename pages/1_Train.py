@@ -14,6 +14,7 @@ from ganlib.config import ConfigError, TrainConfig
 from ganlib.jobs import JobBusy
 from ganlib.runs import LIVE_STATES, Run
 from ganlib.ui import charts, core, evaluate_view
+from ganlib.ui.compare import train_defaults
 from ganlib.ui.config_form import config_form
 
 REFRESH_S = 1.0
@@ -41,11 +42,12 @@ def start(cfg: TrainConfig, resume=None) -> None:
     st.toast(f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}.")
 
 
+defaults = train_defaults()  # a run cloned from Compare runs; must run before the mode control
 mode = st.segmented_control("Mode", ["New run", "Resume a run"], default="New run", key="train_mode",
                             label_visibility="collapsed", persist_state="session") or "New run"
 
 if mode == "New run":
-    values = config_form(prefix="cfg")
+    values = config_form(defaults=defaults, prefix="cfg")
     cfg = None
     try:
         cfg = TrainConfig.from_dict(values)

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from ganlib.config import TrainConfig, field_specs  # noqa: E402
+from ganlib.config import relevant_fields, TrainConfig, field_specs  # noqa: E402
 from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
 from ganlib.training import train  # noqa: E402
 from ganlib.ui import core  # noqa: E402
@@ -167,10 +167,29 @@ def test_train_has_a_widget_for_every_config_field(empty_dir):
     at.selectbox(key="cfg_dataset").set_value("folder")  # data_path shows for folder datasets
     run(at)
     keys = widget_keys(at)
-    assert {f"cfg_{f.name}" for f in field_specs()} <= keys
+    shown = relevant_fields({**TrainConfig().to_dict(), "dataset": "folder"})
+    assert {f"cfg_{n}" for n in shown} <= keys
+    assert not {f"cfg_{n}" for n in {f.name for f in field_specs()} - shown} & keys  # only what matters
     assert at.select_slider(key="cfg_lr_g").value == pytest.approx(2e-4)
     assert at.checkbox(key="cfg_dropout_default").value is True
     assert at.slider(key="cfg_dropout").disabled
+
+
+def test_train_offers_only_the_sliders_of_the_chosen_model_and_loss(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    assert "cfg_clip_value" not in widget_keys(at)
+    at.selectbox(key="cfg_loss").set_value("wgan")
+    run(at)
+    assert "cfg_clip_value" in widget_keys(at) and "cfg_label_smoothing" not in widget_keys(at)
+    at.selectbox(key="cfg_model").set_value("vae")
+    run(at)
+    keys = widget_keys(at)
+    assert not {"cfg_loss", "cfg_lr_d", "cfg_n_critic", "cfg_spectral_norm"} & keys and "cfg_variant" in keys
+    at.selectbox(key="cfg_model").set_value("dcgan")
+    run(at)
+    at.selectbox(key="cfg_loss").set_value("wgan_gp")
+    run(at)
+    assert any("BatchNorm" in e.value for e in at.error) and at.button(key="start").disabled
 
 
 def test_train_hides_data_path_for_mnist5k(empty_dir):

@@ -74,12 +74,21 @@ def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: s
     return fig
 
 
+def is_vae(rows: Sequence[dict[str, Any]]) -> bool:
+    return any("neg_elbo" in r for r in rows)
+
+
 def loss_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
+    if is_vae(rows):
+        return line_figure(rows, {"neg_elbo": "-ELBO"}, "VAE loss (negative ELBO)", "per image, nats")
     return line_figure(rows, {"d_loss": "D loss", "g_loss": "G loss"}, "Losses", "mean loss per epoch")
 
 
 def disc_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """D(x) and D(G(z)): both drift to 0.5 when D can no longer tell real from fake."""
+    """D(x) and D(G(z)): both drift to 0.5 when D can no longer tell real from fake. For a VAE,
+    its two terms: reconstruction and KL (their sum is the negative ELBO)."""
+    if is_vae(rows):
+        return line_figure(rows, {"recon": "reconstruction", "kl": "KL"}, "ELBO terms", "per image, nats")
     return line_figure(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}, "Discriminator outputs",
                        "mean probability", y_range=(0, 1), hline=0.5)
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import streamlit as st
 
-from ganlib.config import TrainConfig, field_specs
+from ganlib.config import TrainConfig, field_specs, relevant_fields
 
 MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".
@@ -175,5 +175,17 @@ def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg") 
         with col.container(border=True):
             st.markdown(f"**{group}**")
             for n in names:
+                # Only the sliders that matter for the choices made so far (clip value only with
+                # WGAN, no discriminator options for a VAE...); a hidden field keeps its default.
+                current = {**defaults, **_widget_values(prefix, fields), **values}
+                if n not in relevant_fields(current):
+                    values[n] = defaults.get(n)
+                    continue
                 values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
     return {n: values[n] for n in fields}  # declaration order
+
+
+def _widget_values(prefix: str, fields) -> dict[str, Any]:
+    """Values the user already set in widgets further down the form (they may decide what is
+    relevant above them: gradient_penalty shows gp_weight)."""
+    return {n: st.session_state[f"{prefix}_{n}"] for n in fields if f"{prefix}_{n}" in st.session_state}

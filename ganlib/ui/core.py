@@ -118,6 +118,12 @@ PAGES = [
     ("pages/3_Generate.py", "Generate", ":material/auto_awesome:"),
     ("pages/4_Latent_walk.py", "Latent walk", ":material/timeline:"),
     ("pages/5_Evaluate.py", "Evaluate", ":material/analytics:"),
+    ("pages/6_Playground.py", "2-D playground", ":material/scatter_plot:"),
+    ("pages/7_Latent_explorer.py", "Latent explorer", ":material/explore:"),
+    ("pages/8_Real_or_fake.py", "Real or fake", ":material/psychology_alt:"),
+    ("pages/9_Compare_runs.py", "Compare runs", ":material/compare_arrows:"),
+    ("pages/10_Timelapse.py", "Timelapse", ":material/movie:"),
+    ("pages/11_Export_import.py", "Export / import", ":material/import_export:"),
 ]
 
 
