@@ -1,0 +1,216 @@
+"""The dashboard's main path in a real browser: `streamlit run app.py`, then Chromium (driven by
+Playwright's sync API) sets a tiny config on the Train page through the real widgets, starts
+the run and waits for the live charts, the sample grid and the completion message.
+
+Chromium is Debian's /usr/bin/chromium (`apt-get install chromium`; `.ci/run` installs it;
+$GANLIB_CHROMIUM names another binary): Playwright's own browser download is not used. The server writes its runs to a temporary GANLIB_RUNS_DIR, never
+to the repository's checkpoints/.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("GANLIB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+HEALTH_TIMEOUT_S = 60
+TRAIN_TIMEOUT_S = 150  # 15-20 s on an idle 2-core machine; a shared one can be far slower
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, n: int = 3000) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return "(no log)"
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real `streamlit run app.py` on a free port, its runs in tmp_path/runs; the whole
+    process group is killed at teardown, whatever the test did."""
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    log_path = tmp_path / "streamlit.log"
+    port = _free_port()
+    # One torch thread: on a CPU shared with other jobs, two OpenMP threads spinning at each
+    # barrier make an epoch many times slower; this test checks the page, not the speed.
+    env = {**os.environ, "GANLIB_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode} before answering:\n{_tail(log_path)}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer {url}/_stcore/health within "
+                            f"{HEALTH_TIMEOUT_S} s:\n{_tail(log_path)}")
+            time.sleep(0.5)
+        yield {"url": url, "runs_dir": runs_dir, "log": log_path}
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+def require_chromium() -> None:
+    """No skip: without Chromium the test fails, saying how to install it."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: the browser test needs Debian's chromium, "
+                    "`apt-get install -y chromium` (.ci/run installs it)", pytrace=False)
+
+
+@contextlib.contextmanager
+def chromium_page():
+    """A 1400x1000 page in Debian's Chromium, closed on the way out."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def screenshot_whole_page(page, path: Path) -> None:
+    """Streamlit scrolls inside its main element, so grow the window to its height first."""
+    height = page.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') "
+                           "|| document.documentElement).scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height), 8000))})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def _log(t0: float, msg: str) -> None:
+    print(f"[{time.monotonic() - t0:6.1f}s] {msg}", flush=True)  # shown by pytest on failure
+
+
+def _idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the script run started by the last widget change has finished."""
+    page.wait_for_timeout(300)  # let the rerun begin
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
+
+
+def test_train_page_runs_a_job_in_a_real_browser(server, tmp_path):
+    require_chromium()
+    with chromium_page() as page:
+        drive_train_page(page, server, tmp_path)
+
+
+def drive_train_page(page, server, tmp_path) -> None:
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    try:
+        page.goto(f"{server['url']}/Train")
+        expect(page.locator("h1", has_text="Train")).to_be_visible(timeout=60_000)
+        start = page.get_by_role("button", name="Start training")
+        expect(start).to_be_visible(timeout=60_000)
+        _log(t0, "Train page drawn")
+        # The sidebar is the app's own page list.
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        for label in ("Home", "Train", "Samples", "Generate", "Latent walk"):
+            expect(sidebar.get_by_text(label, exact=True)).to_be_visible()
+
+        # Number inputs: type and commit with Enter (each commit reruns the script).
+        for key, label, value in (("max_images", "Max images", "512"), ("batch_size", "Batch size", "64"),
+                                  ("epochs", "Epochs", "1")):
+            box = page.locator(f".st-key-cfg_{key}").get_by_label(label, exact=True)
+            box.fill(value)
+            box.press("Enter")
+            _idle(page)
+            expect(box).to_have_value(value)
+
+        # Select box: open it and pick the option.
+        device = page.locator(".st-key-cfg_device").get_by_role("combobox")
+        device.click()
+        page.get_by_role("option", name="cpu", exact=True).click()
+        _idle(page)
+        expect(device).to_have_value("cpu")
+
+        # Slider: focus the thumb and use the keyboard (Home = its minimum, 0 = no evaluation).
+        slider = page.locator(".st-key-cfg_eval_every").get_by_role("slider")
+        slider.focus()
+        slider.press("Home")
+        _idle(page)
+        expect(page.locator('.st-key-cfg_eval_every [data-testid="stSliderThumbValue"]')).to_have_text("0")
+
+        expect(start).to_be_enabled()
+        _log(t0, "config set")
+        start.click()
+
+        # The live fragment: the two Plotly charts, the grid and the completion message.
+        expect(page.get_by_text("completed: 1 epochs")).to_be_visible(timeout=TRAIN_TIMEOUT_S * 1000)
+        _log(t0, "job completed")
+        charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+        losses = charts.filter(has=page.locator(".gtitle", has_text="Losses"))
+        disc = charts.filter(has=page.locator(".gtitle", has_text="Discriminator outputs"))
+        for chart in (losses, disc):
+            expect(chart).to_be_visible(timeout=30_000)
+        expect(losses.locator(".scatterlayer .trace")).to_have_count(2)  # D loss, G loss
+        grid = page.locator('[data-testid="stImage"] img, [data-testid="stFullScreenFrame"] img').first
+        expect(grid).to_be_visible()
+        expect(page.get_by_text("Fixed-noise samples after epoch 1")).to_be_visible()
+        assert grid.evaluate("img => img.complete && img.naturalWidth > 0"), "the sample grid did not load"
+        expect(page.get_by_text("State: completed")).to_be_visible()
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+        # What the server wrote, where it was told to.
+        (run_dir,) = [p for p in server["runs_dir"].iterdir() if p.is_dir()]
+        cfg = json.loads((run_dir / "config.json").read_text())
+        assert {k: cfg[k] for k in ("epochs", "batch_size", "max_images", "device", "eval_every")} == \
+            {"epochs": 1, "batch_size": 64, "max_images": 512, "device": "cpu", "eval_every": 0}
+        with open(run_dir / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 1 and int(float(rows[0]["epoch"])) == 1, rows
+        assert (run_dir / "samples" / "epoch_0001.png").is_file()
+        assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
+    except BaseException as e:
+        shot = tmp_path / "failure.png"
+        try:
+            screenshot_whole_page(page, shot)
+            e.add_note(f"screenshot: {shot}")
+        except Exception as shot_err:  # noqa: BLE001 - the browser may be gone
+            e.add_note(f"no screenshot: {shot_err}")
+        for status in sorted(server["runs_dir"].glob("*/status.json")):
+            e.add_note(f"{status}: {status.read_text(errors='replace')[:500]}")
+        e.add_note(f"streamlit log ({server['log']}):\n{_tail(server['log'])}")
+        raise
