@@ -25,10 +25,12 @@ MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".
 GROUPS: dict[str, list[str]] = {
     "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
-    "Model": ["model", "loss", "latent_dim", "dropout"],
-    "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2"],
+    "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm"],
+    "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
     "Run": ["seed", "device", "sample_every", "checkpoint_every"],
     "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
+    "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
+                    "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan"],
 }
 NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled with a package)
 
