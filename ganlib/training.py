@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch
-from torch import nn
 
 from ganlib.atomic import atomic_write_text
 from ganlib.checkpoint import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint

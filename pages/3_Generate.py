@@ -12,25 +12,7 @@ RANDOM_SEED = "_generate_random_seed"  # session key owned by no widget
 
 core.page_setup("Generate")
 st.title("Generate")
-runs = core.list_runs()
-if not runs:
-    core.no_runs_info("Generate")
-    st.stop()
-
-c_run, c_ck = st.columns([2, 1])
-with c_run:
-    run = core.pick_run(runs, key="gen_run")
-ckpts = run.checkpoints()
-ckpt = None
-if ckpts:
-    names = {p.name: e for e, p in ckpts}
-    ckpt = c_ck.selectbox("Checkpoint", list(names), index=len(names) - 1, key=f"gen_ckpt_{run.name}",
-                          format_func=lambda n: f"epoch {names[n]}")
-try:
-    _, info = sampling.get_generator(run, ckpt)
-except (FileNotFoundError, ValueError, KeyError) as e:
-    st.error(str(e).strip("'\""), icon=":material/error:")
-    st.stop()
+run, ckpt, info = core.pick_generator("Generate", "gen")
 
 c1, c2, c3 = st.columns(3)
 use_random = c1.checkbox("Random seed", key="gen_random", help="Draw a new seed with the button; the seed is shown "

@@ -9,25 +9,7 @@ MODES = {"slerp": "Spherical (slerp)", "linear": "Linear"}
 
 core.page_setup("Latent walk")
 st.title("Latent walk")
-runs = core.list_runs()
-if not runs:
-    core.no_runs_info("Latent walk")
-    st.stop()
-
-c_run, c_ck = st.columns([2, 1])
-with c_run:
-    run = core.pick_run(runs, key="walk_run")
-ckpts = run.checkpoints()
-ckpt = None
-if ckpts:
-    names = {p.name: e for e, p in ckpts}
-    ckpt = c_ck.selectbox("Checkpoint", list(names), index=len(names) - 1, key=f"walk_ckpt_{run.name}",
-                          format_func=lambda n: f"epoch {names[n]}")
-try:
-    _, info = sampling.get_generator(run, ckpt)
-except (FileNotFoundError, ValueError, KeyError) as e:
-    st.error(str(e).strip("'\""), icon=":material/error:")
-    st.stop()
+run, ckpt, info = core.pick_generator("Latent walk", "walk")
 
 classes = info.class_names or [str(i) for i in range(info.num_classes)]
 a, b, c = st.columns(3)

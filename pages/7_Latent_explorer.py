@@ -12,7 +12,6 @@ import numpy as np
 import streamlit as st
 
 from ganlib import latent_explorer as lx
-from ganlib import sampling
 from ganlib.ui import core
 from ganlib.ui.explorer import truncation_figure
 
@@ -23,25 +22,7 @@ THRESHOLDS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, math.inf]
 
 core.page_setup("Latent explorer")
 st.title("Latent explorer")
-runs = core.list_runs()
-if not runs:
-    core.no_runs_info("the Latent explorer")
-    st.stop()
-
-c_run, c_ck = st.columns([2, 1])
-with c_run:
-    run = core.pick_run(runs, key="lx_run")
-ckpts = run.checkpoints()
-ckpt = None
-if ckpts:
-    names = {p.name: e for e, p in ckpts}
-    ckpt = c_ck.selectbox("Checkpoint", list(names), index=len(names) - 1, key=f"lx_ckpt_{run.name}",
-                          format_func=lambda n: f"epoch {names[n]}")
-try:
-    _, info = sampling.get_generator(run, ckpt)
-except (FileNotFoundError, ValueError, KeyError) as e:
-    st.error(str(e).strip("'\""), icon=":material/error:")
-    st.stop()
+run, ckpt, info = core.pick_generator("the Latent explorer", "lx")
 
 dim = info.latent_dim
 classes = info.class_names or [str(i) for i in range(info.num_classes)]

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 import ganlib.runs
-from ganlib import steps, training
+from ganlib import steps
 from ganlib.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,7 +163,6 @@ def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, mo
 
 
 def test_diverged_run_exits_non_zero_with_the_error(unlabelled, tmp_path, monkeypatch):
-    import torch
 
     monkeypatch.setattr(steps.GANSteps, "epoch_means",
                         lambda self: dict.fromkeys(steps.GANSteps.stat_names, float("nan")))

@@ -55,7 +55,6 @@ def test_torchvision_set_offline_says_what_to_do(tmp_path):
 
 def test_torchvision_set_reads_a_local_copy(tmp_path):
     """A folder in torchvision's MNIST layout loads without any network."""
-    import gzip
     import struct
 
     raw_dir = tmp_path / "MNIST" / "raw"

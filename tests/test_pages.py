@@ -7,7 +7,6 @@ digits, 64 per batch, on the CPU: a few seconds each.
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import sys

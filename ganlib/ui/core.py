@@ -137,3 +137,32 @@ def page_setup(title: str) -> None:
                 st.page_link(path, label=label, icon=icon)
             except StreamlitAPIException:  # a page run on its own (AppTest) knows no siblings
                 st.markdown(f"[{label}](/{'' if label == 'Home' else Path(path).stem.split('_', 1)[1]})")
+
+
+def pick_generator(page: str, key: str):
+    """The run, checkpoint and generator info a sampling page works on: a run picker, a
+    checkpoint picker (every epoch checkpoint, and best.pt when the run has one), and the
+    generator loaded once. Stops the page with a message when there is nothing to sample."""
+    from ganlib import sampling
+
+    runs = list_runs()
+    if not runs:
+        no_runs_info(page)
+        st.stop()
+    c_run, c_ck = st.columns([2, 1])
+    with c_run:
+        run = pick_run(runs, key=f"{key}_run")
+    names = {p.name: f"epoch {e}" for e, p in run.checkpoints()}
+    if run.best_checkpoint_path().is_file():
+        names["best.pt"] = "best FID (best.pt)"
+    ckpt = None
+    if names:
+        latest = [n for n in names if n != "best.pt"]
+        ckpt = c_ck.selectbox("Checkpoint", list(names), index=max(0, len(latest) - 1), key=f"{key}_ckpt_{run.name}",
+                              format_func=names.get)
+    try:
+        _, info = sampling.get_generator(run, ckpt)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        st.error(str(e).strip("'\""), icon=":material/error:")
+        st.stop()
+    return run, ckpt, info
