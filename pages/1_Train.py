@@ -98,6 +98,38 @@ else:
             start(cfg, resume=str(run.path))
 
 
+def live_edit_form(snap: dict) -> None:
+    """Learning rates, n_critic, penalty weights and the epoch count of the running job; the
+    change takes effect at the next epoch boundary and is recorded in the run's edits.jsonl."""
+    cfg = snap["config"]
+    with st.form(f"live_edit_{snap['id']}", border=False):
+        c1, c2, c3 = st.columns(3)
+        values = {
+            "lr_g": c1.number_input("LR g", 1e-6, 1e-2, float(cfg["lr_g"]), format="%.1e", key="edit_lr_g"),
+            "lr_d": c2.number_input("LR d", 1e-6, 1e-2, float(cfg["lr_d"]), format="%.1e", key="edit_lr_d"),
+            "n_critic": c3.number_input("N critic", 1, 10, int(cfg["n_critic"]), key="edit_n_critic"),
+            "gp_weight": c1.number_input("GP weight", 0.1, 100.0, float(cfg["gp_weight"]), key="edit_gp_weight"),
+            "r1_gamma": c2.number_input("R1 gamma", 0.0, 100.0, float(cfg["r1_gamma"]), key="edit_r1_gamma"),
+            "epochs": c3.number_input("Epochs", 1, 100_000, int(cfg["epochs"]), key="edit_epochs"),
+        }
+        submitted = st.form_submit_button("Apply at the next epoch", key="edit_apply")
+    if submitted:
+        changes = {k: v for k, v in values.items() if v != cfg[k]}
+        try:
+            if changes:
+                jm.edit(snap["id"], **changes)
+        except (ConfigError, RuntimeError) as e:
+            st.error(str(e), icon=":material/error:")
+    pending = jm.snapshot(snap["id"])["pending_edits"]
+    if pending:
+        st.caption("Waiting for the next epoch: " + ", ".join(f"{k} = {v}" for k, v in pending.items()))
+    edits = Run(Path(snap["run"])).edits() if snap["run"] else []
+    if edits:
+        st.caption("Changes so far: " + "; ".join(
+            f"epoch {e['epoch']}: " + ", ".join(f"{k} {a} → {b}" for k, (a, b) in e["changes"].items())
+            for e in edits))
+
+
 def job_view(was_active: bool) -> tuple[list, Run | None]:
     """Status, progress and Pause/Resume/Stop of this server's current job; its rows and run."""
     snap = jm.current()
@@ -124,6 +156,8 @@ def job_view(was_active: bool) -> tuple[list, Run | None]:
         b3.button("Stop", key="stop", icon=":material/stop:", on_click=jm.stop, args=(snap["id"],),
                   disabled=snap["state"] == "stopping",
                   help="Stops after the current step; the last finished epoch is checkpointed.")
+        with st.expander("Change while training", icon=":material/tune:"):
+            live_edit_form(snap)
     done = int(snap["rows"][-1]["epoch"]) if snap["rows"] else 0  # last finished epoch
     if snap["state"] == "completed":
         st.success(f"Job {snap['id']} completed: {done} epochs. Look at its grids on **Samples**, "

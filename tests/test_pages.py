@@ -23,6 +23,7 @@ if str(REPO) not in sys.path:
 
 from ganlib.config import relevant_fields, TrainConfig, field_specs  # noqa: E402
 from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
+from ganlib.runs import Run  # noqa: E402
 from ganlib.training import train  # noqa: E402
 from ganlib.ui import core  # noqa: E402
 
@@ -248,6 +249,25 @@ def test_train_pause_resume_stop_and_busy_warning(tmp_path, monkeypatch, stop_jo
     wait_for(at, lambda a: job_state(a) == "stopped", "the job to stop", timeout=30)
     assert any("stopped after epoch" in i.value for i in at.info)
     assert not at.get("progress")
+
+
+def test_train_live_edit_applies_at_the_next_epoch(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = set_tiny_config(run(page("pages/1_Train.py")), epochs=2000)
+    at.button(key="start").click()
+    wait_for(at, lambda a: job_state(a) == "running" and a.get("progress"), "the job to run")
+    at.number_input(key="edit_lr_g").set_value(1e-3)
+    at.button(key="edit_apply").click()
+    run(at)
+    assert not at.error
+    jm = core.job_manager_for(str(tmp_path))
+    snap = jm.current()
+    end = time.time() + 60
+    while time.time() < end and not Run(Path(snap["run"])).edits():
+        time.sleep(0.2)
+    edit = Run(Path(snap["run"])).edits()[0]
+    assert edit["source"] == "live" and edit["changes"]["lr_g"][1] == 1e-3
+    assert Run(Path(snap["run"])).config().lr_g == 1e-3
 
 
 def test_train_failed_job_shows_error_and_traceback(tmp_path, monkeypatch, stop_jobs):
