@@ -33,10 +33,10 @@ from ganlib.config import TrainConfig
 from ganlib.data import ImageData, load_dataset
 from ganlib.images import grid_image, png_bytes
 from ganlib.runs import Run
+from ganlib.sampling import choose_checkpoint
 
 Progress = Callable[[float, str], None]
 DEFAULT_N = 10_000  # generated samples when none are asked for (capped at the data size)
-DATA_KEYS = ("dataset", "data_path", "channels", "image_size", "max_images")  # as the engine's cache key
 NN_QUANTILE = 0.05  # yardstick: the 5 % closest real images to the rest of the training set
 
 
@@ -48,20 +48,9 @@ def _noop(fraction: float, text: str) -> None:
 def checkpoint_path(run: Run, checkpoint: str | Path | None = None) -> Path:
     """`None`: best.pt when the run has one, else its latest checkpoint; a bare name such as
     "best.pt" or "epoch_0004.pt" is looked up in the run's ckpt/ folder."""
-    if checkpoint is None:
-        best = run.best_checkpoint_path()
-        if best.is_file():
-            return best
-        latest = run.latest_checkpoint()
-        if latest is None:
-            raise FileNotFoundError(f"run {run.name} has no checkpoint yet; train until the first one is written")
-        return latest
-    p = Path(checkpoint)
-    if not p.is_file():
-        p = run.path / "ckpt" / str(checkpoint)
-    if not p.is_file():
-        raise FileNotFoundError(f"no checkpoint {checkpoint} in {run.path / 'ckpt'}")
-    return p
+    if checkpoint is None and run.best_checkpoint_path().is_file():
+        return run.best_checkpoint_path()
+    return choose_checkpoint(run, checkpoint)
 
 
 def checkpoint_choices(run: Run) -> list[tuple[str, str]]:
@@ -94,7 +83,9 @@ def _num(v: Any) -> Optional[float]:
 
 # ---- data --------------------------------------------------------------------------------
 def data_key(cfg: TrainConfig) -> dict[str, Any]:
-    return {k: getattr(cfg, k) for k in DATA_KEYS}
+    from ganlib.metrics.evaluate import dataset_key  # the engine's cache key, so caches are shared
+
+    return dataset_key(cfg)
 
 
 @lru_cache(maxsize=1)

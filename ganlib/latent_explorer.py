@@ -599,7 +599,7 @@ def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None
     CURVE_VALUES[method]), measured with `ganlib.metrics.evaluate` on `n` samples against `n`
     real images of the run's data. Cached in the run folder per checkpoint, method, extractor
     and N (atomically written), so a curve is measured once; `load_truncation_curve` reads it."""
-    from ganlib.metrics.evaluate import evaluate, get_extractor, real_reference
+    from ganlib.metrics.evaluate import dataset_key, evaluate, get_extractor, real_reference
 
     run = _run(run)
     if method not in TRUNCATION_METHODS:
@@ -615,7 +615,7 @@ def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None
     G, info = get_generator(run, ck)
     cfg = run.config()
     say(0.0, f"Loading {cfg.dataset} and the {name} extractor")
-    key = {k: getattr(cfg, k) for k in ("dataset", "data_path", "channels", "image_size", "max_images")}
+    key = dataset_key(cfg)
     data = _dataset(tuple(sorted(key.items())))
     ext = get_extractor(name, "cpu", cfg.inception_weights if name == "inception" else "")
     m = max(2, min(int(n), len(data)))

@@ -256,7 +256,7 @@ class Trainer:
     def evaluate(self) -> dict[str, Any]:
         """FID and friends on N generated samples; returns the columns for this epoch's row.
         Uses its own RNG, so runs with and without evaluation train identically."""
-        from ganlib.metrics.evaluate import evaluate, get_extractor, real_reference, resolve_extractor
+        from ganlib.metrics.evaluate import dataset_key, evaluate, get_extractor, real_reference, resolve_extractor
 
         cfg = self.cfg
         n = min(cfg.eval_samples, len(self.data))
@@ -265,8 +265,7 @@ class Trainer:
             if note:
                 self.notes.append(note)
             ext = get_extractor(name, str(self.device), cfg.inception_weights if name == "inception" else "")
-            key = {k: getattr(cfg, k) for k in ("dataset", "data_path", "channels", "image_size", "max_images")}
-            ref = real_reference(self.data.images, self.data.labels, ext, n, dataset_key=key)
+            ref = real_reference(self.data.images, self.data.labels, ext, n, dataset_key=dataset_key(cfg))
             self.eval_ctx = (ext, ref)
         ext, ref = self.eval_ctx
         res = evaluate(self.steps.sampler(), ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=self.conditional,

@@ -49,8 +49,10 @@ def resolve_extractor(name: str, channels: int, weights: str = "") -> tuple[str,
         name = "digits" if channels == 1 else "inception"
     FEATURE_EXTRACTORS.get(name)  # unknown names fail here with the list of known ones
     if name == "inception":
+        from ganlib.metrics.extractor_inception import find_inception_weights
+
         try:
-            get_extractor("inception", "cpu", weights)
+            find_inception_weights(weights or None)  # finds (or downloads) the file; builds nothing
         except ExtractorUnavailable as e:
             return "digits", f"{e} Using the digit classifier ('digits') meanwhile."
     return name, ""
@@ -85,6 +87,15 @@ class RealReference:
         t = lambda x: None if x is None else x.to(device)  # noqa: E731
         return RealReference(t(self.mu), t(self.sigma), self.n, t(self.feats), t(self.labels),
                              t(self.class_hist), self.extractor)
+
+
+DATA_FIELDS = ("dataset", "data_path", "channels", "image_size", "max_images")
+
+
+def dataset_key(cfg: Any) -> dict[str, Any]:
+    """What identifies a run's real images for the statistics cache: the engine, the Evaluate
+    page and the latent explorer share cached statistics only if they build it the same way."""
+    return {k: getattr(cfg, k) for k in DATA_FIELDS}
 
 
 def reference_key(dataset: dict[str, Any], extractor: FeatureExtractor, n: int) -> dict[str, Any]:
