@@ -21,10 +21,16 @@ FIXED_IN_FORK = ("dataset", "data_path", "model", "variant", "latent_dim", "imag
                  "spectral_norm", "minibatch_std", "patch_gan", "max_images", "gradient_penalty", "loss")
 
 
+def checkpoint_config(path: str | Path) -> dict[str, Any]:
+    """The config a checkpoint was saved with (live edits included): what a fork starts from."""
+    return TrainConfig.from_dict(load_checkpoint(path)["config"]).to_dict()
+
+
 def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = None,
          runs_dir: str | Path | None = None) -> Run:
-    """Create the fork (not trained yet): resume it with `train(cfg, resume=fork.path)` or the
-    job manager. `changes` are TrainConfig fields; `epochs` defaults to the parent's."""
+    """Create the fork (not trained yet) in `runs_dir`, by default beside its parent; resume it
+    with `train(cfg, resume=fork.path)` or the job manager. `changes` are TrainConfig fields;
+    `epochs` defaults to the parent's."""
     ck_path = Path(checkpoint) if checkpoint else parent.latest_checkpoint()
     if ck_path is None or not ck_path.is_file():
         raise FileNotFoundError(f"run {parent.name} has no checkpoint {checkpoint or ''} to fork from".strip())
@@ -38,7 +44,7 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
     cfg = base.replace(**changes)
     if cfg.epochs <= epoch:
         cfg = cfg.replace(epochs=max(epoch + 1, parent.config().epochs))
-    run = Run(new_run_dir(cfg, runs_dir))
+    run = Run(new_run_dir(cfg, runs_dir or parent.path.parent))  # beside its parent by default
     run.save_config(cfg)
     diff = {k: [getattr(base, k), getattr(cfg, k)] for k in changes if getattr(base, k) != getattr(cfg, k)}
     edits = [e for e in ck.get("edits", []) if e["epoch"] <= epoch] + \

@@ -11,9 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 from ganlib.config import ConfigError, TrainConfig
+from ganlib.fork import FIXED_IN_FORK, checkpoint_config, fork
 from ganlib.jobs import JobBusy
 from ganlib.runs import LIVE_STATES, Run
-from ganlib.ui import charts, core, evaluate_view
+from ganlib.ui import charts, core, epoch_view, evaluate_view
 from ganlib.ui.compare import train_defaults
 from ganlib.ui.config_form import config_form
 
@@ -42,8 +43,48 @@ def start(cfg: TrainConfig, resume=None) -> None:
     st.toast(f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}.")
 
 
+def fork_form() -> None:
+    """A new run that continues from a checkpoint of another with edited hyperparameters; it
+    restores the full state, so its curves continue (and overlay) the parent's."""
+    candidates = [r for r in core.list_runs() if r.checkpoints()]
+    if not candidates:
+        st.info("No run has a checkpoint to fork from yet: train one first.")
+        return
+    parent = core.pick_run(candidates, key="fork_run", label="Run to fork",
+                           help="Any run with a checkpoint, also one that is training now.")
+    cks = {f"epoch {e}": p for e, p in parent.checkpoints()}
+    if parent.best_checkpoint_path().is_file():
+        cks["best FID (best.pt)"] = parent.best_checkpoint_path()
+    ck_label = st.selectbox("From checkpoint", list(cks), index=len(parent.checkpoints()) - 1, key=f"fork_ckpt_{parent.name}",
+                            help="The fork starts from this checkpoint's models, optimizers, RNG and epoch.")
+    try:
+        base = checkpoint_config(cks[ck_label])
+    except Exception as e:  # noqa: BLE001 - a damaged checkpoint
+        st.error(f"Cannot read {ck_label} of {parent.name}: {type(e).__name__}: {e}")
+        return
+    st.caption(f"Architecture, data and loss stay the parent's ({base['model']} on {base['dataset']}, "
+               f"{base['loss']} loss); change the rest below. Changed fields are recorded as the fork's edit.")
+    values = config_form(defaults=base, prefix=f"fork_{parent.name}_{cks[ck_label].stem}", fixed=FIXED_IN_FORK)
+    changes = {k: v for k, v in values.items() if v != base.get(k)}
+    try:
+        TrainConfig.from_dict(values)
+        core.check_device(values["device"])
+    except ConfigError as e:
+        st.error(f"Cannot fork: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
+        return
+    st.markdown("**Changes:** " + (", ".join(f"{k} {base.get(k)} → {v}" for k, v in changes.items())
+                                   or "none (the fork retraces its parent)"))
+    if st.button("Fork and train", type="primary", key="fork_start", icon=":material/call_split:"):
+        try:
+            child = fork(parent, changes, cks[ck_label])
+        except (ConfigError, FileNotFoundError) as e:
+            st.error(f"Cannot fork: {e}", icon=":material/error:")
+            return
+        start(child.config(), resume=str(child.path))
+
+
 defaults = train_defaults()  # a run cloned from Compare runs; must run before the mode control
-mode = st.segmented_control("Mode", ["New run", "Resume a run"], default="New run", key="train_mode",
+mode = st.segmented_control("Mode", ["New run", "Resume a run", "Fork a run"], default="New run", key="train_mode",
                             label_visibility="collapsed", persist_state="session") or "New run"
 
 if mode == "New run":
@@ -58,6 +99,8 @@ if mode == "New run":
     if st.button("Start training", type="primary", key="start", disabled=cfg is None,
                  icon=":material/play_arrow:") and cfg is not None:
         start(cfg)
+elif mode == "Fork a run":
+    fork_form()
 else:
     candidates = [r for r in core.list_runs() if r.status().get("state") not in LIVE_STATES]
     if not candidates:
@@ -125,9 +168,7 @@ def live_edit_form(snap: dict) -> None:
         st.caption("Waiting for the next epoch: " + ", ".join(f"{k} = {v}" for k, v in pending.items()))
     edits = Run(Path(snap["run"])).edits() if snap["run"] else []
     if edits:
-        st.caption("Changes so far: " + "; ".join(
-            f"epoch {e['epoch']}: " + ", ".join(f"{k} {a} → {b}" for k, (a, b) in e["changes"].items())
-            for e in edits))
+        st.caption("Changes so far (dashed lines on the charts): " + "; ".join(charts.edit_text(e) for e in edits))
 
 
 def job_view(was_active: bool) -> tuple[list, Run | None]:
@@ -204,22 +245,27 @@ def live(view: str, was_active: bool) -> None:
     if run is None:
         return
     evaluate_view.alerts(run, rows)
+    ctx = charts.lineage_context(run)
+    if ctx.parents:
+        st.caption("Forked from " + " ← ".join(f"`{name}` at epoch {branch}" for name, branch, _ in ctx.parents)
+                   + ": the parent's curves are dotted, the fork point and every edit a dashed line.")
+    loss_cols = {"neg_elbo": "-ELBO"} if charts.is_vae(rows) else {"d_loss": "D loss", "g_loss": "G loss"}
     c_loss, c_fid, c_grid = st.columns(3)
     with c_loss:
         if rows:
-            st.plotly_chart(charts.loss_figure(rows), key="loss_chart")
-            st.plotly_chart(charts.disc_figure(rows), key="disc_chart")
+            epoch_view.chart(charts.annotate(charts.loss_figure(rows), ctx, loss_cols), "loss_chart", run)
+            epoch_view.chart(charts.annotate(charts.disc_figure(rows), ctx, {}), "disc_chart", run)
         else:
             st.caption("The charts appear when the first epoch ends.")
     with c_fid:
         fid = charts.fid_figure(rows)
         if fid is not None:
-            st.plotly_chart(fid, key="fid_chart")
+            epoch_view.chart(charts.annotate(fid, ctx, {"fid": "FID"}, rows), "fid_chart", run)
             st.caption(f"Thin line: FID at each evaluation; dashed: its bias-corrected EMA (weight "
                        f"{charts.SMOOTHING:g}); band: ± 2 bootstrap std (about 95 %).")
             kid = charts.kid_figure(rows)
             if kid is not None:
-                st.plotly_chart(kid, key="kid_chart")
+                epoch_view.chart(charts.annotate(kid, ctx, {}), "kid_chart", run)
         elif rows:
             st.caption(eval_hint(run))
     with c_grid:
@@ -227,6 +273,8 @@ def live(view: str, was_active: bool) -> None:
         if grids:
             epoch, path = grids[-1]
             st.image(charts.load_grid(path), caption=f"Fixed-noise samples after epoch {epoch}", output_format="PNG")
+    with st.container(border=True):
+        epoch_view.panel(run)
     record = evaluate_view.latest_record(run)
     evaluate_view.tiles(rows, evaluate_view.num_classes_of(record))
     evaluate_view.per_class(record, key="per_class_chart")
@@ -247,7 +295,8 @@ def watch_options() -> tuple[list[str], dict[str, str]]:
     snap = jm.current()
     labels: dict[str, str] = {}
     if snap is not None:
-        labels[JOB] = f"Job {snap['id']} of this server ({snap['run_name'] or 'starting'}, {snap['state']})"
+        # No state or run name here: the select box is outside the live fragment, so they would go stale.
+        labels[JOB] = "This server's training job (follows the newest one)"
     job_run = snap["run_name"] if snap else None
     for r in reversed(core.list_runs()):
         if r.name != job_run:

@@ -1,6 +1,7 @@
 """The dashboard's main path in a real browser: `streamlit run app.py`, then Chromium (driven by
 Playwright's sync API) sets a tiny config on the Train page through the real widgets, starts
-the run and waits for the live charts, the sample grid and the completion message.
+the run and waits for the live charts, the sample grid and the completion message, then clicks
+a point of the loss curve and sees that epoch's grid beside its nearest training images.
 
 Chromium is Debian's /usr/bin/chromium (`apt-get install chromium`; `.ci/run` installs it;
 $GANLIB_CHROMIUM names another binary): Playwright's own browser download is not used. The server writes its runs to a temporary GANLIB_RUNS_DIR, never
@@ -192,6 +193,21 @@ def drive_train_page(page, server, tmp_path) -> None:
         assert grid.evaluate("img => img.complete && img.naturalWidth > 0"), "the sample grid did not load"
         expect(page.get_by_text("State: completed")).to_be_visible()
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+        # Click the epoch-1 point of the loss curve: that epoch's grid and each sample's
+        # nearest training image open below the charts. Plotly takes clicks on its drag layer
+        # at the point's position, not on the point's own SVG element.
+        point = losses.locator(".scatterlayer .trace .points path").first
+        point.scroll_into_view_if_needed()  # a mouse click outside the viewport goes nowhere
+        page.wait_for_timeout(300)
+        box = point.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(300)
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(page.get_by_text("Nearest training image of each sample")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Samples after epoch 1 (fixed noise)")).to_be_visible()
+        expect(page.get_by_text("Median distance to the nearest training image")).to_be_visible()
+        _log(t0, "clicked point opened its epoch")
 
         # What the server wrote, where it was told to.
         (run_dir,) = [p for p in server["runs_dir"].iterdir() if p.is_dir()]

@@ -302,6 +302,51 @@ def test_train_resumes_a_run_with_more_epochs(tmp_path, monkeypatch, stop_jobs):
     assert first.config().epochs == 2
 
 
+def test_train_forks_a_checkpoint_with_an_edit_and_overlays_the_parent(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    parent = train(TrainConfig(model="mlp_gan", epochs=3, checkpoint_every=1, eval_every=0, **TINY),
+                   runs_dir=tmp_path).run
+    at = run(page("pages/1_Train.py"))
+    at.segmented_control(key="train_mode").set_value("Fork a run")
+    run(at)
+    assert at.selectbox(key=f"fork_ckpt_{parent.name}").value == "epoch 3"  # the latest by default
+    at.selectbox(key=f"fork_ckpt_{parent.name}").set_value("epoch 1")
+    run(at)
+    prefix = f"fork_{parent.name}_epoch_0001"
+    keys = widget_keys(at)
+    assert f"{prefix}_lr_d" in keys and f"{prefix}_model" not in keys and f"{prefix}_latent_dim" not in keys
+    at.select_slider(key=f"{prefix}_lr_d").set_value(1e-4)
+    run(at)
+    assert any("lr_d 0.0002 → 0.0001" in m.value for m in at.markdown)
+    at.button(key="fork_start").click()
+    wait_for(at, lambda a: job_state(a) == "completed", "the fork to train")
+    child = next(Run(p) for p in tmp_path.iterdir() if p.is_dir() and p.name != parent.name)
+    assert child.fork_info()["epoch"] == 1 and [e for e, _ in child.checkpoints()][-1] == 3
+    assert child.config().lr_d == 1e-4 and [r["epoch"] for r in child.metrics()] == [1, 2, 3]
+    assert child.metrics()[0] == parent.metrics()[0]  # the parent's epoch 1, carried over
+    losses = chart(at, "Losses")
+    assert [t["name"] for t in losses["data"]][-2:] == [f"D loss, parent {parent.name}",
+                                                        f"G loss, parent {parent.name}"]
+    assert [a["text"] for a in losses["layout"]["annotations"]] == ["fork: lr_d"]
+    assert any(f"Forked from `{parent.name}` at epoch 1" in c.value for c in at.caption)
+
+
+def test_train_clicked_epoch_opens_its_grid_and_nearest_training_images(runs):
+    at = run(page("pages/1_Train.py"))
+    at.selectbox(key="train_watch").set_value(runs.mlp)
+    run(at)
+    assert any("Click a point on a curve" in c.value for c in at.caption)
+    at.session_state["_picked_epoch"] = {"run": runs.mlp, "epoch": 1.0}  # what a click on epoch 1 stores
+    run(at)
+    captions = [i.proto.imgs[0].caption for i in at.image]
+    assert "Samples after epoch 1 (fixed noise)" in captions
+    assert any(c.startswith("Nearest training image of each sample") for c in captions)
+    assert any("Median distance to the nearest training image" in c.value for c in at.caption)
+    at.button(key="close_picked").click()
+    run(at)
+    assert "_picked_epoch" not in at.session_state
+
+
 # ---- Samples -------------------------------------------------------------------------------
 def test_samples_shows_a_grid_per_epoch_with_download(runs):
     at = run(page("pages/2_Samples.py"))

@@ -3,6 +3,8 @@
     rows = history(jm.current())                   # all epochs of the job's run so far
     st.plotly_chart(loss_figure(rows)); st.plotly_chart(disc_figure(rows))
     fig = fid_figure(rows)                         # None until the first evaluation
+    ctx = lineage_context(run)                     # its hyperparameter edits and fork ancestors
+    annotate(fig, ctx, {"d_loss": "D loss"})       # edits as vertical lines, parents' curves dotted
 
 Evaluation columns (fid, kid, ...) exist only on evaluated epochs; the figures below skip the
 others. Every metric figure names its extractor and N (`eval_tag`), and series with another
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import plotly.graph_objects as go
@@ -252,6 +255,69 @@ def per_class_figure(fid_per_class: Optional[Sequence[float]], label_acc_per_cla
         if name.startswith("label"):
             fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=i)
     fig.update_layout(title=_title(f"Per class ({tag})"), **{**LAYOUT, "hovermode": "x"})
+    return fig
+
+
+# ---- edits and forks ---------------------------------------------------------------------
+@dataclass
+class Lineage:
+    """What a run's curves are annotated with: its hyperparameter changes (live edits and the
+    fork point) and, for a fork, each ancestor's curve from where the branch left it."""
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    parents: list[tuple[str, int, list[dict[str, Any]]]] = field(default_factory=list)  # (name, branch epoch, rows)
+
+
+def lineage_context(run: Optional[Run]) -> Lineage:
+    if run is None:
+        return Lineage()
+    from ganlib.fork import lineage
+
+    chain = lineage(run)
+    parents = []
+    for child, parent in zip(chain, chain[1:]):
+        branch = int((child.fork_info() or {}).get("epoch", 0))
+        parents.append((parent.name, branch, [r for r in parent.metrics() if _num(r.get("epoch")) >= branch]))
+    return Lineage(edits=run.edits(), parents=parents)
+
+
+def edit_text(edit: dict[str, Any], short: bool = False) -> str:
+    """"fork: lr_d 0.0002 → 0.0001" (or, `short`, "fork: lr_d") for a chart marker."""
+    kind = "fork" if edit.get("source") == "fork" else "edit"
+    changes = edit.get("changes") or {}
+    if short:
+        return f"{kind}: " + (", ".join(changes) or "no change")
+    return f"{kind} after epoch {edit.get('epoch')}: " + (
+        ", ".join(f"{k} {_fmt(a)} → {_fmt(b)}" for k, (a, b) in changes.items()) or "no change")
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
+             rows: Optional[Sequence[dict[str, Any]]] = None) -> Optional[go.Figure]:
+    """Dotted curves of the fork's ancestors (their `series` columns, from the branch epoch on)
+    and a vertical line at every edit, its full text on hover. With `rows` (the run's own), an
+    ancestor's metric values are drawn only where their extractor and N match the run's."""
+    if fig is None:
+        return None
+    keys = {eval_key(r) for r in evaluated(rows)} if rows is not None else None
+    for i, (name, branch, parent_rows) in enumerate(ctx.parents):
+        for col, label in series.items():
+            pts = [(r["epoch"], finite(r.get(col))) for r in parent_rows if finite(r.get(col)) is not None
+                   and (keys is None or eval_key(r) in keys)]
+            if not pts:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers" if len(pts) < 3 else "lines",
+                name=f"{label}, parent {name}",
+                line={"color": COLORS.get(col, "#7f7f7f"), "width": 1.5, "dash": "dot"}, opacity=0.55 / (1 + i),
+                hovertemplate=f"parent {name}: %{{y:.4g}}<extra></extra>"))
+    for e in ctx.edits:
+        fig.add_vline(x=_num(e.get("epoch")), line_dash="dash", line_color="#9467bd", line_width=1,
+                      annotation={"text": edit_text(e, short=True), "hovertext": edit_text(e),
+                                  "font": {"size": 10, "color": "#9467bd"}},
+                      annotation_position="bottom right")
     return fig
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 import streamlit as st
 
@@ -162,16 +162,18 @@ def _optional_widget(name, label, base, default, key, help_, lo, hi, step, value
     return None if use_default else value
 
 
-def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg") -> dict[str, Any]:
-    """Every TrainConfig field as a widget, grouped in bordered boxes; returns {field: value}."""
+def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
+                fixed: Collection[str] = ()) -> dict[str, Any]:
+    """Every TrainConfig field as a widget, grouped in bordered boxes; returns {field: value}.
+    `fixed` fields get no widget and keep their default (a fork cannot change its architecture)."""
     defaults = {**TrainConfig().to_dict(), **(defaults or {})}
     fields = {f.name: f for f in field_specs()}
-    groups = {g: [n for n in names if n in fields] for g, names in GROUPS.items()}
-    grouped = {n for names in groups.values() for n in names}
-    other = [n for n in fields if n not in grouped]
-    if other:
-        groups["Other"] = other
-    values: dict[str, Any] = {}
+    grouped = {n for names in GROUPS.values() for n in names}
+    groups = {g: [n for n in names if n in fields] for g, names in
+              {**GROUPS, "Other": [n for n in fields if n not in grouped]}.items()}
+    groups = {g: [n for n in names if n not in fixed] for g, names in groups.items()}
+    groups = {g: names for g, names in groups.items() if names}
+    values: dict[str, Any] = {n: defaults.get(n) for n in fixed if n in fields}
     cols = st.columns(len(groups))
     for col, (group, names) in zip(cols, groups.items()):
         with col.container(border=True):

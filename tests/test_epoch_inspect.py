@@ -1,0 +1,78 @@
+"""Clicking a curve point opens that epoch: its grid cut back into tiles, each tile's nearest
+training image, and the charts' marks for edits and a fork's parent curves."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganlib.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
+from ganlib.evaluation_jobs import run_dataset
+from ganlib.fork import fork
+from ganlib.images import save_grid
+from ganlib.training import train
+from ganlib.ui import charts
+
+
+@pytest.mark.parametrize("n, nrow, size, channels", [(64, 8, 28, 1), (30, 10, 28, 1), (12, 8, 32, 3)])
+def test_grid_tiles_recovers_the_images_to_half_a_grey_level(tmp_path, n, nrow, size, channels):
+    images = torch.rand(n, channels, size, size, generator=torch.Generator().manual_seed(n)) * 2 - 1
+    path = save_grid(images, tmp_path / "grid.png", nrow=nrow)
+    tiles, ncol = grid_tiles(path, size)
+    assert ncol == nrow
+    # 12 images in rows of 8: the white padding of the short last row comes back as 4 blank tiles
+    full_rows = -(-n // nrow) * nrow
+    assert tiles.shape == (full_rows, channels, size, size)
+    assert (tiles[:n] - images).abs().max() <= 1 / 127.5 + 1e-6
+    assert bool((tiles[n:] == 1).all())
+
+
+def test_grid_tiles_refuses_a_png_that_is_not_such_a_grid(tmp_path):
+    path = save_grid(torch.zeros(4, 1, 28, 28), tmp_path / "grid.png", nrow=2)
+    with pytest.raises(ValueError, match="not a grid of 32-px images"):
+        grid_tiles(path, 32)
+
+
+def test_inspect_finds_training_images_planted_in_a_grid(tiny_cfg, tmp_path):
+    """A grid made of training images: each tile's nearest training image is itself, at ~0."""
+    res = train(tiny_cfg(epochs=1, eval_every=0), runs_dir=tmp_path)
+    data = run_dataset(res.run.config())
+    picks = torch.tensor([5, 17, 250, 3, 99, 400, 42, 7])
+    save_grid(data.images[picks], res.run.sample_path(1), nrow=4)
+    ins = inspect_epoch(res.run, 1.3)  # a click between epochs lands on the nearest saved grid
+    assert ins.epoch == 1 and ins.columns == 4 and ins.n_train == len(data)
+    same = data.images[torch.tensor(ins.train_indices)].flatten(1)
+    assert torch.allclose(same, data.images[picks].flatten(1))  # itself, or an identical duplicate
+    assert max(ins.distances) < 0.05  # only the PNG's 8-bit rounding
+    assert ins.closest(2)[0][2] == min(ins.distances)
+    assert ins.grid_png[:8] == ins.neighbours_png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_inspect_a_trained_grid_matches_a_direct_search(tiny_cfg, tmp_path):
+    res = train(tiny_cfg(epochs=2, eval_every=0), runs_dir=tmp_path)
+    assert nearest_grid_epoch(res.run, 7) == 2 and nearest_grid_epoch(res.run, 0.4) == 0
+    ins = inspect_epoch(res.run, 2)
+    tiles, _ = grid_tiles(res.run.sample_path(2), 28)
+    train_imgs = run_dataset(res.run.config()).images.flatten(1).double()
+    d = torch.cdist(tiles.flatten(1).double(), train_imgs)
+    assert torch.allclose(torch.tensor(ins.distances, dtype=torch.float64), d.min(dim=1).values, atol=1e-6)
+    assert ins.train_indices == d.argmin(dim=1).tolist()
+
+
+def test_charts_mark_edits_and_overlay_the_parent_after_the_branch(tiny_cfg, tmp_path):
+    parent = train(tiny_cfg(epochs=3, eval_every=0), runs_dir=tmp_path).run
+    child = fork(parent, {"lr_d": 1e-4}, parent.checkpoint_path(1), runs_dir=tmp_path)
+    train(child.config(), resume=child.path)
+    ctx = charts.lineage_context(child)
+    assert [(name, branch) for name, branch, _ in ctx.parents] == [(parent.name, 1)]
+    assert [r["epoch"] for r in ctx.parents[0][2]] == [1, 2, 3]  # the parent from the branch point on
+    fig = charts.annotate(charts.loss_figure(child.metrics()), ctx, {"d_loss": "D loss"})
+    names = [t.name for t in fig.data]
+    assert names == ["D loss", "G loss", f"D loss, parent {parent.name}"]
+    assert list(fig.data[2].y) == [r["d_loss"] for r in parent.metrics()]
+    (mark,) = fig.layout.shapes
+    assert mark.x0 == mark.x1 == 1
+    (note,) = fig.layout.annotations
+    assert note.text == "fork: lr_d" and note.hovertext == "fork after epoch 1: lr_d 0.0002 → 0.0001"
+    # a run that is no fork and had no edits: nothing added
+    plain = charts.loss_figure(parent.metrics())
+    assert charts.annotate(plain, charts.lineage_context(parent), {"d_loss": "D loss"}).layout.shapes == ()
