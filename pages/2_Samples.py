@@ -1,7 +1,7 @@
 """Samples: the fixed-noise grid a run wrote after each epoch; step, play and download them."""
 import streamlit as st
 
-from ganlib.ui import charts, core
+from ganlib.ui import charts, core, epoch_view
 
 PLAY_EVERY_S = 0.7
 PLAYING = "_samples_playing"  # session keys owned by no widget
@@ -66,5 +66,9 @@ def grid_view() -> None:
             st.caption("Epoch 0: the untrained generator.")
         st.download_button("Download PNG", data=path.read_bytes(), file_name=f"{run.name}_epoch_{epoch:04d}.png",
                            mime="image/png", key="download_png", icon=":material/download:", on_click="ignore")
+    if not st.session_state.get(PLAYING) and st.toggle(
+            "Nearest training images", key="samples_neighbours",
+            help="Beside this grid, the training image closest (pixel L2) to each sample: copies show up as twins."):
+        epoch_view.neighbours(run, epoch)
 
 st.fragment(grid_view, run_every=PLAY_EVERY_S if playing else None)()

@@ -360,6 +360,11 @@ def test_samples_shows_a_grid_per_epoch_with_download(runs):
     assert f"{runs.cgan}, epoch 1" in at.image[0].proto.imgs[0].caption
     assert at.download_button(key="download_png").label == "Download PNG"
     assert at.get("metric")  # the epoch's losses
+    at.toggle(key="samples_neighbours").set_value(True)
+    run(at)
+    captions = [i.proto.imgs[0].caption for i in at.image]
+    assert "Samples after epoch 1 (fixed noise)" in captions  # the cgan grid: 10 rows, one per class
+    assert any(c.startswith("Nearest training image of each sample") for c in captions)
 
 
 def test_samples_play_steps_through_epochs_then_stops(runs):

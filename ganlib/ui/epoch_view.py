@@ -64,6 +64,11 @@ def panel(run: Run, pairs: int = 6) -> None:
     head.markdown(f"**{run.name}, {shown}**")
     close.button("Close", key="close_picked", icon=":material/close:", on_click=st.session_state.pop,
                  args=(PICKED, None))
+    neighbours(run, grid_epoch, pairs)
+
+
+def neighbours(run: Run, grid_epoch: int, pairs: int = 6) -> None:
+    """A saved epoch's grid beside, tile for tile, each sample's nearest training image."""
     try:
         with st.spinner(f"Searching the training set for the nearest images of epoch {grid_epoch}'s samples..."):
             ins = _inspect(str(run.path), float(grid_epoch), run.sample_path(grid_epoch).stat().st_mtime)
