@@ -76,3 +76,19 @@ def test_charts_mark_edits_and_overlay_the_parent_after_the_branch(tiny_cfg, tmp
     # a run that is no fork and had no edits: nothing added
     plain = charts.loss_figure(parent.metrics())
     assert charts.annotate(plain, charts.lineage_context(parent), {"d_loss": "D loss"}).layout.shapes == ()
+
+
+def test_clickable_charts_give_every_hoverable_line_markers():
+    """Plotly selects points only on traces with markers: a long run's lines-only curve or a
+    smoothed FID under the cursor would turn a click into an empty selection."""
+    from ganlib.ui.epoch_view import clickable
+
+    rows = [{"epoch": e, "d_loss": 1.0, "g_loss": 0.5, "fid": 100.0 - e, "fid_std": 1.0, "extractor": "digits",
+             "eval_n": 256} for e in range(1, 81)]
+    for fig in (charts.loss_figure(rows), charts.fid_figure(rows)):
+        assert any(t.mode == "lines" for t in fig.data)  # 80 epochs: lines only
+        clickable(fig)
+        hoverable = [t for t in fig.data if t.hoverinfo != "skip"]
+        assert hoverable and all("markers" in t.mode for t in hoverable)
+        band = [t for t in fig.data if t.hoverinfo == "skip"]
+        assert all(t.mode == "lines" for t in band)  # the FID band draws no dots

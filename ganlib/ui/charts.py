@@ -152,7 +152,7 @@ def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: 
     if any(std):
         fig.add_trace(go.Scatter(x=x + x[::-1], y=[f + 2 * s for f, s in zip(fid, std)]
                                  + [f - 2 * s for f, s in zip(fid, std)][::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.18), line={"width": 0},
+                                 fill="toself", fillcolor=_rgba(color, 0.18), line={"width": 0}, mode="lines",
                                  name=name("± 2 std"), legendgroup=group, hoverinfo="skip", showlegend=False))
     fig.add_trace(go.Scatter(x=x, y=fid, name=name("raw") if smooth else prefix, mode="lines+markers",
                              line={"color": color, "width": 1 if smooth else 2}, marker={"size": 5},

@@ -31,7 +31,18 @@ def _picked(chart_key: str, run_name: str) -> None:
 
 def chart(fig, key: str, run: Run) -> None:
     """A metric chart whose points open their epoch below the charts when clicked."""
-    st.plotly_chart(fig, key=key, on_select=partial(_picked, key, run.name), selection_mode="points")
+    st.plotly_chart(clickable(fig), key=key, on_select=partial(_picked, key, run.name), selection_mode="points")
+
+
+def clickable(fig):
+    """Give every hoverable line trace (invisible) markers. Plotly selects points only on
+    traces that draw markers: one lines-only trace under the cursor (a long run's curve, a
+    smoothed FID, a parent's dotted curve) turns a click into an empty selection."""
+    for t in fig.data:
+        mode = getattr(t, "mode", None) or ""
+        if t.type == "scatter" and "lines" in mode and "markers" not in mode and t.hoverinfo != "skip":
+            t.update(mode=mode + "+markers", marker={"opacity": 0, "size": 8})
+    return fig
 
 
 def picked_epoch(run: Run) -> Optional[float]:
