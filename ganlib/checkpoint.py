@@ -32,9 +32,10 @@ def restore_rng(rng: dict[str, Any], device: torch.device) -> None:
 
 
 def clone_state(obj: Any) -> Any:
-    """A deep copy of a state dict's tensors: the in-memory 'last good' snapshot."""
+    """A deep copy of a state dict's tensors: the in-memory 'last good' snapshot. Copies are
+    contiguous, so a run trained channels-last saves the same tensors as one that was not."""
     if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
+        return obj.detach().clone(memory_format=torch.contiguous_format)
     if isinstance(obj, dict):
         return {k: clone_state(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -37,7 +37,7 @@ OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 # Fields that `train --resume` may change: they steer the loop, not the models, the data or the
 # optimiser state stored in the checkpoint. Any other field given with --resume must equal the
 # run's value (so a script may repeat its flags), else it is an error.
-RESUME_FIELDS = ("epochs", "device", "sample_every", "checkpoint_every")
+RESUME_FIELDS = ("epochs", "device", "sample_every", "checkpoint_every", "precision", "channels_last", "compile")
 
 # Registry names used as `choices` in the field metadata.
 _REGISTRIES = {"datasets": ("ganlib.data", "DATASETS"), "models": ("ganlib.models", "MODELS"),

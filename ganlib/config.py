@@ -31,6 +31,8 @@ def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False)
 
 
 DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+PRECISIONS = ("fp32", "bf16")
+COMPILE_MODES = ("off", "compile", "cuda_graphs")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,15 @@ class TrainConfig:
     spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.")
     diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.")
     patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).")
+    # ---- speed (the results stay float32 checkpoints of plain modules) ----
+    precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
+                                "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
+                        choices=list(PRECISIONS))
+    channels_last: bool = _f(False, "Keep conv models and the data in channels-last memory format (NHWC): "
+                                    "faster convolutions on GPU tensor cores.")
+    compile: str = _f("off", "torch.compile G and D: compile fuses kernels; cuda_graphs also replays each step as "
+                             "CUDA graphs (for small batches, where kernel launches dominate). Falls back to eager "
+                             "with a note if compiling fails.", choices=list(COMPILE_MODES))
 
     def __post_init__(self):
         self.validate()
@@ -157,6 +168,11 @@ class TrainConfig:
             raise ConfigError("ema_decay", f"must be in [0, 1), got {self.ema_decay}")
         if not (0.0 <= self.label_smoothing < 0.5):
             raise ConfigError("label_smoothing", f"must be in [0, 0.5), got {self.label_smoothing}")
+        for name, allowed in (("precision", PRECISIONS), ("compile", COMPILE_MODES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.channels_last and not spec.convolutional:
+            raise ConfigError("channels_last", f"{self.model} has no convolutional layers to lay out channels-last")
         unknown = set(diffaugment_policies(self.diffaugment)) - {"translation", "cutout", "color"}
         if unknown:
             raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
@@ -270,6 +286,8 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     gan_only = {"loss", "lr_d", "n_critic", "clip_value", "gradient_penalty", "gp_weight", "r1_gamma",
                 "label_smoothing", "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan",
                 "d_norm"}
+    if not (spec and spec.convolutional):
+        hide.add("channels_last")
     if spec is not None and spec.kind == "vae":
         hide |= gan_only
     else:

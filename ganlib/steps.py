@@ -3,11 +3,16 @@
 A step object owns the models and optimizers and sums its statistics into device tensors;
 `epoch_means()` reads them back once per epoch. Nothing here calls `.item()`: a host sync
 per step would stall the GPU queue.
+
+Speed options (`precision`, `compile`) change how the forward passes run, never what is
+trained or saved: the forward passes go through `g_fwd` / `d_fwd` (the modules themselves, or
+their torch.compile wrappers), while `G` and `D` stay the plain modules that the optimizers,
+the EMA, the sampler and the checkpoints use.
 """
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -15,6 +20,35 @@ from torch import nn
 from ganlib.config import TrainConfig, diffaugment_policies
 from ganlib.diffaugment import diff_augment
 from ganlib.losses import LOSSES, gradient_penalty, r1_penalty
+
+
+COMPILE_BACKEND = "inductor"  # tests use "aot_eager": inductor needs minutes of compiling on a small CPU
+TORCH_COMPILE_MODE = {"compile": "default", "cuda_graphs": "reduce-overhead"}  # config name -> torch's mode
+
+
+def compiled(fn: Callable, mode: str) -> Callable:
+    """`fn` through torch.compile (compiled lazily, at its first call), or `fn` itself when off.
+    Shapes never change within a run (the engine drops the last partial batch), so dynamic
+    shapes are off: no recompiles, no symbolic-shape guards."""
+    if mode == "off":
+        return fn
+    # Each config of a model class (dtype, layout, D frozen or not, mode) is one more cache entry on
+    # its forward: a dashboard process that trains many runs would pass dynamo's default limit of 8,
+    # after which dynamo silently runs eager.
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+    if COMPILE_BACKEND != "inductor":  # only inductor takes a mode
+        return torch.compile(fn, backend=COMPILE_BACKEND, dynamic=False)
+    return torch.compile(fn, mode=TORCH_COMPILE_MODE[mode], dynamic=False)
+
+
+def match_layout(opt: torch.optim.Optimizer) -> None:
+    """Give loaded optimizer state its parameter's memory layout. A checkpoint holds contiguous
+    tensors; fused Adam walks a channels-last parameter and a contiguous exp_avg element by
+    element in memory order, which silently pairs the wrong elements."""
+    for p, state in opt.state.items():
+        for k, v in state.items():
+            if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                state[k] = torch.empty_like(p).copy_(v)
 
 
 def make_optimizer(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
@@ -58,6 +92,8 @@ class Steps:
     """What the engine needs from a model family."""
 
     G: nn.Module
+    cfg: TrainConfig
+    device: torch.device
     stat_names: tuple[str, ...]
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -75,9 +111,25 @@ class Steps:
     def epoch_means(self) -> dict[str, float]:
         raise NotImplementedError
 
+    def compile(self, mode: str) -> None:
+        """Route the training forward passes through torch.compile (`mode` "off" undoes it)."""
+        raise NotImplementedError
+
     def sampler(self) -> nn.Module:
         """The network to draw samples and metrics from (the EMA copy when there is one)."""
         return self.ema.synced() if getattr(self, "ema", None) else self.G
+
+    def begin_step(self) -> None:
+        """With CUDA graphs, tell torch.compile's graph trees that a new step starts, so they may
+        reuse the previous step's output memory. Their own guess (all backwards run) fails on a
+        critic-only step, whose generator pass never gets a backward."""
+        if self.cfg.compile == "cuda_graphs":
+            torch.compiler.cudagraph_mark_step_begin()
+
+    def autocast(self) -> torch.autocast:
+        """bfloat16 autocast for forward passes with precision bf16: matmuls and convolutions
+        run in bf16, weights and their gradients stay float32 (autocast casts on the fly)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
 
 
 class GANSteps(Steps):
@@ -96,7 +148,11 @@ class GANSteps(Steps):
         self.ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.policies = diffaugment_policies(cfg.diffaugment)
         self.use_gp = self.loss.needs_gp or cfg.gradient_penalty
+        self.compile(cfg.compile)
         self.reset()
+
+    def compile(self, mode: str) -> None:
+        self.g_fwd, self.d_fwd = compiled(self.G, mode), compiled(self.D, mode)
 
     def optimizers(self):
         return {"opt_g": self.opt_g, "opt_d": self.opt_d}
@@ -119,20 +175,25 @@ class GANSteps(Steps):
 
     def batch(self, x, y, i, progress) -> None:
         """One D update; every n_critic-th batch also one G update. With n_critic 1, G's step
-        reuses the D step's fakes (seed 000's order) and saves a generator pass."""
+        reuses the D step's fakes (seed 000's order) and saves a generator pass.
+
+        D's outputs are cast to float32 before the losses. The penalties call the plain D, not
+        `d_fwd`: their double backward goes through D's backward, which a compiled D cannot
+        differentiate again. They do run under bf16 autocast, whose double backward works."""
+        self.begin_step()
         cfg, B = self.cfg, x.shape[0]
         z = torch.randn(B, cfg.latent_dim, device=self.device)
         y_fake = torch.randint(0, self.num_classes, (B,), device=self.device) if self.conditional else None
-        fake = self.G(z, y_fake)
-
-        real_in, fake_in = self.d_input(x, progress), self.d_input(fake.detach(), progress)
-        d_real, d_fake = self.D(real_in, y), self.D(fake_in, y_fake)
+        with self.autocast():
+            fake = self.g_fwd(z, y_fake)
+            real_in, fake_in = self.d_input(x, progress), self.d_input(fake.detach(), progress)
+            d_real, d_fake = self.d_fwd(real_in, y).float(), self.d_fwd(fake_in, y_fake).float()
+            penalty = torch.zeros((), device=self.device)
+            if self.use_gp:
+                penalty = penalty + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y)
+            if cfg.r1_gamma > 0:
+                penalty = penalty + 0.5 * cfg.r1_gamma * r1_penalty(self.D, real_in, y)
         loss_d = self.loss.d_loss(d_real, d_fake, cfg.label_smoothing)
-        penalty = torch.zeros((), device=self.device)
-        if self.use_gp:
-            penalty = penalty + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y)
-        if cfg.r1_gamma > 0:
-            penalty = penalty + 0.5 * cfg.r1_gamma * r1_penalty(self.D, real_in, y)
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d + penalty).backward()
         gn_d = grad_norm(self.d_params)
@@ -149,12 +210,14 @@ class GANSteps(Steps):
 
         if (i + 1) % cfg.n_critic:
             return
-        if cfg.n_critic > 1:  # fresh fakes: the ones above trained D n_critic steps ago
-            z = torch.randn(B, cfg.latent_dim, device=self.device)
-            fake = self.G(z, y_fake)
         for p in self.d_params:  # G's step needs no gradients for D's weights
             p.requires_grad_(False)
-        loss_g = self.loss.g_loss(self.D(self.d_input(fake, progress), y_fake))
+        with self.autocast():
+            if cfg.n_critic > 1:  # fresh fakes: the ones above trained D n_critic steps ago
+                z = torch.randn(B, cfg.latent_dim, device=self.device)
+                fake = self.g_fwd(z, y_fake)
+            d_out = self.d_fwd(self.d_input(fake, progress), y_fake).float()
+        loss_g = self.loss.g_loss(d_out)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         gn_g = grad_norm(self.g_params)
@@ -182,7 +245,11 @@ class VAESteps(Steps):
         self.params = list(G.parameters())
         self.opt_g = make_optimizer(self.params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
         self.ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.compile(cfg.compile)
         self.reset()
+
+    def compile(self, mode: str) -> None:
+        self.loss_terms = compiled(self.G.loss_terms, mode)
 
     def optimizers(self):
         return {"opt_g": self.opt_g}
@@ -195,7 +262,9 @@ class VAESteps(Steps):
         self.n = 0
 
     def batch(self, x, y, i, progress) -> None:
-        recon, kl = self.G.loss_terms(x)
+        self.begin_step()
+        with self.autocast():
+            recon, kl = self.loss_terms(x)  # float32 even under autocast (VAEBase.loss_terms)
         loss = recon + kl
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()

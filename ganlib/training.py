@@ -33,9 +33,10 @@ from ganlib.data import ImageData, load_dataset
 from ganlib.images import save_grid
 from ganlib.models import MODELS, build_models
 from ganlib.runs import Run, new_run_dir
-from ganlib.steps import GANSteps, Steps, VAESteps
+from ganlib.steps import GANSteps, Steps, VAESteps, match_layout
 
 PROGRESS_INTERVAL_S = 0.25
+COMPILE_PROBE_STEPS = 3  # CUDA graph trees warm up on the 1st call of a graph, record on the 2nd, replay from the 3rd
 
 
 @dataclass
@@ -114,7 +115,10 @@ class Trainer:
         self.conditional = self.spec.conditional
         self.num_classes = max(1, data.num_classes)
         G, D = build_models(cfg, self.num_classes)
-        self.G, self.D = G.to(device), (D.to(device) if D is not None else None)
+        fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
+        if cfg.channels_last:  # convolutions pick NHWC kernels when weights and inputs are NHWC
+            data.images = data.images.contiguous(memory_format=fmt)  # batches gathered by index keep it
+        self.G, self.D = G.to(device, memory_format=fmt), (D.to(device, memory_format=fmt) if D is not None else None)
         self.steps: Steps = (VAESteps(cfg, self.G, device) if self.spec.kind == "vae" else
                              GANSteps(cfg, self.G, self.D, self.num_classes, self.conditional, device))
         z, labels, self.grid_cols = fixed_latents(cfg, self.num_classes, self.conditional)
@@ -131,6 +135,8 @@ class Trainer:
         self.eval_ctx: Optional[tuple] = None  # (extractor, real reference), built at the first evaluation
         self.notes: list[str] = []
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
+        if cfg.compile != "off":
+            self.try_compile()
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -153,7 +159,9 @@ class Trainer:
             "edits": [dict(e) for e in self.edits],
         }
 
-    def load_state(self, ck: dict[str, Any]) -> None:
+    def load_weights(self, ck: dict[str, Any]) -> None:
+        """Models, optimizers and RNG, copied into the existing tensors (compiled graphs keep
+        pointing at them)."""
         for name, model in self.steps.models().items():
             if model is not None and ck.get(name) is not None:
                 model.load_state_dict(ck[name])
@@ -162,6 +170,11 @@ class Trainer:
         for name, opt in self.steps.optimizers().items():
             if ck.get(name) is not None:  # an imported run has weights only: fresh optimizers
                 opt.load_state_dict(ck[name])
+                match_layout(opt)
+        restore_rng(ck["rng"], self.device)
+
+    def load_state(self, ck: dict[str, Any]) -> None:
+        self.load_weights(ck)
         self.apply_hyperparameters()  # the optimizer state carries the old lr; the config wins
         self.fixed_z = ck["fixed_z"].to(self.device)
         fl = ck.get("fixed_labels")
@@ -172,8 +185,34 @@ class Trainer:
         self.best_fid = float(ck.get("best_fid", math.inf))
         self.evals_since_best = int(ck.get("evals_since_best", 0))
         self.edits = [dict(e) for e in ck.get("edits", []) if e["epoch"] <= self.epoch]
-        restore_rng(ck["rng"], self.device)
         self.saved_epoch = self.epoch
+
+    def try_compile(self) -> None:
+        """torch.compile fails late, at a graph's first call (no C compiler, an op it cannot
+        trace), so a few steps on the first batch compile every graph the loop runs before the
+        run starts; then weights, optimizers and RNG are put back. A failure is a note, not a
+        failed run: the run trains eagerly."""
+        mode = self.cfg.compile
+        if mode == "cuda_graphs" and self.device.type != "cuda":
+            self.notes.append("compile cuda_graphs: CUDA graphs need a GPU; compiled without them.")
+        before = clone_state(self.state())
+        B = self.cfg.batch_size
+        x, y = self.data.images[:B], (self.data.labels[:B] if self.conditional else None)
+        try:
+            for i in range(COMPILE_PROBE_STEPS * self.cfg.n_critic):
+                self.steps.batch(x, y, i, 0.0)
+        except Exception as e:  # noqa: BLE001 - whatever the compiler raised, eager still trains
+            self.steps.compile("off")
+            for m in (self.G, self.D):  # a failure inside G's step leaves D's weights frozen
+                if m is not None:
+                    m.requires_grad_(True)
+            why = " ".join(line for line in str(e).splitlines()[:3] if line.strip())[:300]  # dynamo: cause on line 2
+            self.notes.append(f"torch.compile ({mode}) failed, so this run trains without it: "
+                              f"{type(e).__name__}: {why}")
+        self.load_weights(before)
+        for opt in self.steps.optimizers().values():
+            opt.zero_grad(set_to_none=True)
+        self.steps.reset()
 
     def apply_hyperparameters(self) -> None:
         lrs = {"opt_g": self.cfg.lr_g, "opt_d": self.cfg.lr_d}

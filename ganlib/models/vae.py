@@ -36,11 +36,12 @@ class VAEBase(nn.Module):
 
     def loss_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-image reconstruction BCE (summed over pixels, as seed 000) and KL, batch means.
-        The negative ELBO is their sum."""
+        The negative ELBO is their sum. Sampling and both terms are float32 even under bf16
+        autocast: sums over thousands of pixels lose too much in bfloat16."""
         target = (x + 1) / 2
-        mu, logvar = self.encode(x)
+        mu, logvar = (t.float() for t in self.encode(x))
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        logits = self.decode_logits(z)
+        logits = self.decode_logits(z).float()
         recon = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / x.shape[0]
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
         return recon, kl
