@@ -4,6 +4,15 @@ networks (`dcgan`, variant `seed001`), on the same device, the same data and the
     python benchmarks/conv_speed.py                               # 50,000 images, 3 repeats, auto device
     python benchmarks/conv_speed.py --images 3200 --repeats 1     # quick check that it runs
     python benchmarks/conv_speed.py --device cuda --json out.json # also write the numbers as JSON
+    python benchmarks/conv_speed.py --precision bf16 --channels-last --compile cuda_graphs  # one engine config
+    python benchmarks/conv_speed.py --device cuda --variants all  # the seed against all 12 engine configs
+
+Engine configs (`--variants`, comma-separated; `all` for every one): `+`-joined tokens from
+fp32 | bf16 (precision), cl (channels_last) and compile | cuda_graphs (torch.compile; eager if
+absent), e.g. `fp32,bf16+cl,bf16+cl+cuda_graphs`. Every config is built (and compiled) first,
+then each repeat times one seed epoch and one epoch of every config in turn. The table reports
+each config's setup time (data, models and, with compile, the compiling) apart from its epochs.
+`--compile-backend aot_eager` checks the plumbing where inductor cannot run or takes too long.
 
 Issue: seed 001's loop runs 2,325 images/s on an H100 at batch 32; the target is at least 5x
 that at the same batch size.
@@ -196,16 +205,41 @@ class SeedLoop:
 
 
 # ---- ganlib's engine ---------------------------------------------------------------------
+SPEED_TOKENS = {"fp32": ("precision", "fp32"), "bf16": ("precision", "bf16"), "cl": ("channels_last", True),
+                "compile": ("compile", "compile"), "cuda_graphs": ("compile", "cuda_graphs")}
+ALL_VARIANTS = [f"{p}{'+cl' if cl else ''}{'+' + c if c else ''}"
+                for c in ("", "compile", "cuda_graphs") for p in ("fp32", "bf16") for cl in (False, True)]
+
+
+def speed_options(name: str) -> dict:
+    """`bf16+cl+cuda_graphs` -> TrainConfig's precision, channels_last and compile fields."""
+    opts = {"precision": "fp32", "channels_last": False, "compile": "off"}
+    for token in name.split("+"):
+        if token not in SPEED_TOKENS:
+            raise ValueError(f"unknown token {token!r} in {name!r}; use {', '.join(SPEED_TOKENS)} joined by +")
+        field, value = SPEED_TOKENS[token]
+        opts[field] = value
+    return opts
+
+
+def variant_name(opts: dict) -> str:
+    return opts["precision"] + ("+cl" if opts["channels_last"] else "") + \
+        ("" if opts["compile"] == "off" else "+" + opts["compile"])
+
+
 class EngineLoop:
-    def __init__(self, device_name: str, seed: int, runs_dir: str, batch_size: int):
+    def __init__(self, device_name: str, seed: int, runs_dir: str, batch_size: int, variant: str = "fp32"):
         from ganlib.config import TrainConfig
         from ganlib.training import Callbacks, prepare
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="dcgan", variant="seed001", channels=3, image_size=32,
                                loss="nonsaturating", epochs=1000, batch_size=batch_size, latent_dim=LATENT_DIM,
                                lr_g=LR, lr_d=LR, beta1=BETA1, beta2=BETA2, seed=seed, device=device_name,
-                               eval_every=0)
-        self.trainer = prepare(self.cfg, runs_dir=runs_dir)
+                               eval_every=0, **speed_options(variant))
+        self.name = variant
+        t0 = time.perf_counter()
+        self.trainer = prepare(self.cfg, runs_dir=runs_dir)  # with compile: compiles (Trainer.try_compile)
+        self.setup_s = time.perf_counter() - t0
         self.trainer.start_step = 0  # set by Trainer.fit(); train_epoch's progress report reads it
         self.callbacks = Callbacks()
         self.device = self.trainer.device
@@ -241,11 +275,50 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0,
                    help="torch.set_num_threads(N) for both sides; 0 (default) keeps torch's default")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    p.add_argument("--json", metavar="OUT", help="also write the results as JSON (rewritten after every repeat)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="the engine's precision")
+    p.add_argument("--channels-last", action="store_true", help="the engine's models and data channels-last")
+    p.add_argument("--compile", choices=["off", "compile", "cuda_graphs"], default="off",
+                   help="torch.compile the engine's G and D (cuda_graphs: mode reduce-overhead)")
+    p.add_argument("--variants", metavar="LIST",
+                   help="several engine configs, e.g. fp32,bf16+cl,bf16+cl+cuda_graphs, or all "
+                        "(instead of --precision/--channels-last/--compile)")
+    p.add_argument("--compile-backend", default="inductor", choices=["inductor", "aot_eager", "eager"],
+                   help="torch.compile backend (aot_eager: no code generation, for a quick check on a CPU)")
     a = p.parse_args(argv)
     if a.batch_size < 2 or a.images < a.batch_size or a.repeats < 1 or a.warmup_steps < 0 or a.threads < 0:
         p.error("need --batch-size >= 2, --images >= batch size, --repeats >= 1, --warmup-steps >= 0, --threads >= 0")
+    single = {"precision": a.precision, "channels_last": a.channels_last, "compile": a.compile}
+    if a.variants and variant_name(single) != "fp32":
+        p.error("give either --variants or --precision/--channels-last/--compile")
+    names = ALL_VARIANTS if a.variants == "all" else (a.variants.split(",") if a.variants else [variant_name(single)])
+    try:
+        a.variants = list(dict.fromkeys(variant_name(speed_options(n.strip())) for n in names))
+    except ValueError as e:
+        p.error(str(e))
     return a
+
+
+def build_engines(args, device_name: str, device: torch.device, runs_dir: str, results: dict) -> list[EngineLoop]:
+    """One engine per config, built, compiled and warmed up. A config that fails is reported in
+    `results` and left out; the others still run."""
+    engines = []
+    for name in args.variants:
+        try:
+            engine = EngineLoop(device_name, args.seed, runs_dir, args.batch_size, name)
+            warm_s = timed(lambda: engine.warmup(args.warmup_steps), device)[0] if args.warmup_steps else 0.0
+        except Exception as e:  # noqa: BLE001 - e.g. out of memory, or bf16 on a GPU without it
+            results[name] = {"error": f"{type(e).__name__}: {e}"}
+            print(f"engine {name}: FAILED to set up: {results[name]['error']}")
+            continue
+        engines.append(engine)
+        notes = engine.trainer.notes
+        results[name] = {"setup_s": engine.setup_s, "notes": notes, "images_per_epoch": engine.images_per_epoch,
+                         "steps": engine.steps_per_epoch, "epoch_s": [], "engine_reported_epoch_s": []}
+        print(f"engine {name}: set up in {engine.setup_s:.2f} s"
+              + (f", warm-up {args.warmup_steps} steps in {warm_s:.2f} s" if args.warmup_steps else "")
+              + "".join(f"\n  note: {n}" for n in notes))
+    return engines
 
 
 def main(argv=None) -> int:
@@ -262,6 +335,9 @@ def main(argv=None) -> int:
         device_name = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device_name)
     B = args.batch_size
+    import ganlib.steps
+
+    ganlib.steps.COMPILE_BACKEND = args.compile_backend
 
     images, labels = make_images(args.images, args.seed)
     register_engine_dataset(images, labels)
@@ -272,62 +348,101 @@ def main(argv=None) -> int:
     print(f"torch {torch.__version__}, python {platform.python_version()}, device {device} [{dev_desc}]")
     print(f"data: {len(images):,} random uint8 images 3x32x32 (CIFAR-10's shape); batch {B}; "
           f"seed DataLoader(TensorDataset) num_workers=0 (the default, as the seed ran)")
+    print(f"engine configs: {', '.join(args.variants)} (torch.compile backend {args.compile_backend})")
+    meta = {
+        "command": command, "argv": argv, "torch": torch.__version__, "python": platform.python_version(),
+        "device": str(device), "device_name": dev_desc, "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "data": "random uint8 3x32x32", "images": len(images),
+        "batch_size": B, "warmup_steps": args.warmup_steps, "repeats": args.repeats, "seed_num_workers": 0,
+        "compile_backend": args.compile_backend,
+    }
 
+    results: dict[str, dict] = {}  # config name -> what the JSON reports about it
     with tempfile.TemporaryDirectory(prefix="ganlib-bench-") as runs_dir:
         seed_loop = SeedLoop(images, labels, device, args.seed, B)
-        engine = EngineLoop(device_name, args.seed, runs_dir, B)
-
+        engines = build_engines(args, device_name, device, runs_dir, results)
+        if not engines:
+            sys.exit("no engine config could be set up")
         if args.warmup_steps:
             t_w, _ = timed(lambda: seed_loop.run(max_steps=args.warmup_steps), device)
             print(f"warm-up seed:   {args.warmup_steps} steps in {t_w:.2f} s")
-            t_w, _ = timed(lambda: engine.warmup(args.warmup_steps), device)
-            print(f"warm-up engine: {args.warmup_steps} steps in {t_w:.2f} s")
 
-        seed_times, engine_times, engine_reported = [], [], []
-        for r in range(args.repeats):  # alternate the sides so drifting load hits both alike
+        seed_times: list[float] = []
+        for r in range(args.repeats):  # alternate the sides so drifting load hits all alike
             dt, msg = timed(seed_loop.run, device)
             seed_loop.epoch += 1
             seed_times.append(dt)
-            print(f"[{r + 1}/{args.repeats}] seed   {dt:8.2f} s  {seed_loop.images_per_epoch / dt:9.0f} img/s  ({msg})")
-            dt, msg = timed(engine.run, device)
-            engine_times.append(dt)
-            engine_reported.append(engine.last_row["epoch_time_s"])
-            print(f"[{r + 1}/{args.repeats}] engine {dt:8.2f} s  {engine.images_per_epoch / dt:9.0f} img/s  ({msg}; "
-                  f"engine's own epoch_time_s {engine.last_row['epoch_time_s']:.2f})")
+            print(f"[{r + 1}/{args.repeats}] seed {'':<22}{dt:8.2f} s  {seed_loop.images_per_epoch / dt:9.0f} img/s  "
+                  f"({msg})")
+            for engine in list(engines):
+                res = results[engine.name]
+                try:
+                    dt, msg = timed(engine.run, device)
+                except Exception as e:  # noqa: BLE001 - keep the configs that work
+                    res["error"] = f"{type(e).__name__}: {e}"
+                    engines.remove(engine)
+                    print(f"[{r + 1}/{args.repeats}] engine {engine.name}: FAILED: {res['error']}")
+                    continue
+                res["epoch_s"].append(dt)
+                res["engine_reported_epoch_s"].append(engine.last_row["epoch_time_s"])
+                print(f"[{r + 1}/{args.repeats}] engine {engine.name:<20}{dt:8.2f} s  "
+                      f"{engine.images_per_epoch / dt:9.0f} img/s  ({msg})")
+            summary = {**meta, **summarise(seed_loop, seed_times, results)}
+            if args.json:
+                Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
 
-    s_med, e_med = statistics.median(seed_times), statistics.median(engine_times)
-    s_ips, e_ips = seed_loop.images_per_epoch / s_med, engine.images_per_epoch / e_med
-    ratio = e_ips / s_ips
-    print()
-    print(f"{'median of ' + str(args.repeats):<14}{'epoch s':>10}{'images/s':>12}{'steps':>8}")
-    print(f"{'seed 001':<14}{s_med:>10.2f}{s_ips:>12.0f}{seed_loop.steps_per_epoch:>8}")
-    print(f"{'ganlib engine':<14}{e_med:>10.2f}{e_ips:>12.0f}{engine.steps_per_epoch:>8}")
-    verdict = "pass" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"engine/seed images/s: {ratio:.2f}x at batch {B} (target >= {TARGET_RATIO:.0f}x: {verdict}); "
-          f"engine vs the issue's H100 seed figure ({SEED_H100_IMAGES_PER_S} img/s): "
-          f"{e_ips / SEED_H100_IMAGES_PER_S:.2f}x (only meaningful on an H100)")
+    print_table(summary, args.repeats, B)
+    print("setup s: data, models and (with compile) compiling, before any timed epoch")
     print("timings are noisy on a machine shared with other work; repeat before trusting a ratio")
     print(f"device {device}; command: {command}")
-
     if args.json:
-        result = {
-            "command": command, "argv": argv,
-            "torch": torch.__version__, "python": platform.python_version(),
-            "device": str(device), "device_name": dev_desc, "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "data": "random uint8 3x32x32", "images": len(images),
-            "batch_size": B, "warmup_steps": args.warmup_steps, "repeats": args.repeats, "seed_num_workers": 0,
-            "seed": {"epoch_s": seed_times, "median_epoch_s": s_med, "images_per_epoch": seed_loop.images_per_epoch,
-                     "steps": seed_loop.steps_per_epoch, "median_images_per_s": s_ips},
-            "engine": {"epoch_s": engine_times, "engine_reported_epoch_s": engine_reported, "median_epoch_s": e_med,
-                       "images_per_epoch": engine.images_per_epoch, "steps": engine.steps_per_epoch,
-                       "median_images_per_s": e_ips},
-            "ratio_images_per_s_engine_over_seed": ratio,
-            "target_ratio": TARGET_RATIO, "target_met": ratio >= TARGET_RATIO,
-            "seed_h100_images_per_s_reference": SEED_H100_IMAGES_PER_S,
-        }
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def print_table(summary: dict, repeats: int, B: int) -> None:
+    s_ips = summary["seed"]["median_images_per_s"]
+    print()
+    print(f"{'median of ' + str(repeats):<28}{'setup s':>9}{'epoch s':>10}{'images/s':>11}{'vs seed':>9}{'steps':>7}")
+    print(f"{'seed 001':<28}{'':>9}{summary['seed']['median_epoch_s']:>10.2f}{s_ips:>11.0f}{'1.00x':>9}"
+          f"{summary['seed']['steps']:>7}")
+    for name, res in summary["variants"].items():
+        if "median_images_per_s" in res:
+            print(f"{'engine ' + name:<28}{res['setup_s']:>9.1f}{res['median_epoch_s']:>10.2f}"
+                  f"{res['median_images_per_s']:>11.0f}{res['ratio_over_seed']:>8.2f}x{res['steps']:>7}")
+        else:
+            print(f"{'engine ' + name:<28}  failed: {res.get('error', 'no epoch timed')}")
+    best, ratio = summary["engine_config"], summary["ratio_images_per_s_engine_over_seed"]
+    if best is None:
+        print("no engine config finished an epoch")
+        return
+    print(f"best engine config {best}: {ratio:.2f}x seed 001's images/s at batch {B} "
+          f"(target >= {TARGET_RATIO:.0f}x: {'pass' if summary['target_met'] else 'FAIL'}); vs the issue's H100 "
+          f"seed figure ({SEED_H100_IMAGES_PER_S} img/s): "
+          f"{summary['engine']['median_images_per_s'] / SEED_H100_IMAGES_PER_S:.2f}x (only meaningful on an H100)")
+
+
+def summarise(seed_loop: SeedLoop, seed_times: list[float], results: dict[str, dict]) -> dict:
+    """Medians and ratios of the repeats so far; `engine` is the fastest config."""
+    s_med = statistics.median(seed_times)
+    s_ips = seed_loop.images_per_epoch / s_med
+    for res in results.values():
+        if res.get("epoch_s"):
+            res["median_epoch_s"] = statistics.median(res["epoch_s"])
+            res["median_images_per_s"] = res["images_per_epoch"] / res["median_epoch_s"]
+            res["ratio_over_seed"] = res["median_images_per_s"] / s_ips
+    timed_ok = {n: r for n, r in results.items() if "median_images_per_s" in r}
+    best = max(timed_ok, key=lambda n: timed_ok[n]["median_images_per_s"]) if timed_ok else None
+    ratio = timed_ok[best]["ratio_over_seed"] if best else 0.0
+    return {
+        "repeats_done": len(seed_times),
+        "seed": {"epoch_s": seed_times, "median_epoch_s": s_med, "images_per_epoch": seed_loop.images_per_epoch,
+                 "steps": seed_loop.steps_per_epoch, "median_images_per_s": s_ips},
+        "engine_config": best, "engine": timed_ok.get(best, {}), "variants": results,
+        "ratio_images_per_s_engine_over_seed": ratio,
+        "target_ratio": TARGET_RATIO, "target_met": ratio >= TARGET_RATIO,
+        "seed_h100_images_per_s_reference": SEED_H100_IMAGES_PER_S,
+    }
 
 
 if __name__ == "__main__":

@@ -79,3 +79,25 @@ def test_conv_speed_runs_and_writes_json(tmp_path, restore_threads):
     assert res["seed"]["steps"] == 4 and res["engine"]["steps"] == 4
     assert res["seed"]["median_images_per_s"] > 0 and res["engine"]["median_images_per_s"] > 0
     assert res["ratio_images_per_s_engine_over_seed"] > 0 and isinstance(res["target_met"], bool)
+
+
+def test_conv_speed_times_several_engine_configs(tmp_path, restore_threads, monkeypatch):
+    import ganlib.steps
+
+    monkeypatch.setattr(ganlib.steps, "COMPILE_BACKEND", ganlib.steps.COMPILE_BACKEND)  # main() sets it
+    conv_speed = load_script("conv_speed")
+    out = tmp_path / "v.json"
+    rc = conv_speed.main(["--device", "cpu", "--images", "32", "--batch-size", "8", "--repeats", "1",
+                          "--warmup-steps", "1", "--threads", "1", "--variants", "fp32,cl+compile",
+                          "--compile-backend", "aot_eager", "--json", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert list(res["variants"]) == ["fp32", "fp32+cl+compile"] and res["engine_config"] in res["variants"]
+    for v in res["variants"].values():
+        assert v["steps"] == 4 and v["median_images_per_s"] > 0 and v["setup_s"] > 0 and v["notes"] == []
+    assert res["engine"] == res["variants"][res["engine_config"]]
+    assert len(conv_speed.parse_args(["--variants", "all"]).variants) == 12
+    assert conv_speed.parse_args(["--precision", "bf16", "--compile", "cuda_graphs"]).variants == ["bf16+cuda_graphs"]
+    for bad in (["--variants", "fp16"], ["--variants", "bf16", "--channels-last"]):
+        with pytest.raises(SystemExit):
+            conv_speed.parse_args(bad)
