@@ -37,6 +37,10 @@ class ProjectionDiscriminator(nn.Module):
         self.linear = nn.Linear(ch, 1)
         self.embed = nn.Embedding(num_classes, ch)
         dcgan_init(self)
+        # Like the linear head, not nn.Embedding's N(0, 1): the projection is an inner product
+        # with features summed over all positions, and unit-scale class vectors made the first
+        # logits hundreds large (BCE losses near 50, D saturated, G without a gradient).
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.act(self.mbstd(self.trunk(x))).sum(dim=(2, 3))  # (N, C) pooled features
