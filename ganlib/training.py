@@ -322,10 +322,13 @@ class Trainer:
         G.eval()
         try:
             path = save_grid(G(self.fixed_z, self.fixed_labels), self.run.sample_path(self.epoch), nrow=self.grid_cols)
-            if self.spec.kind == "vae":
-                x = self.data.images[:32]
-                pairs = torch.stack([x.view(4, 8, *x.shape[1:]), G.reconstruct(x).view(4, 8, *x.shape[1:])], 1)
-                save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=8)
+            if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
+                cols = min(8, len(self.data))
+                rows = min(4, len(self.data) // cols)
+                x = self.data.images[:rows * cols]
+                pairs = torch.stack([x.reshape(rows, cols, *x.shape[1:]),
+                                     G.reconstruct(x).reshape(rows, cols, *x.shape[1:])], 1)
+                save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=cols)
         finally:
             G.train(was_training)
         return path

@@ -118,3 +118,15 @@ def test_discriminators_start_with_small_logits(model):
     with torch.no_grad():
         logits = D(data.images, data.labels) if MODELS.get(model).conditional else D(data.images)
     assert logits.abs().max() < 25.0  # about 12 for cdcgan, 2 for dcgan; hundreds before the fix
+
+
+def test_vae_on_a_tiny_dataset_writes_a_smaller_reconstruction_grid(tmp_path):
+    """20 images: 2 rows of 8 originals, each followed by its reconstructions (was a crash)."""
+    from PIL import Image
+
+    res = train(TrainConfig(model="vae", latent_dim=20, epochs=1, max_images=20, batch_size=4, device="cpu"),
+                runs_dir=tmp_path)
+    assert res.state == "completed"
+    (_, png), *_ = res.run.reconstructions()
+    with Image.open(png) as im:
+        assert im.size == (8 * 30 + 2, 4 * 30 + 2)  # 28-px images, 2-px padding
