@@ -92,6 +92,8 @@ class TrainConfig:
     compile: str = _f("off", "torch.compile G and D: compile fuses kernels; cuda_graphs also replays each step as "
                              "CUDA graphs (for small batches, where kernel launches dominate). Falls back to eager "
                              "with a note if compiling fails.", choices=list(COMPILE_MODES))
+    cpu_threads: int = _f(0, "Torch CPU threads of this run (0 = torch's default, one per core). On a machine "
+                             "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1)
 
     def __post_init__(self):
         self.validate()
@@ -133,6 +135,8 @@ class TrainConfig:
             raise ConfigError("channels", f"must be 1 or 3, got {self.channels}")
         if self.max_images < 0:
             raise ConfigError("max_images", f"must be 0 (all) or more, got {self.max_images}")
+        if not (0 <= self.cpu_threads <= 1024):
+            raise ConfigError("cpu_threads", f"must be 0 (torch's default) to 1024, got {self.cpu_threads}")
         for name in ("eval_every", "early_stop"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, f"must be 0 (off) or more, got {getattr(self, name)}")
@@ -279,6 +283,8 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     hide: set[str] = set()
     if values.get("dataset", "mnist5k") == "mnist5k":
         hide.add("data_path")
+    if str(values.get("device", "auto")).startswith("cuda"):
+        hide.add("cpu_threads")
     if spec is None or len(spec.variants) < 2:
         hide.add("variant")
     if spec is not None and spec.default_dropout == 0 and values.get("dropout") is None:

@@ -26,9 +26,8 @@ import math
 import threading
 import time
 import weakref
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -38,35 +37,16 @@ from ganlib.config import ConfigError
 from ganlib.losses import LOSSES, r1_penalty
 from ganlib.registry import Registry
 from ganlib.steps import make_optimizer
+from ganlib.threads import set_threads_here, torch_threads
 
 CPU = torch.device("cpu")
 
 
 # ---- one torch thread for tiny tensors -----------------------------------------------------
-def use_one_thread_here() -> int:
-    """Make the calling thread's torch ops single-threaded, leaving every other thread alone;
-    returns the thread's previous count. A 256 x 64 matmul gains nothing from a second thread,
-    and on 2 busy cores (a training job, the server) its spinning OpenMP workers made a step
-    about 20 times slower. `torch.set_num_threads` sets this thread's OpenMP and MKL count but
-    also torch's default for threads not yet started, so a helper thread puts that back."""
-    prev = torch.get_num_threads()  # also initialises this thread's pool, which would re-read the default
-    if prev != 1:
-        torch.set_num_threads(1)
-        helper = threading.Thread(target=torch.set_num_threads, args=(prev,), name="ganlib-threads")
-        helper.start()
-        helper.join()
-    return prev
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """`use_one_thread_here()` for a block; the thread's own count comes back afterwards."""
-    prev = use_one_thread_here()
-    try:
-        yield
-    finally:
-        if prev != 1:
-            torch.set_num_threads(prev)
+def one_thread():
+    """A 256 x 64 matmul gains nothing from a second thread, and on 2 busy cores (a training
+    job, the server) its spinning OpenMP workers made a step about 20 times slower."""
+    return torch_threads(1)
 
 
 # ---- toy distributions ---------------------------------------------------------------------
@@ -514,7 +494,7 @@ def _shutdown(ctl: _Control) -> None:
 def _loop(pg: Playground, ctl: _Control, stop: threading.Event, tick_s: float, idle_pause_s: float) -> None:
     """The worker: `speed` steps per tick while playing. Pauses itself when the losses diverge,
     on an error, and when nobody has looked at a snapshot for `idle_pause_s` (a closed tab)."""
-    use_one_thread_here()
+    set_threads_here(1)
     while not stop.is_set():
         if not ctl.running.wait(timeout=0.5) or stop.is_set():
             continue

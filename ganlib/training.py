@@ -31,6 +31,7 @@ from ganlib.checkpoint import capture_rng, clone_state, load_checkpoint, restore
 from ganlib.config import TrainConfig, check_against_data
 from ganlib.data import ImageData, load_dataset
 from ganlib.images import save_grid
+from ganlib.threads import torch_threads
 from ganlib.models import MODELS, build_models
 from ganlib.runs import Run, new_run_dir
 from ganlib.steps import GANSteps, Steps, VAESteps, match_layout
@@ -419,7 +420,11 @@ def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str |
     Config and data errors raise before anything is written. Once the run exists, every
     outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
     failures keep their traceback there for the UI."""
-    cb = callbacks or Callbacks()
+    with torch_threads(cfg.cpu_threads):  # this thread only: the dashboard's server keeps its own
+        return _train(cfg, runs_dir, resume, callbacks or Callbacks())
+
+
+def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
     trainer = prepare(cfg, runs_dir=runs_dir, resume=resume)
     run = trainer.run
     run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,

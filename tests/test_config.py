@@ -28,6 +28,7 @@ def test_defaults_are_the_seeds():
     ({"image_size": 4}, "image_size"),
     ({"dataset": "folder"}, "data_path"),
     ({"sample_every": 0}, "sample_every"),
+    ({"cpu_threads": -1}, "cpu_threads"),
 ])
 def test_bad_values_name_the_field(changes, field):
     with pytest.raises(ConfigError) as e:
@@ -81,3 +82,5 @@ def test_relevant_fields_follow_the_choices():
     assert not {"loss", "lr_d", "n_critic", "spectral_norm", "d_norm"} & vae and "variant" in vae
     assert "label_smoothing" in relevant_fields({"model": "cgan", "loss": "nonsaturating"})
     assert "eval_samples" not in relevant_fields({"eval_every": 0})
+    assert "cpu_threads" in relevant_fields({"device": "cpu"}) and "cpu_threads" in relevant_fields({"device": "auto"})
+    assert "cpu_threads" not in relevant_fields({"device": "cuda"})

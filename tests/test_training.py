@@ -187,3 +187,25 @@ def test_resume_applies_new_learning_rate_and_refuses_fewer_epochs(tiny_cfg, tmp
     assert [g["lr"] for g in trainer.steps.opt_d.param_groups] == [5e-5]
     with pytest.raises(ConfigError, match="already trained 2 epochs"):
         prepare(tiny_cfg(epochs=1), resume=res.run.path)
+
+
+def test_cpu_threads_apply_to_the_training_thread_only(tiny_cfg, tmp_path):
+    """A job's thread count is its own: the caller (the dashboard's server) keeps its count."""
+    import torch
+
+    from ganlib.training import Callbacks
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        res = train(tiny_cfg(epochs=1, eval_every=0, cpu_threads=1), runs_dir=tmp_path,
+                    callbacks=Callbacks(on_start=lambda run: seen.append(torch.get_num_threads())))
+        assert res.state == "completed" and seen == [1]
+        assert torch.get_num_threads() == 2
+        seen.clear()
+        train(tiny_cfg(epochs=1, eval_every=0), runs_dir=tmp_path,
+              callbacks=Callbacks(on_start=lambda run: seen.append(torch.get_num_threads())))
+        assert seen == [2]  # 0: torch's count is left alone
+    finally:
+        torch.set_num_threads(before)

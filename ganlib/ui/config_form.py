@@ -29,6 +29,7 @@ GROUPS: dict[str, list[str]] = {
     "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
     "Run": ["seed", "device", "sample_every", "checkpoint_every"],
     "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
+    "Speed": ["precision", "channels_last", "compile", "cpu_threads"],
     "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
                     "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan"],
 }
