@@ -74,13 +74,20 @@ def fork_form() -> None:
         return
     st.markdown("**Changes:** " + (", ".join(f"{k} {base.get(k)} → {v}" for k, v in changes.items())
                                    or "none (the fork retraces its parent)"))
-    if st.button("Fork and train", type="primary", key="fork_start", icon=":material/call_split:"):
+    busy = bool((jm.current() or {}).get("active"))
+    if busy:
+        st.caption("A job is training: the fork is created now, and **Resume a run** trains it once the job ends.")
+    if st.button("Create the fork" if busy else "Fork and train", type="primary", key="fork_start",
+                 icon=":material/call_split:"):
         try:
             child = fork(parent, changes, cks[ck_label])
         except (ConfigError, FileNotFoundError) as e:
             st.error(f"Cannot fork: {e}", icon=":material/error:")
             return
-        start(child.config(), resume=str(child.path))
+        if busy:
+            st.success(f"Created `{child.name}`, forked from `{parent.name}` at {ck_label}.")
+        else:
+            start(child.config(), resume=str(child.path))
 
 
 defaults = train_defaults()  # a run cloned from Compare runs; must run before the mode control

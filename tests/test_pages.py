@@ -331,6 +331,26 @@ def test_train_forks_a_checkpoint_with_an_edit_and_overlays_the_parent(tmp_path,
     assert any(f"Forked from `{parent.name}` at epoch 1" in c.value for c in at.caption)
 
 
+def test_train_fork_while_a_job_trains_is_created_for_later(tmp_path, monkeypatch, stop_jobs):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    parent = train(TrainConfig(model="mlp_gan", epochs=1, eval_every=0, **TINY), runs_dir=tmp_path).run
+    jm = core.job_manager_for(str(tmp_path))
+    job = jm.start(TrainConfig(model="mlp_gan", epochs=2000, eval_every=0, **TINY))
+    at = run(page("pages/1_Train.py"))
+    at.segmented_control(key="train_mode").set_value("Fork a run")
+    run(at)
+    at.selectbox(key="fork_run").set_value(parent.name)
+    run(at)
+    button = at.button(key="fork_start")
+    assert button.label == "Create the fork"  # one job at a time: it cannot train now
+    button.click()
+    run(at)
+    assert any("forked from" in s.value for s in at.success)
+    (child,) = [Run(p) for p in tmp_path.iterdir() if p.is_dir() and Run(p).fork_info()]
+    assert child.fork_info()["parent"] == parent.name and child.status()["state"] == "stopped"
+    assert jm.current()["id"] == job and jm.current()["active"]  # the running job is untouched
+
+
 def test_train_clicked_epoch_opens_its_grid_and_nearest_training_images(runs):
     at = run(page("pages/1_Train.py"))
     at.selectbox(key="train_watch").set_value(runs.mlp)
