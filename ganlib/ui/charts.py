@@ -302,6 +302,8 @@ def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
     if fig is None:
         return None
     keys = {eval_key(r) for r in evaluated(rows)} if rows is not None else None
+    if ctx.parents:  # the parents' entries make the legend taller: keep it clear of the title
+        fig.update_layout(margin={**LAYOUT["margin"], "t": LAYOUT["margin"]["t"] + 25})
     for i, (name, branch, parent_rows) in enumerate(ctx.parents):
         for col, label in series.items():
             pts = [(r["epoch"], finite(r.get(col))) for r in parent_rows if finite(r.get(col)) is not None
