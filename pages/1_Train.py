@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from ganlib.config import ConfigError, TrainConfig
-from ganlib.fork import FIXED_IN_FORK, checkpoint_config, fork
+from ganlib.fork import FIXED_IN_FORK, fork
 from ganlib.jobs import JobBusy
 from ganlib.runs import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
@@ -58,7 +58,7 @@ def fork_form() -> None:
     ck_label = st.selectbox("From checkpoint", list(cks), index=len(parent.checkpoints()) - 1, key=f"fork_ckpt_{parent.name}",
                             help="The fork starts from this checkpoint's models, optimizers, RNG and epoch.")
     try:
-        base = checkpoint_config(cks[ck_label])
+        base = core.checkpoint_config(cks[ck_label])
     except Exception as e:  # noqa: BLE001 - a damaged checkpoint
         st.error(f"Cannot read {ck_label} of {parent.name}: {type(e).__name__}: {e}")
         return

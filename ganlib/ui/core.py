@@ -73,6 +73,19 @@ def no_runs_info(what: str = "this page") -> None:
             "a sample grid or a checkpoint.", icon=":material/info:")
 
 
+def checkpoint_config(path: Path) -> dict[str, Any]:
+    """The config a checkpoint holds, read once per file version: a form that reruns on every
+    widget change would otherwise unpickle the whole checkpoint each time."""
+    return _checkpoint_config(str(path), path.stat().st_mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _checkpoint_config(path: str, mtime: float) -> dict[str, Any]:
+    from ganlib.fork import checkpoint_config as read
+
+    return read(path)
+
+
 @st.cache_data(show_spinner=False, ttl=60)
 def device_info() -> dict[str, Any]:
     """What `device="auto"` resolves to here, with a readable name (torch stays out of pages)."""
