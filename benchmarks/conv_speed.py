@@ -50,7 +50,6 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -64,6 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import command_line, pick_device  # noqa: E402
 from benchmarks.train_speed import timed  # noqa: E402  (clock read after torch.cuda.synchronize)
 
 BENCH_DATASET = "bench_cifar_shaped"
@@ -323,17 +323,8 @@ def build_engines(args, device_name: str, device: torch.device, runs_dir: str, r
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    command = " ".join(shlex.quote(s) for s in [sys.executable, os.path.relpath(__file__), *argv])
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("--device cuda: no GPU is visible")
-    device_name = args.device
-    if device_name == "auto":
-        device_name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device_name)
+    command = command_line(__file__, argv)
+    device, dev_desc = pick_device(args.device, args.threads)
     B = args.batch_size
     import ganlib.steps
 
@@ -342,8 +333,6 @@ def main(argv=None) -> int:
     images, labels = make_images(args.images, args.seed)
     register_engine_dataset(images, labels)
 
-    dev_desc = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"CPU ({platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()})"
     print(f"command: {command}")
     print(f"torch {torch.__version__}, python {platform.python_version()}, device {device} [{dev_desc}]")
     print(f"data: {len(images):,} random uint8 images 3x32x32 (CIFAR-10's shape); batch {B}; "
@@ -360,7 +349,7 @@ def main(argv=None) -> int:
     results: dict[str, dict] = {}  # config name -> what the JSON reports about it
     with tempfile.TemporaryDirectory(prefix="ganlib-bench-") as runs_dir:
         seed_loop = SeedLoop(images, labels, device, args.seed, B)
-        engines = build_engines(args, device_name, device, runs_dir, results)
+        engines = build_engines(args, device.type, device, runs_dir, results)
         if not engines:
             sys.exit("no engine config could be set up")
         if args.warmup_steps:

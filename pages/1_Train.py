@@ -53,9 +53,10 @@ def fork_form() -> None:
     parent = core.pick_run(candidates, key="fork_run", label="Run to fork",
                            help="Any run with a checkpoint, also one that is training now.")
     cks = {f"epoch {e}": p for e, p in parent.checkpoints()}
+    latest = len(cks) - 1  # the default; best.pt goes after it
     if parent.best_checkpoint_path().is_file():
         cks["best FID (best.pt)"] = parent.best_checkpoint_path()
-    ck_label = st.selectbox("From checkpoint", list(cks), index=len(parent.checkpoints()) - 1, key=f"fork_ckpt_{parent.name}",
+    ck_label = st.selectbox("From checkpoint", list(cks), index=latest, key=f"fork_ckpt_{parent.name}",
                             help="The fork starts from this checkpoint's models, optimizers, RNG and epoch.")
     try:
         base = core.checkpoint_config(cks[ck_label])
@@ -72,7 +73,7 @@ def fork_form() -> None:
     except ConfigError as e:
         st.error(f"Cannot fork: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
         return
-    st.markdown("**Changes:** " + (", ".join(f"{k} {base.get(k)} → {v}" for k, v in changes.items())
+    st.markdown("**Changes:** " + (charts.changes_text({k: (base.get(k), v) for k, v in changes.items()})
                                    or "none (the fork retraces its parent)"))
     busy = bool((jm.current() or {}).get("active"))
     if busy:

@@ -286,8 +286,12 @@ def edit_text(edit: dict[str, Any], short: bool = False) -> str:
     changes = edit.get("changes") or {}
     if short:
         return f"{kind}: " + (", ".join(changes) or "no change")
-    return f"{kind} after epoch {edit.get('epoch')}: " + (
-        ", ".join(f"{k} {_fmt(a)} → {_fmt(b)}" for k, (a, b) in changes.items()) or "no change")
+    return f"{kind} after epoch {edit.get('epoch')}: " + (changes_text(changes) or "no change")
+
+
+def changes_text(changes: dict[str, Any]) -> str:
+    """"lr_d 0.0002 → 0.0001, n_critic 1 → 5" from {field: (old, new)}."""
+    return ", ".join(f"{k} {_fmt(a)} → {_fmt(b)}" for k, (a, b) in changes.items())
 
 
 def _fmt(v: Any) -> str:
