@@ -33,7 +33,7 @@ not printed). Left out: the every-10-epochs image grid. A TensorDataset of ready
 faster than torchvision's CIFAR-10 (PIL image -> ToTensor -> Normalize per item), so the seed's
 real loop is, if anything, slower than timed here.
 
-Engine side: `ganlib.training.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
+Engine side: `ganlib.engine.trainer.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
 registered here (ganlib itself is not changed), `TrainConfig(model="dcgan", variant="seed001",
 channels=3, image_size=32, batch_size=32)`, loss nonsaturating (the seed's BCE, on logits),
 same lr and betas. With n_critic 1 the engine's G step reuses the D step's fakes (one generator
@@ -229,8 +229,8 @@ def variant_name(opts: dict) -> str:
 
 class EngineLoop:
     def __init__(self, device_name: str, seed: int, runs_dir: str, batch_size: int, variant: str = "fp32"):
-        from ganlib.config import TrainConfig
-        from ganlib.training import Callbacks, prepare
+        from ganlib.store.config import TrainConfig
+        from ganlib.engine.trainer import Callbacks, prepare
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="dcgan", variant="seed001", channels=3, image_size=32,
                                loss="nonsaturating", epochs=1000, batch_size=batch_size, latent_dim=LATENT_DIM,
@@ -254,7 +254,7 @@ class EngineLoop:
         t.D.train()
         for i in range(steps):
             idx = torch.arange(i * B, (i + 1) * B, device=self.device) % len(t.data)
-            t.steps.batch(t.data.images[idx], None, i, 0.0)
+            t.rule.train_step(t.data.images[idx], None, i, 0.0)
 
     def run(self) -> str:
         row = self.trainer.train_epoch(self.callbacks, time.perf_counter())
@@ -326,9 +326,9 @@ def main(argv=None) -> int:
     command = command_line(__file__, argv)
     device, dev_desc = pick_device(args.device, args.threads)
     B = args.batch_size
-    import ganlib.steps
+    import ganlib.engine.update_rules.common
 
-    ganlib.steps.COMPILE_BACKEND = args.compile_backend
+    ganlib.engine.update_rules.common.COMPILE_BACKEND = args.compile_backend
 
     images, labels = make_images(args.images, args.seed)
     register_engine_dataset(images, labels)

@@ -142,7 +142,7 @@ def median(xs: list[float]) -> float:
 # ---- the sides -----------------------------------------------------------------------------------
 def make_generator(dev: torch.device, seed: int) -> torch.nn.Module:
     """ganlib's mlp_gan generator (seed 000's architecture), randomly initialised, in eval mode."""
-    from ganlib.config import TrainConfig
+    from ganlib.store.config import TrainConfig
     from ganlib.models import build_models
 
     torch.manual_seed(seed)

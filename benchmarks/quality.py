@@ -16,7 +16,7 @@ Adam 2e-4 with betas (0.5, 0.999), seed 0):
     cdcgan         conditional DCGAN with a projection discriminator
     vae            seed 000's MLP VAE (latent_dim 20)
 
-Budget: each run calls `ganlib.training.train` with a very large epoch count and
+Budget: each run calls `ganlib.engine.trainer.train` with a very large epoch count and
 `Callbacks(should_stop=...)` that says stop once `--budget-s` seconds have passed since the run
 started (`on_start`: data loaded, models built). The step in flight is abandoned and the engine
 writes its snapshot of the last finished epoch as the checkpoint, so the model evaluated is the
@@ -26,7 +26,7 @@ fixed-noise grid is drawn only before training and the checkpoint is written onl
 cost 8-36 MB of disk an epoch, thousands of epochs in two minutes on a GPU, and its write time
 would be charged to the budget.
 
-Evaluation: `ganlib.checkpoint.load_generator` of the run's latest checkpoint, then
+Evaluation: `ganlib.store.checkpoints.load_generator` of the run's latest checkpoint, then
 `ganlib.metrics.evaluate.evaluate` with the digit extractor on N = `--samples` (5,000) generated
 samples against the first N real digits (all of mnist5k by default) as the reference: FID, classes
 covered, class KL, precision, recall and, for conditional models, label accuracy (the share of
@@ -101,7 +101,7 @@ def dataset_name(source: list[str]) -> str:
 
 # ---- one entry -----------------------------------------------------------------------------
 def entry_config(name: str, dataset: str, args: argparse.Namespace, device_name: str):
-    from ganlib.config import TrainConfig
+    from ganlib.store.config import TrainConfig
 
     return TrainConfig(**{"dataset": dataset, "device": device_name, "seed": args.seed, "batch_size": args.batch_size,
                           "max_images": args.max_images, "epochs": MANY_EPOCHS, "eval_every": 0,
@@ -110,7 +110,7 @@ def entry_config(name: str, dataset: str, args: argparse.Namespace, device_name:
 
 def train_for(cfg, budget_s: float, runs_dir: str, device: torch.device) -> dict[str, Any]:
     """Train until the wall-clock budget is spent; the engine keeps the last finished epoch."""
-    from ganlib.training import Callbacks, train
+    from ganlib.engine.trainer import Callbacks, train
 
     clock: dict[str, float] = {}
     cb = Callbacks(on_start=lambda run: clock.setdefault("t0", time.perf_counter()),
@@ -127,8 +127,8 @@ def train_for(cfg, budget_s: float, runs_dir: str, device: torch.device) -> dict
 
 
 def evaluate_checkpoint(path: str, ref, ext, n: int, device: torch.device) -> dict[str, Any]:
-    from ganlib.checkpoint import load_generator
-    from ganlib.config import TrainConfig
+    from ganlib.store.checkpoints import load_generator
+    from ganlib.store.config import TrainConfig
     from ganlib.metrics.evaluate import evaluate
     from ganlib.models import MODELS
 
@@ -198,7 +198,7 @@ def replace_section(text: str, heading: str, body: str) -> str:
 
 
 def write_perf(path: Path, body: str) -> None:
-    from ganlib.atomic import atomic_write_text
+    from ganlib.core.atomic import atomic_write_text
 
     text = path.read_text() if path.is_file() else ""
     atomic_write_text(path, replace_section(text, SECTION, body))
@@ -257,7 +257,7 @@ def main(argv=None) -> int:
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     from ganlib.data import load_dataset
-    from ganlib.config import TrainConfig
+    from ganlib.store.config import TrainConfig
     from ganlib.metrics.evaluate import dataset_key, get_extractor, real_reference
 
     dataset = dataset_name(args.data)
@@ -307,7 +307,7 @@ def main(argv=None) -> int:
     if args.write_perf:
         body = "\n".join([
             f"Each entry trains on {trained_on} for a wall-clock budget of {args.budget_s:g} s "
-            f"(`ganlib.training.train`, stopped by `should_stop`; the last finished epoch is kept), then its "
+            f"(`ganlib.engine.trainer.train`, stopped by `should_stop`; the last finished epoch is kept), then its "
             f"generator is evaluated once with the digit extractor on N = {n:,} samples against {n:,} real digits. "
             f"Targets: cgan and cdcgan samples are classified as their requested label at least "
             f"{LABEL_ACC_TARGET:.0%} of the time; dcgan and dcgan_wgan_gp reach a lower FID than mlp_gan in "

@@ -17,7 +17,7 @@ label tensors made each step with `.to(device)`, the D step then the G step reus
 and the per-epoch `.item()` calls and print of the seed. Left out: the FID call, save_image and
 the checkpoint saves, so only the training loop is timed.
 
-Engine side: `ganlib.training.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
+Engine side: `ganlib.engine.trainer.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
 registered here (ganlib itself is not changed), model mlp_gan (seed 000's networks), loss
 nonsaturating (the seed's BCE, on logits), batch 128, same lr and betas.
 
@@ -228,8 +228,8 @@ class SeedLoop:
 # ---- ganlib's engine ---------------------------------------------------------------------
 class EngineLoop:
     def __init__(self, device_name: str, seed: int, runs_dir: str):
-        from ganlib.config import TrainConfig
-        from ganlib.training import Callbacks, prepare
+        from ganlib.store.config import TrainConfig
+        from ganlib.engine.trainer import Callbacks, prepare
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="mlp_gan", loss="nonsaturating", epochs=1000,
                                batch_size=BATCH_SIZE, latent_dim=LATENT_DIM, lr_g=LR, lr_d=LR,
@@ -246,7 +246,7 @@ class EngineLoop:
         t = self.trainer
         for i in range(steps):
             idx = torch.arange(i * BATCH_SIZE, (i + 1) * BATCH_SIZE, device=self.device) % len(t.data)
-            t.steps.batch(t.data.images[idx], None, i, 0.0)
+            t.rule.train_step(t.data.images[idx], None, i, 0.0)
 
     def run(self) -> str:
         row = self.trainer.train_epoch(self.callbacks, time.perf_counter())

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib import timelapse
-from ganlib.runs import Run
+from ganlib.explore import timelapse
+from ganlib.store.run_folder import Run
 from ganlib.ui import core
 
 core.page_setup("Timelapse")
@@ -58,4 +58,4 @@ with right:
                            icon=":material/movie:", on_click="ignore", help=f"H.264, encoded with {backend}")
     else:
         st.caption("MP4 needs PyAV or imageio-ffmpeg (`pip install imageio-ffmpeg`); the GIF needs nothing.")
-    st.caption(f"From the command line: `python -m ganlib.timelapse {run.name} --out {run.name}.gif`")
+    st.caption(f"From the command line: `python -m ganlib.explore.timelapse {run.name} --out {run.name}.gif`")

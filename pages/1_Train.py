@@ -10,12 +10,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.config import ConfigError, TrainConfig
-from ganlib.fork import FIXED_IN_FORK, fork
-from ganlib.jobs import JobBusy
-from ganlib.runs import LIVE_STATES, Run
+from ganlib.store.config import ConfigError, TrainConfig
+from ganlib.engine.forks import FIXED_IN_FORK, fork
+from ganlib.engine.jobs import JobBusy
+from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
-from ganlib.ui.compare import train_defaults
+from ganlib.ui.compare_view import train_defaults
 from ganlib.ui.config_form import config_form
 
 REFRESH_S = 1.0

@@ -5,7 +5,7 @@ import random
 
 import streamlit as st
 
-from ganlib import sampling
+from ganlib.explore import sampling
 from ganlib.ui import core
 
 RANDOM_SEED = "_generate_random_seed"  # session key owned by no widget

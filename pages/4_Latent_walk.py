@@ -2,7 +2,7 @@
 linearly or along the sphere, as a strip and an animated GIF."""
 import streamlit as st
 
-from ganlib import sampling
+from ganlib.explore import sampling
 from ganlib.ui import core
 
 MODES = {"slerp": "Spherical (slerp)", "linear": "Linear"}

@@ -2,14 +2,14 @@
 other runs' best checkpoints at the same extractor and N; the FID history of the chosen runs;
 real against generated classes; and each generated sample's nearest training image.
 
-The computation (`ganlib.evaluation_jobs`) runs in the page thread with a progress bar: it is
+The computation (`ganlib.explore.checkpoint_evaluation`) runs in the page thread with a progress bar: it is
 seconds for N of a few thousand with the digit extractor on a CPU.
 """
 import pandas as pd
 import streamlit as st
 
-from ganlib import evaluation_jobs as ej
-from ganlib.config import ConfigError
+from ganlib.explore import checkpoint_evaluation as ej
+from ganlib.core.errors import ConfigError
 from ganlib.ui import charts, core, evaluate_view
 from ganlib.ui.config_form import registry_for
 

@@ -1,6 +1,6 @@
 """Playground: a tiny GAN learning a 2-D point cloud, live, in the spirit of GAN Lab.
 
-Each browser session has its own playground (`ganlib.playground.PlaygroundRunner` in
+Each browser session has its own playground (`ganlib.explore.playground.PlaygroundRunner` in
 st.session_state): a daemon thread trains it on the CPU while one fragment redraws the plane
 a few times a second and another the loss and coverage traces once a second; both timers are
 off while paused. Settings that a running GAN can take
@@ -8,9 +8,9 @@ off while paused. Settings that a running GAN can take
 """
 import streamlit as st
 
-from ganlib.config import ConfigError
+from ganlib.core.errors import ConfigError
 from ganlib.losses import LOSSES
-from ganlib.playground import TOYS, PlaygroundConfig, PlaygroundRunner
+from ganlib.explore.playground import TOYS, PlaygroundConfig, PlaygroundRunner
 from ganlib.ui import core
 from ganlib.ui import playground_view as view
 

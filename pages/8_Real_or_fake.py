@@ -4,9 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib import human_eval as he
+from ganlib.explore import human_eval as he
 from ganlib.data import DatasetUnavailable
-from ganlib.runs import Run
+from ganlib.store.run_folder import Run
 from ganlib.ui import core
 
 ROUND = "_rof_round"  # session key owned by no widget: {"run", "batch", "pos", "answers"}

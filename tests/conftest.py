@@ -8,7 +8,7 @@ os.environ.setdefault("GANLIB_CACHE_DIR", tempfile.mkdtemp(prefix="ganlib-test-c
 
 import pytest  # noqa: E402
 
-from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.store.config import TrainConfig  # noqa: E402
 
 
 @pytest.fixture

@@ -82,9 +82,9 @@ def test_conv_speed_runs_and_writes_json(tmp_path, restore_threads):
 
 
 def test_conv_speed_times_several_engine_configs(tmp_path, restore_threads, monkeypatch):
-    import ganlib.steps
+    import ganlib.engine.update_rules.common
 
-    monkeypatch.setattr(ganlib.steps, "COMPILE_BACKEND", ganlib.steps.COMPILE_BACKEND)  # main() sets it
+    monkeypatch.setattr(ganlib.engine.update_rules.common, "COMPILE_BACKEND", ganlib.engine.update_rules.common.COMPILE_BACKEND)  # main() sets it
     conv_speed = load_script("conv_speed")
     out = tmp_path / "v.json"
     rc = conv_speed.main(["--device", "cpu", "--images", "32", "--batch-size", "8", "--repeats", "1",

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import ganlib.runs
-from ganlib import steps
+import ganlib.store.run_folder
+from ganlib.engine.update_rules.gan import GANUpdate
 from ganlib.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ TINY = ["--max-images", "256", "--batch-size", "64", "--device", "cpu"]
 
 @pytest.fixture(autouse=True)
 def _no_default_runs_dir(tmp_path_factory, monkeypatch):
-    monkeypatch.setattr(ganlib.runs, "DEFAULT_RUNS_DIR", tmp_path_factory.mktemp("default_runs"))
+    monkeypatch.setattr(ganlib.store.run_folder, "DEFAULT_RUNS_DIR", tmp_path_factory.mktemp("default_runs"))
 
 
 def run_main(argv: list[str]) -> tuple[int, str, str]:
@@ -141,7 +141,7 @@ def test_resume_refuses_fewer_epochs_and_model_changes(mlp_run, capsys):
 def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, monkeypatch):
     """A SIGINT in epoch 2 stops the run: exit 130, epoch 1 saved, resumable."""
     calls = {"n": 0}
-    step = steps.GANSteps.batch
+    step = GANUpdate.train_step
 
     def step_then_interrupt(self, x, y, i, progress):
         calls["n"] += 1
@@ -149,7 +149,7 @@ def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, mo
             os.kill(os.getpid(), signal.SIGINT)
         return step(self, x, y, i, progress)
 
-    monkeypatch.setattr(steps.GANSteps, "batch", step_then_interrupt)
+    monkeypatch.setattr(GANUpdate, "train_step", step_then_interrupt)
     handler = signal.getsignal(signal.SIGINT)
     rc, out, err = run_main(["train", "--dataset", "folder", "--data-path", unlabelled, "--batch-size", "32",
                              "--epochs", "3", "--device", "cpu", "--runs-dir", tmp_path, "--no-progress"])
@@ -164,8 +164,8 @@ def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, mo
 
 def test_diverged_run_exits_non_zero_with_the_error(unlabelled, tmp_path, monkeypatch):
 
-    monkeypatch.setattr(steps.GANSteps, "epoch_means",
-                        lambda self: dict.fromkeys(steps.GANSteps.stat_names, float("nan")))
+    monkeypatch.setattr(GANUpdate, "epoch_means",
+                        lambda self: dict.fromkeys(GANUpdate.stat_names, float("nan")))
     rc, out, err = run_main(["train", "--dataset", "folder", "--data-path", unlabelled, "--batch-size", "32",
                              "--epochs", "2", "--device", "cpu", "--runs-dir", tmp_path, "--no-progress"])
     assert rc == 1

@@ -19,10 +19,10 @@ import pytest
 import torch
 from PIL import Image
 
-import ganlib.runs
-from ganlib import training
+import ganlib.store.run_folder
+from ganlib.engine import trainer as training
 from ganlib.cli import main, read_image
-from ganlib.config import TrainConfig
+from ganlib.store.config import TrainConfig
 from ganlib.metrics.evaluate import get_extractor
 from ganlib.metrics.frechet import frechet_distance, mean_cov
 
@@ -31,7 +31,7 @@ N_IMAGES = 40
 
 @pytest.fixture(autouse=True)
 def _no_default_runs_dir(tmp_path_factory, monkeypatch):
-    monkeypatch.setattr(ganlib.runs, "DEFAULT_RUNS_DIR", tmp_path_factory.mktemp("default_runs"))
+    monkeypatch.setattr(ganlib.store.run_folder, "DEFAULT_RUNS_DIR", tmp_path_factory.mktemp("default_runs"))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ganlib.config import ConfigError, TrainConfig, check_against_data
+from ganlib.store.config import ConfigError, TrainConfig, check_against_data
 
 
 def test_defaults_are_the_seeds():
@@ -71,7 +71,7 @@ def test_data_dependent_checks():
 
 
 def test_relevant_fields_follow_the_choices():
-    from ganlib.config import relevant_fields
+    from ganlib.store.config import relevant_fields
 
     wgan = relevant_fields({"model": "dcgan", "loss": "wgan"})
     assert {"clip_value", "n_critic", "d_norm", "patch_gan", "variant"} <= wgan

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganlib.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
-from ganlib.evaluation_jobs import run_dataset
-from ganlib.fork import fork
-from ganlib.images import save_grid
-from ganlib.training import train
+from ganlib.explore.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
+from ganlib.explore.checkpoint_evaluation import run_dataset
+from ganlib.engine.forks import fork
+from ganlib.core.images import save_grid
+from ganlib.engine.trainer import train
 from ganlib.ui import charts
 
 

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from ganlib.config import ConfigError
-from ganlib.fork import fork, lineage
-from ganlib.jobs import JobManager
-from ganlib.runs import Run
-from ganlib.training import Callbacks, train
+from ganlib.core.errors import ConfigError
+from ganlib.engine.forks import fork, lineage
+from ganlib.engine.jobs import JobManager
+from ganlib.store.run_folder import Run
+from ganlib.engine.trainer import Callbacks, train
 
 COLS = ("d_loss", "g_loss", "d_real", "d_fake")
 

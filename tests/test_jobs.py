@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from ganlib.jobs import JobBusy, JobManager
+from ganlib.engine.jobs import JobBusy, JobManager
 
 
 def _wait_for(pred, timeout=60.0):

@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-from ganlib.checkpoint import load_checkpoint, load_generator
-from ganlib.config import ConfigError, TrainConfig
+from ganlib.store.checkpoints import load_checkpoint, load_generator
+from ganlib.store.config import ConfigError, TrainConfig
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS
-from ganlib.training import train
+from ganlib.engine.trainer import train
 
 GAN_LOSSES = LOSSES.names()
 
@@ -65,7 +65,7 @@ def test_wgan_clips_critic_weights(tmp_path):
 
 
 def test_label_smoothing_changes_bce_target():
-    from ganlib.losses import bce_d_loss
+    from ganlib.losses.bce import bce_d_loss
 
     real, fake = torch.tensor([5.0]), torch.tensor([-5.0])
     assert bce_d_loss(real, fake, 0.1) > bce_d_loss(real, fake, 0.0) + 0.3

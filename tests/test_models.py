@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.config import TrainConfig
+from ganlib.store.config import TrainConfig
 from ganlib.models import MODELS, build_models
 
 

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib.sampling import generate, latent_walk, lerp, slerp
-from ganlib.training import train
+from ganlib.explore.sampling import generate, latent_walk, lerp, slerp
+from ganlib.engine.trainer import train
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from ganlib.config import TrainConfig
+    from ganlib.store.config import TrainConfig
 
     root = tmp_path_factory.mktemp("runs")
     base = dict(max_images=256, batch_size=64, epochs=1, device="cpu")

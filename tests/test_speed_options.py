@@ -7,13 +7,13 @@ import math
 import pytest
 import torch
 
-import ganlib.steps
-from ganlib.checkpoint import load_checkpoint, load_generator
+import ganlib.engine.update_rules.common
+from ganlib.store.checkpoints import load_checkpoint, load_generator
 from ganlib.cli import resume_config
-from ganlib.config import ConfigError, TrainConfig, relevant_fields
+from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 from ganlib.models import build_models
-from ganlib.runs import Run
-from ganlib.training import prepare, train
+from ganlib.store.run_folder import Run
+from ganlib.engine.trainer import prepare, train
 
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")
 
@@ -30,7 +30,7 @@ def _losses(res):
 
 @pytest.fixture
 def cheap_compile(monkeypatch):
-    monkeypatch.setattr(ganlib.steps, "COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setattr(ganlib.engine.update_rules.common, "COMPILE_BACKEND", "aot_eager")
 
 
 def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path):
@@ -41,7 +41,7 @@ def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path):
     trainer = prepare(cfg, runs_dir=tmp_path / "probe")
     seen = []
     trainer.G.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
-    trainer.steps.batch(trainer.data.images[:8], None, 0, 0.0)
+    trainer.rule.train_step(trainer.data.images[:8], None, 0, 0.0)
     assert seen == [torch.bfloat16]
 
     res = train(cfg, runs_dir=tmp_path)
@@ -59,7 +59,7 @@ def test_bf16_runs_forward_passes_in_bfloat16_and_keeps_float32_state(tmp_path):
 def test_bf16_vae_keeps_its_loss_terms_in_float32(tmp_path):
     trainer = prepare(TrainConfig(model="vae", precision="bf16", max_images=64, batch_size=32, device="cpu",
                                   eval_every=0, epochs=1), runs_dir=tmp_path)
-    steps = trainer.steps
+    steps = trainer.rule
     with steps.autocast():
         recon, kl = steps.loss_terms(trainer.data.images[:32])
         assert steps.G.fc1(trainer.data.images[:2].flatten(1)).dtype == torch.bfloat16
@@ -115,7 +115,7 @@ def test_compile_failure_falls_back_to_eager_with_a_note(tmp_path, monkeypatch):
     def broken_backend(gm, example_inputs):
         raise RuntimeError("no C compiler found")
 
-    monkeypatch.setattr(ganlib.steps, "COMPILE_BACKEND", broken_backend)
+    monkeypatch.setattr(ganlib.engine.update_rules.common, "COMPILE_BACKEND", broken_backend)
     res = train(_cfg(compile="compile"), runs_dir=tmp_path)
     eager = train(_cfg(), runs_dir=tmp_path)
     assert _losses(res) == _losses(eager)  # the failed try left no trace in weights, optimizers or RNG

@@ -6,11 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-import ganlib.atomic
-from ganlib.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from ganlib.losses import LOSSES, GANLoss, bce_d_loss, nonsaturating_g_loss
-from ganlib.runs import Run
-from ganlib.training import Callbacks, Trainer, train
+import ganlib.core.atomic
+from ganlib.store.checkpoints import load_checkpoint, load_generator, save_checkpoint
+from ganlib.losses import LOSSES, GANLoss
+from ganlib.losses.bce import bce_d_loss, nonsaturating_g_loss
+from ganlib.store.run_folder import Run
+from ganlib.engine.trainer import Callbacks, Trainer, train
 
 LOSS_COLS = ["d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d"]
 
@@ -136,7 +137,7 @@ def test_interrupted_checkpoint_write_leaves_previous_loadable(tiny_cfg, tmp_pat
     def crash_before_rename(src, dst):
         raise KeyboardInterrupt("power cut before the rename")
 
-    monkeypatch.setattr(ganlib.atomic.os, "replace", crash_before_rename)
+    monkeypatch.setattr(ganlib.core.atomic.os, "replace", crash_before_rename)
     ck = load_checkpoint(path)
     ck["epoch"] = 99
     with pytest.raises(KeyboardInterrupt):
@@ -169,7 +170,7 @@ def test_conditional_grid_has_one_class_per_row(tiny_cfg, tmp_path):
 
 
 def test_bad_config_for_data_writes_no_run(tmp_path):
-    from ganlib.config import ConfigError, TrainConfig
+    from ganlib.store.config import ConfigError, TrainConfig
 
     with pytest.raises(ConfigError, match="batch_size"):
         train(TrainConfig(max_images=100, batch_size=128, device="cpu"), runs_dir=tmp_path)
@@ -177,14 +178,14 @@ def test_bad_config_for_data_writes_no_run(tmp_path):
 
 
 def test_resume_applies_new_learning_rate_and_refuses_fewer_epochs(tiny_cfg, tmp_path):
-    from ganlib.config import ConfigError
-    from ganlib.training import prepare
+    from ganlib.core.errors import ConfigError
+    from ganlib.engine.trainer import prepare
 
     res = train(tiny_cfg(epochs=2), runs_dir=tmp_path)
     trainer = prepare(tiny_cfg(epochs=3, lr_g=1e-3, lr_d=5e-5), resume=res.run.path)
     assert trainer.epoch == 2
-    assert [g["lr"] for g in trainer.steps.opt_g.param_groups] == [1e-3]
-    assert [g["lr"] for g in trainer.steps.opt_d.param_groups] == [5e-5]
+    assert [g["lr"] for g in trainer.rule.opt_g.param_groups] == [1e-3]
+    assert [g["lr"] for g in trainer.rule.opt_d.param_groups] == [5e-5]
     with pytest.raises(ConfigError, match="already trained 2 epochs"):
         prepare(tiny_cfg(epochs=1), resume=res.run.path)
 
@@ -193,7 +194,7 @@ def test_cpu_threads_apply_to_the_training_thread_only(tiny_cfg, tmp_path):
     """A job's thread count is its own: the caller (the dashboard's server) keeps its count."""
     import torch
 
-    from ganlib.training import Callbacks
+    from ganlib.engine.trainer import Callbacks
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -1,4 +1,8 @@
-"""Datasets: a registry of loaders, each turned once into one tensor on the training device.
+"""Layer 1 (a plugin), data: the dataset registry, one file per loader, and the conversion of
+raw images into one float tensor on the training device. It imports only core; models,
+losses and everything above use it.
+
+Datasets: a registry of loaders, each turned once into one tensor on the training device.
 
 A loader returns raw images as a uint8 tensor (N, C, H, W) with optional int64 labels.
 `load_dataset` converts them to the run's channels and size, scales them to [-1, 1] and moves
@@ -12,7 +16,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from ganlib.registry import Registry
+from ganlib.core.registry import Registry
 
 
 class DatasetUnavailable(RuntimeError):

@@ -1,4 +1,9 @@
-"""Metrics: feature extractors (a registry), distribution distances and sample diagnostics.
+"""Layer 2, metrics: feature extractors (a registry), distances (FID, KID, IS, precision/recall,
+class coverage, memorisation), cached real statistics and the one evaluation pipeline that
+the engine, the Evaluate page, the explorers and the CLI call. It imports core and the
+plugins (data, models), never the store, the engine or anything above.
+
+Metrics: feature extractors (a registry), distribution distances and sample diagnostics.
 
 Every extractor takes images in [-1, 1], (N, C, H, W) of any size and channel count, and does
 its own preprocessing, so a metric value depends only on (extractor, N) — which is what every
@@ -11,7 +16,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ganlib.registry import Registry
+from ganlib.core.registry import Registry
 
 
 class ExtractorUnavailable(RuntimeError):

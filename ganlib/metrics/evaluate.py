@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganlib.atomic import atomic_write_bytes
+from ganlib.core.atomic import atomic_write_bytes
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
 from ganlib.metrics.class_coverage import class_histogram, class_kl, classes_covered
 from ganlib.metrics.feature_stats import RunningStats

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from ganlib.atomic import atomic_write_bytes, atomic_write_text
+from ganlib.core.atomic import atomic_write_bytes, atomic_write_text
 
 
 class RunningStats:

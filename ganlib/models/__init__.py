@@ -1,4 +1,8 @@
-"""Model registry: each entry builds a (generator, discriminator) pair from a run's config.
+"""Layer 1 (a plugin), models: the model registry, one file per architecture ending by
+registering itself, shared layers, and the generator handle that carries what sampling needs.
+It imports only core; a config reaches it as a plain object with the fields it reads.
+
+Model registry: each entry builds a (generator, discriminator) pair from a run's config.
 
 Every generator is called as `G(z, labels)` and every discriminator as `D(x, labels)` returning
 logits of shape (N,) (or (N, P) for a PatchGAN head); unconditional models ignore `labels`. One
@@ -9,14 +13,14 @@ decodes, and it has no discriminator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Any, Callable, Optional
 
 from torch import nn
 
-from ganlib.registry import Registry
+from ganlib.core.errors import ConfigError
+from ganlib.core.registry import Registry
 
-if TYPE_CHECKING:
-    from ganlib.config import TrainConfig
+TrainConfig = Any  # a ganlib.store.config.TrainConfig; the store layer sits above the models
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,6 @@ class ModelSpec:
     check: Optional[Callable[["TrainConfig"], None]] = None  # refuse configs the architecture cannot take
 
     def check_config(self, cfg: "TrainConfig") -> None:
-        from ganlib.config import ConfigError
-
         if cfg.variant != "default" and cfg.variant not in self.variants:
             raise ConfigError("variant", f"{cfg.model} has variants {', '.join(self.variants)}, not {cfg.variant!r}")
         if self.check is not None:

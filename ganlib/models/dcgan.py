@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganlib.core.errors import ConfigError
 from ganlib.models import MODELS, ModelSpec
 from ganlib.models.layers import MinibatchStd, dcgan_init, norm2d, start_size
 
@@ -131,8 +132,6 @@ def build(cfg, img_shape, num_classes):
 
 
 def check(cfg) -> None:
-    from ganlib.config import ConfigError
-
     if cfg.image_size not in (28, 32, 64):
         raise ConfigError("image_size", f"{cfg.model} is built for 28, 32 or 64 pixels, got {cfg.image_size}")
 

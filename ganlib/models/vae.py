@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlib.core.errors import ConfigError
 from ganlib.models import MODELS, ModelSpec
 from ganlib.models.layers import start_size
 
@@ -108,8 +109,6 @@ def build(cfg, img_shape, num_classes):
 
 
 def check(cfg) -> None:
-    from ganlib.config import ConfigError
-
     variant = cfg.variant if cfg.variant != "default" else ("mlp" if cfg.channels == 1 else "conv")
     if variant == "conv" and cfg.image_size not in (28, 32, 64):
         raise ConfigError("image_size", f"the conv VAE is built for 28, 32 or 64 pixels, got {cfg.image_size}")

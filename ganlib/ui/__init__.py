@@ -1,8 +1,12 @@
-"""Thin Streamlit helpers for the dashboard (`app.py`, `pages/`): the only part of ganlib that
+"""Layer 8, ui: the thin Streamlit helpers behind `app.py` and `pages/`, and the only library
+code that imports streamlit (and plotly). It may import every layer below; pages import it and
+the library, never torch.
+
+Thin Streamlit helpers for the dashboard (`app.py`, `pages/`): the only part of ganlib that
 imports streamlit.
 
     core         runs folder, the per-process JobManager, run pickers, device report
-    config_form  TrainConfig widgets drawn from `ganlib.config.field_specs()` metadata
+    config_form  TrainConfig widgets drawn from `ganlib.store.config.field_specs()` metadata
     charts       Plotly figures of a run's metrics
 
 Pages import these instead of torch; the library below them never calls `st.*`.

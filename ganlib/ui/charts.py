@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from PIL import Image
 
-from ganlib.runs import Run
+from ganlib.store.run_folder import Run
 
 COLORS = {"d_loss": "#d62728", "g_loss": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -270,7 +270,7 @@ class Lineage:
 def lineage_context(run: Optional[Run]) -> Lineage:
     if run is None:
         return Lineage()
-    from ganlib.fork import lineage
+    from ganlib.engine.forks import lineage
 
     chain = lineage(run)
     parents = []

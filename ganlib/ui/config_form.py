@@ -1,4 +1,4 @@
-"""TrainConfig widgets drawn from the field metadata in `ganlib.config` (help, min, max, step,
+"""TrainConfig widgets drawn from the field metadata in `ganlib.store.config` (help, min, max, step,
 choices, log), so a new config field shows up on the Train page without touching the page.
 
     values = config_form(defaults=TrainConfig().to_dict())   # raw widget values, by field
@@ -19,7 +19,7 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
-from ganlib.config import TrainConfig, field_specs, relevant_fields
+from ganlib.store.config import TrainConfig, field_specs, relevant_fields
 
 MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".

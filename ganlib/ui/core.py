@@ -17,9 +17,9 @@ from typing import Any, Optional, Sequence
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ganlib import runs as runs_mod
-from ganlib.jobs import JobManager
-from ganlib.runs import Run
+from ganlib.store import run_folder as runs_mod
+from ganlib.engine.jobs import JobManager
+from ganlib.store.run_folder import Run
 
 SELECTED_RUN = "_ganlib_selected_run"  # session key owned by no widget: the run shared across pages
 
@@ -81,7 +81,7 @@ def checkpoint_config(path: Path) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _checkpoint_config(path: str, mtime: float) -> dict[str, Any]:
-    from ganlib.fork import checkpoint_config as read
+    from ganlib.engine.forks import checkpoint_config as read
 
     return read(path)
 
@@ -91,7 +91,7 @@ def device_info() -> dict[str, Any]:
     """What `device="auto"` resolves to here, with a readable name (torch stays out of pages)."""
     import torch
 
-    from ganlib.training import resolve_device
+    from ganlib.core.devices import resolve_device
 
     dev = resolve_device("auto")
     info: dict[str, Any] = {"device": str(dev), "cuda": dev.type == "cuda", "torch": torch.__version__}
@@ -106,7 +106,7 @@ def device_info() -> dict[str, Any]:
 
 def check_device(name: str) -> None:
     """Raise ConfigError now, in the page, for a device this machine does not have."""
-    from ganlib.training import resolve_device
+    from ganlib.core.devices import resolve_device
 
     resolve_device(name)
 
@@ -156,7 +156,7 @@ def pick_generator(page: str, key: str):
     """The run, checkpoint and generator info a sampling page works on: a run picker, a
     checkpoint picker (every epoch checkpoint, and best.pt when the run has one), and the
     generator loaded once. Stops the page with a message when there is nothing to sample."""
-    from ganlib import sampling
+    from ganlib.explore import sampling
 
     runs = list_runs()
     if not runs:

@@ -1,5 +1,5 @@
 """Click a point on a run's curve, see that epoch: its sample grid beside the nearest training
-image of every sample (`ganlib.epoch_inspect`).
+image of every sample (`ganlib.explore.epoch_inspect`).
 
     epoch_view.chart(fig, "loss_chart", run)     # a Plotly chart whose points can be clicked
     epoch_view.panel(run)                        # the picked epoch's grid and neighbours, if any
@@ -16,7 +16,7 @@ from typing import Optional
 
 import streamlit as st
 
-from ganlib.runs import Run
+from ganlib.store.run_folder import Run
 
 PICKED = "_picked_epoch"  # session key: {"run": name, "epoch": float}
 
@@ -52,14 +52,14 @@ def picked_epoch(run: Run) -> Optional[float]:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _inspect(run_path: str, epoch: float, grid_mtime: float):
-    from ganlib.epoch_inspect import inspect_epoch
+    from ganlib.explore.epoch_inspect import inspect_epoch
 
     return inspect_epoch(Run(Path(run_path)), epoch)
 
 
 def panel(run: Run, pairs: int = 6) -> None:
     """The picked epoch's grid and, tile for tile, each sample's nearest training image."""
-    from ganlib.epoch_inspect import nearest_grid_epoch
+    from ganlib.explore.epoch_inspect import nearest_grid_epoch
 
     epoch = picked_epoch(run)
     if epoch is None:

@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 import streamlit as st
 
 from ganlib.metrics.evaluate import collapse_alarm
-from ganlib.runs import Run
+from ganlib.store.run_folder import Run
 from ganlib.ui import charts
 
 # (column, label, std column, format, help); the order of the tiles and of the table.
@@ -143,8 +143,8 @@ def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner="Reading the run's data...", ttl=600)
 def data_size(config_json: str) -> int:
     """Images the run trained on; cached, the page asks on every rerun."""
-    from ganlib.config import TrainConfig
-    from ganlib.evaluation_jobs import dataset_size
+    from ganlib.store.config import TrainConfig
+    from ganlib.explore.checkpoint_evaluation import dataset_size
 
     return dataset_size(TrainConfig.from_json(config_json))
 
@@ -153,14 +153,14 @@ def data_size(config_json: str) -> int:
 def resolved_extractor(name: str, channels: int, weights: str) -> tuple[str, str]:
     """(extractor that will be used, fallback message); cached for a few minutes, so a failed
     Inception lookup is not retried on every rerun but weights put in place are found soon."""
-    from ganlib.evaluation_jobs import resolve
+    from ganlib.explore.checkpoint_evaluation import resolve
 
     return resolve(name, channels, weights)
 
 
 def n_slider(size: int, key: str) -> int:
     """N generated samples (and real reference images): default min(10,000, data size)."""
-    from ganlib.evaluation_jobs import default_n
+    from ganlib.explore.checkpoint_evaluation import default_n
 
     hi = min(50_000, size)
     if hi >= 1000:

@@ -1,4 +1,4 @@
-"""Plotly figures of a 2-D playground snapshot (`ganlib.playground.Playground.snapshot()`),
+"""Plotly figures of a 2-D playground snapshot (`ganlib.explore.playground.Playground.snapshot()`),
 and `live_chart`, which draws a figure that is redrawn several times a second.
 
     snap = runner.snapshot()

@@ -1,0 +1,11 @@
+"""Errors every layer may raise. `ConfigError` lives here, below the config and the model
+plugins that both raise it, so that neither has to import the other to name it."""
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be trained with; `field` names the culprit."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name

@@ -1,0 +1,419 @@
+"""The one training loop. The dashboard's job manager, the CLI and the tests all call `train`.
+
+    from ganlib.store.config import TrainConfig
+    from ganlib.engine.trainer import train
+    result = train(TrainConfig(epochs=5), callbacks=Callbacks(on_epoch=print))
+
+Design (why it is fast): the dataset is one tensor on the device and batches are index
+gathers from a per-epoch device permutation, so there is no DataLoader, PIL or ToTensor in the
+loop. Per-step statistics are summed into a device tensor and read back once per epoch:
+`.item()` per step would stall the GPU queue every step. Adam is fused where the device
+supports it. The loop only talks to the caller through `Callbacks`; it never prints.
+
+Nothing lost: at the end of every good epoch an in-memory snapshot of the full state is kept.
+A stop, a crash or a NaN loss writes that snapshot as a checkpoint (if it is newer than the
+last one on disk), so a run always resumes from its last good epoch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+
+from ganlib.core.devices import resolve_device
+from ganlib.core.errors import ConfigError
+from ganlib.core.atomic import atomic_write_text
+from ganlib.store.checkpoints import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint
+from ganlib.store.config import TrainConfig, check_against_data
+from ganlib.data import ImageData, load_dataset
+from ganlib.core.images import save_grid
+from ganlib.core.threads import torch_threads
+from ganlib.models import MODELS, build_models
+from ganlib.models.handle import grid_latents
+from ganlib.store.run_folder import Run, new_run_dir
+from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
+
+PROGRESS_INTERVAL_S = 0.25
+COMPILE_PROBE_STEPS = 3  # CUDA graph trees warm up on the 1st call of a graph, record on the 2nd, replay from the 3rd
+
+
+@dataclass
+class Progress:
+    epoch: int  # 1-based epoch being trained
+    epochs: int
+    step: int  # steps done in this epoch
+    steps_per_epoch: int
+    elapsed_s: float
+    eta_s: Optional[float]
+
+    @property
+    def fraction(self) -> float:
+        done = (self.epoch - 1) * self.steps_per_epoch + self.step
+        return min(1.0, done / max(1, self.epochs * self.steps_per_epoch))
+
+
+@dataclass
+class Callbacks:
+    """How a front end watches and steers a run. `should_stop` is polled every step; it may
+    block (the job manager pauses a run that way) and returns True to stop."""
+
+    on_start: Callable[[Run], None] = lambda run: None
+    on_progress: Callable[[Progress], None] = lambda p: None
+    on_epoch: Callable[[dict[str, float]], None] = lambda row: None
+    should_stop: Callable[[], bool] = lambda: False
+    pending_edits: Callable[[], dict[str, Any]] = lambda: {}  # live edits, applied at the next epoch boundary
+
+
+# Hyperparameters a running job may change between epochs: none of them changes a tensor's shape.
+LIVE_EDITABLE = ("lr_g", "lr_d", "n_critic", "gp_weight", "r1_gamma", "clip_value", "label_smoothing",
+                 "instance_noise", "epochs", "eval_every", "sample_every", "checkpoint_every", "early_stop")
+
+
+@dataclass
+class TrainResult:
+    run: Run
+    state: str  # completed | stopped | diverged | failed
+    epoch: int  # last good epoch
+    rows: list[dict[str, float]] = field(default_factory=list)
+    error: Optional[str] = None
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+class Trainer:
+    """State of one run; `train()` below is the public entry point."""
+
+    def __init__(self, cfg: TrainConfig, run: Run, data: ImageData, device: torch.device):
+        self.cfg, self.run, self.data, self.device = cfg, run, data, device
+        self.spec = MODELS.get(cfg.model)
+        self.conditional = self.spec.conditional
+        self.num_classes = max(1, data.num_classes)
+        G, D = build_models(cfg, self.num_classes)
+        fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
+        if cfg.channels_last:  # convolutions pick NHWC kernels when weights and inputs are NHWC
+            data.images = data.images.contiguous(memory_format=fmt)  # batches gathered by index keep it
+        self.G, self.D = G.to(device, memory_format=fmt), (D.to(device, memory_format=fmt) if D is not None else None)
+        self.rule: UpdateRule = UPDATE_RULES.get(self.spec.kind)(cfg, self.G, self.D, self.num_classes,
+                                                                 self.conditional, device)
+        z, labels, self.grid_cols = grid_latents(cfg.seed, cfg.latent_dim, self.num_classes, self.conditional)
+        self.fixed_z = z.to(device)
+        self.fixed_labels = labels.to(device) if labels is not None else None
+        self.epoch = 0
+        self.rows: list[dict[str, Any]] = []
+        self.snapshot: Optional[dict[str, Any]] = None
+        self.saved_epoch = -1
+        self.start_step = 0  # global step at which this process began (for the ETA)
+        self.best_fid = math.inf
+        self.evals_since_best = 0
+        self.evals: list[dict[str, Any]] = []  # full records behind evals.jsonl
+        self.eval_ctx: Optional[tuple] = None  # (extractor, real reference), built at the first evaluation
+        self.notes: list[str] = []
+        self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
+        if cfg.compile != "off":
+            self.try_compile()
+
+    # ---- state ---------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything a resumed run needs. Absent parts (a VAE's D, an EMA that is off) are None."""
+        models = {k: (m.state_dict() if m is not None else None) for k, m in self.rule.models().items()}
+        opts = {k: o.state_dict() for k, o in self.rule.optimizers().items()}
+        return {
+            "epoch": self.epoch,
+            "config": self.cfg.to_dict(),
+            "D": None, **models, **opts,
+            "rng": capture_rng(self.device),
+            "fixed_z": self.fixed_z,
+            "fixed_labels": self.fixed_labels,
+            "num_classes": self.num_classes,
+            "class_names": list(self.data.class_names),
+            "metrics": [dict(r) for r in self.rows],
+            "evals": [dict(e) for e in self.evals],
+            "best_fid": self.best_fid,
+            "evals_since_best": self.evals_since_best,
+            "edits": [dict(e) for e in self.edits],
+        }
+
+    def load_weights(self, ck: dict[str, Any]) -> None:
+        """Models, optimizers and RNG, copied into the existing tensors (compiled graphs keep
+        pointing at them)."""
+        for name, model in self.rule.models().items():
+            if model is not None and ck.get(name) is not None:
+                model.load_state_dict(ck[name])
+            elif model is not None and name == "G_ema":  # EMA switched on at resume: start from G
+                model.load_state_dict(ck["G"])
+        for name, opt in self.rule.optimizers().items():
+            if ck.get(name) is not None:  # an imported run has weights only: fresh optimizers
+                opt.load_state_dict(ck[name])
+                match_layout(opt)
+        restore_rng(ck["rng"], self.device)
+
+    def load_state(self, ck: dict[str, Any]) -> None:
+        self.load_weights(ck)
+        self.apply_hyperparameters()  # the optimizer state carries the old lr; the config wins
+        self.fixed_z = ck["fixed_z"].to(self.device)
+        fl = ck.get("fixed_labels")
+        self.fixed_labels = fl.to(self.device) if fl is not None else None
+        self.epoch = int(ck["epoch"])
+        self.rows = [dict(r) for r in ck.get("metrics", [])][: self.epoch]
+        self.evals = [dict(e) for e in ck.get("evals", []) if e["epoch"] <= self.epoch]
+        self.best_fid = float(ck.get("best_fid", math.inf))
+        self.evals_since_best = int(ck.get("evals_since_best", 0))
+        self.edits = [dict(e) for e in ck.get("edits", []) if e["epoch"] <= self.epoch]
+        self.saved_epoch = self.epoch
+
+    def try_compile(self) -> None:
+        """torch.compile fails late, at a graph's first call (no C compiler, an op it cannot
+        trace), so a few steps on the first batch compile every graph the loop runs before the
+        run starts; then weights, optimizers and RNG are put back. A failure is a note, not a
+        failed run: the run trains eagerly."""
+        mode = self.cfg.compile
+        if mode == "cuda_graphs" and self.device.type != "cuda":
+            self.notes.append("compile cuda_graphs: CUDA graphs need a GPU; compiled without them.")
+        before = clone_state(self.state())
+        B = self.cfg.batch_size
+        x, y = self.data.images[:B], (self.data.labels[:B] if self.conditional else None)
+        try:
+            for i in range(COMPILE_PROBE_STEPS * self.cfg.n_critic):
+                self.rule.train_step(x, y, i, 0.0)
+        except Exception as e:  # noqa: BLE001 - whatever the compiler raised, eager still trains
+            self.rule.compile("off")
+            for m in (self.G, self.D):  # a failure inside G's step leaves D's weights frozen
+                if m is not None:
+                    m.requires_grad_(True)
+            why = " ".join(line for line in str(e).splitlines()[:3] if line.strip())[:300]  # dynamo: cause on line 2
+            self.notes.append(f"torch.compile ({mode}) failed, so this run trains without it: "
+                              f"{type(e).__name__}: {why}")
+        self.load_weights(before)
+        for opt in self.rule.optimizers().values():
+            opt.zero_grad(set_to_none=True)
+        self.rule.reset()
+
+    def apply_hyperparameters(self) -> None:
+        lrs = {"opt_g": self.cfg.lr_g, "opt_d": self.cfg.lr_d}
+        for name, opt in self.rule.optimizers().items():
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lrs[name], (self.cfg.beta1, self.cfg.beta2)
+
+    def apply_edits(self, changes: dict[str, Any], source: str = "live") -> None:
+        """Change hyperparameters between epochs; the change is validated, saved in config.json
+        and in the run's history (edits.jsonl), and marked on its charts."""
+        bad = sorted(set(changes) - set(LIVE_EDITABLE))
+        if bad:
+            raise ConfigError(bad[0], f"cannot change while training; live edits take {', '.join(LIVE_EDITABLE)}")
+        old = self.cfg
+        self.cfg = old.replace(**changes)
+        if self.cfg.epochs < self.epoch:
+            raise ConfigError("epochs", f"the run has already trained {self.epoch} epochs")
+        self.rule.cfg = self.cfg
+        self.apply_hyperparameters()
+        diff = {k: [getattr(old, k), v] for k, v in changes.items() if getattr(old, k) != v}
+        if diff:
+            self.edits.append({"epoch": self.epoch, "source": source, "changes": diff})
+            self.run.save_config(self.cfg)
+            self.write_edits()
+
+    def write_edits(self) -> None:
+        atomic_write_text(self.run.path / "edits.jsonl", "".join(json.dumps(e) + "\n" for e in self.edits))
+
+    def take_snapshot(self) -> None:
+        self.snapshot = clone_state(self.state())
+
+    def save_snapshot(self) -> Optional[Path]:
+        """Write the last good epoch's state if no checkpoint holds it yet."""
+        if self.snapshot is None or self.snapshot["epoch"] <= self.saved_epoch:
+            return None
+        path = save_checkpoint(self.run.checkpoint_path(self.snapshot["epoch"]), self.snapshot)
+        self.saved_epoch = self.snapshot["epoch"]
+        return path
+
+    # ---- one epoch -----------------------------------------------------------------------
+    def train_epoch(self, cb: Callbacks, t_run: float) -> Optional[dict[str, Any]]:
+        """One pass over the data. Returns the epoch's row, or None when stopped mid-epoch."""
+        cfg, dev, B = self.cfg, self.device, self.cfg.batch_size
+        n = len(self.data)
+        steps = n // B  # the last partial batch is dropped: every step has the same shape
+        total = cfg.epochs * steps
+        perm = torch.randperm(n, device=dev)
+        self.rule.reset()
+        for m in (self.G, self.D):
+            if m is not None:
+                m.train()
+        t0 = last_report = time.perf_counter()
+        for i in range(steps):
+            if cb.should_stop():
+                return None
+            idx = perm[i * B:(i + 1) * B]
+            done = self.epoch * steps + i
+            self.rule.train_step(self.data.images[idx], self.data.labels[idx] if self.conditional else None,
+                             i, done / total)
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_INTERVAL_S or i == steps - 1:
+                last_report = now
+                rate = (now - t_run) / max(1, done + 1 - self.start_step)
+                cb.on_progress(Progress(self.epoch + 1, cfg.epochs, i + 1, steps, now - t_run,
+                                        rate * (total - done - 1)))
+        means = self.rule.epoch_means()  # the one host sync of the epoch
+        dt = time.perf_counter() - t0
+        row = {"epoch": self.epoch + 1, **means,
+               "images_per_sec": steps * B / dt, "epoch_time_s": dt, "elapsed_s": time.perf_counter() - t_run}
+        bad = [k for k, v in means.items() if not math.isfinite(v)]
+        if bad:
+            raise Diverged(f"epoch {self.epoch + 1}: {', '.join(bad)} became NaN or infinite")
+        return row
+
+    # ---- live metrics --------------------------------------------------------------------
+    def evaluate(self) -> dict[str, Any]:
+        """FID and friends on N generated samples; returns the columns for this epoch's row.
+        Uses its own RNG, so runs with and without evaluation train identically."""
+        from ganlib.metrics.evaluate import dataset_key, evaluate, get_extractor, real_reference, resolve_extractor
+
+        cfg = self.cfg
+        n = min(cfg.eval_samples, len(self.data))
+        if self.eval_ctx is None:
+            name, note = resolve_extractor(cfg.extractor, cfg.channels, cfg.inception_weights)
+            if note:
+                self.notes.append(note)
+            ext = get_extractor(name, str(self.device), cfg.inception_weights if name == "inception" else "")
+            ref = real_reference(self.data.images, self.data.labels, ext, n, dataset_key=dataset_key(cfg))
+            self.eval_ctx = (ext, ref)
+        ext, ref = self.eval_ctx
+        res = evaluate(self.rule.sampler(), ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=self.conditional,
+                       num_classes=self.num_classes, device=self.device)
+        self.evals.append({"epoch": self.epoch, **res.row, **res.details, "warnings": res.warnings})
+        atomic_write_text(self.run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in self.evals))
+        return res.row
+
+    @torch.no_grad()
+    def write_grid(self) -> Path:
+        """The fixed-noise grid (from the EMA generator when there is one); for a VAE also
+        the reconstructions of 32 fixed real images, originals and reconstructions row by row."""
+        G = self.rule.sampler()
+        was_training = G.training
+        G.eval()
+        try:
+            path = save_grid(G(self.fixed_z, self.fixed_labels), self.run.sample_path(self.epoch), nrow=self.grid_cols)
+            if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
+                cols = min(8, len(self.data))
+                rows = min(4, len(self.data) // cols)
+                x = self.data.images[:rows * cols]
+                pairs = torch.stack([x.reshape(rows, cols, *x.shape[1:]),
+                                     G.reconstruct(x).reshape(rows, cols, *x.shape[1:])], 1)
+                save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=cols)
+        finally:
+            G.train(was_training)
+        return path
+
+    # ---- the run -------------------------------------------------------------------------
+    def fit(self, cb: Callbacks) -> str:
+        cfg = self.cfg
+        t_run = time.perf_counter()
+        self.start_step = self.epoch * (len(self.data) // cfg.batch_size)
+        if self.epoch == 0 and not self.run.samples():
+            self.write_grid()  # epoch 0: what the untrained generator draws
+        while self.epoch < self.cfg.epochs:
+            edits = cb.pending_edits()
+            if edits:
+                self.apply_edits(edits)
+                cfg = self.cfg
+                if self.epoch >= cfg.epochs:
+                    break
+            row = self.train_epoch(cb, t_run)
+            if row is None:
+                return "stopped"
+            self.epoch += 1
+            last = self.epoch == cfg.epochs
+            improved = False
+            if cfg.eval_every and (self.epoch % cfg.eval_every == 0 or last):
+                row.update(self.evaluate())
+                improved = row["fid"] < self.best_fid
+                if improved:
+                    self.best_fid, self.evals_since_best = row["fid"], 0
+                else:
+                    self.evals_since_best += 1
+            self.rows.append(row)
+            self.run.write_metrics(self.rows)
+            if self.epoch % cfg.sample_every == 0 or last:
+                self.write_grid()
+            self.take_snapshot()
+            if self.epoch % cfg.checkpoint_every == 0 or last:
+                self.save_snapshot()
+            if improved:
+                save_checkpoint(self.run.best_checkpoint_path(), self.snapshot)
+            self.run.write_status(state="running", epoch=self.epoch, epochs=cfg.epochs, notes=self.notes,
+                                  best_fid=None if math.isinf(self.best_fid) else self.best_fid)
+            cb.on_epoch(row)
+            if cfg.early_stop and self.evals_since_best >= cfg.early_stop and not last:
+                self.save_snapshot()
+                self.notes.append(f"Early stop at epoch {self.epoch}: FID has not improved for "
+                                  f"{cfg.early_stop} evaluations (best {self.best_fid:.2f}).")
+                return "completed"
+        return "completed"
+
+
+def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
+            device: Optional[torch.device] = None) -> Trainer:
+    """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable before
+    any run folder is created for a new run, so a bad config leaves nothing behind."""
+    device = device or resolve_device(cfg.device)
+    if resume is not None:
+        run = Run(Path(resume))
+    data = load_dataset(cfg.dataset, data_path=cfg.data_path, channels=cfg.channels,
+                        image_size=cfg.image_size, max_images=cfg.max_images, device=device)
+    check_against_data(cfg, len(data), data.labels is not None)
+    torch.manual_seed(cfg.seed)
+    if resume is None:
+        run = Run(new_run_dir(cfg, runs_dir))
+        run.save_config(cfg)
+        trainer = Trainer(cfg, run, data, device)
+    else:
+        trainer = Trainer(cfg, run, data, device)
+        ck_path = run.latest_checkpoint()
+        if ck_path is not None:
+            trainer.load_state(load_checkpoint(ck_path, map_location=device))
+        if cfg.epochs < trainer.epoch:
+            raise ConfigError("epochs", f"the run has already trained {trainer.epoch} epochs; "
+                                        f"resume to at least that many, not {cfg.epochs}")
+        run.save_config(cfg)  # resuming may raise the epoch count
+        run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
+        atomic_write_text(run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in trainer.evals))
+        trainer.write_edits()
+    return trainer
+
+
+def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
+          callbacks: Optional[Callbacks] = None) -> TrainResult:
+    """Train a new run, or continue `resume` (a run folder) up to `cfg.epochs` epochs.
+
+    Config and data errors raise before anything is written. Once the run exists, every
+    outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
+    failures keep their traceback there for the UI."""
+    with torch_threads(cfg.cpu_threads):  # this thread only: the dashboard's server keeps its own
+        return _train(cfg, runs_dir, resume, callbacks or Callbacks())
+
+
+def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
+    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume)
+    run = trainer.run
+    run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
+                     device=str(trainer.device), data_note=trainer.data.note)
+    cb.on_start(run)
+    error = tb = None
+    try:
+        state = trainer.fit(cb)
+    except Diverged as e:
+        state, error = "diverged", f"{e}. Training stopped; the last good checkpoint is kept. " \
+                                   "Try a lower learning rate."
+    except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
+        state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
+    trainer.save_snapshot()
+    run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
+                     notes=trainer.notes)
+    return TrainResult(run, state, trainer.epoch, trainer.rows, error)

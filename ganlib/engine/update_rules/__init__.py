@@ -1,0 +1,74 @@
+"""The update rules: what one training step does for each model family, in one registry.
+
+An update rule owns the models' optimizers and sums its statistics into device tensors;
+`epoch_means()` reads them back once per epoch. Nothing here calls `.item()`: a host sync
+per step would stall the GPU queue. The registry is keyed by a model's `kind` ("gan", "vae"),
+so the trainer never asks which family it trains; a new family is one file and one line.
+
+Speed options (`precision`, `compile`) change how the forward passes run, never what is
+trained or saved: the forward passes go through `g_fwd` / `d_fwd` (the modules themselves, or
+their torch.compile wrappers), while `G` and `D` stay the plain modules that the optimizers,
+the EMA, the sampler and the checkpoints use.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from ganlib.core.registry import Registry
+from ganlib.engine.update_rules.common import EMA, compiled, grad_norm, make_optimizer, match_layout  # noqa: F401
+
+
+class UpdateRule:
+    """What the engine needs from a model family."""
+
+    G: nn.Module
+    cfg: Any  # a TrainConfig, or anything with the fields the rule reads (the playground's)
+    device: torch.device
+    stat_names: tuple[str, ...]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def models(self) -> dict[str, Optional[nn.Module]]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def train_step(self, x: torch.Tensor, y: Optional[torch.Tensor], i: int, progress: float) -> None:
+        raise NotImplementedError
+
+    def epoch_means(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def compile(self, mode: str) -> None:
+        """Route the training forward passes through torch.compile (`mode` "off" undoes it)."""
+        raise NotImplementedError
+
+    def sampler(self) -> nn.Module:
+        """The network to draw samples and metrics from (the EMA copy when there is one)."""
+        return self.ema.synced() if getattr(self, "ema", None) else self.G
+
+    def begin_step(self) -> None:
+        """With CUDA graphs, tell torch.compile's graph trees that a new step starts, so they may
+        reuse the previous step's output memory. Their own guess (all backwards run) fails on a
+        critic-only step, whose generator pass never gets a backward."""
+        if self.cfg.compile == "cuda_graphs":
+            torch.compiler.cudagraph_mark_step_begin()
+
+    def autocast(self) -> torch.autocast:
+        """bfloat16 autocast for forward passes with precision bf16: matmuls and convolutions
+        run in bf16, weights and their gradients stay float32 (autocast casts on the fly)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+
+
+
+
+UPDATE_RULES: Registry[type] = Registry("update rule")
+
+# Registration: one import per family file.
+from ganlib.engine.update_rules import gan as _gan  # noqa: E402,F401
+from ganlib.engine.update_rules import vae as _vae  # noqa: E402,F401

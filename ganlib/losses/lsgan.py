@@ -1,0 +1,17 @@
+"""Least squares GAN (Mao et al. 2017, seed 003): D regresses real to 1 and fake to 0."""
+from __future__ import annotations
+
+import torch
+
+from ganlib.losses import LOSSES, GANLoss
+
+
+def lsgan_d_loss(real: torch.Tensor, fake: torch.Tensor, smooth: float = 0.0) -> torch.Tensor:
+    return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+
+
+def lsgan_g_loss(fake: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (fake - 1).pow(2).mean()
+
+
+LOSSES.add("lsgan", GANLoss(lsgan_d_loss, lsgan_g_loss, "Least squares (LSGAN, MSE on D's output)"))

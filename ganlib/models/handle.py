@@ -1,0 +1,88 @@
+"""A generator together with what sampling it needs: latent size, classes, conditional or not.
+
+Metrics, sampling, the explorers and the engine's previews take one `GeneratorHandle` instead
+of loose `latent_dim=` / `conditional=` / `num_classes=` arguments, as StyleGAN's `G.z_dim`
+does. Every draw uses its own `torch.Generator`, never the global RNG: the dashboard samples
+in the process where a job trains, and a shifted global stream would change that job's run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+GRID_SEED_OFFSET = 7919  # the fixed-noise grid's seed is the run's seed plus this
+
+
+@dataclass
+class GeneratorHandle:
+    G: nn.Module  # called as G(z, labels); a VAE's decoder is called the same way
+    latent_dim: int
+    num_classes: int = 1
+    conditional: bool = False
+    class_names: list[str] = field(default_factory=list)
+    kind: str = "gan"  # the model's kind: "gan" or "vae"
+    epoch: int = 0  # the epoch the weights are from (0 when unknown)
+    source: str = ""  # where the weights came from: a checkpoint path, or "training"
+
+    @property
+    def device(self) -> torch.device:
+        p = next(self.G.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    def latents(self, n: int, seed: Optional[int] = None, *, generator: Optional[torch.Generator] = None
+                ) -> torch.Tensor:
+        """`n` latents on G's device. A seed draws on the CPU, so the same seed gives the same
+        latents on every device; `generator` (on G's device) is for long streams of draws."""
+        if generator is not None:
+            return torch.randn(n, self.latent_dim, device=generator.device, generator=generator).to(self.device)
+        g = torch.Generator().manual_seed(int(seed or 0))
+        return torch.randn(n, self.latent_dim, generator=g).to(self.device)
+
+    def labels(self, labels: int | Sequence[int] | torch.Tensor | None, n: int) -> Optional[torch.Tensor]:
+        """The class labels of `n` samples: one class for all, one per sample, or (None) cycling
+        through the classes. None for an unconditional generator, which refuses labels."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("this run's generator is unconditional: it takes no label")
+            return None
+        if labels is None:
+            t = torch.arange(n) % self.num_classes
+        elif isinstance(labels, (int, np.integer)):
+            t = torch.full((n,), int(labels))
+        else:
+            t = torch.as_tensor(labels if torch.is_tensor(labels) else list(labels), dtype=torch.int64).cpu()
+            if len(t) != n:
+                raise ValueError(f"{len(t)} labels given for {n} samples")
+        if (t < 0).any() or (t >= self.num_classes).any():
+            raise ValueError(f"labels must be between 0 and {self.num_classes - 1}")
+        return t.long().to(self.device)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Images in [-1, 1] from latents, with G in eval mode (restored afterwards)."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return self.G(z.to(self.device), labels)
+        finally:
+            self.G.train(was_training)
+
+    def sample(self, n: int, seed: Optional[int] = None, labels: int | Sequence[int] | None = None) -> torch.Tensor:
+        return self.decode(self.latents(n, seed), self.labels(labels, n))
+
+
+def grid_latents(seed: int, latent_dim: int, num_classes: int, conditional: bool
+                 ) -> tuple[torch.Tensor, Optional[torch.Tensor], int]:
+    """The fixed-noise grid's (z, labels, columns): drawn from its own generator so that it never
+    shifts the training RNG, and identical on CPU and GPU. Conditional grids hold one class per
+    row."""
+    g = torch.Generator().manual_seed(seed + GRID_SEED_OFFSET)
+    if conditional:
+        rows, ncol = min(num_classes, 16), 10
+        labels = torch.arange(rows).repeat_interleave(ncol)
+        return torch.randn(rows * ncol, latent_dim, generator=g), labels, ncol
+    return torch.randn(64, latent_dim, generator=g), None, 8

@@ -1,0 +1,82 @@
+"""Checkpoints: everything a run needs to continue exactly, written atomically, read safely.
+
+A checkpoint is a plain dict of tensors and primitives (no pickled classes), so it loads with
+`torch.load(weights_only=True)`: a checkpoint from a stranger cannot run code on load.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganlib.core.atomic import atomic_torch_save
+from ganlib.store.config import TrainConfig
+from ganlib.store.run_folder import Run
+from ganlib.models import build_models
+
+FORMAT_VERSION = 1
+
+
+def capture_rng(device: torch.device) -> dict[str, Any]:
+    rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
+    return rng
+
+
+def restore_rng(rng: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(rng["torch"])
+    if device.type == "cuda" and "cuda" in rng:
+        torch.cuda.set_rng_state(rng["cuda"], device)
+
+
+def clone_state(obj: Any) -> Any:
+    """A deep copy of a state dict's tensors: the in-memory 'last good' snapshot. Copies are
+    contiguous, so a run trained channels-last saves the same tensors as one that was not."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone(memory_format=torch.contiguous_format)
+    if isinstance(obj, dict):
+        return {k: clone_state(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(clone_state(v) for v in obj)
+    return obj
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    return atomic_torch_save(path, {"version": FORMAT_VERSION, **state})
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - corrupt, truncated or hostile files all land here
+        raise ValueError(f"{path} is not a loadable GAN Workbench checkpoint: {str(e).splitlines()[0][:200]}") from None
+    if not isinstance(ck, dict) or "G" not in ck or "config" not in ck:
+        raise ValueError(f"{path} is not a GAN Workbench checkpoint (no generator or config in it)")
+    return ck
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The generator of a checkpoint in eval mode (its EMA weights when the run kept them),
+    with the checkpoint's metadata."""
+    ck = load_checkpoint(path, map_location=device)
+    cfg = TrainConfig.from_dict(ck["config"])
+    G, _ = build_models(cfg, ck.get("num_classes", 10))
+    G.load_state_dict(ck["G_ema"] if ck.get("G_ema") is not None else ck["G"])
+    return G.to(device).eval(), ck
+
+
+def choose_checkpoint(run: Run, checkpoint: str | Path | None = None) -> Path:
+    if checkpoint:
+        p = Path(checkpoint)
+        if not p.is_file():
+            p = run.path / "ckpt" / str(checkpoint)
+        if not p.is_file():
+            raise FileNotFoundError(f"no checkpoint {checkpoint} in {run.path}")
+        return p
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise FileNotFoundError(f"run {run.name} has no checkpoint yet; train at least until the first one is written")
+    return latest

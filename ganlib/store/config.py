@@ -1,0 +1,309 @@
+"""The one typed, validated configuration of a training run.
+
+The Train page's sliders, the CLI's `--FIELD VALUE` flags and `config.json` all edit this
+dataclass, so a value is checked in one place. A bad value raises `ConfigError` naming the
+field before any training starts. Checks that need the loaded data (a batch larger than the
+data, a conditional model on unlabelled data) live in `check_against_data`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ganlib.core.errors import ConfigError
+from ganlib.losses.diffaugment import POLICIES, policies_of
+
+
+
+
+def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False):
+    """A dataclass field whose metadata tells the UI how to draw its widget."""
+    meta = {"help": help, "min": lo, "max": hi, "step": step, "choices": choices, "log": log}
+    return field(default=default, metadata=meta)
+
+
+DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+PRECISIONS = ("fp32", "bf16")
+COMPILE_MODES = ("off", "compile", "cuda_graphs")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets")
+    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.")
+    model: str = _f("mlp_gan", "Model name from the model registry.", choices="models")
+    loss: str = _f("nonsaturating", "GAN loss from the loss registry.", choices="losses")
+    epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1)
+    batch_size: int = _f(128, "Images per step.", 1, 4096, 1)
+    latent_dim: int = _f(100, "Length of the noise vector z.", 1, 1024, 1)
+    lr_g: float = _f(2e-4, "Generator learning rate (Adam).", 1e-6, 1e-2, log=True)
+    lr_d: float = _f(2e-4, "Discriminator learning rate (Adam).", 1e-6, 1e-2, log=True)
+    beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01)
+    beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001)
+    dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05)
+    seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1)
+    device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"])
+    sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1)
+    checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1)
+    image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1)
+    channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3])
+    max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1)
+    eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1)
+    eval_samples: int = _f(10_000, "Generated samples per evaluation (capped at the number of real images).",
+                           500, 50_000, 500)
+    extractor: str = _f("auto", "Feature extractor for the metrics; auto = digits for grayscale, inception for colour.",
+                        choices="extractors")
+    inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
+                                    "torch hub's cache, or a download).")
+    early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1)
+    # ---- architecture variants and stabilisers (seeds 001-004) ----
+    variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).")
+    d_norm: str = _f("batch", "Normalisation in conv discriminators; a gradient penalty needs layer or none.",
+                     choices=["batch", "layer", "none"])
+    n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1)
+    clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001)
+    gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).")
+    gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1)
+    r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1)
+    ema_decay: float = _f(0.0, "EMA of G's weights used for samples and metrics (0 = off; 0.999 typical).",
+                          0.0, 0.9999, 0.0001)
+    label_smoothing: float = _f(0.0, "One-sided label smoothing: real targets become 1 - s (BCE losses).",
+                                0.0, 0.3, 0.05)
+    instance_noise: float = _f(0.0, "Std of Gaussian noise added to D's inputs, decaying to 0 over the run.",
+                               0.0, 1.0, 0.05)
+    minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).")
+    spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.")
+    diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.")
+    patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).")
+    # ---- speed (the results stay float32 checkpoints of plain modules) ----
+    precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
+                                "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
+                        choices=list(PRECISIONS))
+    channels_last: bool = _f(False, "Keep conv models and the data in channels-last memory format (NHWC): "
+                                    "faster convolutions on GPU tensor cores.")
+    compile: str = _f("off", "torch.compile G and D: compile fuses kernels; cuda_graphs also replays each step as "
+                             "CUDA graphs (for small batches, where kernel launches dominate). Falls back to eager "
+                             "with a note if compiling fails.", choices=list(COMPILE_MODES))
+    cpu_threads: int = _f(0, "Torch CPU threads of this run (0 = torch's default, one per core). On a machine "
+                             "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1)
+
+    def __post_init__(self):
+        self.validate()
+
+    # ---- validation -------------------------------------------------------------------
+    def validate(self) -> None:
+        from ganlib.data import DATASETS
+        from ganlib.losses import LOSSES
+        from ganlib.models import MODELS
+
+        for name, reg in (("dataset", DATASETS), ("model", MODELS), ("loss", LOSSES)):
+            value = getattr(self, name)
+            if value not in reg:
+                raise ConfigError(name, f"unknown {name} {value!r}; choose one of {', '.join(reg.names())}")
+        if self.dataset == "folder" and not self.data_path:
+            raise ConfigError("data_path", "the folder dataset needs a path to a folder of images")
+        for name in ("epochs", "batch_size", "latent_dim", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ConfigError(name, f"learning rate must be a positive number, got {v}")
+            if v > 1:
+                raise ConfigError(name, f"learning rate {v} is far too large (at most 1)")
+        for name in ("beta1", "beta2"):
+            v = getattr(self, name)
+            if not (0.0 <= v < 1.0):
+                raise ConfigError(name, f"must be in [0, 1), got {v}")
+        if self.dropout is not None and not (0.0 <= self.dropout < 1.0):
+            raise ConfigError("dropout", f"must be in [0, 1), got {self.dropout}")
+        if self.seed < 0:
+            raise ConfigError("seed", f"must be 0 or more, got {self.seed}")
+        if not DEVICE_RE.match(self.device):
+            raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if not (8 <= self.image_size <= 512):
+            raise ConfigError("image_size", f"must be between 8 and 512, got {self.image_size}")
+        if self.channels not in (1, 3):
+            raise ConfigError("channels", f"must be 1 or 3, got {self.channels}")
+        if self.max_images < 0:
+            raise ConfigError("max_images", f"must be 0 (all) or more, got {self.max_images}")
+        if not (0 <= self.cpu_threads <= 1024):
+            raise ConfigError("cpu_threads", f"must be 0 (torch's default) to 1024, got {self.cpu_threads}")
+        for name in ("eval_every", "early_stop"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"must be 0 (off) or more, got {getattr(self, name)}")
+        if self.eval_samples < 2:
+            raise ConfigError("eval_samples", f"must be at least 2, got {self.eval_samples}")
+        if self.early_stop and not self.eval_every:
+            raise ConfigError("early_stop", "early stopping watches FID: set eval_every above 0")
+        from ganlib.metrics import FEATURE_EXTRACTORS
+
+        if self.extractor != "auto" and self.extractor not in FEATURE_EXTRACTORS:
+            raise ConfigError("extractor", f"unknown extractor {self.extractor!r}; choose auto or one of "
+                                           f"{', '.join(FEATURE_EXTRACTORS.names())}")
+        self._check_combination()
+        MODELS.get(self.model).check_config(self)
+
+    def _check_combination(self) -> None:
+        """The combinations that make no sense are refused here, each with the reason."""
+        from ganlib.losses import LOSSES
+        from ganlib.models import MODELS
+
+        spec, loss = MODELS.get(self.model), LOSSES.get(self.loss)
+        if self.d_norm not in ("batch", "layer", "none"):
+            raise ConfigError("d_norm", f"must be batch, layer or none, got {self.d_norm!r}")
+        if self.n_critic < 1:
+            raise ConfigError("n_critic", f"must be at least 1, got {self.n_critic}")
+        for name in ("clip_value", "gp_weight"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
+        for name in ("r1_gamma", "instance_noise"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"must be 0 (off) or more, got {getattr(self, name)}")
+        if not (0.0 <= self.ema_decay < 1.0):
+            raise ConfigError("ema_decay", f"must be in [0, 1), got {self.ema_decay}")
+        if not (0.0 <= self.label_smoothing < 0.5):
+            raise ConfigError("label_smoothing", f"must be in [0, 0.5), got {self.label_smoothing}")
+        for name, allowed in (("precision", PRECISIONS), ("compile", COMPILE_MODES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.channels_last and not spec.convolutional:
+            raise ConfigError("channels_last", f"{self.model} has no convolutional layers to lay out channels-last")
+        unknown = set(policies_of(self.diffaugment)) - set(POLICIES)
+        if unknown:
+            raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
+        if spec.kind == "vae":
+            gan_only = {"n_critic": self.n_critic > 1, "gradient_penalty": self.gradient_penalty,
+                        "r1_gamma": self.r1_gamma > 0, "label_smoothing": self.label_smoothing > 0,
+                        "instance_noise": self.instance_noise > 0, "minibatch_std": self.minibatch_std,
+                        "spectral_norm": self.spectral_norm, "diffaugment": bool(self.diffaugment),
+                        "patch_gan": self.patch_gan}
+            for name, on in gan_only.items():
+                if on:
+                    raise ConfigError(name, f"{self.model} is a VAE: it has no discriminator, so {name} does not apply")
+            return
+        penalised = loss.needs_gp or self.gradient_penalty or self.r1_gamma > 0
+        if penalised and spec.convolutional and self.d_norm == "batch":
+            raise ConfigError("d_norm", "BatchNorm in the critic is refused with a gradient penalty (WGAN-GP, R1): "
+                                        "the penalty needs per-sample gradients and BatchNorm mixes the batch. "
+                                        "Use d_norm layer or none")
+        if self.label_smoothing > 0 and not loss.bce:
+            raise ConfigError("label_smoothing", f"label smoothing changes BCE targets; loss {self.loss} has none")
+        if self.patch_gan and not spec.convolutional:
+            raise ConfigError("patch_gan", f"{self.model} has no convolutional discriminator to cut into patches")
+        if self.patch_gan and spec.conditional:
+            raise ConfigError("patch_gan", f"{self.model}'s projection discriminator judges whole images")
+
+    # ---- (de)serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Build from loose values (CLI strings, JSON numbers); unknown keys are refused."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(unknown[0], f"not a config field; fields are {', '.join(known)}")
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: coerce(k, v, hints[k]) for k, v in values.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes) -> "TrainConfig":
+        return self.from_dict({**self.to_dict(), **changes})
+
+
+def coerce(name: str, value: Any, hint: Any) -> Any:
+    """Turn a CLI string or JSON value into the field's type, or say which field is wrong."""
+    optional = typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    if value is None or (optional and isinstance(value, str) and value.lower() in ("", "none", "default")):
+        if optional:
+            return None
+        raise ConfigError(name, "a value is required")
+    try:
+        if base is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if base is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if base is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"expected {base.__name__}, got {value!r}") from None
+
+
+def field_specs() -> list[dataclasses.Field]:
+    """The fields with their widget metadata, in declaration order (for the UI and CLI)."""
+    return list(dataclasses.fields(TrainConfig))
+
+
+def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> None:
+    from ganlib.models import MODELS
+
+    if cfg.batch_size > n_images:
+        raise ConfigError("batch_size", f"batch of {cfg.batch_size} is larger than the {n_images} images of the data")
+    if MODELS.get(cfg.model).conditional and not has_labels:
+        raise ConfigError("model", f"{cfg.model} is conditional and needs labels; dataset {cfg.dataset} has none "
+                          "(for a folder, put each class in its own subfolder)")
+
+
+def relevant_fields(values: dict[str, Any]) -> set[str]:
+    """The fields that matter for these choices, so the Train page shows only their sliders
+    (clip value only with WGAN, no discriminator options for a VAE, and so on)."""
+    from ganlib.losses import LOSSES
+    from ganlib.models import MODELS
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    model = values.get("model", "mlp_gan")
+    spec = MODELS.get(model) if model in MODELS else None
+    loss = LOSSES.get(values["loss"]) if values.get("loss") in LOSSES else None
+    hide: set[str] = set()
+    if values.get("dataset", "mnist5k") == "mnist5k":
+        hide.add("data_path")
+    if str(values.get("device", "auto")).startswith("cuda"):
+        hide.add("cpu_threads")
+    if spec is None or len(spec.variants) < 2:
+        hide.add("variant")
+    if spec is not None and spec.default_dropout == 0 and values.get("dropout") is None:
+        hide.add("dropout")
+    gan_only = {"loss", "lr_d", "n_critic", "clip_value", "gradient_penalty", "gp_weight", "r1_gamma",
+                "label_smoothing", "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan",
+                "d_norm"}
+    if not (spec and spec.convolutional):
+        hide.add("channels_last")
+    if spec is not None and spec.kind == "vae":
+        hide |= gan_only
+    else:
+        if not (spec and spec.convolutional):
+            hide |= {"d_norm", "patch_gan"}
+        if spec and spec.conditional:
+            hide.add("patch_gan")
+        if not (loss and loss.clip):
+            hide.add("clip_value")
+        if not ((loss and loss.needs_gp) or values.get("gradient_penalty")):
+            hide.add("gp_weight")
+        if loss and loss.needs_gp:
+            hide.add("gradient_penalty")  # always on with WGAN-GP
+        if not (loss and loss.bce):
+            hide.add("label_smoothing")
+    if not values.get("eval_every", 1):
+        hide |= {"eval_samples", "extractor", "inception_weights", "early_stop"}
+    if values.get("extractor", "auto") == "digits":
+        hide.add("inception_weights")
+    return names - hide

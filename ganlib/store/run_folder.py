@@ -1,0 +1,223 @@
+"""The run store: one folder per run under `checkpoints/`, readable by the UI, the CLI and pandas.
+
+    checkpoints/00003-mlp_gan-mnist5k/
+        config.json        the TrainConfig
+        status.json        state, epoch, error and traceback; rewritten atomically
+        metrics.csv        one row per finished epoch, rewritten atomically every epoch
+        samples/epoch_0001.png ...
+        evals.jsonl        one line per live evaluation: FID, KID, ..., per-class numbers
+        edits.jsonl        hyperparameter changes made while training or at a fork
+        fork.json          for a fork: the parent run, checkpoint, epoch and changes
+        ckpt/epoch_0010.pt ...  and ckpt/best.pt, the lowest-FID state
+
+Nothing here imports the training loop: a viewer can list and read runs while another
+process (the CLI) is writing them.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from ganlib.core.atomic import atomic_write_text
+from ganlib.store.config import TrainConfig
+
+DEFAULT_RUNS_DIR = Path(os.environ.get("GANLIB_RUNS_DIR", Path(__file__).resolve().parents[2] / "checkpoints"))
+_RUN_RE = re.compile(r"^(\d{5})-")
+_EPOCH_RE = re.compile(r"epoch_(\d+)\.(png|pt)$")
+
+# States a run can be in; "running" is only trusted while its process is alive.
+LIVE_STATES = ("queued", "running", "paused")
+END_STATES = ("completed", "stopped", "failed", "diverged", "interrupted")
+
+
+def runs_dir(path: str | Path | None = None) -> Path:
+    return Path(path) if path else DEFAULT_RUNS_DIR
+
+
+def new_run_dir(cfg: TrainConfig, root: str | Path | None = None) -> Path:
+    """`NNNNN-model-dataset`, numbered after the highest existing run; created exclusively."""
+    root = runs_dir(root)
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        nums = [int(m.group(1)) for p in root.iterdir() if (m := _RUN_RE.match(p.name))]
+        path = root / f"{max(nums, default=-1) + 1:05d}-{cfg.model}-{cfg.dataset}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another process took the number: try the next
+            continue
+
+
+@dataclass
+class Run:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_json((self.path / "config.json").read_text())
+
+    def save_config(self, cfg: TrainConfig) -> None:
+        atomic_write_text(self.path / "config.json", cfg.to_json())
+
+    # ---- status -------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        try:
+            st = json.loads((self.path / "status.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {"state": "unknown"}
+        if st.get("state") in LIVE_STATES and not _pid_alive(st.get("pid")):
+            st["state"] = "interrupted"  # its process died without saying so
+        return st
+
+    def write_status(self, **fields: Any) -> None:
+        try:
+            st = json.loads((self.path / "status.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            st = {}
+        st.update(fields, pid=os.getpid(), updated=time.time())
+        atomic_write_text(self.path / "status.json", json.dumps(st, indent=2))
+
+    # ---- metrics ------------------------------------------------------------------------
+    def metrics(self) -> list[dict[str, float]]:
+        try:
+            text = (self.path / "metrics.csv").read_text()
+        except FileNotFoundError:
+            return []
+        return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.path / "metrics.csv", rows_to_csv(rows))
+
+    # ---- files --------------------------------------------------------------------------
+    def samples(self) -> list[tuple[int, Path]]:
+        return _by_epoch(self.path / "samples", "png")
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        return _by_epoch(self.path / "ckpt", "pt")
+
+    def latest_checkpoint(self) -> Optional[Path]:
+        ck = self.checkpoints()
+        return ck[-1][1] if ck else None
+
+    def best_checkpoint_path(self) -> Path:
+        """The checkpoint of the lowest FID so far (written when live evaluation is on)."""
+        return self.path / "ckpt" / "best.pt"
+
+    def evals(self) -> list[dict[str, Any]]:
+        """Full evaluation records (per-class FID, histograms), one per evaluated epoch."""
+        return _jsonl(self.path / "evals.jsonl")
+
+    def edits(self) -> list[dict[str, Any]]:
+        """Hyperparameter changes: {"epoch", "source": "live" | "fork", "changes": {field: [old, new]}}."""
+        return _jsonl(self.path / "edits.jsonl")
+
+    def fork_info(self) -> Optional[dict[str, Any]]:
+        """For a forked run: its parent, the checkpoint and epoch it started from, the changes."""
+        try:
+            return json.loads((self.path / "fork.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def recon_path(self, epoch: int) -> Path:
+        """A VAE's reconstruction grid: 4 rows of originals, each followed by its reconstruction."""
+        return self.path / "recon" / f"epoch_{epoch:04d}.png"
+
+    def reconstructions(self) -> list[tuple[int, Path]]:
+        return _by_epoch(self.path / "recon", "png")
+
+    def sample_path(self, epoch: int) -> Path:
+        return self.path / "samples" / f"epoch_{epoch:04d}.png"
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.path / "ckpt" / f"epoch_{epoch:04d}.pt"
+
+    def summary(self) -> dict[str, Any]:
+        """One row of the runs table."""
+        st = self.status()
+        row: dict[str, Any] = {"run": self.name, "status": st.get("state", "unknown")}
+        try:
+            cfg = self.config()
+            row.update(model=cfg.model, dataset=cfg.dataset, loss=cfg.loss, epochs=cfg.epochs)
+        except Exception:  # noqa: BLE001 - a broken config still lists, marked
+            row.update(model="?", dataset="?", loss="?", epochs=None)
+        m = self.metrics()
+        row["epoch"] = int(m[-1]["epoch"]) if m else 0
+        row["d_loss"] = m[-1].get("d_loss") if m else None
+        row["g_loss"] = m[-1].get("g_loss") if m else None
+        row["checkpoints"] = len(self.checkpoints())
+        row["error"] = st.get("error") or ""
+        return row
+
+
+def list_runs(root: str | Path | None = None) -> list[Run]:
+    root = runs_dir(root)
+    if not root.is_dir():
+        return []
+    return [Run(p) for p in sorted(root.iterdir()) if p.is_dir() and (p / "config.json").is_file()]
+
+
+def find_run(name_or_path: str | Path, root: str | Path | None = None) -> Run:
+    p = Path(name_or_path)
+    for cand in (p, runs_dir(root) / p):
+        if (cand / "config.json").is_file():
+            return Run(cand)
+    raise FileNotFoundError(f"no run at {name_or_path} (a run folder holds config.json)")
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _by_epoch(folder: Path, ext: str) -> list[tuple[int, Path]]:
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _EPOCH_RE.search(p.name)) and m.group(2) == ext]
+    return sorted(found)
+
+
+def _num(v: str) -> float | str | None:
+    if v is None or v == "":
+        return None  # a column this row does not have (e.g. FID on an epoch without evaluation)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
