@@ -175,9 +175,10 @@ class GanlibFID:
     def stats(self, seed: int, marks: Optional[list] = None):
         from ganlib.metrics.evaluate import generated_features
         from ganlib.metrics.feature_stats import RunningStats
+        from ganlib.models.handle import GeneratorHandle
 
-        feats, _, _ = generated_features(self.G, self.ext, self.n, latent_dim=LATENT_DIM, conditional=False,
-                                         num_classes=10, device=self.dev, seed=seed)
+        feats, _, _ = generated_features(GeneratorHandle(self.G, LATENT_DIM), self.ext, self.n, device=self.dev,
+                                         seed=seed)
         stats = RunningStats(self.ext.feature_dim, self.dev).update(feats)
         mu, sigma = stats.mean, stats.cov
         if marks is not None:

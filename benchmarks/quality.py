@@ -26,7 +26,7 @@ fixed-noise grid is drawn only before training and the checkpoint is written onl
 cost 8-36 MB of disk an epoch, thousands of epochs in two minutes on a GPU, and its write time
 would be charged to the budget.
 
-Evaluation: `ganlib.store.checkpoints.load_generator` of the run's latest checkpoint, then
+Evaluation: `ganlib.store.checkpoints.load_handle` of the run's latest checkpoint, then
 `ganlib.metrics.evaluate.evaluate` with the digit extractor on N = `--samples` (5,000) generated
 samples against the first N real digits (all of mnist5k by default) as the reference: FID, classes
 covered, class KL, precision, recall and, for conditional models, label accuracy (the share of
@@ -127,15 +127,10 @@ def train_for(cfg, budget_s: float, runs_dir: str, device: torch.device) -> dict
 
 
 def evaluate_checkpoint(path: str, ref, ext, n: int, device: torch.device) -> dict[str, Any]:
-    from ganlib.store.checkpoints import load_generator
-    from ganlib.store.config import TrainConfig
     from ganlib.metrics.evaluate import evaluate
-    from ganlib.models import MODELS
+    from ganlib.store.checkpoints import load_handle
 
-    G, ck = load_generator(path, device)
-    cfg = TrainConfig.from_dict(ck["config"])
-    res = evaluate(G, ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=MODELS.get(cfg.model).conditional,
-                   num_classes=int(ck.get("num_classes", 10)), device=device)
+    res = evaluate(load_handle(path, device), ref, ext, n=n, device=device)
     return {**res.row, "warnings": res.warnings}
 
 
@@ -258,7 +253,8 @@ def main(argv=None) -> int:
 
     from ganlib.data import load_dataset
     from ganlib.store.config import TrainConfig
-    from ganlib.metrics.evaluate import dataset_key, get_extractor, real_reference
+    from ganlib.metrics.pipeline import get_extractor
+    from ganlib.metrics.reference import dataset_key, real_reference
 
     dataset = dataset_name(args.data)
     t0 = time.perf_counter()

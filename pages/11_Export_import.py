@@ -23,12 +23,7 @@ def export_tab() -> None:
     c_run, c_ck = st.columns([2, 1])
     with c_run:
         run = core.pick_run(runs, key="exp_run")
-    ckpts = run.checkpoints()
-    ckpt = None
-    if ckpts:
-        names = {p.name: e for e, p in ckpts}
-        ckpt = c_ck.selectbox("Weights from", list(names), index=len(names) - 1, key=f"exp_ckpt_{run.name}",
-                              format_func=lambda n: f"epoch {names[n]}")
+    ckpt = core.pick_checkpoint(run, "exp", c_ck, label="Weights from")
     try:
         cfg = run.config()
     except (ConfigError, ValueError, OSError) as e:

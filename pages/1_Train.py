@@ -13,6 +13,7 @@ import streamlit as st
 from ganlib.store.config import ConfigError, TrainConfig
 from ganlib.engine.forks import FIXED_IN_FORK, fork
 from ganlib.engine.jobs import JobBusy
+from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
 from ganlib.ui.compare_view import train_defaults
@@ -52,20 +53,18 @@ def fork_form() -> None:
         return
     parent = core.pick_run(candidates, key="fork_run", label="Run to fork",
                            help="Any run with a checkpoint, also one that is training now.")
-    cks = {f"epoch {e}": p for e, p in parent.checkpoints()}
-    latest = len(cks) - 1  # the default; best.pt goes after it
-    if parent.best_checkpoint_path().is_file():
-        cks["best FID (best.pt)"] = parent.best_checkpoint_path()
-    ck_label = st.selectbox("From checkpoint", list(cks), index=latest, key=f"fork_ckpt_{parent.name}",
-                            help="The fork starts from this checkpoint's models, optimizers, RNG and epoch.")
+    ck_name = core.pick_checkpoint(parent, "fork", label="From checkpoint",
+                                   help="The fork starts from this checkpoint's models, optimizers, RNG and epoch.")
+    ck_path = find_checkpoint(parent, ck_name)
+    ck_label = ck_name if ck_name == "best.pt" else f"epoch {int(ck_path.stem.split('_')[1])}"
     try:
-        base = core.checkpoint_config(cks[ck_label])
+        base = core.checkpoint_config(ck_path)
     except Exception as e:  # noqa: BLE001 - a damaged checkpoint
         st.error(f"Cannot read {ck_label} of {parent.name}: {type(e).__name__}: {e}")
         return
     st.caption(f"Architecture, data and loss stay the parent's ({base['model']} on {base['dataset']}, "
                f"{base['loss']} loss); change the rest below. Changed fields are recorded as the fork's edit.")
-    values = config_form(defaults=base, prefix=f"fork_{parent.name}_{cks[ck_label].stem}", fixed=FIXED_IN_FORK)
+    values = config_form(defaults=base, prefix=f"fork_{parent.name}_{ck_path.stem}", fixed=FIXED_IN_FORK)
     changes = {k: v for k, v in values.items() if v != base.get(k)}
     try:
         TrainConfig.from_dict(values)
@@ -81,7 +80,7 @@ def fork_form() -> None:
     if st.button("Create the fork" if busy else "Fork and train", type="primary", key="fork_start",
                  icon=":material/call_split:"):
         try:
-            child = fork(parent, changes, cks[ck_label])
+            child = fork(parent, changes, ck_path)
         except (ConfigError, FileNotFoundError) as e:
             st.error(f"Cannot fork: {e}", icon=":material/error:")
             return

@@ -34,9 +34,8 @@ if not runs:
 c_run, c_ck = st.columns([2, 1])
 with c_run:
     run = core.pick_run(runs, key="eval_run")
-choices = dict(ej.checkpoint_choices(run))
-ckpt = c_ck.selectbox("Checkpoint", list(choices), key=f"eval_ckpt_{run.name}", format_func=choices.get,
-                      help="best.pt is the lowest-FID state kept by live evaluation during training.")
+ckpt = core.pick_checkpoint(run, "eval", c_ck, default_best=True,
+                            help="best.pt is the lowest-FID state kept by live evaluation during training.")
 others = st.multiselect("Compare with other runs", [r.name for r in runs if r.name != run.name], key="eval_compare",
                         help="Each is evaluated at its best.pt (else its latest checkpoint) with the same "
                              "extractor and N, so the numbers are comparable; their FID histories are drawn below.")

@@ -134,7 +134,7 @@ with left:
                                None if override or moved else seed, label)
             try:
                 lx.add_favourite(run, fav)
-                st.success(f"Pinned **{fav.name}** to {lx.FAVOURITES_FILE}.", icon=":material/push_pin:")
+                st.success(f"Pinned **{fav.name}** to {run.favourites_file.name}.", icon=":material/push_pin:")
             except ValueError as e:
                 st.error(str(e), icon=":material/error:")
 
@@ -281,7 +281,7 @@ with tabs["Favourites"]:
             st.warning(f"{len(favs) - len(fit)} favourite(s) have a latent of another length and are not shown.")
         if not fit:
             st.info("No favourites yet: **Pin as favourite** under the current image saves its latent "
-                    f"(and seed and class) to {lx.FAVOURITES_FILE} in the run folder.", icon=":material/info:")
+                    f"(and seed and class) to {run.favourites_file.name} in the run folder.", icon=":material/info:")
         else:
             labels_ = [f.label if info.conditional and f.label is not None else (0 if info.conditional else None)
                        for f in fit]

@@ -29,9 +29,7 @@ if not runs:
 c_run, c_ck, c_n = st.columns([2, 1, 1])
 with c_run:
     run = core.pick_run(runs, key="rof_run")
-names = {p.name: e for e, p in run.checkpoints()}
-ckpt = c_ck.selectbox("Checkpoint", list(names), index=len(names) - 1, key=f"rof_ckpt_{run.name}",
-                      format_func=lambda n: f"epoch {names[n]}")
+ckpt = core.pick_checkpoint(run, "rof", c_ck)
 n = int(c_n.number_input("Images per round", 10, 200, 50, 10, key="rof_n",
                          help="Half real, half generated. 50 answers take about two minutes."))
 
@@ -101,7 +99,7 @@ st.subheader("History")
 if in_round and not feedback:
     st.caption("Hidden until the round ends, so that it does not give answers away.")
 elif not answers:
-    st.caption(f"No answers saved for {run.name} yet; they go to `{he.ANSWERS_FILE}` in the run folder.")
+    st.caption(f"No answers saved for {run.name} yet; they go to `{run.human_eval_file.name}` in the run folder.")
 else:
     total = he.error_rate(answers)
     st.markdown(f"**{run.name}**: {total} over every session.")

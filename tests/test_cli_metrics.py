@@ -23,7 +23,7 @@ import ganlib.store.run_folder
 from ganlib.engine import trainer as training
 from ganlib.cli import main, read_image
 from ganlib.store.config import TrainConfig
-from ganlib.metrics.evaluate import get_extractor
+from ganlib.metrics.pipeline import get_extractor
 from ganlib.metrics.frechet import frechet_distance, mean_cov
 
 N_IMAGES = 40

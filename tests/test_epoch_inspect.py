@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganlib.explore.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
-from ganlib.explore.checkpoint_evaluation import run_dataset
+from ganlib.data import cached_run_data
 from ganlib.engine.forks import fork
 from ganlib.core.images import save_grid
 from ganlib.engine.trainer import train
@@ -35,7 +35,7 @@ def test_grid_tiles_refuses_a_png_that_is_not_such_a_grid(tmp_path):
 def test_inspect_finds_training_images_planted_in_a_grid(tiny_cfg, tmp_path):
     """A grid made of training images: each tile's nearest training image is itself, at ~0."""
     res = train(tiny_cfg(epochs=1, eval_every=0), runs_dir=tmp_path)
-    data = run_dataset(res.run.config())
+    data = cached_run_data(res.run.config())
     picks = torch.tensor([5, 17, 250, 3, 99, 400, 42, 7])
     save_grid(data.images[picks], res.run.sample_path(1), nrow=4)
     ins = inspect_epoch(res.run, 1.3)  # a click between epochs lands on the nearest saved grid
@@ -52,7 +52,7 @@ def test_inspect_a_trained_grid_matches_a_direct_search(tiny_cfg, tmp_path):
     assert nearest_grid_epoch(res.run, 7) == 2 and nearest_grid_epoch(res.run, 0.4) == 0
     ins = inspect_epoch(res.run, 2)
     tiles, _ = grid_tiles(res.run.sample_path(2), 28)
-    train_imgs = run_dataset(res.run.config()).images.flatten(1).double()
+    train_imgs = cached_run_data(res.run.config()).images.flatten(1).double()
     d = torch.cdist(tiles.flatten(1).double(), train_imgs)
     assert torch.allclose(torch.tensor(ins.distances, dtype=torch.float64), d.min(dim=1).values, atol=1e-6)
     assert ins.train_indices == d.argmin(dim=1).tolist()

@@ -27,7 +27,7 @@ from ganlib.explore import sampling
 from ganlib.interchange import tfevents
 
 from ganlib.explore import timelapse
-from ganlib.store.checkpoints import load_checkpoint, load_generator  # noqa: E402
+from ganlib.store.checkpoints import load_checkpoint, load_handle  # noqa: E402
 from ganlib.store.config import ConfigError, TrainConfig  # noqa: E402
 from ganlib.store.run_folder import find_run  # noqa: E402
 from ganlib.engine.trainer import train  # noqa: E402
@@ -137,8 +137,8 @@ def test_zip_round_trip_samples_identically(trained, tmp_path):
     assert new.status()["state"] == export.IMPORTED_STATE and export.is_imported(new)
     ck = load_checkpoint(new.latest_checkpoint())
     assert ck["imported"] is True and ck["opt_g"] is None and ck["opt_d"] is None and ck["G_ema"] is not None
-    G, meta = load_generator(new.latest_checkpoint())
-    assert meta["epoch"] == 1 and not G.training
+    h = load_handle(new.latest_checkpoint())
+    assert h.epoch == 1 and not h.G.training
     a = sampling.generate(run, 16, seed=11).images
     b = sampling.generate(new, 16, seed=11).images
     assert (a == b).all()
@@ -183,7 +183,7 @@ def test_bare_weights_import_checks_the_architecture(trained, tmp_path):
     assert [e for e, _ in new.checkpoints()] == [5] and [e for e, _ in new.samples()] == [5]  # grid drawn once
     ck_new = load_checkpoint(new.latest_checkpoint())
     assert ck_new["G_ema"] is None and ck_new["D"] is None
-    G, _ = load_generator(new.latest_checkpoint())  # the plain G (the original samples from its EMA)
+    G = load_handle(new.latest_checkpoint()).G  # the plain G (the original samples from its EMA)
     assert all(torch.equal(v, ck["G"][k]) for k, v in G.state_dict().items())
     g_file = zipfile.ZipFile(io.BytesIO(export.export_zip(run))).read(f"{run.name}/weights/G.safetensors")
     again = export.import_file(g_file, "G.safetensors", runs_root=tmp_path)  # carries its config

@@ -73,14 +73,14 @@ def test_answers_are_appended_and_read_back(tmp_path):
     batch = he.Batch("r", "epoch_0003.pt", 3, 0, [he.Item("real", png), he.Item("fake", png), he.Item("fake", png)])
     recs = [he.record_answer(run, batch, i, a, t=100.0 + i) for i, a in enumerate(["Real", "real", "fake"])]
     assert [r["correct"] for r in recs] == [True, False, True]
-    with open(he.answers_path(run), "a") as f:
+    with open(run.human_eval_file, "a") as f:
         f.write('{"torn": tr')  # a crash mid-line must not lose the other answers
     back = he.load_answers(run)
     assert back == recs
     assert set(back[0]) >= {"time", "checkpoint", "kind", "answer", "correct", "session", "epoch"}
     assert back[1] == {"time": 101.0, "session": batch.session, "checkpoint": "epoch_0003.pt", "epoch": 3,
                        "index": 1, "kind": "fake", "answer": "real", "correct": False}
-    lines = he.answers_path(run).read_text().splitlines()
+    lines = run.human_eval_file.read_text().splitlines()
     assert len(lines) == 4 and json.loads(lines[2])["answer"] == "fake"
     with pytest.raises(ValueError, match="real.*fake"):
         he.record_answer(run, batch, 0, "maybe")
@@ -137,7 +137,7 @@ def test_page_without_runs_points_to_train(tmp_path, monkeypatch):
 def test_page_round_records_answers_and_reports_error_rate(trained, monkeypatch):
     root, run = trained
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(root))
-    he.answers_path(run).unlink(missing_ok=True)
+    run.human_eval_file.unlink(missing_ok=True)
     at = _run(_page())
     assert not at.image and any("Start a round" in i.value for i in at.info)
     at.number_input(key="rof_n").set_value(10)

@@ -20,6 +20,7 @@ if str(REPO) not in sys.path:
 
 from ganlib.explore import run_comparison as compare  # noqa: E402
 from ganlib.explore import latent_explorer as lx  # noqa: E402
+from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
@@ -54,20 +55,20 @@ class LinearG(nn.Module):
 def test_directions_recover_the_known_directions_of_a_linear_generator(hidden):
     s = [10.0, 5.0, 3.0, 2.0, 1.0, 0.5]
     G = LinearG(s, hidden).eval()
-    d = lx.find_directions(G, len(s), n=2000, k=4)
+    d = lx.find_directions(GeneratorHandle(G, len(s)), n=2000, k=4)
     assert d.layer == "first"  # no activation after the first Linear: the layer itself
     assert d.vectors.shape == (4, len(s))
     for i in range(3):
         assert abs(float(np.dot(d.vectors[i], G.B[:, i].numpy()))) > 0.99, i
     assert d.variance[:3] == pytest.approx(np.square(s[:3]), rel=0.15)
     assert d.variance_ratio[0] == pytest.approx(100 / sum(np.square(s)), rel=0.15)
-    again = lx.find_directions(G, len(s), n=2000, k=4)
+    again = lx.find_directions(GeneratorHandle(G, len(s)), n=2000, k=4)
     np.testing.assert_array_equal(d.vectors, again.vectors)  # its own RNG: repeatable
 
 
 def test_directions_are_orthonormal_and_sorted_by_variance():
     G = MLPGenerator(16, (1, 8, 8)).eval()
-    d = lx.find_directions(G, 16, n=400, k=8)
+    d = lx.find_directions(GeneratorHandle(G, 16), n=400, k=8)
     assert d.layer == "net.1"  # the first block's activation
     np.testing.assert_allclose(d.vectors @ d.vectors.T, np.eye(8), atol=1e-5)
     assert np.all(np.diff(d.variance) <= 1e-12)
@@ -78,10 +79,10 @@ def test_directions_are_orthonormal_and_sorted_by_variance():
 def test_layers_follow_the_forward_pass_and_skip_the_vae_encoder():
     from ganlib.models.vae import MLPVAE
 
-    found = lx.layers(MLPVAE(8, (1, 8, 8)), 8)
+    found = lx.layers(GeneratorHandle(MLPVAE(8, (1, 8, 8)), 8))
     assert [l.name for l in found] == ["fc3", "fc4"]  # the encoder (fc1, fc21, fc22) never runs
     assert lx.default_layer(found) == "fc3"
-    g = lx.layers(MLPGenerator(16, (1, 8, 8)), 16)
+    g = lx.layers(GeneratorHandle(MLPGenerator(16, (1, 8, 8)), 16))
     assert [l.kind for l in g][:2] == ["Linear", "ReLU"] and g[0].features == 256
 
 
@@ -206,22 +207,24 @@ def test_truncation_curve_is_measured_once_and_cached(trained, monkeypatch):
     path = lx.curve_path(run, method="scale", n=64)
     assert path.is_file() and path.parent == run.path / "explorer"
     # psi = 1 is the untruncated generator: the same FID as evaluate() on G itself
-    from ganlib.metrics.evaluate import evaluate, get_extractor, real_reference
+    from ganlib.data import cached_run_data
     from ganlib.explore.sampling import get_generator
+    from ganlib.metrics.evaluate import evaluate
+    from ganlib.metrics.pipeline import get_extractor
+    from ganlib.metrics.reference import real_reference
 
-    G, info = get_generator(run)
-    data = lx._dataset(tuple(sorted({k: getattr(run.config(), k) for k in
-                                     ("dataset", "data_path", "channels", "image_size", "max_images")}.items())))
+    h = get_generator(run)
+    data = cached_run_data(run.config())
     ext = get_extractor("digits")
     ref = real_reference(data.images, data.labels, ext, 64)
-    plain = evaluate(G, ref, ext, n=64, latent_dim=info.latent_dim, n_boot=2, kid_subsets=5)
+    plain = evaluate(h, ref, ext, n=64, n_boot=2, kid_subsets=5)
     assert curve.column("fid")[1] == pytest.approx(plain.row["fid"], rel=1e-5)
-    assert not G.training
+    assert not h.G.training
 
     def boom(*a, **k):
         raise AssertionError("recomputed a cached curve")
 
-    monkeypatch.setattr("ganlib.metrics.evaluate.evaluate", boom)
+    monkeypatch.setattr("ganlib.metrics.pipeline.evaluate", boom)
     again = lx.truncation_curve(run, method="scale", values=[0.5, 1.0], n=64)
     assert again.rows == curve.rows
     assert lx.load_truncation_curve(run, method="scale", n=64).rows == curve.rows

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ganlib.store.checkpoints import load_checkpoint, load_generator
+from ganlib.store.checkpoints import load_checkpoint, load_handle
 from ganlib.store.config import ConfigError, TrainConfig
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS
@@ -38,7 +38,7 @@ def test_every_model_trains_with_every_loss(model, loss, tmp_path):
     row = res.rows[-1]
     numeric = [v for k, v in row.items() if isinstance(v, float)]
     assert numeric and all(math.isfinite(v) for v in numeric)
-    G, ck = load_generator(res.run.checkpoint_path(1))
+    G = load_handle(res.run.checkpoint_path(1)).G
     y = torch.zeros(2, dtype=torch.long) if MODELS.get(model).conditional else None
     assert G(torch.randn(2, 16), y).shape == (2, 1, 28, 28)
     if MODELS.get(model).kind == "vae":

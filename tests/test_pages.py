@@ -301,8 +301,8 @@ def test_train_forks_a_checkpoint_with_an_edit_and_overlays_the_parent(tmp_path,
     at = run(page("pages/1_Train.py"))
     at.segmented_control(key="train_mode").set_value("Fork a run")
     run(at)
-    assert at.selectbox(key=f"fork_ckpt_{parent.name}").value == "epoch 3"  # the latest by default
-    at.selectbox(key=f"fork_ckpt_{parent.name}").set_value("epoch 1")
+    assert at.selectbox(key=f"fork_ckpt_{parent.name}").value == "epoch_0003.pt"  # the latest by default
+    at.selectbox(key=f"fork_ckpt_{parent.name}").set_value("epoch_0001.pt")
     run(at)
     prefix = f"fork_{parent.name}_epoch_0001"
     keys = widget_keys(at)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import ganlib.engine.update_rules.common
-from ganlib.store.checkpoints import load_checkpoint, load_generator
+from ganlib.store.checkpoints import load_checkpoint, load_handle
 from ganlib.cli import resume_config
 from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 from ganlib.models import build_models
@@ -107,7 +107,7 @@ def test_compile_trains_like_eager_and_saves_plain_modules(tmp_path, cheap_compi
     for model, name in ((G, "G"), (D, "D"), (G, "G_ema")):
         assert list(ck[name]) == list(model.state_dict())  # no "_orig_mod." anywhere
         model.load_state_dict(ck[name])
-    G_loaded, _ = load_generator(res.run.checkpoint_path(1))
+    G_loaded = load_handle(res.run.checkpoint_path(1)).G
     assert G_loaded(torch.randn(2, 16)).shape == (2, 1, 28, 28)
 
 

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import ganlib.core.atomic
-from ganlib.store.checkpoints import load_checkpoint, load_generator, save_checkpoint
+from ganlib.store.checkpoints import load_checkpoint, load_handle, save_checkpoint
 from ganlib.losses import LOSSES, GANLoss
 from ganlib.losses.bce import bce_d_loss, nonsaturating_g_loss
 from ganlib.store.run_folder import Run
@@ -35,7 +35,7 @@ def test_two_epoch_run_writes_everything(tiny_cfg, tmp_path):
     ck = load_checkpoint(run.checkpoint_path(2))
     assert ck["epoch"] == 2 and ck["config"]["model"] == "mlp_gan" and len(ck["metrics"]) == 2
     assert {"G", "D", "opt_g", "opt_d", "rng", "fixed_z"} <= set(ck)
-    G, _ = load_generator(run.checkpoint_path(2))
+    G = load_handle(run.checkpoint_path(2)).G
     assert G(torch.randn(3, 100)).shape == (3, 1, 28, 28)
 
 

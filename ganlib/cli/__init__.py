@@ -605,7 +605,7 @@ def fid_extractor(name: str, device: str, weights: str = "") -> Any:
     """The registry's extractor `name` on `device` (one per process), or a CLIError saying how to
     get its weights."""
     from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable
-    from ganlib.metrics.evaluate import get_extractor
+    from ganlib.metrics.pipeline import get_extractor
 
     FEATURE_EXTRACTORS.get(name)  # an unknown name fails here with the list of known ones
     try:
@@ -749,11 +749,12 @@ def evaluate_run(run: Run, *, checkpoint: Optional[str] = None, extractor: Optio
     Defaults follow the run: its extractor setting and its eval_samples. An extractor asked for
     by name must be available (no silent fallback to the digit classifier); the run's own
     setting, like `auto`, falls back as the engine does, with a note."""
-    from ganlib.explore.checkpoint_evaluation import checkpoint_path, evaluate_checkpoint
-    from ganlib.models import MODELS
+    from ganlib.explore.checkpoint_evaluation import evaluate_checkpoint  # heavy: only this command needs it
+    from ganlib.models import MODELS  # noqa: I001 - kept beside its only use until the CLI split
+    from ganlib.store.checkpoints import find_checkpoint  # kept beside its only use until the CLI split
 
     cfg = run.config()
-    path = checkpoint_path(run, checkpoint)  # a missing checkpoint fails before anything loads
+    path = find_checkpoint(run, checkpoint, prefer_best=True)  # a missing checkpoint fails before anything loads
     weights = inception_weights or cfg.inception_weights
     if extractor is not None and extractor != "auto":
         fid_extractor(extractor, device, weights)  # unknown or unavailable: a one-line error now

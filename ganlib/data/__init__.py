@@ -11,7 +11,8 @@ them to the device in one copy, so the training loop only indexes a resident ten
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from functools import lru_cache
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -66,6 +67,34 @@ def load_dataset(name: str, *, data_path: str = "", channels: int = 1, image_siz
     x = to_model_range(images, channels, image_size)
     return ImageData(x.to(device), labels.to(device) if labels is not None else None,
                      raw.class_names, name, raw.note)
+
+
+# The config fields that say which images a run trains on: they key the viewers' dataset cache
+# and the metrics' cache of real statistics, so every reader agrees on what "the run's data" is.
+DATA_FIELDS = ("dataset", "data_path", "channels", "image_size", "max_images")
+
+
+def data_fields(cfg: Any) -> dict[str, Any]:
+    """The DATA_FIELDS of a config (any object that has them)."""
+    return {k: getattr(cfg, k) for k in DATA_FIELDS}
+
+
+def load_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
+    """A run's data as the engine trains on it."""
+    d = data_fields(cfg)
+    return load_dataset(d.pop("dataset"), device=device, **d)
+
+
+def cached_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
+    """`load_run_data` for viewers (Evaluate, the explorers, Real or fake): the last two
+    datasets stay in memory. Read only: the engine loads its own copy, which it may relayout."""
+    return _cached(tuple(data_fields(cfg).items()), str(device))
+
+
+@lru_cache(maxsize=2)
+def _cached(fields: tuple, device: str) -> ImageData:
+    d = dict(fields)
+    return load_dataset(d.pop("dataset"), device=device, **d)
 
 
 def to_model_range(images: torch.Tensor, channels: int, size: int, chunk: int = 4096) -> torch.Tensor:

@@ -7,12 +7,10 @@ that shape tensors or the data cannot change: the saved weights would no longer 
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any, Optional
 
-from ganlib.core.atomic import atomic_write_text
 from ganlib.store.checkpoints import load_checkpoint, save_checkpoint
 from ganlib.store.config import ConfigError, TrainConfig
 from ganlib.store.run_folder import Run, new_run_dir
@@ -52,16 +50,14 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
     save_checkpoint(run.checkpoint_path(epoch), {**{k: v for k, v in ck.items() if k != "version"},
                                                  "config": cfg.to_dict(), "edits": edits})
     run.write_metrics([dict(r) for r in ck.get("metrics", [])][:epoch])
-    atomic_write_text(run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in ck.get("evals", [])
-                                                        if e["epoch"] <= epoch))
-    atomic_write_text(run.path / "edits.jsonl", "".join(json.dumps(e) + "\n" for e in edits))
+    run.write_evals([e for e in ck.get("evals", []) if e["epoch"] <= epoch])
+    run.write_edits(edits)
     run.sample_path(0).parent.mkdir(parents=True, exist_ok=True)
     for e, png in parent.samples():
         if e <= epoch:
             shutil.copy2(png, run.sample_path(e))
-    atomic_write_text(run.path / "fork.json", json.dumps({
-        "parent": parent.name, "parent_path": str(parent.path), "checkpoint": ck_path.name, "epoch": epoch,
-        "changes": diff}, indent=2))
+    run.write_fork_info({"parent": parent.name, "parent_path": str(parent.path), "checkpoint": ck_path.name,
+                         "epoch": epoch, "changes": diff})
     run.write_status(state="stopped", epoch=epoch, epochs=cfg.epochs,
                      notes=[f"Forked from {parent.name} at epoch {epoch}: "
                             + (", ".join(f"{k} {a} -> {b}" for k, (a, b) in diff.items()) or "no changes")

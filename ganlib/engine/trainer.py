@@ -16,7 +16,6 @@ last one on disk), so a run always resumes from its last good epoch.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 import traceback
@@ -28,14 +27,14 @@ import torch
 
 from ganlib.core.devices import resolve_device
 from ganlib.core.errors import ConfigError
-from ganlib.core.atomic import atomic_write_text
 from ganlib.store.checkpoints import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint
 from ganlib.store.config import TrainConfig, check_against_data
-from ganlib.data import ImageData, load_dataset
+from ganlib.data import ImageData, data_fields, load_run_data
+from ganlib.metrics.pipeline import evaluate_generator
 from ganlib.core.images import save_grid
 from ganlib.core.threads import torch_threads
 from ganlib.models import MODELS, build_models
-from ganlib.models.handle import grid_latents
+from ganlib.models.handle import GeneratorHandle, grid_latents
 from ganlib.store.run_folder import Run, new_run_dir
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 
@@ -114,7 +113,6 @@ class Trainer:
         self.best_fid = math.inf
         self.evals_since_best = 0
         self.evals: list[dict[str, Any]] = []  # full records behind evals.jsonl
-        self.eval_ctx: Optional[tuple] = None  # (extractor, real reference), built at the first evaluation
         self.notes: list[str] = []
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
         if cfg.compile != "off":
@@ -221,7 +219,7 @@ class Trainer:
             self.write_edits()
 
     def write_edits(self) -> None:
-        atomic_write_text(self.run.path / "edits.jsonl", "".join(json.dumps(e) + "\n" for e in self.edits))
+        self.run.write_edits(self.edits)
 
     def take_snapshot(self) -> None:
         self.snapshot = clone_state(self.state())
@@ -270,25 +268,23 @@ class Trainer:
         return row
 
     # ---- live metrics --------------------------------------------------------------------
+    def sampler_handle(self) -> GeneratorHandle:
+        """The network samples and metrics come from (the EMA copy when there is one)."""
+        return GeneratorHandle(self.rule.sampler(), self.cfg.latent_dim, self.num_classes, self.conditional,
+                               list(self.data.class_names), self.spec.kind, self.epoch, "training")
+
     def evaluate(self) -> dict[str, Any]:
         """FID and friends on N generated samples; returns the columns for this epoch's row.
-        Uses its own RNG, so runs with and without evaluation train identically."""
-        from ganlib.metrics.evaluate import dataset_key, evaluate, get_extractor, real_reference, resolve_extractor
-
+        The pipeline draws from its own RNG, so runs with and without evaluation train identically."""
         cfg = self.cfg
-        n = min(cfg.eval_samples, len(self.data))
-        if self.eval_ctx is None:
-            name, note = resolve_extractor(cfg.extractor, cfg.channels, cfg.inception_weights)
-            if note:
-                self.notes.append(note)
-            ext = get_extractor(name, str(self.device), cfg.inception_weights if name == "inception" else "")
-            ref = real_reference(self.data.images, self.data.labels, ext, n, dataset_key=dataset_key(cfg))
-            self.eval_ctx = (ext, ref)
-        ext, ref = self.eval_ctx
-        res = evaluate(self.rule.sampler(), ref, ext, n=n, latent_dim=cfg.latent_dim, conditional=self.conditional,
-                       num_classes=self.num_classes, device=self.device)
+        res = evaluate_generator(self.sampler_handle(), self.data, extractor=cfg.extractor,
+                                 n=min(cfg.eval_samples, len(self.data)), inception_weights=cfg.inception_weights,
+                                 dataset_key=data_fields(cfg), device=self.device)
+        note = res.details.get("extractor_note")
+        if note and note not in self.notes:
+            self.notes.append(note)
         self.evals.append({"epoch": self.epoch, **res.row, **res.details, "warnings": res.warnings})
-        atomic_write_text(self.run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in self.evals))
+        self.run.write_evals(self.evals)
         return res.row
 
     @torch.no_grad()
@@ -365,8 +361,7 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
     device = device or resolve_device(cfg.device)
     if resume is not None:
         run = Run(Path(resume))
-    data = load_dataset(cfg.dataset, data_path=cfg.data_path, channels=cfg.channels,
-                        image_size=cfg.image_size, max_images=cfg.max_images, device=device)
+    data = load_run_data(cfg, device)
     check_against_data(cfg, len(data), data.labels is not None)
     torch.manual_seed(cfg.seed)
     if resume is None:
@@ -383,7 +378,7 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
                                         f"resume to at least that many, not {cfg.epochs}")
         run.save_config(cfg)  # resuming may raise the epoch count
         run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
-        atomic_write_text(run.path / "evals.jsonl", "".join(json.dumps(e) + "\n" for e in trainer.evals))
+        run.write_evals(trainer.evals)
         trainer.write_edits()
     return trainer
 

@@ -22,6 +22,8 @@ import torch
 from PIL import Image
 
 from ganlib.core.images import grid_image, png_bytes
+from ganlib.data import cached_run_data
+from ganlib.metrics.memorisation import nearest_training
 from ganlib.store.run_folder import Run
 
 PADDING = 2  # what images.save_grid (torchvision make_grid) puts around every tile
@@ -81,15 +83,12 @@ class EpochInspection:
 @torch.no_grad()
 def inspect_epoch(run: Run, epoch: float, *, device: str = "cpu", scale: int = 2) -> EpochInspection:
     """The grid of the saved epoch nearest `epoch` and each tile's nearest training image."""
-    from ganlib.explore.checkpoint_evaluation import run_dataset
-    from ganlib.metrics.memorisation import nearest_training
-
     grid_epoch = nearest_grid_epoch(run, epoch)
     if grid_epoch is None:
         raise FileNotFoundError(f"run {run.name} has no sample grid yet")
     cfg = run.config()
     tiles, ncol = grid_tiles(run.sample_path(grid_epoch), cfg.image_size)
-    data = run_dataset(cfg, device)
+    data = cached_run_data(cfg, device)
     if tiles.shape[1:] != data.images.shape[1:]:
         raise ValueError(f"the grid's images are {tuple(tiles.shape[1:])} but the run's data is "
                          f"{tuple(data.images.shape[1:])}")

@@ -25,17 +25,19 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
+import torch
 from PIL import Image
 
-from ganlib.store.checkpoints import choose_checkpoint
+from ganlib.core.images import to_uint8
+from ganlib.data import cached_run_data
+from ganlib.explore import sampling
+from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run, find_run
 
-ANSWERS_FILE = "human_eval.jsonl"
 KINDS = ("real", "fake")
 Z95 = 1.959963984540054  # the standard normal quantile of 0.975
 
@@ -119,14 +121,10 @@ def _row(name: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # ---- the answers file ---------------------------------------------------------------------
-def answers_path(run: Run) -> Path:
-    return run.path / ANSWERS_FILE
-
-
 def append_answer(run: Run, record: dict[str, Any]) -> None:
     """One JSON line, appended in a single write: lines from several sessions never interleave."""
     line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(answers_path(run), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(run.human_eval_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
     finally:
@@ -136,7 +134,7 @@ def append_answer(run: Run, record: dict[str, Any]) -> None:
 def load_answers(run: Run) -> list[dict[str, Any]]:
     """Every answer ever given for this run; a torn or foreign line is skipped, not fatal."""
     try:
-        text = answers_path(run).read_text(encoding="utf-8")
+        text = run.human_eval_file.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
     out = []
@@ -178,19 +176,17 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
                device: str = "cpu") -> Batch:
     """`n` images, half real and half generated (shuffled), each upscaled with NEAREST to about
     `size` pixels so that single pixels stay visible. All model calls happen here."""
-    from ganlib.explore import sampling
-
     run = run if isinstance(run, Run) else find_run(run)
     if not 2 <= n <= 1000:
         raise ValueError(f"a round holds between 2 and 1000 images, got {n}")
     if not 0.0 <= real_fraction <= 1.0:
         raise ValueError(f"real_fraction must be in [0, 1], got {real_fraction}")
-    seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
+    seed = sampling.random_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     n_real = int(round(n * real_fraction))
     n_fake = n - n_real
-    ck_path = choose_checkpoint(run, checkpoint)
-    _, info = sampling.get_generator(run, ck_path, device)
+    ck_path = find_checkpoint(run, checkpoint)
+    h = sampling.get_generator(run, ck_path, device)
 
     total = dataset_size(run)
     if n_real > total:
@@ -200,43 +196,25 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
     items = [Item("real", _png(real[i], size), None if real_labels is None else int(real_labels[i]))
              for i in range(n_real)]
     if n_fake:
-        labels = rng.integers(0, info.num_classes, n_fake).tolist() if info.conditional else None
+        labels = rng.integers(0, h.num_classes, n_fake).tolist() if h.conditional else None
         fake = sampling.generate(run, n_fake, seed=seed, labels=labels, checkpoint=ck_path, device=device)
         items += [Item("fake", _png(fake.images[i], size), None if labels is None else int(labels[i]))
                   for i in range(n_fake)]
     order = rng.permutation(len(items))
-    return Batch(run.name, ck_path.name, info.epoch, seed, [items[i] for i in order])
+    return Batch(run.name, ck_path.name, h.epoch, seed, [items[i] for i in order])
 
 
 def dataset_size(run: Run) -> int:
     """How many images the run trained on (its dataset, cut to `max_images`)."""
-    cfg = run.config()
-    n = len(_raw(cfg.dataset, cfg.data_path, cfg.image_size).images)
-    return min(n, cfg.max_images) if cfg.max_images else n
+    return len(cached_run_data(run.config()))
 
 
 def real_images(run: Run, indices: Sequence[int]) -> tuple[np.ndarray, Optional[np.ndarray]]:
-    """Training images `indices` of the run as uint8 (N, C, H, W), converted exactly as
-    `load_dataset` converts them for training (channels, size), but only the ones asked for."""
-    import torch
-
-    from ganlib.data import to_model_range
-    from ganlib.core.images import to_uint8
-
-    cfg = run.config()
-    raw = _raw(cfg.dataset, cfg.data_path, cfg.image_size)
-    idx = torch.as_tensor(np.asarray(indices, dtype=np.int64))
-    x = to_model_range(raw.images[idx], cfg.channels, cfg.image_size)
-    labels = raw.labels[idx].numpy() if raw.labels is not None else None
-    return to_uint8(x), labels
-
-
-@lru_cache(maxsize=1)
-def _raw(dataset: str, data_path: str, image_size: int):
-    """The dataset as its loader returns it (uint8), kept for the next round."""
-    from ganlib.data import load_raw
-
-    return load_raw(dataset, data_path, image_size)
+    """Training images `indices` of the run as uint8 (N, C, H, W), exactly as it trained on them."""
+    data = cached_run_data(run.config())
+    idx = torch.as_tensor(np.asarray(indices, dtype=np.int64), device=data.images.device)
+    labels = data.labels[idx].cpu().numpy() if data.labels is not None else None
+    return to_uint8(data.images[idx]), labels
 
 
 def _png(chw: np.ndarray, size: int) -> bytes:

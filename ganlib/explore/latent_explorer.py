@@ -1,7 +1,7 @@
 """Latent explorer: edit one latent vector and see what the generator makes of it.
 
     from ganlib.explore import latent_explorer as lx
-    z = lx.seed_latent(7, info.latent_dim)                  # numpy (latent_dim,)
+    z = lx.seed_latent(7, 100)                              # numpy (latent_dim,)
     dirs = lx.run_directions(run, label=3)                  # GANSpace PCA directions in z-space
     z2 = lx.move(z, dirs, [2.0, -1.0])                      # along the first two directions
     img = lx.render(run, [lx.truncate(z2, 0.7)], label=3)   # PIL image
@@ -23,10 +23,10 @@ training in the same process). Favourites (`favourites.json`) and truncation cur
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
-import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -42,14 +42,15 @@ from torch import nn
 from ganlib.core.atomic import atomic_write_text
 from ganlib.core.images import grid_image
 from ganlib.store.run_folder import Run, find_run
-from ganlib.store.checkpoints import choose_checkpoint
-from ganlib.explore.sampling import get_generator, latents, lerp, slerp
+from ganlib.data import cached_run_data, data_fields
+from ganlib.metrics.pipeline import evaluate_generator, resolve_extractor
+from ganlib.store.checkpoints import find_checkpoint
+from ganlib.explore.sampling import get_generator, lerp, random_seed, slerp  # noqa: F401 - random_seed: the pages' API
+from ganlib.models.handle import GeneratorHandle, seeded_latents
 
 PCA_SAMPLES = 2000  # latents behind the principal directions
 COMPONENTS = 10  # directions found by default
 CURVE_N = 1000  # generated (and real) images per point of the truncation curve
-FAVOURITES_FILE = "favourites.json"
-CURVE_DIR = "explorer"
 TRUNCATION_METHODS = {
     "scale": "Scale towards the mean (z·ψ)",
     "resample": "Resample |zᵢ| above a threshold",
@@ -78,15 +79,11 @@ def _as_z(z: Any) -> torch.Tensor:
 # ---- latents ----------------------------------------------------------------------------
 def seed_latent(seed: int, dim: int) -> np.ndarray:
     """The latent the rest of the workbench draws for `seed` (as Generate and Latent walk)."""
-    return latents(int(seed), 1, dim)[0].numpy()
+    return seeded_latents(int(seed), 1, dim)[0].numpy()
 
 
 def seed_latents(seeds: Sequence[int], dim: int) -> np.ndarray:
     return np.stack([seed_latent(s, dim) for s in seeds]) if len(seeds) else np.zeros((0, dim), np.float32)
-
-
-def random_seed() -> int:
-    return random.randrange(2**31)
 
 
 def move(z: np.ndarray, directions: "Directions | np.ndarray", coeffs: Sequence[float]) -> np.ndarray:
@@ -160,37 +157,30 @@ class Truncated(nn.Module):
 
 # ---- rendering --------------------------------------------------------------------------
 @torch.no_grad()
-def decode(G: nn.Module, z: Any, *, conditional: bool = False, num_classes: int = 10,
-           label: Optional[int | Sequence[int]] = None, embedding: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Images in [-1, 1] for latents `z` (m, d). Conditional generators take one label for all,
-    one per latent, or label embeddings to pass to `forward_embedded` (a class morph)."""
-    zt = _as_z(z)
-    device = next(iter(G.parameters()), torch.zeros(0)).device
-    zt = zt.to(device)
+def decode(h: GeneratorHandle, z: Any, *, label: Optional[int | Sequence[int]] = None,
+           embedding: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Images in [-1, 1] for latents `z` (m, d). Conditional generators take one label for all
+    (default 0), one per latent, or label embeddings to pass to `forward_embedded` (a class morph)."""
+    zt = _as_z(z).to(h.device)
     if embedding is not None:
-        return G.forward_embedded(zt, embedding.to(device))
-    if not conditional:
-        return G(zt, None)
-    lab = 0 if label is None else label
-    y = torch.full((len(zt),), int(lab)) if isinstance(lab, (int, np.integer)) else torch.as_tensor(list(lab))
-    if (y < 0).any() or (y >= num_classes).any():
-        raise ValueError(f"labels must be between 0 and {num_classes - 1}")
-    return G(zt, y.long().to(device))
+        return h.G.forward_embedded(zt, embedding.to(h.device))
+    y = h.labels(0 if label is None else label, len(zt)) if h.conditional else None
+    return h.decode(zt, y)
 
 
 def render(run: str | Path | Run, z: Any, *, label: Optional[int | Sequence[int]] = None,
            checkpoint: str | Path | None = None, nrow: Optional[int] = None, scale: int = 3) -> Image.Image:
     """Latents (m, d) as one grid image (`nrow` per row, default all in one row)."""
-    G, info = get_generator(_run(run), checkpoint)
-    x = decode(G, z, conditional=info.conditional, num_classes=info.num_classes, label=label)
+    h = get_generator(_run(run), checkpoint)
+    x = decode(h, z, label=label)
     return grid_image(x, nrow=nrow or len(x), scale=scale)
 
 
 def render_each(run: str | Path | Run, z: Any, *, label: Optional[int | Sequence[int]] = None,
                 checkpoint: str | Path | None = None, scale: int = 3) -> list[Image.Image]:
     """One image per latent (for pickers with a caption under each)."""
-    G, info = get_generator(_run(run), checkpoint)
-    x = decode(G, z, conditional=info.conditional, num_classes=info.num_classes, label=label)
+    h = get_generator(_run(run), checkpoint)
+    x = decode(h, z, label=label)
     return [grid_image(x[i:i + 1], nrow=1, padding=0, scale=scale) for i in range(len(x))]
 
 
@@ -206,7 +196,7 @@ class Layer:
 
 
 @torch.no_grad()
-def layers(G: nn.Module, latent_dim: int, *, conditional: bool = False) -> list[Layer]:
+def layers(h: GeneratorHandle) -> list[Layer]:
     """G's leaf modules in the order a forward pass runs them (only those that do run: a VAE's
     encoder does not when it generates), skipping embeddings, dropout and reshapes."""
     order: list[Layer] = []
@@ -221,14 +211,14 @@ def layers(G: nn.Module, latent_dim: int, *, conditional: bool = False) -> list[
                 order.append(Layer(name, type(module).__name__, int(output[0].numel())))
         return fn
 
-    for name, m in G.named_modules():
+    for name, m in h.G.named_modules():
         if name and not list(m.children()) and not isinstance(m, _SKIP):
             handles.append(m.register_forward_hook(hook(name)))
     try:
-        decode(G, torch.zeros(2, latent_dim), conditional=conditional, num_classes=_num_classes(G), label=0)
+        decode(h, torch.zeros(2, h.latent_dim), label=0)
     finally:
-        for h in handles:
-            h.remove()
+        for hook_handle in handles:
+            hook_handle.remove()
     return order
 
 
@@ -245,20 +235,15 @@ def default_layer(found: Sequence[Layer]) -> str:
     return acts[-1].name if acts else found[first].name
 
 
-def _num_classes(G: nn.Module) -> int:
-    emb = getattr(G, "embed", None)
-    return int(emb.num_embeddings) if isinstance(emb, nn.Embedding) else 10
-
-
 class _Enough(Exception):
     """Raised by the hook once the layer is recorded: the rest of G need not run."""
 
 
 @torch.no_grad()
-def activations(G: nn.Module, z: torch.Tensor, layer: str, *, conditional: bool = False,
-                label: Optional[int] = None, chunk: int = 500) -> torch.Tensor:
+def activations(h: GeneratorHandle, z: torch.Tensor, layer: str, *, label: Optional[int] = None,
+                chunk: int = 500) -> torch.Tensor:
     """The named layer's outputs for latents `z`, flattened to (n, features), float32 on the CPU."""
-    modules = dict(G.named_modules())
+    modules = dict(h.G.named_modules())
     if layer not in modules:
         raise ValueError(f"the generator has no layer {layer!r}")
     out: list[torch.Tensor] = []
@@ -270,15 +255,15 @@ def activations(G: nn.Module, z: torch.Tensor, layer: str, *, conditional: bool 
         out.append(output.detach().flatten(1).float().cpu())
         raise _Enough
 
-    h = modules[layer].register_forward_hook(fn)
+    hook_handle = modules[layer].register_forward_hook(fn)
     try:
         for part in z.split(chunk):
             try:
-                decode(G, part, conditional=conditional, num_classes=_num_classes(G), label=label)
+                decode(h, part, label=label)
             except _Enough:
                 pass
     finally:
-        h.remove()
+        hook_handle.remove()
     return torch.cat(out)
 
 
@@ -337,41 +322,39 @@ def directions_from(z: torch.Tensor, acts: torch.Tensor, k: int) -> tuple[np.nda
     return q.T.float().numpy(), var.numpy(), (var / total).numpy()
 
 
-def find_directions(G: nn.Module, latent_dim: int, *, conditional: bool = False, label: Optional[int] = None,
-                    n: int = PCA_SAMPLES, k: int = COMPONENTS, layer: Optional[str] = None,
+def find_directions(h: GeneratorHandle, *, label: Optional[int] = None, n: int = PCA_SAMPLES, k: int = COMPONENTS, layer: Optional[str] = None,
                     seed: int = 0) -> Directions:
-    """GANSpace directions of `G` at `layer` (default: the first hidden block, `default_layer`).
+    """GANSpace directions of the generator at `layer` (default: the first hidden block, `default_layer`).
     Conditional generators hold the class fixed at `label` (default 0)."""
     if n < 3:
         raise ValueError(f"need at least 3 samples for PCA, got {n}")
-    if conditional and label is None:
+    if h.conditional and label is None:
         label = 0
-    layer = layer or default_layer(layers(G, latent_dim, conditional=conditional))
-    z = latents(seed, n, latent_dim)
-    acts = activations(G, z, layer, conditional=conditional, label=label)
+    layer = layer or default_layer(layers(h))
+    z = seeded_latents(seed, n, h.latent_dim)
+    acts = activations(h, z, layer, label=label)
     vecs, var, ratio = directions_from(z, acts, k)
-    return Directions(vecs, var, ratio, layer, n, label if conditional else None)
+    return Directions(vecs, var, ratio, layer, n, label if h.conditional else None)
 
 
 @lru_cache(maxsize=16)
 def _cached_directions(run: str, path: str, mtime: float, layer: Optional[str], label: Optional[int], n: int,
                        k: int, seed: int) -> Directions:
-    G, info = get_generator(Run(Path(run)), path)
-    return find_directions(G, info.latent_dim, conditional=info.conditional, label=label, n=n, k=k,
-                           layer=layer, seed=seed)
+    h = get_generator(Run(Path(run)), path)
+    return find_directions(h, label=label, n=n, k=k, layer=layer, seed=seed)
 
 
 def run_directions(run: str | Path | Run, checkpoint: str | Path | None = None, *, layer: Optional[str] = None,
                    label: Optional[int] = None, n: int = PCA_SAMPLES, k: int = COMPONENTS, seed: int = 0) -> Directions:
     """`find_directions` for a run's checkpoint, cached per process until the file changes."""
     run = _run(run)
-    path = choose_checkpoint(run, checkpoint)
+    path = find_checkpoint(run, checkpoint)
     return _cached_directions(str(run.path), str(path), os.path.getmtime(path), layer, label, int(n), int(k), int(seed))
 
 
 def run_layers(run: str | Path | Run, checkpoint: str | Path | None = None) -> list[Layer]:
-    G, info = get_generator(_run(run), checkpoint)
-    return layers(G, info.latent_dim, conditional=info.conditional)
+    h = get_generator(_run(run), checkpoint)
+    return layers(h)
 
 
 def direction_strips(run: str | Path | Run, z: np.ndarray, directions: Directions, *, span: float = 3.0,
@@ -381,11 +364,11 @@ def direction_strips(run: str | Path | Run, z: np.ndarray, directions: Direction
     (the middle frame is `z` itself when `steps` is odd)."""
     if steps < 2:
         raise ValueError(f"a strip needs at least 2 steps, got {steps}")
-    G, info = get_generator(_run(run), checkpoint)
+    h = get_generator(_run(run), checkpoint)
     t = np.linspace(-span, span, steps, dtype=np.float64)
     zs = np.asarray(z, np.float64)[None, None, :] + t[None, :, None] * directions.vectors.astype(np.float64)[:, None, :]
     zs = apply_truncation(zs.reshape(-1, zs.shape[-1]).astype(np.float32), *truncation)
-    x = decode(G, zs, conditional=info.conditional, num_classes=info.num_classes, label=label)
+    x = decode(h, zs, label=label)
     return [grid_image(x[i * steps:(i + 1) * steps], nrow=steps, scale=scale) for i in range(len(directions))]
 
 
@@ -429,20 +412,20 @@ def class_morph(run: str | Path | Run, z: Any, label_a: int, label_b: int, steps
     by interpolating the two label embeddings (`G.forward_embedded`): one strip per latent."""
     if steps < 2:
         raise ValueError(f"a morph needs at least 2 steps, got {steps}")
-    G, info = get_generator(_run(run), checkpoint)
-    if not info.conditional or not hasattr(G, "forward_embedded"):
+    h = get_generator(_run(run), checkpoint)
+    if not h.conditional or not hasattr(h.G, "forward_embedded"):
         raise ValueError("this run's generator is unconditional: it has no class to morph")
     for lab in (label_a, label_b):
-        if not 0 <= int(lab) < info.num_classes:
-            raise ValueError(f"labels must be between 0 and {info.num_classes - 1}")
+        if not 0 <= int(lab) < h.num_classes:
+            raise ValueError(f"labels must be between 0 and {h.num_classes - 1}")
     zt = _as_z(z)
-    device = next(G.parameters()).device
-    ea, eb = G.embed(torch.tensor([int(label_a)], device=device)), G.embed(torch.tensor([int(label_b)], device=device))
+    device = h.device
+    ea, eb = h.G.embed(h.labels(int(label_a), 1)), h.G.embed(h.labels(int(label_b), 1))
     t = torch.linspace(0, 1, steps, device=device).unsqueeze(1)
     emb = lerp(ea, eb, t)  # (steps, E)
     strips = []
     for row in zt:
-        x = decode(G, row.expand(steps, -1), embedding=emb)
+        x = decode(h, row.expand(steps, -1), embedding=emb)
         strips.append(grid_image(x, nrow=steps, scale=scale))
     return strips
 
@@ -490,7 +473,7 @@ class Favourite:
 
 
 def favourites_path(run: str | Path | Run) -> Path:
-    return _run(run).path / FAVOURITES_FILE
+    return _run(run).favourites_file
 
 
 def load_favourites(run: str | Path | Run) -> list[Favourite]:
@@ -556,8 +539,6 @@ def _stamp(path: Path) -> dict[str, Any]:
 
 def resolve(run: str | Path | Run, extractor: str = "auto") -> tuple[str, str]:
     """`resolve_extractor` for the run's data: (the extractor used, a fallback note or "")."""
-    from ganlib.metrics.evaluate import resolve_extractor
-
     cfg = _run(run).config()
     return resolve_extractor(extractor, cfg.channels, cfg.inception_weights)
 
@@ -565,16 +546,16 @@ def resolve(run: str | Path | Run, extractor: str = "auto") -> tuple[str, str]:
 def curve_path(run: str | Path | Run, checkpoint: str | Path | None = None, *, method: str = "scale",
                n: int = CURVE_N, extractor: str = "auto") -> Path:
     run = _run(run)
-    ck = choose_checkpoint(run, checkpoint)
+    ck = find_checkpoint(run, checkpoint)
     name = resolve(run, extractor)[0]
-    return run.path / CURVE_DIR / f"truncation-{ck.stem}-{method}-{name}-n{int(n)}.json"
+    return run.explorer_dir / f"truncation-{ck.stem}-{method}-{name}-n{int(n)}.json"
 
 
 def load_truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None, *, method: str = "scale",
                           n: int = CURVE_N, extractor: str = "auto") -> Optional[TruncationCurve]:
     """The cached curve when it was measured on this very checkpoint file, else None."""
     run = _run(run)
-    ck = choose_checkpoint(run, checkpoint)
+    ck = find_checkpoint(run, checkpoint)
     path = curve_path(run, ck, method=method, n=n, extractor=extractor)
     try:
         d = json.loads(path.read_text())
@@ -584,15 +565,6 @@ def load_truncation_curve(run: str | Path | Run, checkpoint: str | Path | None =
     return curve if curve.stamp == _stamp(ck) else None
 
 
-@lru_cache(maxsize=1)
-def _dataset(key: tuple):
-    from ganlib.data import load_dataset
-
-    d = dict(key)
-    return load_dataset(d["dataset"], data_path=d["data_path"], channels=d["channels"], image_size=d["image_size"],
-                        max_images=d["max_images"], device="cpu")
-
-
 def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None, *, method: str = "scale",
                      values: Optional[Sequence[float]] = None, n: int = CURVE_N, extractor: str = "auto",
                      progress: Optional[Progress] = None, recompute: bool = False) -> TruncationCurve:
@@ -600,37 +572,33 @@ def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None
     CURVE_VALUES[method]), measured with `ganlib.metrics.evaluate` on `n` samples against `n`
     real images of the run's data. Cached in the run folder per checkpoint, method, extractor
     and N (atomically written), so a curve is measured once; `load_truncation_curve` reads it."""
-    from ganlib.metrics.evaluate import dataset_key, evaluate, get_extractor, real_reference
-
     run = _run(run)
     if method not in TRUNCATION_METHODS:
         raise ValueError(f"truncation method must be one of {', '.join(TRUNCATION_METHODS)}, got {method!r}")
     name, note = resolve(run, extractor)
-    ck = choose_checkpoint(run, checkpoint)
+    ck = find_checkpoint(run, checkpoint)
     values = [float(v) for v in (values or CURVE_VALUES[method])]
     if not recompute:
         cached = load_truncation_curve(run, ck, method=method, n=n, extractor=name)
         if cached is not None and cached.values == values:
             return cached
     say = progress or (lambda f, t: None)
-    G, info = get_generator(run, ck)
+    h = get_generator(run, ck)
     cfg = run.config()
     say(0.0, f"Loading {cfg.dataset} and the {name} extractor")
-    key = dataset_key(cfg)
-    data = _dataset(tuple(sorted(key.items())))
-    ext = get_extractor(name, "cpu", cfg.inception_weights if name == "inception" else "")
+    data = cached_run_data(cfg)
     m = max(2, min(int(n), len(data)))
     notes = [note] if note else []
     if m < n:
         notes.append(f"N capped at the {m:,} images of the run's data.")
-    ref = real_reference(data.images, data.labels, ext, m, dataset_key=key)
     rows = []
     for i, v in enumerate(values):
         say(0.05 + 0.95 * i / len(values), f"{TRUNCATION_METHODS[method]}: {v:g} ({i + 1}/{len(values)})")
-        res = evaluate(Truncated(G, method, v), ref, ext, n=m, latent_dim=info.latent_dim,
-                       conditional=info.conditional, num_classes=info.num_classes, n_boot=5, kid_subsets=20)
+        res = evaluate_generator(dataclasses.replace(h, G=Truncated(h.G, method, v)), data, extractor=name, n=m,
+                                 inception_weights=cfg.inception_weights, dataset_key=data_fields(cfg),
+                                 n_boot=5, kid_subsets=20)
         rows.append({"value": float(v), **{k: res.row[k] for k in ("fid", "fid_std", "kid", "precision", "recall")}})
     say(1.0, "Done")
-    curve = TruncationCurve(method, rows, m, res.row["extractor"], ck.name, info.epoch, " ".join(notes), _stamp(ck))
+    curve = TruncationCurve(method, rows, m, res.row["extractor"], ck.name, h.epoch, " ".join(notes), _stamp(ck))
     atomic_write_text(curve_path(run, ck, method=method, n=n, extractor=name), json.dumps(asdict(curve), indent=1))
     return curve

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganlib.store.checkpoints import choose_checkpoint, load_generator
+from ganlib.models.handle import GeneratorHandle
+from ganlib.store.checkpoints import find_checkpoint, load_handle
 from ganlib.core.images import gif_bytes, grid_image, png_bytes, to_uint8
 from ganlib.store.run_folder import Run, find_run
 
@@ -42,36 +43,21 @@ class Samples:
         return buf.getvalue()
 
 
-@dataclass
-class GeneratorInfo:
-    conditional: bool
-    num_classes: int
-    class_names: list[str]
-    latent_dim: int
-    epoch: int
-    checkpoint: str
-
-
 @lru_cache(maxsize=4)
-def _cached_generator(path: str, mtime: float, device: str):
-    G, ck = load_generator(path, device)
-    cfg = ck["config"]
-    from ganlib.models import MODELS
-
-    info = GeneratorInfo(MODELS.get(cfg["model"]).conditional, int(ck.get("num_classes", 10)),
-                         list(ck.get("class_names") or []), int(cfg["latent_dim"]), int(ck["epoch"]), path)
-    return G, info
+def _cached_handle(path: str, mtime: float, device: str) -> GeneratorHandle:
+    return load_handle(path, device)
 
 
-def get_generator(run: str | Path | Run, checkpoint: str | Path | None = None, device: str = "cpu"):
-    """The run's generator (eval mode) and its info; cached until the checkpoint file changes."""
+def get_generator(run: str | Path | Run, checkpoint: str | Path | None = None, device: str = "cpu") -> GeneratorHandle:
+    """The run's generator handle (eval mode); cached until the checkpoint file changes."""
     run = run if isinstance(run, Run) else find_run(run)
-    path = choose_checkpoint(run, checkpoint)
-    return _cached_generator(str(path), os.path.getmtime(path), device)
+    path = find_checkpoint(run, checkpoint)
+    return _cached_handle(str(path), os.path.getmtime(path), device)
 
 
-def latents(seed: int, n: int, dim: int) -> torch.Tensor:
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
+def random_seed() -> int:
+    """A fresh seed for "Random seed" buttons, shown so that the draw can be repeated."""
+    return int(np.random.SeedSequence().entropy % 2**31)
 
 
 def generate(run: str | Path | Run, n: int = 64, *, seed: Optional[int] = None,
@@ -81,33 +67,13 @@ def generate(run: str | Path | Run, n: int = 64, *, seed: Optional[int] = None,
     None cycles through the classes. `seed=None` draws a fresh random seed."""
     if n < 1 or n > 4096:
         raise ValueError(f"n must be between 1 and 4096, got {n}")
-    G, info = get_generator(run, checkpoint, device)
-    seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else seed
-    z = latents(seed, n, info.latent_dim).to(device)
-    y = None
-    if info.conditional:
-        y = class_labels(labels, n, info.num_classes).to(device)
-    elif labels is not None:
-        raise ValueError("this run's generator is unconditional: it takes no label")
-    with torch.no_grad():
-        x = G(z, y)
+    h = get_generator(run, checkpoint, device)
+    seed = random_seed() if seed is None else seed
+    y = h.labels(labels, n)
+    x = h.decode(h.latents(n, seed), y)
     nrow = nrow or int(np.ceil(np.sqrt(n)))
     return Samples(to_uint8(x), y.cpu().numpy() if y is not None else None, nrow,
                    grid_image(x, nrow, scale=scale), seed)
-
-
-def class_labels(labels: int | Sequence[int] | None, n: int, num_classes: int) -> torch.Tensor:
-    if labels is None:
-        t = torch.arange(n) % num_classes
-    elif isinstance(labels, (int, np.integer)):
-        t = torch.full((n,), int(labels))
-    else:
-        t = torch.as_tensor(list(labels), dtype=torch.int64)
-        if len(t) != n:
-            raise ValueError(f"{len(t)} labels given for {n} samples")
-    if (t < 0).any() or (t >= num_classes).any():
-        raise ValueError(f"labels must be between 0 and {num_classes - 1}")
-    return t.long()
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -151,17 +117,17 @@ def latent_walk(run: str | Path | Run, seed_a: int, seed_b: int, steps: int = 10
         raise ValueError(f"steps must be between 2 and 256, got {steps}")
     if mode not in ("linear", "slerp"):
         raise ValueError(f"mode must be linear or slerp, got {mode!r}")
-    G, info = get_generator(run, checkpoint, device)
-    za, zb = latents(seed_a, 1, info.latent_dim), latents(seed_b, 1, info.latent_dim)
+    h = get_generator(run, checkpoint, device)
+    za, zb = h.latents(1, seed_a).cpu(), h.latents(1, seed_b).cpu()
     t = torch.linspace(0, 1, steps).unsqueeze(1)
     z = (slerp if mode == "slerp" else lerp)(za, zb, t).to(device)
     with torch.no_grad():
-        if info.conditional:
-            ya = class_labels(0 if label_a is None else label_a, 1, info.num_classes).to(device)
-            yb = class_labels(0 if label_b is None else label_b, 1, info.num_classes).to(device)
-            ea, eb = G.embed(ya), G.embed(yb)
-            x = G.forward_embedded(z, lerp(ea, eb, t.to(device)))
+        if h.conditional:
+            ya = h.labels(0 if label_a is None else label_a, 1)
+            yb = h.labels(0 if label_b is None else label_b, 1)
+            ea, eb = h.G.embed(ya), h.G.embed(yb)
+            x = h.G.forward_embedded(z, lerp(ea, eb, t.to(device)))
         else:
-            x = G(z, None)
+            x = h.decode(z)
     frames = [grid_image(x[i:i + 1], nrow=1, padding=0, scale=scale) for i in range(steps)]
     return Walk(frames, grid_image(x, nrow=steps, scale=scale))

@@ -138,10 +138,10 @@ def export_zip(run: str | Path | Run, checkpoint: str | Path | None = None) -> b
     import safetensors.torch
 
     from ganlib.store.checkpoints import load_checkpoint
-    from ganlib.store.checkpoints import choose_checkpoint
+    from ganlib.store.checkpoints import find_checkpoint
 
     run = run if isinstance(run, Run) else find_run(run)
-    ck_path = choose_checkpoint(run, checkpoint)
+    ck_path = find_checkpoint(run, checkpoint)
     ck = load_checkpoint(ck_path)
     cfg = TrainConfig.from_dict(ck["config"])
     top = run.name

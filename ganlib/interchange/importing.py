@@ -386,7 +386,7 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
     """Create the run folder; on any failure remove it again, so nothing half-made remains."""
     import torch
 
-    from ganlib.store.checkpoints import load_generator, save_checkpoint
+    from ganlib.store.checkpoints import load_handle, save_checkpoint
     from ganlib.core.images import save_grid
     from ganlib.models import MODELS, build_models
     from ganlib.models.handle import grid_latents
@@ -435,7 +435,7 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
             "imported": True, "imported_from": plan.source, "imported_at": time.time(),
         }
         ck_path = save_checkpoint(run.checkpoint_path(plan.epoch), state)
-        load_generator(ck_path)  # what the Generate page will do: it must work now
+        load_handle(ck_path)  # what the Generate page will do: it must work now
         run.write_status(state=IMPORTED_STATE, imported=True, source=plan.source, epoch=plan.epoch,
                          epochs=cfg.epochs, error=None, traceback=None,
                          notes=[f"Imported from {plan.source}: no optimizer state, so this run can be sampled "

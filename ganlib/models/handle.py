@@ -27,6 +27,7 @@ class GeneratorHandle:
     kind: str = "gan"  # the model's kind: "gan" or "vae"
     epoch: int = 0  # the epoch the weights are from (0 when unknown)
     source: str = ""  # where the weights came from: a checkpoint path, or "training"
+    config: dict = field(default_factory=dict)  # the run config the weights were trained with, when known
 
     @property
     def device(self) -> torch.device:
@@ -39,8 +40,7 @@ class GeneratorHandle:
         latents on every device; `generator` (on G's device) is for long streams of draws."""
         if generator is not None:
             return torch.randn(n, self.latent_dim, device=generator.device, generator=generator).to(self.device)
-        g = torch.Generator().manual_seed(int(seed or 0))
-        return torch.randn(n, self.latent_dim, generator=g).to(self.device)
+        return seeded_latents(int(seed or 0), n, self.latent_dim).to(self.device)
 
     def labels(self, labels: int | Sequence[int] | torch.Tensor | None, n: int) -> Optional[torch.Tensor]:
         """The class labels of `n` samples: one class for all, one per sample, or (None) cycling
@@ -73,6 +73,11 @@ class GeneratorHandle:
 
     def sample(self, n: int, seed: Optional[int] = None, labels: int | Sequence[int] | None = None) -> torch.Tensor:
         return self.decode(self.latents(n, seed), self.labels(labels, n))
+
+
+def seeded_latents(seed: int, n: int, dim: int) -> torch.Tensor:
+    """The `n` latents every page draws for `seed` (Generate, Latent walk, the explorer), on the CPU."""
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
 
 
 def grid_latents(seed: int, latent_dim: int, num_classes: int, conditional: bool

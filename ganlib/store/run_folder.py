@@ -9,9 +9,15 @@
         edits.jsonl        hyperparameter changes made while training or at a fork
         fork.json          for a fork: the parent run, checkpoint, epoch and changes
         ckpt/epoch_0010.pt ...  and ckpt/best.pt, the lowest-FID state
+        recon/epoch_0001.png ...   a VAE's reconstructions
+        human_eval.jsonl   answers of the Real-or-fake test
+        favourites.json    latents pinned in the latent explorer
+        explorer/          the latent explorer's measured truncation curves
+        tensorboard/       TensorBoard event files
 
-Nothing here imports the training loop: a viewer can list and read runs while another
-process (the CLI) is writing them.
+`Run` is the only code that names the files inside a run folder: every other module asks it
+for a path or calls its writers. Nothing here imports the training loop: a viewer can list
+and read runs while another process (the CLI) is writing them.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.atomic import atomic_write_text
+from ganlib.core.numbers import finite_or_none
 from ganlib.store.config import TrainConfig
 
 DEFAULT_RUNS_DIR = Path(os.environ.get("GANLIB_RUNS_DIR", Path(__file__).resolve().parents[2] / "checkpoints"))
@@ -63,11 +70,32 @@ class Run:
     def name(self) -> str:
         return self.path.name
 
+    # ---- the files, named here only ------------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def human_eval_file(self) -> Path:
+        return self.path / "human_eval.jsonl"
+
+    @property
+    def favourites_file(self) -> Path:
+        return self.path / "favourites.json"
+
+    @property
+    def explorer_dir(self) -> Path:
+        return self.path / "explorer"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / "tensorboard"
+
     def config(self) -> TrainConfig:
-        return TrainConfig.from_json((self.path / "config.json").read_text())
+        return TrainConfig.from_json(self.config_file.read_text())
 
     def save_config(self, cfg: TrainConfig) -> None:
-        atomic_write_text(self.path / "config.json", cfg.to_json())
+        atomic_write_text(self.config_file, cfg.to_json())
 
     # ---- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -99,19 +127,36 @@ class Run:
         atomic_write_text(self.path / "metrics.csv", rows_to_csv(rows))
 
     # ---- files --------------------------------------------------------------------------
+    def write_metrics_csv(self, text: str) -> None:
+        """metrics.csv as given (an import brings a checked file)."""
+        atomic_write_text(self.path / "metrics.csv", text)
+
     def samples(self) -> list[tuple[int, Path]]:
         return _by_epoch(self.path / "samples", "png")
 
     def checkpoints(self) -> list[tuple[int, Path]]:
-        return _by_epoch(self.path / "ckpt", "pt")
+        return _by_epoch(self.checkpoint_dir, "pt")
 
     def latest_checkpoint(self) -> Optional[Path]:
         ck = self.checkpoints()
         return ck[-1][1] if ck else None
 
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "ckpt"
+
+    def best_epoch(self) -> Optional[int]:
+        """The epoch whose FID best.pt holds, read from metrics.csv (no checkpoint load)."""
+        best = None
+        for r in self.metrics():
+            f = finite_or_none(r.get("fid"))
+            if f is not None and (best is None or f < best[0]):
+                best = (f, int(r["epoch"]))
+        return best[1] if best else None
+
     def best_checkpoint_path(self) -> Path:
         """The checkpoint of the lowest FID so far (written when live evaluation is on)."""
-        return self.path / "ckpt" / "best.pt"
+        return self.checkpoint_dir / "best.pt"
 
     def evals(self) -> list[dict[str, Any]]:
         """Full evaluation records (per-class FID, histograms), one per evaluated epoch."""
@@ -120,6 +165,15 @@ class Run:
     def edits(self) -> list[dict[str, Any]]:
         """Hyperparameter changes: {"epoch", "source": "live" | "fork", "changes": {field: [old, new]}}."""
         return _jsonl(self.path / "edits.jsonl")
+
+    def write_evals(self, records: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.path / "evals.jsonl", _to_jsonl(records))
+
+    def write_edits(self, edits: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.path / "edits.jsonl", _to_jsonl(edits))
+
+    def write_fork_info(self, info: dict[str, Any]) -> None:
+        atomic_write_text(self.path / "fork.json", json.dumps(info, indent=2))
 
     def fork_info(self) -> Optional[dict[str, Any]]:
         """For a forked run: its parent, the checkpoint and epoch it started from, the changes."""
@@ -139,7 +193,7 @@ class Run:
         return self.path / "samples" / f"epoch_{epoch:04d}.png"
 
     def checkpoint_path(self, epoch: int) -> Path:
-        return self.path / "ckpt" / f"epoch_{epoch:04d}.pt"
+        return self.checkpoint_dir / f"epoch_{epoch:04d}.pt"
 
     def summary(self) -> dict[str, Any]:
         """One row of the runs table."""
@@ -183,6 +237,10 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
+
+
+def _to_jsonl(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,9 @@ from typing import Any, Optional, Sequence
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from ganlib.explore import sampling
 from ganlib.store import run_folder as runs_mod
+from ganlib.store.checkpoints import checkpoint_choices
 from ganlib.engine.jobs import JobManager
 from ganlib.store.run_folder import Run
 
@@ -152,12 +154,24 @@ def page_setup(title: str) -> None:
                 st.markdown(f"[{label}](/{'' if label == 'Home' else Path(path).stem.split('_', 1)[1]})")
 
 
-def pick_generator(page: str, key: str):
-    """The run, checkpoint and generator info a sampling page works on: a run picker, a
-    checkpoint picker (every epoch checkpoint, and best.pt when the run has one), and the
-    generator loaded once. Stops the page with a message when there is nothing to sample."""
-    from ganlib.explore import sampling
+def pick_checkpoint(run: Run, key: str, container=None, *, default_best: bool = False, label: str = "Checkpoint",
+                    help: Optional[str] = None) -> Optional[str]:
+    """The one checkpoint picker: every checkpoint of the run, newest first, and best.pt when the
+    run has one (`store.checkpoints.checkpoint_choices`). Returns the file name, or None when
+    the run has no checkpoint yet."""
+    choices = dict(checkpoint_choices(run))
+    if not choices:
+        return None
+    names = list(choices)
+    index = 0 if default_best or names[0] != "best.pt" else min(1, len(names) - 1)
+    return (container or st).selectbox(label, names, index=index, key=f"{key}_ckpt_{run.name}",
+                                       format_func=choices.get, help=help)
 
+
+def pick_generator(page: str, key: str):
+    """The run, checkpoint and generator handle a sampling page works on: a run picker, the
+    checkpoint picker, and the generator loaded once. Stops the page with a message when there
+    is nothing to sample."""
     runs = list_runs()
     if not runs:
         no_runs_info(page)
@@ -165,17 +179,10 @@ def pick_generator(page: str, key: str):
     c_run, c_ck = st.columns([2, 1])
     with c_run:
         run = pick_run(runs, key=f"{key}_run")
-    names = {p.name: f"epoch {e}" for e, p in run.checkpoints()}
-    if run.best_checkpoint_path().is_file():
-        names["best.pt"] = "best FID (best.pt)"
-    ckpt = None
-    if names:
-        latest = [n for n in names if n != "best.pt"]
-        ckpt = c_ck.selectbox("Checkpoint", list(names), index=max(0, len(latest) - 1), key=f"{key}_ckpt_{run.name}",
-                              format_func=names.get)
+    ckpt = pick_checkpoint(run, key, c_ck)
     try:
-        _, info = sampling.get_generator(run, ckpt)
+        handle = sampling.get_generator(run, ckpt)
     except (FileNotFoundError, ValueError, KeyError) as e:
         st.error(str(e).strip("'\""), icon=":material/error:")
         st.stop()
-    return run, ckpt, info
+    return run, ckpt, handle

@@ -13,7 +13,10 @@ from typing import Any, Optional, Sequence
 
 import streamlit as st
 
+from ganlib.data import cached_run_data
 from ganlib.metrics.evaluate import collapse_alarm
+from ganlib.metrics.pipeline import DEFAULT_N, resolve_extractor
+from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
 from ganlib.ui import charts
 
@@ -143,25 +146,18 @@ def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner="Reading the run's data...", ttl=600)
 def data_size(config_json: str) -> int:
     """Images the run trained on; cached, the page asks on every rerun."""
-    from ganlib.store.config import TrainConfig
-    from ganlib.explore.checkpoint_evaluation import dataset_size
-
-    return dataset_size(TrainConfig.from_json(config_json))
+    return len(cached_run_data(TrainConfig.from_json(config_json)))
 
 
 @st.cache_data(show_spinner="Looking for the extractor's weights...", ttl=300)
 def resolved_extractor(name: str, channels: int, weights: str) -> tuple[str, str]:
     """(extractor that will be used, fallback message); cached for a few minutes, so a failed
     Inception lookup is not retried on every rerun but weights put in place are found soon."""
-    from ganlib.explore.checkpoint_evaluation import resolve
-
-    return resolve(name, channels, weights)
+    return resolve_extractor(name, channels, weights)
 
 
 def n_slider(size: int, key: str) -> int:
     """N generated samples (and real reference images): default min(10,000, data size)."""
-    from ganlib.explore.checkpoint_evaluation import default_n
-
     hi = min(50_000, size)
     if hi >= 1000:
         lo, step = 500, 100
@@ -170,7 +166,7 @@ def n_slider(size: int, key: str) -> int:
     if lo >= hi:
         st.caption(f"N = {hi} (the run's data holds only {size} images)")
         return hi
-    default = default_n(size)
+    default = min(DEFAULT_N, size)
     default = min(hi, max(lo, default - (default - lo) % step))
     return int(st.slider("N: generated samples (and real images)", lo, hi, default, step, key=key,
                          help="FID is biased by N: compare values only at equal N and extractor. Papers use "
