@@ -9,3 +9,9 @@ class ConfigError(ValueError):
     def __init__(self, field_name: str, message: str):
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
+
+
+class Diverged(RuntimeError):
+    """Training blew up: a loss or gradient norm became NaN, infinite or absurdly large. The
+    engine stops the run as `diverged` and keeps its last good checkpoint; the 2-D playground
+    stops stepping."""

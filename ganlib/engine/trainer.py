@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from ganlib.core.devices import resolve_device
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import ConfigError, Diverged
 from ganlib.store.checkpoints import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint
 from ganlib.store.config import TrainConfig, check_against_data
 from ganlib.data import ImageData, data_fields, load_run_data
@@ -81,10 +81,6 @@ class TrainResult:
     epoch: int  # last good epoch
     rows: list[dict[str, float]] = field(default_factory=list)
     error: Optional[str] = None
-
-
-class Diverged(RuntimeError):
-    pass
 
 
 class Trainer:
