@@ -230,7 +230,7 @@ def variant_name(opts: dict) -> str:
 class EngineLoop:
     def __init__(self, device_name: str, seed: int, runs_dir: str, batch_size: int, variant: str = "fp32"):
         from ganlib.store.config import TrainConfig
-        from ganlib.engine.trainer import Callbacks, prepare
+        from ganlib.engine.training import Callbacks, prepare
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="dcgan", variant="seed001", channels=3, image_size=32,
                                loss="nonsaturating", epochs=1000, batch_size=batch_size, latent_dim=LATENT_DIM,

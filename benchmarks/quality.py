@@ -110,7 +110,7 @@ def entry_config(name: str, dataset: str, args: argparse.Namespace, device_name:
 
 def train_for(cfg, budget_s: float, runs_dir: str, device: torch.device) -> dict[str, Any]:
     """Train until the wall-clock budget is spent; the engine keeps the last finished epoch."""
-    from ganlib.engine.trainer import Callbacks, train
+    from ganlib.engine.training import Callbacks, train
 
     clock: dict[str, float] = {}
     cb = Callbacks(on_start=lambda run: clock.setdefault("t0", time.perf_counter()),

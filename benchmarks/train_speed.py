@@ -229,7 +229,7 @@ class SeedLoop:
 class EngineLoop:
     def __init__(self, device_name: str, seed: int, runs_dir: str):
         from ganlib.store.config import TrainConfig
-        from ganlib.engine.trainer import Callbacks, prepare
+        from ganlib.engine.training import Callbacks, prepare
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="mlp_gan", loss="nonsaturating", epochs=1000,
                                batch_size=BATCH_SIZE, latent_dim=LATENT_DIM, lr_g=LR, lr_d=LR,

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.store.config import ConfigError, TrainConfig
-from ganlib.engine.forks import FIXED_IN_FORK, fork
+from ganlib.store.config import ConfigError, TrainConfig, fixed_in
+from ganlib.engine.forks import fork
 from ganlib.engine.jobs import JobBusy
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
 from ganlib.ui.compare_view import train_defaults
-from ganlib.ui.config_form import config_form
+from ganlib.ui.config_form import config_form, live_edit_widgets
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
@@ -64,7 +64,7 @@ def fork_form() -> None:
         return
     st.caption(f"Architecture, data and loss stay the parent's ({base['model']} on {base['dataset']}, "
                f"{base['loss']} loss); change the rest below. Changed fields are recorded as the fork's edit.")
-    values = config_form(defaults=base, prefix=f"fork_{parent.name}_{ck_path.stem}", fixed=FIXED_IN_FORK)
+    values = config_form(defaults=base, prefix=f"fork_{parent.name}_{ck_path.stem}", fixed=fixed_in("fork"))
     changes = {k: v for k, v in values.items() if v != base.get(k)}
     try:
         TrainConfig.from_dict(values)
@@ -149,19 +149,12 @@ else:
 
 
 def live_edit_form(snap: dict) -> None:
-    """Learning rates, n_critic, penalty weights and the epoch count of the running job; the
-    change takes effect at the next epoch boundary and is recorded in the run's edits.jsonl."""
+    """Every field a running job may change (learning rates, n_critic, penalty weights, epochs...),
+    drawn from the config's metadata; the change takes effect at the next epoch boundary and is
+    recorded in the run's edits.jsonl."""
     cfg = snap["config"]
     with st.form(f"live_edit_{snap['id']}", border=False):
-        c1, c2, c3 = st.columns(3)
-        values = {
-            "lr_g": c1.number_input("LR g", 1e-6, 1e-2, float(cfg["lr_g"]), format="%.1e", key="edit_lr_g"),
-            "lr_d": c2.number_input("LR d", 1e-6, 1e-2, float(cfg["lr_d"]), format="%.1e", key="edit_lr_d"),
-            "n_critic": c3.number_input("N critic", 1, 10, int(cfg["n_critic"]), key="edit_n_critic"),
-            "gp_weight": c1.number_input("GP weight", 0.1, 100.0, float(cfg["gp_weight"]), key="edit_gp_weight"),
-            "r1_gamma": c2.number_input("R1 gamma", 0.0, 100.0, float(cfg["r1_gamma"]), key="edit_r1_gamma"),
-            "epochs": c3.number_input("Epochs", 1, 100_000, int(cfg["epochs"]), key="edit_epochs"),
-        }
+        values = live_edit_widgets(cfg)
         submitted = st.form_submit_button("Apply at the next epoch", key="edit_apply")
     if submitted:
         changes = {k: v for k, v in values.items() if v != cfg[k]}

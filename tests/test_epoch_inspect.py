@@ -9,7 +9,7 @@ from ganlib.explore.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid
 from ganlib.data import cached_run_data
 from ganlib.engine.forks import fork
 from ganlib.core.images import save_grid
-from ganlib.engine.trainer import train
+from ganlib.engine.training import train
 from ganlib.ui import charts
 
 

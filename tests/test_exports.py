@@ -30,7 +30,7 @@ from ganlib.explore import timelapse
 from ganlib.store.checkpoints import load_checkpoint, load_handle  # noqa: E402
 from ganlib.store.config import ConfigError, TrainConfig  # noqa: E402
 from ganlib.store.run_folder import find_run  # noqa: E402
-from ganlib.engine.trainer import train  # noqa: E402
+from ganlib.engine.training import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")

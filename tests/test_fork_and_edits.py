@@ -7,7 +7,7 @@ from ganlib.core.errors import ConfigError
 from ganlib.engine.forks import fork, lineage
 from ganlib.engine.jobs import JobManager
 from ganlib.store.run_folder import Run
-from ganlib.engine.trainer import Callbacks, train
+from ganlib.engine.training import Callbacks, train
 
 COLS = ("d_loss", "g_loss", "d_real", "d_fake")
 

@@ -17,7 +17,7 @@ if str(REPO) not in sys.path:
 from ganlib.explore import human_eval as he  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-from ganlib.engine.trainer import train  # noqa: E402
+from ganlib.engine.training import train  # noqa: E402
 
 PAGE = "pages/8_Real_or_fake.py"
 

@@ -24,7 +24,7 @@ from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-from ganlib.engine.trainer import train  # noqa: E402
+from ganlib.engine.training import train  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0)
 NEW_PAGES = ["pages/7_Latent_explorer.py", "pages/9_Compare_runs.py"]

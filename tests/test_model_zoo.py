@@ -9,7 +9,7 @@ from ganlib.store.checkpoints import load_checkpoint, load_handle
 from ganlib.store.config import ConfigError, TrainConfig
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS
-from ganlib.engine.trainer import train
+from ganlib.engine.training import train
 
 GAN_LOSSES = LOSSES.names()
 

@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:
 from ganlib.store.config import relevant_fields, TrainConfig, field_specs  # noqa: E402
 from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-from ganlib.engine.trainer import train  # noqa: E402
+from ganlib.engine.training import train  # noqa: E402
 from ganlib.ui import core  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, device="cpu")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ganlib.explore.sampling import generate, latent_walk, lerp, slerp
-from ganlib.engine.trainer import train
+from ganlib.engine.training import train
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from ganlib.cli import resume_config
 from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 from ganlib.models import build_models
 from ganlib.store.run_folder import Run
-from ganlib.engine.trainer import prepare, train
+from ganlib.engine.training import prepare, train
 
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")
 

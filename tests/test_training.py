@@ -11,7 +11,7 @@ from ganlib.store.checkpoints import load_checkpoint, load_handle, save_checkpoi
 from ganlib.losses import LOSSES, GANLoss
 from ganlib.losses.bce import bce_d_loss, nonsaturating_g_loss
 from ganlib.store.run_folder import Run
-from ganlib.engine.trainer import Callbacks, Trainer, train
+from ganlib.engine.training import Callbacks, Trainer, train
 
 LOSS_COLS = ["d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d"]
 
@@ -179,7 +179,7 @@ def test_bad_config_for_data_writes_no_run(tmp_path):
 
 def test_resume_applies_new_learning_rate_and_refuses_fewer_epochs(tiny_cfg, tmp_path):
     from ganlib.core.errors import ConfigError
-    from ganlib.engine.trainer import prepare
+    from ganlib.engine.training import prepare
 
     res = train(tiny_cfg(epochs=2), runs_dir=tmp_path)
     trainer = prepare(tiny_cfg(epochs=3, lr_g=1e-3, lr_d=5e-5), resume=res.run.path)
@@ -194,7 +194,7 @@ def test_cpu_threads_apply_to_the_training_thread_only(tiny_cfg, tmp_path):
     """A job's thread count is its own: the caller (the dashboard's server) keeps its count."""
     import torch
 
-    from ganlib.engine.trainer import Callbacks
+    from ganlib.engine.training import Callbacks
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -257,7 +257,7 @@ def _fmt_epoch(row: dict[str, float], epochs: int) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ganlib.engine.trainer import Callbacks, train
+    from ganlib.engine.training import Callbacks, train
 
     try:
         from tqdm import tqdm

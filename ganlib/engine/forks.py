@@ -12,12 +12,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.store.checkpoints import load_checkpoint, save_checkpoint
-from ganlib.store.config import ConfigError, TrainConfig
+from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run, new_run_dir
-
-FIXED_IN_FORK = ("dataset", "data_path", "model", "variant", "latent_dim", "image_size", "channels", "d_norm",
-                 "spectral_norm", "minibatch_std", "patch_gan", "max_images", "gradient_penalty", "loss")
-
 
 def checkpoint_config(path: str | Path) -> dict[str, Any]:
     """The config a checkpoint was saved with (live edits included): what a fork starts from."""
@@ -34,12 +30,8 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
         raise FileNotFoundError(f"run {parent.name} has no checkpoint {checkpoint or ''} to fork from".strip())
     ck = load_checkpoint(ck_path)
     base = TrainConfig.from_dict(ck["config"])
-    fixed = [k for k in changes if k in FIXED_IN_FORK and changes[k] != getattr(base, k)]
-    if fixed:
-        raise ConfigError(fixed[0], "a fork keeps the parent's architecture, data and loss; "
-                                    "start a new run to change it")
     epoch = int(ck["epoch"])
-    cfg = base.replace(**changes)
+    cfg = with_changes(base, changes, "fork")
     if cfg.epochs <= epoch:
         cfg = cfg.replace(epochs=max(epoch + 1, parent.config().epochs))
     run = Run(new_run_dir(cfg, runs_dir or parent.path.parent))  # beside its parent by default

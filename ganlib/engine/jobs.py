@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ganlib.store.config import TrainConfig
+from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run
-from ganlib.engine.trainer import Callbacks, Progress, train
+from ganlib.engine.callbacks import Callbacks, TrainProgress
+from ganlib.engine.training import train
 
 
 class JobBusy(RuntimeError):
@@ -33,13 +34,14 @@ class Job:
     # "pausing" becomes "paused" only once the worker is parked at a step boundary.
     state: str = "queued"
     run_path: Optional[str] = None
-    progress: Optional[Progress] = None
+    progress: Optional[TrainProgress] = None
     rows: list[dict[str, float]] = field(default_factory=list)
     error: Optional[str] = None
     traceback: Optional[str] = None
     started: float = field(default_factory=time.time)
     finished: Optional[float] = None
     pending_edits: dict[str, Any] = field(default_factory=dict)  # applied at the next epoch boundary
+    edited_config: Optional[TrainConfig] = None  # the config once they are
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _running: threading.Event = field(default_factory=threading.Event, repr=False)  # cleared = paused
     thread: Optional[threading.Thread] = field(default=None, repr=False)
@@ -96,18 +98,13 @@ class JobManager:
         """Change learning rates, n_critic, penalty weights... of a running job. Validated now
         (a bad value raises ConfigError here), applied at the next epoch boundary, recorded in
         the run's edits.jsonl."""
-        from ganlib.core.errors import ConfigError
-        from ganlib.engine.trainer import LIVE_EDITABLE
-
-        bad = sorted(set(changes) - set(LIVE_EDITABLE))
-        if bad:
-            raise ConfigError(bad[0], f"cannot change while training; live edits take {', '.join(LIVE_EDITABLE)}")
         with self._lock:
             job = self._jobs[job_id]
-            job.config.replace(**{**job.pending_edits, **changes})  # validates
+            edited = with_changes(job.config, {**job.pending_edits, **changes}, "live")  # refuses a bad edit now
             if not job.active:
                 raise RuntimeError("the job has ended; fork the run to continue with other settings")
             job.pending_edits.update(changes)
+            job.edited_config = edited
 
     def wait(self, job_id: int, timeout: Optional[float] = None) -> dict[str, Any]:
         job = self._jobs[job_id]
@@ -165,7 +162,7 @@ class JobManager:
                 if job.state == "queued":  # a job paused while loading stays "pausing"
                     job.state = "running"
 
-        def on_progress(p: Progress) -> None:
+        def on_progress(p: TrainProgress) -> None:
             with self._lock:
                 job.progress = p
 
@@ -177,7 +174,7 @@ class JobManager:
             with self._lock:
                 edits, job.pending_edits = job.pending_edits, {}
                 if edits:
-                    job.config = job.config.replace(**edits)
+                    job.config = job.edited_config  # what the trainer is about to apply
             return edits
 
         cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, should_stop=should_stop,

@@ -1,8 +1,5 @@
-"""The one training loop. The dashboard's job manager, the CLI and the tests all call `train`.
-
-    from ganlib.store.config import TrainConfig
-    from ganlib.engine.trainer import train
-    result = train(TrainConfig(epochs=5), callbacks=Callbacks(on_epoch=print))
+"""The training loop of one run: `Trainer` holds its state and trains epoch by epoch.
+`ganlib.engine.training.train` is the entry point that builds one and records the outcome.
 
 Design (why it is fast): the dataset is one tensor on the device and batches are index
 gathers from a per-epoch device permutation, so there is no DataLoader, PIL or ToTensor in the
@@ -18,73 +15,29 @@ from __future__ import annotations
 
 import math
 import time
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
 
-from ganlib.core.devices import resolve_device
 from ganlib.core.errors import ConfigError, Diverged
-from ganlib.store.checkpoints import capture_rng, clone_state, load_checkpoint, restore_rng, save_checkpoint
-from ganlib.store.config import TrainConfig, check_against_data
-from ganlib.data import ImageData, data_fields, load_run_data
-from ganlib.metrics.pipeline import evaluate_generator
 from ganlib.core.images import save_grid
-from ganlib.core.threads import torch_threads
+from ganlib.data import ImageData, data_fields
+from ganlib.engine.callbacks import Callbacks, TrainProgress
+from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
+from ganlib.metrics.pipeline import evaluate_generator
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle, grid_latents
-from ganlib.store.run_folder import Run, new_run_dir
-from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
+from ganlib.store.checkpoints import capture_rng, clone_state, restore_rng, save_checkpoint
+from ganlib.store.config import TrainConfig, with_changes
+from ganlib.store.run_folder import Run
 
 PROGRESS_INTERVAL_S = 0.25
 COMPILE_PROBE_STEPS = 3  # CUDA graph trees warm up on the 1st call of a graph, record on the 2nd, replay from the 3rd
 
 
-@dataclass
-class Progress:
-    epoch: int  # 1-based epoch being trained
-    epochs: int
-    step: int  # steps done in this epoch
-    steps_per_epoch: int
-    elapsed_s: float
-    eta_s: Optional[float]
-
-    @property
-    def fraction(self) -> float:
-        done = (self.epoch - 1) * self.steps_per_epoch + self.step
-        return min(1.0, done / max(1, self.epochs * self.steps_per_epoch))
-
-
-@dataclass
-class Callbacks:
-    """How a front end watches and steers a run. `should_stop` is polled every step; it may
-    block (the job manager pauses a run that way) and returns True to stop."""
-
-    on_start: Callable[[Run], None] = lambda run: None
-    on_progress: Callable[[Progress], None] = lambda p: None
-    on_epoch: Callable[[dict[str, float]], None] = lambda row: None
-    should_stop: Callable[[], bool] = lambda: False
-    pending_edits: Callable[[], dict[str, Any]] = lambda: {}  # live edits, applied at the next epoch boundary
-
-
-# Hyperparameters a running job may change between epochs: none of them changes a tensor's shape.
-LIVE_EDITABLE = ("lr_g", "lr_d", "n_critic", "gp_weight", "r1_gamma", "clip_value", "label_smoothing",
-                 "instance_noise", "epochs", "eval_every", "sample_every", "checkpoint_every", "early_stop")
-
-
-@dataclass
-class TrainResult:
-    run: Run
-    state: str  # completed | stopped | diverged | failed
-    epoch: int  # last good epoch
-    rows: list[dict[str, float]] = field(default_factory=list)
-    error: Optional[str] = None
-
-
 class Trainer:
-    """State of one run; `train()` below is the public entry point."""
+    """State of one run; `ganlib.engine.training.train` is the public entry point."""
 
     def __init__(self, cfg: TrainConfig, run: Run, data: ImageData, device: torch.device):
         self.cfg, self.run, self.data, self.device = cfg, run, data, device
@@ -199,11 +152,8 @@ class Trainer:
     def apply_edits(self, changes: dict[str, Any], source: str = "live") -> None:
         """Change hyperparameters between epochs; the change is validated, saved in config.json
         and in the run's history (edits.jsonl), and marked on its charts."""
-        bad = sorted(set(changes) - set(LIVE_EDITABLE))
-        if bad:
-            raise ConfigError(bad[0], f"cannot change while training; live edits take {', '.join(LIVE_EDITABLE)}")
         old = self.cfg
-        self.cfg = old.replace(**changes)
+        self.cfg = with_changes(old, changes, source)
         if self.cfg.epochs < self.epoch:
             raise ConfigError("epochs", f"the run has already trained {self.epoch} epochs")
         self.rule.cfg = self.cfg
@@ -252,7 +202,7 @@ class Trainer:
             if now - last_report >= PROGRESS_INTERVAL_S or i == steps - 1:
                 last_report = now
                 rate = (now - t_run) / max(1, done + 1 - self.start_step)
-                cb.on_progress(Progress(self.epoch + 1, cfg.epochs, i + 1, steps, now - t_run,
+                cb.on_progress(TrainProgress(self.epoch + 1, cfg.epochs, i + 1, steps, now - t_run,
                                         rate * (total - done - 1)))
         means = self.rule.epoch_means()  # the one host sync of the epoch
         dt = time.perf_counter() - t0
@@ -348,63 +298,3 @@ class Trainer:
                                   f"{cfg.early_stop} evaluations (best {self.best_fid:.2f}).")
                 return "completed"
         return "completed"
-
-
-def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
-            device: Optional[torch.device] = None) -> Trainer:
-    """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable before
-    any run folder is created for a new run, so a bad config leaves nothing behind."""
-    device = device or resolve_device(cfg.device)
-    if resume is not None:
-        run = Run(Path(resume))
-    data = load_run_data(cfg, device)
-    check_against_data(cfg, len(data), data.labels is not None)
-    torch.manual_seed(cfg.seed)
-    if resume is None:
-        run = Run(new_run_dir(cfg, runs_dir))
-        run.save_config(cfg)
-        trainer = Trainer(cfg, run, data, device)
-    else:
-        trainer = Trainer(cfg, run, data, device)
-        ck_path = run.latest_checkpoint()
-        if ck_path is not None:
-            trainer.load_state(load_checkpoint(ck_path, map_location=device))
-        if cfg.epochs < trainer.epoch:
-            raise ConfigError("epochs", f"the run has already trained {trainer.epoch} epochs; "
-                                        f"resume to at least that many, not {cfg.epochs}")
-        run.save_config(cfg)  # resuming may raise the epoch count
-        run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
-        run.write_evals(trainer.evals)
-        trainer.write_edits()
-    return trainer
-
-
-def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
-          callbacks: Optional[Callbacks] = None) -> TrainResult:
-    """Train a new run, or continue `resume` (a run folder) up to `cfg.epochs` epochs.
-
-    Config and data errors raise before anything is written. Once the run exists, every
-    outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
-    failures keep their traceback there for the UI."""
-    with torch_threads(cfg.cpu_threads):  # this thread only: the dashboard's server keeps its own
-        return _train(cfg, runs_dir, resume, callbacks or Callbacks())
-
-
-def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
-    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume)
-    run = trainer.run
-    run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
-                     device=str(trainer.device), data_note=trainer.data.note)
-    cb.on_start(run)
-    error = tb = None
-    try:
-        state = trainer.fit(cb)
-    except Diverged as e:
-        state, error = "diverged", f"{e}. Training stopped; the last good checkpoint is kept. " \
-                                   "Try a lower learning rate."
-    except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
-        state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
-    trainer.save_snapshot()
-    run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
-                     notes=trainer.notes)
-    return TrainResult(run, state, trainer.epoch, trainer.rows, error)

@@ -16,14 +16,35 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ganlib.core.errors import ConfigError
+from ganlib.data import DATASETS
+from ganlib.losses import LOSSES
+from ganlib.metrics import FEATURE_EXTRACTORS
+from ganlib.models import MODELS
 from ganlib.losses.diffaugment import POLICIES, policies_of
 
+# When a field of an existing run may change, by its role. "live": while it trains (applied at
+# the next epoch boundary), "resume": when training continues in the same run folder, "fork":
+# in a new run that starts from one of its checkpoints. Architecture, data and loss never
+# change: the saved weights and optimizer state were built from them.
+ROLES: dict[str, frozenset[str]] = {
+    "arch": frozenset(),  # shapes tensors, the data or the objective
+    "fork": frozenset({"fork"}),  # what is trained, not its shape: a new run may differ
+    "speed": frozenset({"fork", "resume"}),  # how the same computation runs
+    "live": frozenset({"fork", "live"}),  # a hyperparameter a running job may take at an epoch boundary
+    "schedule": frozenset({"fork", "resume", "live"}),  # how long, how often: may change anywhere
+}
+CHANGE_CONTEXTS = ("live", "resume", "fork")
 
 
-
-def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False):
-    """A dataclass field whose metadata tells the UI how to draw its widget."""
-    meta = {"help": help, "min": lo, "max": hi, "step": step, "choices": choices, "log": log}
+def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False, role: str = "fork",
+       d_only: Optional[str] = None):
+    """A dataclass field whose metadata tells the UI how to draw its widget, the CLI how to parse
+    its flag and a live edit, a resume or a fork whether it may change (`role`, see ROLES).
+    `d_only` marks discriminator options: "switch" (a value other than the default turns a
+    feature on: refused for a VAE) or "setting" (tunes one: hidden for a VAE)."""
+    assert role in ROLES, role
+    meta = {"help": help, "min": lo, "max": hi, "step": step, "choices": choices, "log": log, "role": role,
+            "d_only": d_only}
     return field(default=default, metadata=meta)
 
 
@@ -34,73 +55,69 @@ COMPILE_MODES = ("off", "compile", "cuda_graphs")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets")
-    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.")
-    model: str = _f("mlp_gan", "Model name from the model registry.", choices="models")
-    loss: str = _f("nonsaturating", "GAN loss from the loss registry.", choices="losses")
-    epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1)
-    batch_size: int = _f(128, "Images per step.", 1, 4096, 1)
-    latent_dim: int = _f(100, "Length of the noise vector z.", 1, 1024, 1)
-    lr_g: float = _f(2e-4, "Generator learning rate (Adam).", 1e-6, 1e-2, log=True)
-    lr_d: float = _f(2e-4, "Discriminator learning rate (Adam).", 1e-6, 1e-2, log=True)
-    beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01)
-    beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001)
-    dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05)
-    seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1)
-    device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"])
-    sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1)
-    checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1)
-    image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1)
-    channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3])
-    max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1)
-    eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1)
+    dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets", role="arch")
+    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.", role="arch")
+    model: str = _f("mlp_gan", "Model name from the model registry.", choices="models", role="arch")
+    loss: str = _f("nonsaturating", "GAN loss from the loss registry.", choices="losses", role="arch", d_only="setting")
+    epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1, role="schedule")
+    batch_size: int = _f(128, "Images per step.", 1, 4096, 1, role="fork")
+    latent_dim: int = _f(100, "Length of the noise vector z.", 1, 1024, 1, role="arch")
+    lr_g: float = _f(2e-4, "Generator learning rate (Adam).", 1e-6, 1e-2, log=True, role="live")
+    lr_d: float = _f(2e-4, "Discriminator learning rate (Adam).", 1e-6, 1e-2, log=True, role="live", d_only="setting")
+    beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01, role="fork")
+    beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001, role="fork")
+    dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05, role="fork")
+    seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1, role="fork")
+    device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"], role="speed")
+    sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1, role="schedule")
+    checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1, role="schedule")
+    image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1, role="arch")
+    channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch")
+    max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1, role="arch")
+    eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1, role="live")
     eval_samples: int = _f(10_000, "Generated samples per evaluation (capped at the number of real images).",
-                           500, 50_000, 500)
+                           500, 50_000, 500, role="fork")
     extractor: str = _f("auto", "Feature extractor for the metrics; auto = digits for grayscale, inception for colour.",
-                        choices="extractors")
+                        choices="extractors", role="fork")
     inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
-                                    "torch hub's cache, or a download).")
-    early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1)
+                                    "torch hub's cache, or a download).", role="fork")
+    early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1, role="live")
     # ---- architecture variants and stabilisers (seeds 001-004) ----
-    variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).")
+    variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).", role="arch")
     d_norm: str = _f("batch", "Normalisation in conv discriminators; a gradient penalty needs layer or none.",
-                     choices=["batch", "layer", "none"])
-    n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1)
-    clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001)
-    gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).")
-    gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1)
-    r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1)
+                     choices=["batch", "layer", "none"], role="arch", d_only="setting")
+    n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1, role="live", d_only="switch")
+    clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001, role="live", d_only="setting")
+    gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).", role="arch", d_only="switch")
+    gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1, role="live", d_only="setting")
+    r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1, role="live", d_only="switch")
     ema_decay: float = _f(0.0, "EMA of G's weights used for samples and metrics (0 = off; 0.999 typical).",
-                          0.0, 0.9999, 0.0001)
+                          0.0, 0.9999, 0.0001, role="fork")
     label_smoothing: float = _f(0.0, "One-sided label smoothing: real targets become 1 - s (BCE losses).",
-                                0.0, 0.3, 0.05)
+                                0.0, 0.3, 0.05, role="live", d_only="switch")
     instance_noise: float = _f(0.0, "Std of Gaussian noise added to D's inputs, decaying to 0 over the run.",
-                               0.0, 1.0, 0.05)
-    minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).")
-    spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.")
-    diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.")
-    patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).")
+                               0.0, 1.0, 0.05, role="live", d_only="switch")
+    minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).", role="arch", d_only="switch")
+    spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.", role="arch", d_only="switch")
+    diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.", role="fork", d_only="switch")
+    patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).", role="arch", d_only="switch")
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
-                        choices=list(PRECISIONS))
+                        choices=list(PRECISIONS), role="speed")
     channels_last: bool = _f(False, "Keep conv models and the data in channels-last memory format (NHWC): "
-                                    "faster convolutions on GPU tensor cores.")
+                                    "faster convolutions on GPU tensor cores.", role="speed")
     compile: str = _f("off", "torch.compile G and D: compile fuses kernels; cuda_graphs also replays each step as "
                              "CUDA graphs (for small batches, where kernel launches dominate). Falls back to eager "
-                             "with a note if compiling fails.", choices=list(COMPILE_MODES))
+                             "with a note if compiling fails.", choices=list(COMPILE_MODES), role="speed")
     cpu_threads: int = _f(0, "Torch CPU threads of this run (0 = torch's default, one per core). On a machine "
-                             "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1)
+                             "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1, role="speed")
 
     def __post_init__(self):
         self.validate()
 
     # ---- validation -------------------------------------------------------------------
     def validate(self) -> None:
-        from ganlib.data import DATASETS
-        from ganlib.losses import LOSSES
-        from ganlib.models import MODELS
-
         for name, reg in (("dataset", DATASETS), ("model", MODELS), ("loss", LOSSES)):
             value = getattr(self, name)
             if value not in reg:
@@ -141,8 +158,6 @@ class TrainConfig:
             raise ConfigError("eval_samples", f"must be at least 2, got {self.eval_samples}")
         if self.early_stop and not self.eval_every:
             raise ConfigError("early_stop", "early stopping watches FID: set eval_every above 0")
-        from ganlib.metrics import FEATURE_EXTRACTORS
-
         if self.extractor != "auto" and self.extractor not in FEATURE_EXTRACTORS:
             raise ConfigError("extractor", f"unknown extractor {self.extractor!r}; choose auto or one of "
                                            f"{', '.join(FEATURE_EXTRACTORS.names())}")
@@ -151,9 +166,6 @@ class TrainConfig:
 
     def _check_combination(self) -> None:
         """The combinations that make no sense are refused here, each with the reason."""
-        from ganlib.losses import LOSSES
-        from ganlib.models import MODELS
-
         spec, loss = MODELS.get(self.model), LOSSES.get(self.loss)
         if self.d_norm not in ("batch", "layer", "none"):
             raise ConfigError("d_norm", f"must be batch, layer or none, got {self.d_norm!r}")
@@ -178,14 +190,9 @@ class TrainConfig:
         if unknown:
             raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
         if spec.kind == "vae":
-            gan_only = {"n_critic": self.n_critic > 1, "gradient_penalty": self.gradient_penalty,
-                        "r1_gamma": self.r1_gamma > 0, "label_smoothing": self.label_smoothing > 0,
-                        "instance_noise": self.instance_noise > 0, "minibatch_std": self.minibatch_std,
-                        "spectral_norm": self.spectral_norm, "diffaugment": bool(self.diffaugment),
-                        "patch_gan": self.patch_gan}
-            for name, on in gan_only.items():
-                if on:
-                    raise ConfigError(name, f"{self.model} is a VAE: it has no discriminator, so {name} does not apply")
+            for f in field_specs():
+                if f.metadata["d_only"] == "switch" and getattr(self, f.name) != f.default:
+                    raise ConfigError(f.name, f"{self.model} is a VAE: it has no discriminator, so {f.name} does not apply")
             return
         penalised = loss.needs_gp or self.gradient_penalty or self.r1_gamma > 0
         if penalised and spec.convolutional and self.d_norm == "batch":
@@ -253,9 +260,44 @@ def field_specs() -> list[dataclasses.Field]:
     return list(dataclasses.fields(TrainConfig))
 
 
-def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> None:
-    from ganlib.models import MODELS
+def changeable(when: str) -> tuple[str, ...]:
+    """The fields that may change `when` ("live", "resume" or "fork"), in declaration order:
+    what the live-edit form, `train --resume` and the fork form offer."""
+    if when not in CHANGE_CONTEXTS:
+        raise ValueError(f"when must be one of {', '.join(CHANGE_CONTEXTS)}, got {when!r}")
+    return tuple(f.name for f in field_specs() if when in ROLES[f.metadata["role"]])
 
+
+def fixed_in(when: str) -> tuple[str, ...]:
+    """The fields that stay as they are `when` (the complement of `changeable`)."""
+    allowed = set(changeable(when))
+    return tuple(f.name for f in field_specs() if f.name not in allowed)
+
+
+_REFUSALS = {
+    "live": "cannot change while training; live edits take {allowed}",
+    "resume": "cannot change when resuming (the run has {old!r}); a resume may change only {allowed}",
+    "fork": "a fork keeps the parent's architecture, data and loss; start a new run to change it",
+}
+
+
+def with_changes(base: TrainConfig, changes: dict[str, Any], when: str) -> TrainConfig:
+    """The one check of a change to an existing run's config: every field that differs must be
+    changeable `when`, and the result must be a valid config. Returns the new config; raises
+    ConfigError naming the first field that may not change (or is invalid)."""
+    allowed = changeable(when)
+    known = {f.name for f in field_specs()}
+    for name, value in changes.items():
+        if name not in known:
+            raise ConfigError(name, f"not a config field; fields are {', '.join(sorted(known))}")
+    new = base.replace(**changes) if changes else base
+    for name in changes:
+        if name not in allowed and getattr(new, name) != getattr(base, name):
+            raise ConfigError(name, _REFUSALS[when].format(allowed=", ".join(allowed), old=getattr(base, name)))
+    return new
+
+
+def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> None:
     if cfg.batch_size > n_images:
         raise ConfigError("batch_size", f"batch of {cfg.batch_size} is larger than the {n_images} images of the data")
     if MODELS.get(cfg.model).conditional and not has_labels:
@@ -266,9 +308,6 @@ def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> Non
 def relevant_fields(values: dict[str, Any]) -> set[str]:
     """The fields that matter for these choices, so the Train page shows only their sliders
     (clip value only with WGAN, no discriminator options for a VAE, and so on)."""
-    from ganlib.losses import LOSSES
-    from ganlib.models import MODELS
-
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     model = values.get("model", "mlp_gan")
     spec = MODELS.get(model) if model in MODELS else None
@@ -282,9 +321,7 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
         hide.add("variant")
     if spec is not None and spec.default_dropout == 0 and values.get("dropout") is None:
         hide.add("dropout")
-    gan_only = {"loss", "lr_d", "n_critic", "clip_value", "gradient_penalty", "gp_weight", "r1_gamma",
-                "label_smoothing", "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan",
-                "d_norm"}
+    gan_only = {f.name for f in field_specs() if f.metadata["d_only"]}
     if not (spec and spec.convolutional):
         hide.add("channels_last")
     if spec is not None and spec.kind == "vae":

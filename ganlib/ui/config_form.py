@@ -19,7 +19,7 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
-from ganlib.store.config import TrainConfig, field_specs, relevant_fields
+from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
 
 MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".
@@ -92,7 +92,7 @@ def _descriptions(reg) -> str:
 def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str, Any]) -> Any:
     """Draw one field's widget and return its value (None for a hidden or defaulted field)."""
     meta, name = f.metadata, f.name
-    label = name.replace("_", " ").capitalize().replace("Lr ", "LR ")
+    label = field_label(name)
     help_ = meta.get("help")
     base, optional = _base_type(f)
     choices = meta.get("choices")
@@ -188,6 +188,33 @@ def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
                     continue
                 values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
     return {n: values[n] for n in fields}  # declaration order
+
+
+def field_label(name: str) -> str:
+    return name.replace("_", " ").capitalize().replace("Lr ", "LR ")
+
+
+def number_widget(f: dataclasses.Field, value: Any, key: str, container=None) -> Any:
+    """A number box for a numeric field, its range and step from the field's metadata: for
+    forms where an exact value matters more than a slider (the live-edit form)."""
+    meta, (base, _) = f.metadata, _base_type(f)
+    lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")
+    where = container or st
+    if base is int:
+        return int(where.number_input(field_label(f.name), int(lo), int(hi), int(value), int(step or 1), key=key,
+                                      help=meta.get("help")))
+    fmt = "%.1e" if meta.get("log") else f"%.{max(0, -math.floor(math.log10(step)))}f" if step else None
+    return float(where.number_input(field_label(f.name), float(lo), float(hi), float(value),
+                                    float(step) if step else None, format=fmt, key=key, help=meta.get("help")))
+
+
+def live_edit_widgets(cfg: dict[str, Any], prefix: str = "edit", columns: int = 3) -> dict[str, Any]:
+    """A number box for every field a running job may change (`changeable("live")`) that
+    matters for this config; returns {field: value}."""
+    fields = {f.name: f for f in field_specs()}
+    shown = [n for n in changeable("live") if n in relevant_fields(cfg)]
+    cols = st.columns(columns)
+    return {n: number_widget(fields[n], cfg[n], f"{prefix}_{n}", cols[i % columns]) for i, n in enumerate(shown)}
 
 
 def _widget_values(prefix: str, fields) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""The one training entry point: the dashboard's job manager, the CLI, the benchmarks and the
+tests all call `train`.
+
+    from ganlib.store.config import TrainConfig
+    from ganlib.engine.training import train
+    result = train(TrainConfig(epochs=5), callbacks=Callbacks(on_epoch=print))
+
+`prepare` loads the data and builds (or restores) the models before any run folder exists for
+a new run, so a bad config or missing data leaves nothing behind; `train` then records every
+outcome (completed, stopped, diverged, failed) in the run's status.json.
+"""
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from ganlib.core.devices import resolve_device
+from ganlib.core.errors import ConfigError, Diverged
+from ganlib.core.threads import torch_threads
+from ganlib.data import load_run_data
+from ganlib.engine.callbacks import Callbacks, TrainResult
+from ganlib.engine.trainer import Trainer
+from ganlib.store.checkpoints import load_checkpoint
+from ganlib.store.config import TrainConfig, check_against_data
+from ganlib.store.run_folder import Run, new_run_dir
+
+
+def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
+            device: Optional[torch.device] = None) -> Trainer:
+    """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable before
+    any run folder is created for a new run, so a bad config leaves nothing behind."""
+    device = device or resolve_device(cfg.device)
+    if resume is not None:
+        run = Run(Path(resume))
+    data = load_run_data(cfg, device)
+    check_against_data(cfg, len(data), data.labels is not None)
+    torch.manual_seed(cfg.seed)
+    if resume is None:
+        run = Run(new_run_dir(cfg, runs_dir))
+        run.save_config(cfg)
+        trainer = Trainer(cfg, run, data, device)
+    else:
+        trainer = Trainer(cfg, run, data, device)
+        ck_path = run.latest_checkpoint()
+        if ck_path is not None:
+            trainer.load_state(load_checkpoint(ck_path, map_location=device))
+        if cfg.epochs < trainer.epoch:
+            raise ConfigError("epochs", f"the run has already trained {trainer.epoch} epochs; "
+                                        f"resume to at least that many, not {cfg.epochs}")
+        run.save_config(cfg)  # resuming may raise the epoch count
+        run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
+        run.write_evals(trainer.evals)
+        trainer.write_edits()
+    return trainer
+
+
+def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
+          callbacks: Optional[Callbacks] = None) -> TrainResult:
+    """Train a new run, or continue `resume` (a run folder) up to `cfg.epochs` epochs.
+
+    Config and data errors raise before anything is written. Once the run exists, every
+    outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
+    failures keep their traceback there for the UI."""
+    with torch_threads(cfg.cpu_threads):  # this thread only: the dashboard's server keeps its own
+        return _train(cfg, runs_dir, resume, callbacks or Callbacks())
+
+
+def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
+    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume)
+    run = trainer.run
+    run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
+                     device=str(trainer.device), data_note=trainer.data.note)
+    cb.on_start(run)
+    error = tb = None
+    try:
+        state = trainer.fit(cb)
+    except Diverged as e:
+        state, error = "diverged", f"{e}. Training stopped; the last good checkpoint is kept. " \
+                                   "Try a lower learning rate."
+    except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
+        state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
+    trainer.save_snapshot()
+    run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
+                     notes=trainer.notes)
+    return TrainResult(run, state, trainer.epoch, trainer.rows, error)
