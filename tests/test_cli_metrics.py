@@ -21,7 +21,8 @@ from PIL import Image
 
 import ganlib.store.run_folder
 from ganlib.engine import trainer as training
-from ganlib.cli import main, read_image
+from ganlib.cli import main
+from ganlib.data.image_files import read_image
 from ganlib.store.config import TrainConfig
 from ganlib.metrics.evaluate import get_extractor
 from ganlib.metrics.frechet import frechet_distance, mean_cov
