@@ -1,4 +1,4 @@
-"""`python -m ganlib ...`: the command line (see ganlib/cli.py)."""
+"""`python -m ganlib ...`: the command line (see ganlib/cli/)."""
 from ganlib.cli import main
 
 raise SystemExit(main())

@@ -1,5 +1,5 @@
 """Timelapse: a run's fixed-noise grids across epochs as one animation, the epoch written on each
-frame; download it as a GIF (or MP4 when PyAV or imageio-ffmpeg is installed)."""
+frame; download it as a GIF or an MP4."""
 from pathlib import Path
 
 import streamlit as st
@@ -51,11 +51,7 @@ left.image(gif, caption=f"{run.name}: {len(grids)} grids, epochs {first}–{last
 with right:
     st.download_button("Download GIF", gif, f"{run.name}_timelapse.gif", "image/gif", key="tl_gif",
                        icon=":material/download:", on_click="ignore")
-    backend = timelapse.mp4_backend()
-    if backend:
-        st.download_button("Download MP4", lambda: mp4_for(str(run.path), stamp, float(fps), int(scale)),
-                           f"{run.name}_timelapse.mp4", "video/mp4", key="tl_mp4",
-                           icon=":material/movie:", on_click="ignore", help=f"H.264, encoded with {backend}")
-    else:
-        st.caption("MP4 needs PyAV or imageio-ffmpeg (`pip install imageio-ffmpeg`); the GIF needs nothing.")
-    st.caption(f"From the command line: `python -m ganlib.explore.timelapse {run.name} --out {run.name}.gif`")
+    st.download_button("Download MP4", lambda: mp4_for(str(run.path), stamp, float(fps), int(scale)),
+                       f"{run.name}_timelapse.mp4", "video/mp4", key="tl_mp4",
+                       icon=":material/movie:", on_click="ignore", help="H.264, encoded with PyAV")
+    st.caption(f"From the command line: `python -m ganlib timelapse {run.name} --out {run.name}.gif`")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.interchange import export
+from ganlib.interchange import config_files, export, tensorboard
 from ganlib.core.errors import ConfigError
 from ganlib.ui import core
 
@@ -41,10 +41,10 @@ def export_tab() -> None:
 
     st.subheader("Config")
     st.caption("Reproduce the run from the command line: `python -m ganlib train --config FILE`.")
-    yaml_text = export.config_text(cfg, "yaml")
+    yaml_text = config_files.config_text(cfg, "yaml")
     row = st.container(horizontal=True)
-    row.download_button("Download JSON", export.config_text(cfg, "json"), f"{run.name}.json", "application/json",
-                       key="exp_json", icon=":material/download:", on_click="ignore")
+    row.download_button("Download JSON", config_files.config_text(cfg, "json"), f"{run.name}.json",
+                        "application/json", key="exp_json", icon=":material/download:", on_click="ignore")
     row.download_button("Download YAML", yaml_text, f"{run.name}.yaml", "application/yaml",
                        key="exp_yaml", icon=":material/download:", on_click="ignore")
     with st.expander("Show the YAML"):
@@ -55,11 +55,11 @@ def export_tab() -> None:
     row = st.container(horizontal=True)
     if row.button("Write TensorBoard logs", key="exp_tb", icon=":material/insights:"):
         try:
-            st.success(f"Wrote `{export.write_tensorboard(run)}`", icon=":material/check:")
+            st.success(f"Wrote `{tensorboard.write_tensorboard(run)}`", icon=":material/check:")
         except (OSError, ValueError) as e:
             st.error(f"Could not write the logs: {e}", icon=":material/error:")
     if row.button("Write for every run", key="exp_tb_all", icon=":material/select_all:"):
-        paths = export.write_tensorboard_all(core.runs_root())
+        paths = tensorboard.write_tensorboard_all(core.runs_root())
         st.success(f"Wrote event files for {len(paths)} run{'s' if len(paths) != 1 else ''}.", icon=":material/check:")
 
 
@@ -94,8 +94,8 @@ with tab_import:
                 ready = False
             else:
                 try:
-                    cfg_override = export.parse_config_text(cf.getvalue().decode("utf-8", "replace"),
-                                                            Path(cf.name).suffix)
+                    cfg_override = config_files.parse_config_text(cf.getvalue().decode("utf-8", "replace"),
+                                                                  Path(cf.name).suffix)
                 except (ValueError, ConfigError) as e:
                     st.error(f"{cf.name}: {e}", icon=":material/error:")
                     ready = False

@@ -23,6 +23,7 @@ from PIL import Image
 import ganlib.store.run_folder
 from ganlib.engine.update_rules.gan import GANUpdate
 from ganlib.cli import main
+from ganlib.cli.commands import COMMANDS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--max-images", "256", "--batch-size", "64", "--device", "cpu"]
@@ -309,6 +310,17 @@ def test_runs_empty_dir(tmp_path, capsys):
     assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and "no runs" in captured.err
+
+
+def test_every_registered_command_has_help(capsys):
+    assert list(COMMANDS) == ["train", "sample", "runs", "fork", "fid", "metrics", "export", "import", "config",
+                              "tensorboard", "timelapse"]  # the order of --help
+    for name in COMMANDS:
+        assert main([name, "--help"]) == 0
+        assert capsys.readouterr().out.startswith(f"usage: python -m ganlib {name} ")
+    assert main(["runs", "--bogus"]) == 2  # an unknown flag of a command without config flags
+    assert capsys.readouterr().err.strip() == ("error: unrecognized argument '--bogus' for runs "
+                                               "(see python -m ganlib runs --help)")
 
 
 # ---- the module entry point ----------------------------------------------------------------------

@@ -20,8 +20,9 @@ import torch
 from PIL import Image
 
 import ganlib.store.run_folder
-from ganlib.engine import trainer as training
-from ganlib.cli import main, read_image
+from ganlib.engine import training
+from ganlib.cli import main
+from ganlib.data.image_files import read_image
 from ganlib.store.config import TrainConfig
 from ganlib.metrics.pipeline import get_extractor
 from ganlib.metrics.frechet import frechet_distance, mean_cov

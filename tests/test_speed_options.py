@@ -9,7 +9,7 @@ import torch
 
 import ganlib.engine.update_rules.common
 from ganlib.store.checkpoints import load_checkpoint, load_handle
-from ganlib.cli import resume_config
+from ganlib.cli.train import resume_config
 from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 from ganlib.models import build_models
 from ganlib.store.run_folder import Run

@@ -5,16 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from ganlib.data import DATASETS, DatasetUnavailable, RawData
-
-
-
-def _read(path: Path, size: int) -> np.ndarray:
-    with Image.open(path) as im:
-        im = im.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
-        return np.asarray(im, dtype=np.uint8)
+from ganlib.data.image_files import read_image
 
 
 @DATASETS.register("folder")
@@ -33,14 +26,15 @@ def load_folder(data_path: str = "", image_size: int = 64) -> RawData:
     images, labels, skipped = [], [], 0
     for label, files in groups:
         for f in files:
-            try:
-                images.append(_read(f, image_size))
-                labels.append(label)
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            a = read_image(f, rgb=True, size=image_size)
+            if a is None:
                 skipped += 1
+            else:
+                images.append(a)
+                labels.append(label)
     if not images:
         raise DatasetUnavailable(f"folder dataset: no readable images in {root} ({skipped} files skipped)")
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    x = torch.from_numpy(np.stack(images))  # (N, 3, H, W), contiguous
     y = torch.tensor(labels, dtype=torch.int64) if subdirs else None
     note = f"{len(images)} images" + (f" in {len(names)} classes" if names else "")
     note += f"; {skipped} unreadable or non-image files skipped" if skipped else ""

@@ -1,27 +1,23 @@
-"""Timelapse: a run's fixed-noise grids across epochs as an animated GIF (or MP4), each frame
+"""Timelapse: a run's fixed-noise grids across epochs as an animated GIF or an MP4, each frame
 labelled with its epoch on a white band above the grid.
 
-    from ganlib.explore.timelapse import timelapse_gif, timelapse_mp4, mp4_backend
+    from ganlib.explore.timelapse import timelapse_gif, timelapse_mp4
     Path("run.gif").write_bytes(timelapse_gif(run))
-    if mp4_backend():                       # PyAV or imageio-ffmpeg, whichever is importable
-        Path("run.mp4").write_bytes(timelapse_mp4(run))
+    Path("run.mp4").write_bytes(timelapse_mp4(run))     # H.264 through PyAV, which ships FFmpeg
 
-    python -m ganlib.explore.timelapse 00003-mlp_gan-mnist5k --out run.gif [--fps 4] [--scale 2]
+    python -m ganlib timelapse 00003-mlp_gan-mnist5k --out run.gif [--fps 4] [--scale 2]
 
 Every grid of a run uses the same latents (`Run.samples()`), so the animation shows one set of
-digits slowly forming. Neither video package is a requirement: MP4 is offered when one imports.
+digits slowly forming.
 """
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import io
-import os
-import sys
-import tempfile
+from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
+import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -97,37 +93,9 @@ def timelapse_gif(run: str | Path | Run, *, fps: float = 4.0, hold_last_s: float
     return buf.getvalue()
 
 
-def mp4_backend() -> Optional[str]:
-    """"av" (PyAV) or "imageio-ffmpeg" when one is importable, else None."""
-    for module, name in (("av", "av"), ("imageio_ffmpeg", "imageio-ffmpeg")):
-        if importlib.util.find_spec(module) is not None:
-            return name
-    return None
-
-
 def timelapse_mp4(run: str | Path | Run, *, fps: float = 4.0, scale: int = 2) -> bytes:
-    """An H.264 MP4 (yuv420p, so every player shows it). Needs PyAV or imageio-ffmpeg."""
-    backend = mp4_backend()
-    if backend is None:
-        raise RuntimeError("MP4 needs PyAV or imageio-ffmpeg (pip install imageio-ffmpeg); GIF works without")
+    """An H.264 MP4 (yuv420p, so every player shows it), one frame per grid."""
     rgb = [np.asarray(_even(im.convert("RGB"))) for _, im in frames(run, scale=scale)]
-    return _mp4_av(rgb, fps) if backend == "av" else _mp4_imageio(rgb, fps)
-
-
-def _even(im: Image.Image) -> Image.Image:
-    """yuv420p needs even sides: pad with white."""
-    w, h = im.width + im.width % 2, im.height + im.height % 2
-    if (w, h) == im.size:
-        return im
-    out = Image.new("RGB", (w, h), (255, 255, 255))
-    out.paste(im, (0, 0))
-    return out
-
-
-def _mp4_av(rgb: list[np.ndarray], fps: float) -> bytes:
-    import av
-    from fractions import Fraction
-
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="mp4") as box:
         stream = box.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
@@ -141,80 +109,15 @@ def _mp4_av(rgb: list[np.ndarray], fps: float) -> bytes:
     return buf.getvalue()
 
 
-def _mp4_imageio(rgb: list[np.ndarray], fps: float) -> bytes:
-    import imageio_ffmpeg
-
-    h, w = rgb[0].shape[:2]
-    fd, tmp = tempfile.mkstemp(suffix=".mp4")
-    os.close(fd)
-    try:
-        writer = imageio_ffmpeg.write_frames(tmp, (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-                                             macro_block_size=1, quality=8)
-        writer.send(None)  # start the ffmpeg process
-        for arr in rgb:
-            writer.send(np.ascontiguousarray(arr).tobytes())
-        writer.close()
-        return Path(tmp).read_bytes()
-    finally:
-        os.unlink(tmp)
+def _even(im: Image.Image) -> Image.Image:
+    """yuv420p needs even sides: pad with white."""
+    w, h = im.width + im.width % 2, im.height + im.height % 2
+    if (w, h) == im.size:
+        return im
+    out = Image.new("RGB", (w, h), (255, 255, 255))
+    out.paste(im, (0, 0))
+    return out
 
 
-# ---- command line ----------------------------------------------------------------------------
-DESCRIPTION = ("Write a run's fixed-noise grids as an animated GIF or MP4 (by --out's extension), the epoch "
-               "written above each frame. Prints the file on stdout.")
-
-
-def add_cli(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register `timelapse` on ganlib.cli's subparsers; it dispatches through `args.func`."""
-    p = sub.add_parser("timelapse", allow_abbrev=False, help="animate a run's sample grids across epochs",
-                       description=DESCRIPTION)
-    _arguments(p)
-    return p
-
-
-def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="a run folder or a run name under --runs-dir")
-    p.add_argument("--out", metavar="FILE", help="FILE.gif or FILE.mp4 (default: <run>/timelapse.gif)")
-    p.add_argument("--fps", type=float, default=4.0, help="frames per second (default: 4)")
-    p.add_argument("--scale", type=int, default=1, help="enlarge each grid this many times (default: 1)")
-    p.add_argument("--runs-dir", "--runs_dir", metavar="DIR", help="folder holding the runs")
-    p.set_defaults(func=cli_timelapse)
-
-
-def cli_timelapse(args: argparse.Namespace) -> int:
-    """Bad arguments raise ValueError / FileNotFoundError (ganlib.cli prints them, exit code 2)."""
-    run = find_run(args.run, args.runs_dir)
-    out = Path(args.out) if args.out else run.path / "timelapse.gif"
-    if not 0 < args.fps <= 60:
-        raise ValueError(f"--fps must be in (0, 60], got {args.fps}")
-    if not 1 <= args.scale <= 16:
-        raise ValueError(f"--scale must be between 1 and 16, got {args.scale}")
-    suffix = out.suffix.lower()
-    if suffix == ".gif":
-        data = timelapse_gif(run, fps=args.fps, scale=args.scale)
-    elif suffix == ".mp4":
-        if mp4_backend() is None:
-            raise ValueError("MP4 needs PyAV or imageio-ffmpeg (pip install imageio-ffmpeg); use --out FILE.gif")
-        data = timelapse_mp4(run, fps=args.fps, scale=args.scale)
-    else:
-        raise ValueError(f"--out must end in .gif or .mp4, got {out.name!r}")
-    from ganlib.core.atomic import atomic_write_bytes
-
-    atomic_write_bytes(out, data)
-    print(out)
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ganlib.explore.timelapse", description=DESCRIPTION, allow_abbrev=False)
-    _arguments(p)
-    args = p.parse_args(argv)
-    try:
-        return cli_timelapse(args)
-    except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+# file suffix -> encoder(run, fps=, scale=) -> bytes
+FORMATS = {".gif": timelapse_gif, ".mp4": timelapse_mp4}

@@ -12,142 +12,42 @@ a backslash or a link anywhere in the zip refuses the whole file. A bare `.pt` i
 `torch.load(weights_only=True)`, which rebuilds tensors and plain containers only. Key names
 and shapes of every network are compared with the architecture the config builds before
 anything is written, and a mismatch names the first differences. A failure after the run
-folder was created removes the folder again.
+folder was created removes the folder again. The reading of the untrusted bytes themselves
+(zip members, safetensors, weights_only torch.load, JSON/CSV/PNG checks) is in
+`ganlib.interchange.untrusted`.
 
 An imported run has no optimizer state. Its checkpoint says `imported: True` (optimizers None)
 and its status is `imported (sampling only)`: sample it, walk it, judge it; do not resume it.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
 import shutil
-import struct
 import time
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Optional
 
+import torch
+
 from ganlib.core.atomic import atomic_write_bytes, atomic_write_text
+from ganlib.core.images import save_grid
+from ganlib.interchange.untrusted import (
+    ImportRefused, check_png, is_state_dict, last_epoch, load_safetensors, load_torch_weights, parse_csv,
+    parse_json, parse_jsonl, read_zip, split_networks)
+from ganlib.models import MODELS, build_models
+from ganlib.models.handle import grid_latents
+from ganlib.store.checkpoints import load_handle, save_checkpoint
 from ganlib.store.config import ConfigError, TrainConfig
-from ganlib.store.run_folder import Run, new_run_dir
+from ganlib.store.run_folder import Run, new_run_dir, rows_to_csv
 
 FORMAT = "ganlib-run"
 FORMAT_VERSION = 1
 NETWORKS = ("G", "D", "G_ema")
 IMPORTED_STATE = "imported (sampling only)"
-ALLOWED_SUFFIXES = (".json", ".jsonl", ".csv", ".png", ".safetensors")
-MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per file in a zip
-MAX_TOTAL_BYTES = 2 << 30  # 2 GiB unpacked in all
-MAX_MEMBERS = 20_000
 _GRID_RE = re.compile(r"^(samples|recon)/epoch_\d{4,}\.png$")
-
-
-class ImportRefused(ValueError):
-    """The file cannot be imported; the message says why (and what to change)."""
-
-
-# ---- reading untrusted files -----------------------------------------------------------------
-def read_zip(data: bytes) -> dict[str, bytes]:
-    """The zip's files as {relative path: bytes}, its one top folder (if any) stripped.
-    Refuses unsafe names, links, anything but safetensors/JSON/CSV/PNG, and oversized content."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, struct.error) as e:
-        raise ImportRefused(f"not a readable zip file ({e})") from None
-    infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ImportRefused(f"the zip holds {len(infos)} entries; at most {MAX_MEMBERS} are accepted")
-    files: dict[str, bytes] = {}
-    total = 0
-    for info in infos:
-        name = info.filename
-        check_member_name(name)
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise ImportRefused(f"zip member {name!r} is a symbolic link; links are not accepted")
-        if info.is_dir():
-            continue
-        if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise ImportRefused(f"zip member {name!r} is not accepted: a run zip may only hold safetensors, "
-                                "JSON, JSON lines, CSV and PNG files (pickles and code are refused)")
-        if info.file_size > MAX_MEMBER_BYTES or total + info.file_size > MAX_TOTAL_BYTES:
-            raise ImportRefused(f"zip member {name!r} is too large")
-        with zf.open(info) as f:
-            content = f.read(MAX_MEMBER_BYTES + 1)
-        if len(content) > MAX_MEMBER_BYTES:
-            raise ImportRefused(f"zip member {name!r} is too large")
-        total += len(content)
-        key = name.rstrip("/")
-        if key in files:
-            raise ImportRefused(f"zip member {name!r} appears twice")
-        files[key] = content
-    tops = {n.split("/", 1)[0] for n in files}
-    if len(tops) == 1 and all("/" in n for n in files):  # one folder at the top: strip it
-        files = {n.split("/", 1)[1]: b for n, b in files.items()}
-    return files
-
-
-def check_member_name(name: str) -> None:
-    """Refuse absolute paths, drive letters, backslashes, `..` and empty parts."""
-    bad = (not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name or ":" in name
-           or any(part in ("", ".", "..") for part in PurePosixPath(name.rstrip("/")).parts)
-           or ".." in name.split("/"))
-    if bad:
-        raise ImportRefused(f"zip member {name!r} has an unsafe path (absolute, `..` or a drive); refused")
-
-
-def load_safetensors(data: bytes, what: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(tensors, metadata) of safetensors bytes; anything else is refused."""
-    from safetensors.torch import load as parse_safetensors  # parses tensors only: no pickle
-
-    try:
-        tensors = parse_safetensors(data)
-    except Exception as e:  # noqa: BLE001 - any parse error means "not safetensors"
-        raise ImportRefused(f"{what} is not a valid safetensors file ({' '.join(str(e).split())[:200]})") from None
-    return tensors, _safetensors_metadata(data)
-
-
-def _safetensors_metadata(data: bytes) -> dict[str, str]:
-    try:
-        (n,) = struct.unpack("<Q", data[:8])
-        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
-        return {str(k): str(v) for k, v in meta.items()}
-    except Exception:  # noqa: BLE001 - metadata is optional
-        return {}
-
-
-def load_torch_weights(data: bytes, what: str) -> Any:
-    """A .pt/.pth read with weights_only=True: tensors and plain containers only, never code."""
-    import torch
-
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - hostile, corrupt or foreign pickles all land here
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise ImportRefused(f"{what} is not a plain weights file: only tensors and plain containers are "
-                            f"loaded, never pickled objects or code ({first})") from None
-
-
-def _is_state_dict(obj: Any) -> bool:
-    import torch
-
-    return isinstance(obj, dict) and bool(obj) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                       for k, v in obj.items())
-
-
-def split_networks(sd: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A flat state dict is G's, unless every key starts with `G.`, `D.` or `G_ema.`."""
-    prefixed: dict[str, dict[str, Any]] = {}
-    for k, v in sd.items():
-        net = next((n for n in ("G_ema", "G", "D") if k.startswith(n + ".")), None)
-        if net is None:
-            return {"G": sd}
-        prefixed.setdefault(net, {})[k[len(net) + 1:]] = v
-    return prefixed
 
 
 # ---- architecture check ------------------------------------------------------------------------
@@ -165,8 +65,6 @@ def mismatches(model, sd: dict[str, Any]) -> list[str]:
 def check_architecture(cfg: TrainConfig, nets: dict[str, dict[str, Any]], num_classes: int,
                        limit: int = 5) -> None:
     """Raise ImportRefused listing the first mismatches when `nets` do not fit the config's models."""
-    from ganlib.models import build_models
-
     G, D = build_models(cfg, num_classes)
     for name, sd in nets.items():
         model = D if name == "D" else G
@@ -230,7 +128,7 @@ def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classe
     files = read_zip(data)
     manifest: dict[str, Any] = {}
     if "manifest.json" in files:
-        manifest = _json(files["manifest.json"], "manifest.json")
+        manifest = parse_json(files["manifest.json"], "manifest.json")
         if not isinstance(manifest, dict):
             raise ImportRefused("manifest.json must hold an object")
         if manifest.get("format") not in (None, FORMAT) or int(manifest.get("format_version", 1)) > FORMAT_VERSION:
@@ -240,7 +138,7 @@ def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classe
     if cfg is None:
         if "config.json" not in files:
             raise ImportRefused("the zip has no config.json; export the run again or import its weights with a config")
-        values = _json(files["config.json"], "config.json")
+        values = parse_json(files["config.json"], "config.json")
         if not isinstance(values, dict):
             raise ImportRefused("config.json must hold an object")
         try:
@@ -263,16 +161,16 @@ def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classe
             if not _GRID_RE.match(name):
                 notes.append(f"ignored {name}")
                 continue
-            _check_png(content, name)
+            check_png(content, name)
             grids[name] = content
         elif name not in ("manifest.json", "config.json", "metrics.csv", "evals.jsonl") \
                 and not name.startswith("weights/"):
             notes.append(f"ignored {name}")
-    metrics = _csv(files["metrics.csv"]) if "metrics.csv" in files else None
-    evals = _jsonl(files["evals.jsonl"]) if "evals.jsonl" in files else None
+    metrics = parse_csv(files["metrics.csv"]) if "metrics.csv" in files else None
+    evals = parse_jsonl(files["evals.jsonl"]) if "evals.jsonl" in files else None
     epoch = manifest.get("epoch")
     if not isinstance(epoch, int):
-        epoch = _last_epoch(metrics) if metrics else 0
+        epoch = last_epoch(metrics) if metrics else 0
     n_cls = num_classes or int(manifest.get("num_classes") or 10)
     names = [str(c) for c in manifest.get("class_names") or []]
     src = f"{filename} (run {manifest['run']})" if manifest.get("run") else filename
@@ -297,7 +195,7 @@ def _plan_torch(data: bytes, filename: str, cfg: Optional[TrainConfig], num_clas
     obj = load_torch_weights(data, filename)
     if isinstance(obj, dict) and "G" in obj and isinstance(obj.get("config"), dict):  # a whole checkpoint
         nets = {n: obj[n] for n in NETWORKS if obj.get(n) is not None}
-        if not all(_is_state_dict(sd) for sd in nets.values()):
+        if not all(is_state_dict(sd) for sd in nets.values()):
             raise ImportRefused(f"{filename}: the checkpoint's networks are not state dicts of tensors")
         if cfg is None:
             try:
@@ -305,14 +203,12 @@ def _plan_torch(data: bytes, filename: str, cfg: Optional[TrainConfig], num_clas
             except ConfigError as e:
                 raise ImportRefused(f"{filename}: its config is not valid here: {e}") from None
         metrics = [r for r in obj.get("metrics") or [] if isinstance(r, dict)]
-        from ganlib.store.run_folder import rows_to_csv
-
         return _Import(cfg, nets, num_classes or int(obj.get("num_classes", 10)), int(obj.get("epoch", 0)),
                        filename, [str(c) for c in obj.get("class_names") or []],
                        rows_to_csv(metrics) if metrics else None)
-    if _is_state_dict(obj):
+    if is_state_dict(obj):
         nets = split_networks(obj)
-    elif isinstance(obj, dict) and obj and set(obj) <= set(NETWORKS) and all(_is_state_dict(v) for v in obj.values()):
+    elif isinstance(obj, dict) and obj and set(obj) <= set(NETWORKS) and all(is_state_dict(v) for v in obj.values()):
         nets = dict(obj)
     else:
         raise ImportRefused(f"{filename} is not a state dict: expected a mapping of parameter names to tensors, "
@@ -333,64 +229,8 @@ def _meta_config(meta: dict[str, str], filename: str) -> TrainConfig:
         raise ImportRefused(f"{filename}: its stored config is not valid here: {e}") from None
 
 
-def _json(content: bytes, name: str) -> Any:
-    try:
-        return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ImportRefused(f"{name} is not valid JSON ({e})") from None
-
-
-def _jsonl(content: bytes) -> str:
-    try:
-        lines = [ln for ln in content.decode("utf-8").splitlines() if ln.strip()]
-        if not all(isinstance(json.loads(ln), dict) for ln in lines):
-            raise ValueError("every line must be an object")
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ImportRefused(f"evals.jsonl is not valid JSON lines ({e})") from None
-    return "".join(ln + "\n" for ln in lines)
-
-
-def _csv(content: bytes) -> str:
-    try:
-        text = content.decode("utf-8")
-        reader = csv.DictReader(io.StringIO(text))
-        list(reader)
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise ImportRefused(f"metrics.csv is not valid CSV ({e})") from None
-    if reader.fieldnames is None or "epoch" not in reader.fieldnames:
-        raise ImportRefused("metrics.csv has no epoch column")
-    return text
-
-
-def _last_epoch(metrics_csv: str) -> int:
-    epochs = [r.get("epoch") for r in csv.DictReader(io.StringIO(metrics_csv))]
-    try:
-        return int(float(epochs[-1])) if epochs else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-def _check_png(content: bytes, name: str) -> None:
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(content)) as im:
-            if im.format != "PNG" or im.width * im.height > 64_000_000:
-                raise ValueError("not a PNG of a sensible size")
-            im.verify()
-    except Exception as e:  # noqa: BLE001 - PIL raises many kinds
-        raise ImportRefused(f"{name} is not a valid PNG ({e})") from None
-
-
 def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
     """Create the run folder; on any failure remove it again, so nothing half-made remains."""
-    import torch
-
-    from ganlib.store.checkpoints import load_handle, save_checkpoint
-    from ganlib.core.images import save_grid
-    from ganlib.models import MODELS, build_models
-    from ganlib.models.handle import grid_latents
-
     cfg = plan.cfg
     G, D = build_models(cfg, plan.num_classes)
     state_dicts: dict[str, Any] = {}

@@ -17,28 +17,10 @@ from ganlib.data import cached_run_data
 from ganlib.metrics.evaluate import collapse_alarm
 from ganlib.metrics.pipeline import DEFAULT_N, resolve_extractor
 from ganlib.store.config import TrainConfig
+from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.store.run_folder import Run
 from ganlib.ui import charts
 
-# (column, label, std column, format, help); the order of the tiles and of the table.
-METRICS = [
-    ("fid", "FID", "fid_std", ".2f", "Fréchet distance between real and generated features; lower is better. "
-     "± is the bootstrap std over generated samples."),
-    ("kid", "KID", "kid_std", ".4g", "Kernel inception distance (unbiased MMD², cubic kernel); lower is better. "
-     "± is the std over random subsets."),
-    ("is_mean", "IS", "is_std", ".2f", "Inception score from the extractor's class logits; higher is better. "
-     "It never looks at real data."),
-    ("precision", "Precision", None, ".3f", "Share of generated samples inside the real data's k-NN manifold "
-     "(quality, k=3); higher is better."),
-    ("recall", "Recall", None, ".3f", "Share of real samples inside the generated k-NN manifold (diversity, "
-     "k=3); falls when the generator drops modes."),
-    ("classes_covered", "Classes covered", None, ".0f", "Classes the classifier finds among the generated samples."),
-    ("class_kl", "Class KL", None, ".3f", "KL divergence from the real class histogram to the generated one; "
-     "0 when the classes are as frequent as in the data."),
-    ("label_acc", "Label accuracy", None, ".1%", "Conditional models: share of samples the classifier "
-     "recognises as the label they were asked for."),
-]
-LOWER_IS_BETTER = {"fid", "kid", "class_kl"}
 TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc"]
 
 
@@ -75,10 +57,10 @@ def tiles(rows: Sequence[dict[str, Any]], num_classes: Optional[int] = None) -> 
     last = charts.evaluated(rows)[-1]
     same = groups[charts.eval_key(last)]
     prev = same[-2] if len(same) > 1 else None
-    by_name = {m[0]: m for m in METRICS}
-    shown = [by_name[c] for c in TILE_COLUMNS if charts.finite(last.get(c)) is not None]
+    shown = [METRIC_LABELS[c] for c in TILE_COLUMNS if charts.finite(last.get(c)) is not None]
     cols = st.columns(max(1, len(shown)))
-    for col, (name, label, std, fmt, help_) in zip(cols, shown):
+    for col, m in zip(cols, shown):
+        name, std, fmt = m.name, m.std, m.tile_fmt
         v = charts.finite(last.get(name))
         text = _fmt(v, fmt)
         if name == "classes_covered" and num_classes:
@@ -91,8 +73,8 @@ def tiles(rows: Sequence[dict[str, Any]], num_classes: Optional[int] = None) -> 
             delta = _fmt(v - p, "+" + fmt)
             if float(delta.rstrip("%")) == 0:  # "+0.000": no arrow, no colour
                 delta = None
-        col.metric(label, text, delta=delta, help=help_,
-                   delta_color="inverse" if name in LOWER_IS_BETTER else "normal")
+        col.metric(m.title, text, delta=delta, help=m.help,
+                   delta_color="inverse" if m.lower_is_better else "normal")
     st.caption(f"Epoch {int(charts.finite(last['epoch']))} evaluation · {charts.eval_tag(last)} "
                f"(extractor, generated samples; the real reference has the same N)"
                + (f" · change since epoch {int(charts.finite(prev['epoch']))}" if prev else ""))
@@ -130,14 +112,15 @@ def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows (run, checkpoint, metric, value, ± std, extractor, N) of computed results; metrics
     that do not apply (NaN: IS without logits, label accuracy of unconditional models) are left out."""
     out = []
-    for name, label, std, _, _ in METRICS:
+    for m in METRIC_LABELS.values():
+        name, std = m.name, m.std
         for res in results:
             row = res["row"]
             v = charts.finite(row.get(name))
             if v is None:
                 continue
             out.append({"run": res["details"].get("run"), "checkpoint": res["details"].get("checkpoint"),
-                        "metric": label, "value": v, "± std": charts.finite(row.get(std)) if std else None,
+                        "metric": m.title, "value": v, "± std": charts.finite(row.get(std)) if std else None,
                         "extractor": row.get("extractor"), "N": int(row.get("eval_n") or 0)})
     return out
 

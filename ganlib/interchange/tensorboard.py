@@ -1,0 +1,110 @@
+"""TensorBoard event files of a run, written with tensorboard's own writer
+(`torch.utils.tensorboard.SummaryWriter`), so any TensorBoard reads them.
+
+    write_tensorboard(run)                 # <run>/tb/events.out.tfevents.*.ganlib from metrics.csv
+    write_tensorboard_all(root)            # every run under root that has a metrics.csv
+    log = TensorBoardLogger(run.path)      # live, while training: one call per finished epoch
+    log.log_row(row); ...; log.close()
+
+then `tensorboard --logdir checkpoints`. Every numeric metrics column except the epoch is one
+scalar tag (`d_loss`, `g_loss`, `fid`, ...), one step per epoch (step = epoch).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from torch.utils.tensorboard import SummaryWriter
+
+from ganlib.store.run_folder import Run, find_run, list_runs
+
+TB_FOLDER = "tb"  # inside the run folder
+SUFFIX = ".ganlib"  # event files end in this, after SummaryWriter's time, host and pid
+EVENT_GLOB = "events.out.tfevents.*"
+
+
+def scalars(row: dict[str, Any]) -> dict[str, float]:
+    """The finite numeric values of a metrics row, the epoch left out (it is the step)."""
+    return {k: float(v) for k, v in row.items()
+            if k != "epoch" and isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)}
+
+
+def _step(row: dict[str, Any]) -> Optional[int]:
+    epoch = row.get("epoch")
+    if isinstance(epoch, numbers.Real) and not isinstance(epoch, bool) and math.isfinite(epoch):
+        return int(epoch)
+    return None
+
+
+def _run_start_time(run: Run) -> float:
+    try:
+        return (run.path / "config.json").stat().st_mtime
+    except OSError:
+        return time.time()
+
+
+def write_tensorboard(run: str | Path | Run) -> Path:
+    """`<run>/tb/events.out.tfevents.*.ganlib` from metrics.csv, wall times from the run's start
+    plus each row's `elapsed_s`. The file is written aside and moved in whole; then every other
+    event file in tb/ (earlier exports, the live log) is removed, since metrics.csv holds all
+    they held: `tensorboard --logdir checkpoints` shows each run once."""
+    run = run if isinstance(run, Run) else find_run(run)
+    start = _run_start_time(run)
+    folder = run.path / TB_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    old = list(folder.glob(EVENT_GLOB))
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".writing-") as tmp:
+        writer = SummaryWriter(log_dir=tmp, filename_suffix=SUFFIX)
+        try:
+            for row in run.metrics():
+                step = _step(row)
+                if step is None:
+                    continue
+                elapsed = row.get("elapsed_s")
+                wall = start + elapsed if isinstance(elapsed, float) and math.isfinite(elapsed) else start
+                for tag, value in scalars(row).items():
+                    writer.add_scalar(tag, value, step, walltime=wall)
+        finally:
+            writer.close()
+        (written,) = Path(tmp).glob(EVENT_GLOB)
+        path = folder / written.name
+        os.replace(written, path)
+    for p in old:
+        if p != path:
+            p.unlink(missing_ok=True)
+    return path
+
+
+def write_tensorboard_all(root: str | Path | None = None) -> list[Path]:
+    return [write_tensorboard(r) for r in list_runs(root) if (r.path / "metrics.csv").is_file()]
+
+
+class TensorBoardLogger:
+    """One run's metrics rows as they come, flushed after each, so TensorBoard follows a run
+    while it trains. Rows without an epoch, and non-numeric or non-finite values, are skipped."""
+
+    def __init__(self, run_path: str | Path):
+        self.folder = Path(run_path) / TB_FOLDER
+        self._writer = SummaryWriter(log_dir=str(self.folder), filename_suffix=SUFFIX)
+
+    def log_row(self, row: dict[str, Any]) -> None:
+        step = _step(row)
+        if step is None:
+            return
+        for tag, value in scalars(row).items():
+            self._writer.add_scalar(tag, value, step)
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> "TensorBoardLogger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
