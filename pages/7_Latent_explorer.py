@@ -2,7 +2,7 @@
 principal directions; truncation with its measured quality curve; a grid between four corner
 latents; a class morph for conditional models; latent arithmetic; pinned favourites.
 
-The page holds no torch: `ganlib.explore.latent_explorer` takes and returns numpy arrays and images.
+The page holds no torch: `ganlib.explore.latent` takes and returns numpy arrays and images.
 Tabs run lazily (only the open one computes); widgets inside them keep their values while
 hidden (`persist_state="page"`), so the direction sliders still shape the current latent.
 """
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from ganlib.explore import latent_explorer as lx
+from ganlib.explore import latent as lx
 from ganlib.ui import core
 from ganlib.ui.explorer import truncation_figure
 

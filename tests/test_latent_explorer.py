@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.explore import run_comparison as compare  # noqa: E402
-from ganlib.explore import latent_explorer as lx  # noqa: E402
+from ganlib.explore import latent as lx  # noqa: E402
 from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
