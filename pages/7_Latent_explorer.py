@@ -89,7 +89,7 @@ source = override["source"] if override else f"seed {seed}"
 
 # ---- principal directions (settings live in the Directions tab, read here by key) ------------
 layer_list = lx.run_layers(run, ckpt)
-layer_names = [l.name for l in layer_list]
+layer_names = [entry.name for entry in layer_list]
 default_layer = lx.default_layer(layer_list)
 layer_key = f"lx_layer_{run.name}"
 if st.session_state.get(layer_key) not in layer_names:
@@ -148,7 +148,7 @@ with tabs["Directions"]:
         with st.expander("PCA settings"):
             s1, s2, s3 = st.columns(3)
             s1.selectbox("Layer", layer_names, key=layer_key, persist_state="page",
-                         format_func=lambda n: next(l.label() for l in layer_list if l.name == n),
+                         format_func=lambda n: next(entry.label() for entry in layer_list if entry.name == n),
                          help=f"Default: the first hidden block's output ({default_layer}).")
             s2.select_slider("Samples", [500, 1000, 2000, 5000], value=lx.PCA_SAMPLES, key="lx_pca_n",
                              persist_state="page")

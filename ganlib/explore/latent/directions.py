@@ -60,7 +60,7 @@ def layers(h: GeneratorHandle) -> list[Layer]:
         def fn(module, inputs, output):
             if threading.get_ident() != me:
                 return
-            if isinstance(output, torch.Tensor) and not any(l.name == name for l in order):
+            if isinstance(output, torch.Tensor) and not any(known.name == name for known in order):
                 order.append(Layer(name, type(module).__name__, int(output[0].numel())))
         return fn
 
@@ -78,13 +78,13 @@ def layers(h: GeneratorHandle) -> list[Layer]:
 def default_layer(found: Sequence[Layer]) -> str:
     """The first hidden block's output: the activation after the first Linear/ConvTranspose2d
     (before the next such layer), or that layer itself when its activation is a function."""
-    blocks = [i for i, l in enumerate(found) if l.kind in ("Linear", "ConvTranspose2d", "Conv2d")]
+    blocks = [i for i, entry in enumerate(found) if entry.kind in ("Linear", "ConvTranspose2d", "Conv2d")]
     if not blocks:
         if not found:
             raise ValueError("the generator ran no layer that a hook can record")
         return found[0].name
     first, nxt = blocks[0], (blocks[1] if len(blocks) > 1 else len(found))
-    acts = [l for l in found[first + 1:nxt] if l.kind in {c.__name__ for c in _ACTIVATIONS}]
+    acts = [entry for entry in found[first + 1:nxt] if entry.kind in {c.__name__ for c in _ACTIVATIONS}]
     return acts[-1].name if acts else found[first].name
 
 
