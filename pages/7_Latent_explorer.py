@@ -2,7 +2,7 @@
 principal directions; truncation with its measured quality curve; a grid between four corner
 latents; a class morph for conditional models; latent arithmetic; pinned favourites.
 
-The page holds no torch: `ganlib.explore.latent_explorer` takes and returns numpy arrays and images.
+The page holds no torch: `ganlib.explore.latent` takes and returns numpy arrays and images.
 Tabs run lazily (only the open one computes); widgets inside them keep their values while
 hidden (`persist_state="page"`), so the direction sliders still shape the current latent.
 """
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from ganlib.explore import latent_explorer as lx
+from ganlib.explore import latent as lx
 from ganlib.ui import core
 from ganlib.ui.explorer import truncation_figure
 
@@ -89,7 +89,7 @@ source = override["source"] if override else f"seed {seed}"
 
 # ---- principal directions (settings live in the Directions tab, read here by key) ------------
 layer_list = lx.run_layers(run, ckpt)
-layer_names = [l.name for l in layer_list]
+layer_names = [entry.name for entry in layer_list]
 default_layer = lx.default_layer(layer_list)
 layer_key = f"lx_layer_{run.name}"
 if st.session_state.get(layer_key) not in layer_names:
@@ -148,7 +148,7 @@ with tabs["Directions"]:
         with st.expander("PCA settings"):
             s1, s2, s3 = st.columns(3)
             s1.selectbox("Layer", layer_names, key=layer_key, persist_state="page",
-                         format_func=lambda n: next(l.label() for l in layer_list if l.name == n),
+                         format_func=lambda n: next(entry.label() for entry in layer_list if entry.name == n),
                          help=f"Default: the first hidden block's output ({default_layer}).")
             s2.select_slider("Samples", [500, 1000, 2000, 5000], value=lx.PCA_SAMPLES, key="lx_pca_n",
                              persist_state="page")

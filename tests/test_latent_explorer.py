@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.explore import run_comparison as compare  # noqa: E402
-from ganlib.explore import latent_explorer as lx  # noqa: E402
+from ganlib.explore import latent as lx  # noqa: E402
 from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
@@ -80,10 +80,10 @@ def test_layers_follow_the_forward_pass_and_skip_the_vae_encoder():
     from ganlib.models.vae import MLPVAE
 
     found = lx.layers(GeneratorHandle(MLPVAE(8, (1, 8, 8)), 8))
-    assert [l.name for l in found] == ["fc3", "fc4"]  # the encoder (fc1, fc21, fc22) never runs
+    assert [layer.name for layer in found] == ["fc3", "fc4"]  # the encoder (fc1, fc21, fc22) never runs
     assert lx.default_layer(found) == "fc3"
     g = lx.layers(GeneratorHandle(MLPGenerator(16, (1, 8, 8)), 16))
-    assert [l.kind for l in g][:2] == ["Linear", "ReLU"] and g[0].features == 256
+    assert [layer.kind for layer in g][:2] == ["Linear", "ReLU"] and g[0].features == 256
 
 
 def test_move_adds_scaled_directions():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -16,9 +17,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from ganlib.engine.update_rules.gan import GANUpdate  # noqa: E402
 from ganlib.store.config import ConfigError  # noqa: E402
-from ganlib.explore.playground import (TOYS, Playground, PlaygroundConfig, PlaygroundRunner, modes_covered,  # noqa: E402
-                               near_data_share)
+from ganlib.explore.playground import (LIVE_FIELDS, TOYS, Playground, PlaygroundConfig,  # noqa: E402
+                                      PlaygroundRunner, modes_covered, near_data_share)
 
 RING = TOYS.get("ring").centres
 
@@ -134,22 +136,64 @@ def test_every_stabiliser_trains(kw):
         assert max(p.abs().max().item() for p in pg.D.parameters()) <= 0.1 + 1e-7
 
 
-def test_same_seed_same_run_and_global_rng_untouched():
+@pytest.mark.parametrize("kw", [dict(loss="wgan_gp", instance_noise=0.05),  # GP points, instance noise
+                                dict(loss="wgan", n_critic=3),  # fresh fakes for G's step, clipping
+                                dict(loss="hinge", r1_gamma=1.0, gradient_penalty=True, noise_dim=8)])
+def test_same_seed_same_run_and_global_rng_untouched(kw):
     state, threads = torch.get_rng_state(), torch.get_num_threads()
-    a = Playground(PlaygroundConfig(loss="wgan_gp", instance_noise=0.05, seed=3))
+    a = Playground(PlaygroundConfig(seed=3, **kw))
     a.step(5)
+    a.snapshot()
+    a.configure(a.cfg.replace(gradient_penalty=not a.cfg.gradient_penalty))
+    a.step(2)
     assert torch.equal(torch.get_rng_state(), state)  # a training job in the same process is not shifted
     assert torch.get_num_threads() == threads
-    b = Playground(PlaygroundConfig(loss="wgan_gp", instance_noise=0.05, seed=3))
+    b = Playground(PlaygroundConfig(seed=3, **kw))
     b.step(5)
+    b.configure(b.cfg.replace(gradient_penalty=not b.cfg.gradient_penalty))
+    b.step(2)
     assert np.array_equal(a.snapshot()["fake"], b.snapshot()["fake"])
+    assert not np.array_equal(a.snapshot()["fake"], Playground(PlaygroundConfig(seed=4, **kw)).snapshot()["fake"])
+
+
+def test_the_playground_trains_with_the_engines_update_rule():
+    pg = Playground(PlaygroundConfig(n_critic=3, loss="wgan_gp"))
+    assert isinstance(pg.rule, GANUpdate) and pg.rule.G is pg.G and pg.rule.D is pg.D
+    assert pg.rule.gen is pg.gen  # the playground's own noise, never the global RNG
+    pg.step(4)
+    assert (pg.rule.d_steps, pg.rule.g_steps) == (3, 1)  # the last step: n_critic D updates, one G update
+    assert pg.rule.opt_d.state[pg.D.net[0].weight]["step"] == 12  # 4 steps of 3 D updates
+    assert pg.rule.opt_g.state[pg.G.net[0].weight]["step"] == 4
+
+
+def test_nan_losses_stop_the_playground_after_recording_the_step():
+    pg = Playground()
+    pg.step(2)
+    means = pg.rule.epoch_means
+    pg.rule.epoch_means = lambda: {**means(), "d_loss": math.nan}
+    assert pg.step(10) == 3 and pg.diverged and pg.snapshot()["diverged"]
+    assert pg.trace["step"][-1] == 3 and math.isnan(pg.trace["d_loss"][-1])
+    assert pg.step(5) == 3  # stays stopped until a reset
+    pg.reset()
+    assert not pg.diverged and pg.step(1) == 1
+
+
+def test_live_fields_are_marked_on_the_config():
+    assert set(LIVE_FIELDS) == {"lr_g", "lr_d", "beta1", "beta2", "n_critic", "gradient_penalty", "gp_weight",
+                                "r1_gamma", "clip_value", "instance_noise", "batch_size"}
+    cfg = PlaygroundConfig()
+    assert not cfg.rebuilds(cfg.replace(batch_size=64, lr_d=1e-2))
+    assert cfg.rebuilds(cfg.replace(hidden=32)) and cfg.rebuilds(cfg.replace(seed=1))
+    assert cfg.latent_dim == cfg.noise_dim and "latent_dim" not in cfg.to_dict()
 
 
 def test_configure_applies_live_settings_and_rebuilds_for_others():
     pg = Playground()
     pg.step(3)
     assert pg.configure(pg.cfg.replace(lr_g=5e-3, n_critic=2, r1_gamma=0.1)) is False
-    assert pg.steps == 3 and pg.opt_g.param_groups[0]["lr"] == 5e-3
+    assert pg.steps == 3 and pg.rule.opt_g.param_groups[0]["lr"] == 5e-3
+    assert pg.rule.cfg.n_critic == 2 and pg.rule.cfg.r1_gamma == 0.1 and not pg.rule.use_gp
+    assert pg.configure(pg.cfg.replace(gradient_penalty=True)) is False and pg.rule.use_gp  # live, too
     assert pg.configure(pg.cfg.replace(distribution="grid")) is True
     assert pg.steps == 0 and pg.snapshot()["n_modes"] == 25
 
@@ -230,7 +274,7 @@ def test_runner_play_pause_step_reset():
 def test_runner_pauses_when_unwatched_and_stops_when_dropped():
     r = PlaygroundRunner(speed=2, tick_s=0.01, idle_pause_s=0.3)
     r.play()
-    assert wait_until(lambda: not r.playing, timeout=10)  # nobody polled snapshot()
+    assert wait_until(lambda: not r.playing, timeout=10)  # noqa: F821 - nobody polled snapshot(); r is deleted below
     r.play()
     thread = r.thread
     assert thread.is_alive()

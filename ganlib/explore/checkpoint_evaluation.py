@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
 
@@ -29,13 +29,12 @@ from ganlib.core.images import grid_image, png_bytes
 from ganlib.data import cached_run_data, data_fields
 from ganlib.metrics.evaluate import EvalResult
 from ganlib.metrics.memorisation import nearest_training
-from ganlib.metrics.pipeline import evaluate_generator
+from ganlib.metrics.pipeline import Progress, evaluate_generator
 from ganlib.metrics.precision_recall import pairwise_sq_dists
 from ganlib.store.checkpoints import find_checkpoint, load_handle
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
 
-Progress = Callable[[float, str], None]
 NN_QUANTILE = 0.05  # yardstick: the 5 % closest real images to the rest of the training set
 
 

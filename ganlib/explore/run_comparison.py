@@ -10,6 +10,7 @@ grids, and a config to start a new run from. Plain data only; the Compare runs p
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -33,10 +34,8 @@ def run_config(run: Run) -> dict[str, Any]:
     try:
         return run.config().to_dict()
     except Exception:  # noqa: BLE001 - a hand-edited or older config still compares
-        import json
-
         try:
-            return dict(json.loads((run.path / "config.json").read_text()))
+            return dict(json.loads(run.config_file.read_text()))
         except Exception:  # noqa: BLE001
             return {}
 

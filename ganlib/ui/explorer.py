@@ -1,6 +1,6 @@
 """Plotly figure for the Latent explorer page: the measured truncation curve.
 
-    fig = truncation_figure(curve, current=0.7)   # curve: ganlib.explore.latent_explorer.TruncationCurve
+    fig = truncation_figure(curve, current=0.7)   # curve: ganlib.explore.latent.TruncationCurve
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Optional
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ganlib.explore.latent_explorer import TruncationCurve
+from ganlib.explore.latent import TruncationCurve
 
 AXIS_TITLE = {"scale": "ψ (1 = no truncation)", "resample": "threshold on |zᵢ| (larger = less truncation)"}
 
