@@ -120,6 +120,22 @@ def test_no_import_circle():
             visit(m)
 
 
+def test_imports_inside_functions_say_why():
+    """An import inside a function hides a dependency; it needs a comment that says why."""
+    bad = []
+    for mod, path in MODULES.items():
+        lines = path.read_text().splitlines()
+        tree = ast.parse("\n".join(lines))
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    here, before = lines[sub.lineno - 1], lines[sub.lineno - 2] if sub.lineno > 1 else ""
+                    if "#" not in here and not before.strip().startswith("#"):
+                        bad.append(f"{path.relative_to(REPO)}:{sub.lineno}: {here.strip()}")
+    assert not bad, "imports inside functions without a comment saying why:\n" + "\n".join(sorted(set(bad)))
+
 
 def _front_end_files() -> list[Path]:
     return [REPO / "app.py"] + sorted((REPO / "pages").glob("*.py"))

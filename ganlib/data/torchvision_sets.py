@@ -24,7 +24,7 @@ _SETS = {
 
 
 def _load(name: str, data_path: str) -> RawData:
-    import torchvision.datasets as tvd
+    import torchvision.datasets as tvd  # seconds to import; only these datasets need it
 
     cls_name, folder, gray = _SETS[name]
     root = data_path or DEFAULT_ROOT

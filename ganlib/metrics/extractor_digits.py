@@ -20,6 +20,7 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
@@ -118,8 +119,6 @@ def make_digit_classifier(device: torch.device | str = "cpu",
                           weights: Optional[str] = None) -> DigitClassifierExtractor:
     """The shipped digit classifier (or the safetensors file `weights`) on `device`, frozen,
     in eval mode."""
-    from safetensors.torch import load_file
-
     path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
     if not path.is_file():
         raise ExtractorUnavailable(

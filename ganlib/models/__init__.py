@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ganlib.core.errors import ConfigError
 from ganlib.core.registry import Registry
@@ -61,8 +62,6 @@ def build_models(cfg: "TrainConfig", num_classes: int = 10) -> tuple[nn.Module, 
 def apply_spectral_norm(module: nn.Module) -> None:
     """Spectral norm on every conv and linear layer of D (Miyato et al. 2018): bounds D's
     Lipschitz constant, a cheap alternative to a gradient penalty."""
-    from torch.nn.utils.parametrizations import spectral_norm
-
     for name, child in list(module.named_children()):
         if isinstance(child, (nn.Conv2d, nn.Linear)) and not isinstance(child, nn.LazyLinear):
             setattr(module, name, spectral_norm(child))

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from PIL import Image
 
+from ganlib.engine.forks import lineage
 from ganlib.store.run_folder import Run
 
 COLORS = {"d_loss": "#d62728", "g_loss": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
@@ -270,8 +271,6 @@ class Lineage:
 def lineage_context(run: Optional[Run]) -> Lineage:
     if run is None:
         return Lineage()
-    from ganlib.engine.forks import lineage
-
     chain = lineage(run)
     parents = []
     for child, parent in zip(chain, chain[1:]):

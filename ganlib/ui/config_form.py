@@ -19,6 +19,10 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
+from ganlib.data import DATASETS
+from ganlib.losses import LOSSES
+from ganlib.metrics import FEATURE_EXTRACTORS
+from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
 
 MAX_SLIDER_STEPS = 120
@@ -37,10 +41,6 @@ NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled wi
 
 
 def registry_for(choices: str):
-    from ganlib.data import DATASETS
-    from ganlib.losses import LOSSES
-    from ganlib.models import MODELS
-
     if choices == "extractors":
         return _ExtractorChoices()
     return {"datasets": DATASETS, "models": MODELS, "losses": LOSSES}[choices]
@@ -54,8 +54,6 @@ class _ExtractorChoices:
                     "inception": "FID Inception v3 (pytorch-fid's weights), comparable with papers"}
 
     def names(self) -> list[str]:
-        from ganlib.metrics import FEATURE_EXTRACTORS
-
         return ["auto", *FEATURE_EXTRACTORS.names()]
 
     def get(self, name: str):
@@ -146,8 +144,6 @@ def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str,
 def _optional_widget(name, label, base, default, key, help_, lo, hi, step, values):
     model_default = None
     if name == "dropout":
-        from ganlib.models import MODELS
-
         model = values.get("model")
         if model in MODELS:
             model_default = MODELS.get(model).default_dropout

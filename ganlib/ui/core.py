@@ -17,6 +17,10 @@ from typing import Any, Optional, Sequence
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+import torch
+
+from ganlib.core.devices import resolve_device
+from ganlib.engine import forks
 from ganlib.explore import sampling
 from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
@@ -83,18 +87,12 @@ def checkpoint_config(path: Path) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _checkpoint_config(path: str, mtime: float) -> dict[str, Any]:
-    from ganlib.engine.forks import checkpoint_config as read
-
-    return read(path)
+    return forks.checkpoint_config(path)
 
 
 @st.cache_data(show_spinner=False, ttl=60)
 def device_info() -> dict[str, Any]:
     """What `device="auto"` resolves to here, with a readable name (torch stays out of pages)."""
-    import torch
-
-    from ganlib.core.devices import resolve_device
-
     dev = resolve_device("auto")
     info: dict[str, Any] = {"device": str(dev), "cuda": dev.type == "cuda", "torch": torch.__version__}
     if dev.type == "cuda":
@@ -108,8 +106,6 @@ def device_info() -> dict[str, Any]:
 
 def check_device(name: str) -> None:
     """Raise ConfigError now, in the page, for a device this machine does not have."""
-    from ganlib.core.devices import resolve_device
-
     resolve_device(name)
 
 

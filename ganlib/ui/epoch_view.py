@@ -16,6 +16,7 @@ from typing import Optional
 
 import streamlit as st
 
+from ganlib.explore.epoch_inspect import inspect_epoch, nearest_grid_epoch
 from ganlib.store.run_folder import Run
 
 PICKED = "_picked_epoch"  # session key: {"run": name, "epoch": float}
@@ -52,15 +53,11 @@ def picked_epoch(run: Run) -> Optional[float]:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _inspect(run_path: str, epoch: float, grid_mtime: float):
-    from ganlib.explore.epoch_inspect import inspect_epoch
-
     return inspect_epoch(Run(Path(run_path)), epoch)
 
 
 def panel(run: Run, pairs: int = 6) -> None:
     """The picked epoch's grid and, tile for tile, each sample's nearest training image."""
-    from ganlib.explore.epoch_inspect import nearest_grid_epoch
-
     epoch = picked_epoch(run)
     if epoch is None:
         st.caption("Click a point on a curve to open that epoch's samples and their nearest training images.")
