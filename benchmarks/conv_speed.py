@@ -229,8 +229,8 @@ def variant_name(opts: dict) -> str:
 
 class EngineLoop:
     def __init__(self, device_name: str, seed: int, runs_dir: str, batch_size: int, variant: str = "fp32"):
-        from ganlib.store.config import TrainConfig
         from ganlib.engine.training import Callbacks, prepare
+        from ganlib.store.config import TrainConfig
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="dcgan", variant="seed001", channels=3, image_size=32,
                                loss="nonsaturating", epochs=1000, batch_size=batch_size, latent_dim=LATENT_DIM,
@@ -306,7 +306,7 @@ def build_engines(args, device_name: str, device: torch.device, runs_dir: str, r
     for name in args.variants:
         try:
             engine = EngineLoop(device_name, args.seed, runs_dir, args.batch_size, name)
-            warm_s = timed(lambda: engine.warmup(args.warmup_steps), device)[0] if args.warmup_steps else 0.0
+            warm_s = timed(lambda e=engine: e.warmup(args.warmup_steps), device)[0] if args.warmup_steps else 0.0
         except Exception as e:  # noqa: BLE001 - e.g. out of memory, or bf16 on a GPU without it
             results[name] = {"error": f"{type(e).__name__}: {e}"}
             print(f"engine {name}: FAILED to set up: {results[name]['error']}")

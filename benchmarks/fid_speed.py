@@ -81,8 +81,8 @@ def calculate_fid(model, real_images, fake_images, marks: Optional[list] = None)
 
     # Change images to size 299x299 (input size for Inception) and expand to 3 channels
 
-    real_images_resized = F.interpolate(real_images.expand(-1, 3, -1, -1), size=(299, 299), mode='bilinear', align_corners=False)
-    fake_images_resized = F.interpolate(fake_images.expand(-1, 3, -1, -1), size=(299, 299), mode='bilinear', align_corners=False)
+    real_images_resized = F.interpolate(real_images.expand(-1, 3, -1, -1), size=(299, 299), mode='bilinear', align_corners=False)  # noqa: E501 - seed 000's line as written
+    fake_images_resized = F.interpolate(fake_images.expand(-1, 3, -1, -1), size=(299, 299), mode='bilinear', align_corners=False)  # noqa: E501
 
 
     real_features = inception(real_images_resized).detach().cpu().numpy()
@@ -142,8 +142,8 @@ def median(xs: list[float]) -> float:
 # ---- the sides -----------------------------------------------------------------------------------
 def make_generator(dev: torch.device, seed: int) -> torch.nn.Module:
     """ganlib's mlp_gan generator (seed 000's architecture), randomly initialised, in eval mode."""
-    from ganlib.store.config import TrainConfig
     from ganlib.models import build_models
+    from ganlib.store.config import TrainConfig
 
     torch.manual_seed(seed)
     G, _ = build_models(TrainConfig(model="mlp_gan", latent_dim=LATENT_DIM), 10)

@@ -252,9 +252,9 @@ def main(argv=None) -> int:
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     from ganlib.data import load_dataset
-    from ganlib.store.config import TrainConfig
     from ganlib.metrics.pipeline import get_extractor
     from ganlib.metrics.reference import dataset_key, real_reference
+    from ganlib.store.config import TrainConfig
 
     dataset = dataset_name(args.data)
     t0 = time.perf_counter()

@@ -228,8 +228,8 @@ class SeedLoop:
 # ---- ganlib's engine ---------------------------------------------------------------------
 class EngineLoop:
     def __init__(self, device_name: str, seed: int, runs_dir: str):
-        from ganlib.store.config import TrainConfig
         from ganlib.engine.training import Callbacks, prepare
+        from ganlib.store.config import TrainConfig
 
         self.cfg = TrainConfig(dataset=BENCH_DATASET, model="mlp_gan", loss="nonsaturating", epochs=1000,
                                batch_size=BATCH_SIZE, latent_dim=LATENT_DIM, lr_g=LR, lr_d=LR,

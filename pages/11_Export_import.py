@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.interchange import config_files, export, tensorboard
 from ganlib.core.errors import ConfigError
+from ganlib.interchange import config_files, export, tensorboard
 from ganlib.ui import core
 
 LAST_IMPORT = "_exp_last_import"  # session key owned by no widget: the run the last import made

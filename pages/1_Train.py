@@ -10,10 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.store.config import ConfigError, TrainConfig, fixed_in
 from ganlib.engine.forks import fork
 from ganlib.engine.jobs import JobBusy
 from ganlib.store.checkpoints import find_checkpoint
+from ganlib.store.config import ConfigError, TrainConfig, fixed_in
 from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
 from ganlib.ui.compare_view import train_defaults

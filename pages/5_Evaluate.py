@@ -8,8 +8,8 @@ seconds for N of a few thousand with the digit extractor on a CPU.
 import pandas as pd
 import streamlit as st
 
-from ganlib.explore import checkpoint_evaluation as ej
 from ganlib.core.errors import ConfigError
+from ganlib.explore import checkpoint_evaluation as ej
 from ganlib.ui import charts, core, evaluate_view
 from ganlib.ui.config_form import registry_for
 
@@ -175,7 +175,7 @@ if len(figs) > 1:
             f"({'; '.join(charts.eval_tag(k) for k, _ in figs)}). FID is a distance in one feature space and "
             "is biased by N, so values from another extractor or N are another quantity: one chart each.",
             icon=":material/info:")
-for i, (key, fig) in enumerate(figs):
+for i, (_key, fig) in enumerate(figs):
     st.plotly_chart(fig, key=f"fid_history_{i}")
 if missing:
     st.caption(f"No live evaluation in {', '.join(missing)} (eval every = 0, or not reached yet): "

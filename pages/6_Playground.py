@@ -9,8 +9,8 @@ off while paused. Settings that a running GAN can take
 import streamlit as st
 
 from ganlib.core.errors import ConfigError
-from ganlib.losses import LOSSES
 from ganlib.explore.playground import TOYS, PlaygroundConfig, PlaygroundRunner
+from ganlib.losses import LOSSES
 from ganlib.ui import core
 from ganlib.ui import playground_view as view
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.explore import human_eval as he
 from ganlib.data import DatasetUnavailable
+from ganlib.explore import human_eval as he
 from ganlib.store.run_folder import Run
 from ganlib.ui import core
 

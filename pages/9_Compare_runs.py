@@ -3,8 +3,8 @@ shared axes, their latest sample grids side by side, and clone any of them into 
 import pandas as pd
 import streamlit as st
 
-from ganlib.explore import run_comparison as compare
 from ganlib.core.errors import ConfigError
+from ganlib.explore import run_comparison as compare
 from ganlib.ui import core
 from ganlib.ui.charts import load_grid
 from ganlib.ui.compare_view import clone_to_train, overlay_figure, run_colors

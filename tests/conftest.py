@@ -25,8 +25,8 @@ def tiny_cfg():
 @pytest.fixture
 def image_folder(tmp_path):
     """A folder of small images in two class subfolders, mixed sizes and modes, plus junk."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     rng = np.random.default_rng(0)
     root = tmp_path / "imgs"

@@ -12,6 +12,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
+pytestmark = [pytest.mark.slow]
+
 def load_script(name: str):
     spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -84,7 +86,8 @@ def test_conv_speed_runs_and_writes_json(tmp_path, restore_threads):
 def test_conv_speed_times_several_engine_configs(tmp_path, restore_threads, monkeypatch):
     import ganlib.engine.update_rules.common
 
-    monkeypatch.setattr(ganlib.engine.update_rules.common, "COMPILE_BACKEND", ganlib.engine.update_rules.common.COMPILE_BACKEND)  # main() sets it
+    common = ganlib.engine.update_rules.common
+    monkeypatch.setattr(common, "COMPILE_BACKEND", common.COMPILE_BACKEND)  # main() sets it
     conv_speed = load_script("conv_speed")
     out = tmp_path / "v.json"
     rc = conv_speed.main(["--device", "cpu", "--images", "32", "--batch-size", "8", "--repeats", "1",

@@ -4,8 +4,8 @@ the run and waits for the live charts, the sample grid and the completion messag
 a point of the loss curve and sees that epoch's grid beside its nearest training images.
 
 Chromium is Debian's /usr/bin/chromium (`apt-get install chromium`; `.ci/run` installs it;
-$GANLIB_CHROMIUM names another binary): Playwright's own browser download is not used. The server writes its runs to a temporary GANLIB_RUNS_DIR, never
-to the repository's checkpoints/.
+$GANLIB_CHROMIUM names another binary): Playwright's own browser download is not used. The
+server writes its runs to a temporary GANLIB_RUNS_DIR, never to the repository's checkpoints/.
 """
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 HEALTH_TIMEOUT_S = 60
 TRAIN_TIMEOUT_S = 150  # 15-20 s on an idle 2-core machine; a shared one can be far slower
 
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 
 import ganlib.store.run_folder
-from ganlib.engine.update_rules.gan import GANUpdate
 from ganlib.cli import main
 from ganlib.cli.commands import COMMANDS
+from ganlib.engine.update_rules.gan import GANUpdate
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--max-images", "256", "--batch-size", "64", "--device", "cpu"]
@@ -324,6 +324,7 @@ def test_every_registered_command_has_help(capsys):
 
 
 # ---- the module entry point ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_python_m_ganlib_help():
     proc = subprocess.run([sys.executable, "-m", "ganlib", "--help"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)

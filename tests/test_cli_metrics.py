@@ -20,12 +20,12 @@ import torch
 from PIL import Image
 
 import ganlib.store.run_folder
-from ganlib.engine import training
 from ganlib.cli import main
 from ganlib.data.image_files import read_image
-from ganlib.store.config import TrainConfig
-from ganlib.metrics.pipeline import get_extractor
+from ganlib.engine import training
 from ganlib.metrics.frechet import frechet_distance, mean_cov
+from ganlib.metrics.pipeline import get_extractor
+from ganlib.store.config import TrainConfig
 
 N_IMAGES = 40
 
@@ -79,7 +79,8 @@ def digit_features(files: list[Path]) -> torch.Tensor:
     """The library directly: each image read as the CLI reads it, embedded on its own."""
     ext = get_extractor("digits", "cpu")
     arrays = [read_image(f) for f in files]
-    return torch.cat([ext.features(torch.from_numpy(np.array(a))[None].float() / 127.5 - 1) for a in arrays if a is not None])
+    return torch.cat([ext.features(torch.from_numpy(np.array(a))[None].float() / 127.5 - 1)
+                      for a in arrays if a is not None])
 
 
 def direct_fid(f1: torch.Tensor, f2: torch.Tensor) -> float:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganlib.explore.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
+from ganlib.core.images import save_grid
 from ganlib.data import cached_run_data
 from ganlib.engine.forks import fork
-from ganlib.core.images import save_grid
 from ganlib.engine.training import train
+from ganlib.explore.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
 from ganlib.ui import charts
 
 

@@ -22,13 +22,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.cli import main  # noqa: E402
+from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore import sampling, timelapse  # noqa: E402
 from ganlib.interchange import config_files, export  # noqa: E402
 from ganlib.interchange.tensorboard import write_tensorboard  # noqa: E402
 from ganlib.store.checkpoints import load_checkpoint, load_handle  # noqa: E402
 from ganlib.store.config import ConfigError, TrainConfig  # noqa: E402
 from ganlib.store.run_folder import find_run  # noqa: E402
-from ganlib.engine.training import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,7 @@ def test_zips_with_traversal_pickles_or_links_are_refused(trained, tmp_path):
         "bad png": (f"{run.name}/samples/epoch_0001.png", b"\x89PNG junk", "not a valid PNG"),
     }
     roots = tmp_path / "runs"
-    for case, (name, content, msg) in cases.items():
+    for name, content, msg in cases.values():
         bad = _zip({**members, name: content})
         with pytest.raises(export.ImportRefused, match=msg):
             export.import_file(bad, "bad.zip", runs_root=roots)

@@ -14,11 +14,20 @@ from torch import nn
 
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
 from ganlib.metrics import extractor_inception as inc
-from ganlib.metrics.extractor_digits import (DEFAULT_WEIGHTS, DigitClassifierExtractor,
-                                             make_digit_classifier, to_digit_input)
-from ganlib.metrics.extractor_inception import (FID_WEIGHTS_FILE, FID_WEIGHTS_URL, WEIGHTS_ENV,
-                                                InceptionExtractor, fid_inception_v3,
-                                                make_inception)
+from ganlib.metrics.extractor_digits import (
+    DEFAULT_WEIGHTS,
+    DigitClassifierExtractor,
+    make_digit_classifier,
+    to_digit_input,
+)
+from ganlib.metrics.extractor_inception import (
+    FID_WEIGHTS_FILE,
+    FID_WEIGHTS_URL,
+    WEIGHTS_ENV,
+    InceptionExtractor,
+    fid_inception_v3,
+    make_inception,
+)
 from ganlib.metrics.train_digit_classifier import indices_digest, load_digits, split_indices
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -55,6 +64,7 @@ def test_registry_has_both_extractors(digits_ext, inception_random):
     assert "RANDOM" in inception_random.description and not inception_random.pretrained
 
 
+@pytest.mark.slow
 def test_digit_weights_reach_95_percent_on_the_held_out_split(digits_ext):
     meta = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())
     assert DEFAULT_WEIGHTS.stat().st_size == meta["weights_bytes"] < 5_000_000

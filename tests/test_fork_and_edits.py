@@ -6,8 +6,8 @@ import pytest
 from ganlib.core.errors import ConfigError
 from ganlib.engine.forks import fork, lineage
 from ganlib.engine.jobs import JobManager
-from ganlib.store.run_folder import Run
 from ganlib.engine.training import Callbacks, train
+from ganlib.store.run_folder import Run
 
 COLS = ("d_loss", "g_loss", "d_real", "d_fake")
 
@@ -32,7 +32,8 @@ def test_live_edit_applies_at_epoch_boundary_and_is_recorded(tiny_cfg, tmp_path)
     # the first two epochs are the same run; the third trained with the new learning rates
     assert [[r[c] for c in COLS] for r in plain.rows[:2]] == [[r[c] for c in COLS] for r in edited.rows[:2]]
     assert [edited.rows[2][c] for c in COLS] != [plain.rows[2][c] for c in COLS]
-    assert edited.run.edits() == [{"epoch": 2, "source": "live", "changes": {"lr_g": [2e-4, 1e-3], "lr_d": [2e-4, 1e-5]}}]
+    assert edited.run.edits() == [{"epoch": 2, "source": "live",
+                                   "changes": {"lr_g": [2e-4, 1e-3], "lr_d": [2e-4, 1e-5]}}]
     assert edited.run.config().lr_g == 1e-3
 
 

@@ -14,10 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore import human_eval as he  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-from ganlib.engine.training import train  # noqa: E402
 
 PAGE = "pages/8_Real_or_fake.py"
 
@@ -107,8 +107,8 @@ def test_batch_is_half_real_half_fake_upscaled_and_repeatable(trained):
 
 
 def test_real_images_are_the_training_images(trained):
-    from ganlib.data import load_dataset
     from ganlib.core.images import to_uint8
+    from ganlib.data import load_dataset
 
     _, run = trained
     cfg = run.config()

@@ -24,6 +24,7 @@ def test_job_runs_in_background_and_completes(tiny_cfg, tmp_path):
     assert jm.current()["id"] == jid
 
 
+@pytest.mark.slow
 def test_one_job_at_a_time_pause_and_stop(tiny_cfg, tmp_path):
     jm = JobManager(tmp_path)
     jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))

@@ -18,13 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from ganlib.explore import run_comparison as compare  # noqa: E402
-from ganlib.explore import latent as lx  # noqa: E402
-from ganlib.models.handle import GeneratorHandle  # noqa: E402
-from ganlib.store.config import TrainConfig  # noqa: E402
-from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
-from ganlib.store.run_folder import Run  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
+from ganlib.explore import latent as lx  # noqa: E402
+from ganlib.explore import run_comparison as compare  # noqa: E402
+from ganlib.models.handle import GeneratorHandle  # noqa: E402
+from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
+from ganlib.store.config import TrainConfig  # noqa: E402
+from ganlib.store.run_folder import Run  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0)
 NEW_PAGES = ["pages/7_Latent_explorer.py", "pages/9_Compare_runs.py"]

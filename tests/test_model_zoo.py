@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-from ganlib.store.checkpoints import load_checkpoint, load_handle
-from ganlib.store.config import ConfigError, TrainConfig
+from ganlib.engine.training import train
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS
-from ganlib.engine.training import train
+from ganlib.store.checkpoints import load_checkpoint, load_handle
+from ganlib.store.config import ConfigError, TrainConfig
 
 GAN_LOSSES = LOSSES.names()
 

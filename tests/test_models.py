@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.store.config import TrainConfig
 from ganlib.models import MODELS, build_models
+from ganlib.store.config import TrainConfig
 
 
 def _variants(name):
@@ -38,8 +38,8 @@ def test_seed001_networks_are_the_seeds():
     G, D = build_models(TrainConfig(model="dcgan", variant="seed001", channels=3, image_size=32))
     convs = [(m.in_channels, m.out_channels, m.stride[0]) for m in D.modules() if isinstance(m, nn.Conv2d)]
     assert convs == [(3, 32, 2), (32, 64, 2), (64, 128, 2), (128, 256, 1)]
-    assert [l.in_features for l in D.modules() if isinstance(l, nn.Linear)] == [256 * 5 * 5]
-    assert [l.out_features for l in G.modules() if isinstance(l, nn.Linear)] == [128 * 8 * 8]
+    assert [m.in_features for m in D.modules() if isinstance(m, nn.Linear)] == [256 * 5 * 5]
+    assert [m.out_features for m in G.modules() if isinstance(m, nn.Linear)] == [128 * 8 * 8]
     assert sum(isinstance(m, nn.Upsample) for m in G.modules()) == 2
 
 
@@ -56,7 +56,7 @@ def test_spectral_norm_and_minibatch_std_reach_d():
 
 
 def _linear_dims(m: nn.Module):
-    return [(l.in_features, l.out_features) for l in m.modules() if isinstance(l, nn.Linear)]
+    return [(lin.in_features, lin.out_features) for lin in m.modules() if isinstance(lin, nn.Linear)]
 
 
 def test_mlp_gan_is_seed_000():

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from ganlib.store.config import relevant_fields, TrainConfig, field_specs  # noqa: E402
-from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
-from ganlib.store.run_folder import Run  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
+from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
+from ganlib.store.config import TrainConfig, field_specs, relevant_fields  # noqa: E402
+from ganlib.store.run_folder import Run  # noqa: E402
 from ganlib.ui import core  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, device="cpu")
@@ -215,6 +215,7 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     assert (run_dir / "ckpt" / "epoch_0002.pt").is_file()
 
 
+@pytest.mark.slow
 def test_train_pause_resume_stop_and_busy_warning(tmp_path, monkeypatch, stop_jobs):
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
     at = set_tiny_config(run(page("pages/1_Train.py")), epochs=2000)

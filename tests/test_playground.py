@@ -18,9 +18,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.engine.update_rules.gan import GANUpdate  # noqa: E402
+from ganlib.explore.playground import (  # noqa: E402
+    LIVE_FIELDS,
+    TOYS,
+    Playground,
+    PlaygroundConfig,
+    PlaygroundRunner,
+    modes_covered,
+    near_data_share,
+)
 from ganlib.store.config import ConfigError  # noqa: E402
-from ganlib.explore.playground import (LIVE_FIELDS, TOYS, Playground, PlaygroundConfig,  # noqa: E402
-                                      PlaygroundRunner, modes_covered, near_data_share)
 
 RING = TOYS.get("ring").centres
 

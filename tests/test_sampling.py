@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib.explore.sampling import generate, latent_walk, lerp, slerp
 from ganlib.engine.training import train
+from ganlib.explore.sampling import generate, latent_walk, lerp, slerp
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 import ganlib.engine.update_rules.common
-from ganlib.store.checkpoints import load_checkpoint, load_handle
 from ganlib.cli.train import resume_config
-from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
-from ganlib.models import build_models
-from ganlib.store.run_folder import Run
 from ganlib.engine.training import prepare, train
+from ganlib.models import build_models
+from ganlib.store.checkpoints import load_checkpoint, load_handle
+from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
+from ganlib.store.run_folder import Run
 
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")
 
@@ -66,6 +66,7 @@ def test_bf16_vae_keeps_its_loss_terms_in_float32(tmp_path):
     assert recon.dtype == kl.dtype == torch.float32 and recon > 0 and kl >= 0
 
 
+@pytest.mark.slow
 def test_channels_last_trains_like_contiguous_and_saves_plain_tensors(tmp_path):
     # no dropout: its random masks are drawn in memory order, so they differ between layouts
     kw = dict(variant="seed001", channels=3, image_size=32, epochs=2, max_images=64, dropout=0.0)
@@ -93,6 +94,7 @@ def test_channels_last_resume_equals_uninterrupted(tmp_path):
     assert _losses(rest) == _losses(full)
 
 
+@pytest.mark.slow
 def test_compile_trains_like_eager_and_saves_plain_modules(tmp_path, cheap_compile):
     # cuda_graphs on a CPU compiles without CUDA graphs (and says so); R1 runs on the plain D
     kw = dict(ema_decay=0.5, r1_gamma=1.0, d_norm="layer")

@@ -7,11 +7,11 @@ import torch
 from PIL import Image
 
 import ganlib.core.atomic
-from ganlib.store.checkpoints import load_checkpoint, load_handle, save_checkpoint
+from ganlib.engine.training import Callbacks, Trainer, train
 from ganlib.losses import LOSSES, GANLoss
 from ganlib.losses.bce import bce_d_loss, nonsaturating_g_loss
+from ganlib.store.checkpoints import load_checkpoint, load_handle, save_checkpoint
 from ganlib.store.run_folder import Run
-from ganlib.engine.training import Callbacks, Trainer, train
 
 LOSS_COLS = ["d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d"]
 
@@ -58,6 +58,7 @@ def test_epoch_means_not_last_batch(tiny_cfg, tmp_path):
     assert res.rows[0]["d_loss"] != pytest.approx(seen[-1], rel=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["mlp_gan", "cgan"])
 def test_resumed_equals_uninterrupted(tiny_cfg, tmp_path, model):
     full = train(tiny_cfg(model=model, epochs=4, checkpoint_every=10), runs_dir=tmp_path / "a")

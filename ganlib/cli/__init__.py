@@ -29,8 +29,10 @@ from ganlib.data import DatasetUnavailable
 from ganlib.store.config import ConfigError
 
 # Each import registers one subcommand; the order is that of `python -m ganlib --help`.
-from ganlib.cli import train, sample, runs, fork, fid, metrics  # noqa: F401
-from ganlib.cli import export, import_run, config, tensorboard, timelapse  # noqa: F401
+# isort: off
+from ganlib.cli import train, sample, runs, fork, fid, metrics  # noqa: F401, E402
+from ganlib.cli import export, import_run, config, tensorboard, timelapse  # noqa: F401, E402
+# isort: on
 
 # Errors a user can fix: printed as one line, exit code 2.
 USER_ERRORS = (ConfigError, DatasetUnavailable, CLIError, FileNotFoundError, ValueError, KeyError, OSError)

@@ -3,12 +3,12 @@ hyperparameters changed; `train --resume` then trains it."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ganlib.cli.commands import COMMANDS, OK, Command, eprint
 from ganlib.cli.flags import add_config_flags, add_runs_dir, config_values
 from ganlib.engine.forks import fork
+from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import find_run
 
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     parent = find_run(args.run, args.runs_dir)
     checkpoint = None
     if args.checkpoint:
-        checkpoint = Path(args.checkpoint) if Path(args.checkpoint).is_file() else parent.path / "ckpt" / args.checkpoint
+        checkpoint = find_checkpoint(parent, args.checkpoint)
     new = fork(parent, config_values(args), checkpoint=checkpoint, runs_dir=args.runs_dir)
     eprint(new.status().get("notes", [""])[0])
     print(new.path)

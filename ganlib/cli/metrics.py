@@ -11,9 +11,9 @@ from typing import Any, Optional
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command, eprint, one_line
 from ganlib.cli.flags import add_runs_dir, check_device, extractor
 from ganlib.explore.checkpoint_evaluation import evaluate_checkpoint
-from ganlib.store.checkpoints import find_checkpoint
 from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.models import MODELS
+from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run, find_run
 
 

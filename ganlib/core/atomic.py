@@ -9,7 +9,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, IO
+from typing import IO, Callable
 
 import torch
 

@@ -115,6 +115,8 @@ def to_model_range(images: torch.Tensor, channels: int, size: int, chunk: int = 
 
 
 # Registration: one import per loader file.
+# isort: off
 from ganlib.data import mnist5k as _mnist5k  # noqa: E402,F401
 from ganlib.data import torchvision_sets as _tv  # noqa: E402,F401
 from ganlib.data import folder as _folder  # noqa: E402,F401
+# isort: on

@@ -15,6 +15,7 @@ from ganlib.store.checkpoints import load_checkpoint, save_checkpoint
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run, new_run_dir
 
+
 def checkpoint_config(path: str | Path) -> dict[str, Any]:
     """The config a checkpoint was saved with (live edits included): what a fork starts from."""
     return TrainConfig.from_dict(load_checkpoint(path)["config"]).to_dict()

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ganlib.store.config import TrainConfig, with_changes
-from ganlib.store.run_folder import Run
 from ganlib.engine.callbacks import Callbacks, TrainProgress
 from ganlib.engine.training import train
+from ganlib.store.config import TrainConfig, with_changes
+from ganlib.store.run_folder import Run
 
 
 class JobBusy(RuntimeError):

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.images import gif_bytes, grid_image, png_bytes, to_uint8
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint, load_handle
-from ganlib.core.images import gif_bytes, grid_image, png_bytes, to_uint8
 from ganlib.store.run_folder import Run, find_run
 
 

@@ -28,7 +28,14 @@ import safetensors.torch
 
 from ganlib.core.atomic import atomic_write_bytes
 from ganlib.interchange.importing import (  # noqa: F401 - the import half, re-exported for the pages
-    FORMAT, FORMAT_VERSION, IMPORTED_STATE, NETWORKS, ImportRefused, import_file, is_imported)
+    FORMAT,
+    FORMAT_VERSION,
+    IMPORTED_STATE,
+    NETWORKS,
+    ImportRefused,
+    import_file,
+    is_imported,
+)
 from ganlib.store.checkpoints import find_checkpoint, load_checkpoint
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run, find_run

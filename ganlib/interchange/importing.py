@@ -35,8 +35,18 @@ import torch
 from ganlib.core.atomic import atomic_write_bytes, atomic_write_text
 from ganlib.core.images import save_grid
 from ganlib.interchange.untrusted import (
-    ImportRefused, check_png, is_state_dict, last_epoch, load_safetensors, load_torch_weights, parse_csv,
-    parse_json, parse_jsonl, read_zip, split_networks)
+    ImportRefused,
+    check_png,
+    is_state_dict,
+    last_epoch,
+    load_safetensors,
+    load_torch_weights,
+    parse_csv,
+    parse_json,
+    parse_jsonl,
+    read_zip,
+    split_networks,
+)
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import grid_latents
 from ganlib.store.checkpoints import load_handle, save_checkpoint

@@ -30,7 +30,9 @@ class GANLoss:
 LOSSES: Registry[GANLoss] = Registry("loss")
 
 # Registration: one import per loss file.
+# isort: off
 from ganlib.losses import bce as _bce  # noqa: E402,F401
 from ganlib.losses import lsgan as _lsgan  # noqa: E402,F401
 from ganlib.losses import wasserstein as _wasserstein  # noqa: E402,F401
 from ganlib.losses import hinge as _hinge  # noqa: E402,F401
+# isort: on

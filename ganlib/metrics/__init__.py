@@ -48,5 +48,7 @@ FEATURE_EXTRACTORS: Registry[Callable[..., FeatureExtractor]] = Registry("featur
 
 
 # Registration: one import per extractor file.
+# isort: off
 from ganlib.metrics import extractor_inception as _inception  # noqa: E402,F401
 from ganlib.metrics import extractor_digits as _digits  # noqa: E402,F401
+# isort: on

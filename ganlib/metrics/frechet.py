@@ -86,7 +86,7 @@ def _finish(diff_sq: torch.Tensor, tr1: torch.Tensor, tr2: torch.Tensor, tr_covm
         scale = float(diff_sq + tr1 + tr2)
         if fid < -1e-6 * max(scale, 1e-300):
             warnings.warn(f"Fréchet distance came out clearly negative ({fid:.6g}, scale {scale:.6g}): "
-                          "the covariances are probably not symmetric PSD; reporting 0", RuntimeWarning)
+                          "the covariances are probably not symmetric PSD; reporting 0", RuntimeWarning, stacklevel=2)
         fid = 0.0
     return fid
 
@@ -134,7 +134,7 @@ def fid_from_features(f1: torch.Tensor, f2: torch.Tensor) -> float:
     for f in (f1, f2):
         msg = sample_size_warning(f.shape[0], f.shape[1])
         if msg:
-            warnings.warn(msg, UserWarning)
+            warnings.warn(msg, UserWarning, stacklevel=2)
     mu1, s1 = mean_cov(f1)
     mu2, s2 = mean_cov(f2.to(f1.device))
     return frechet_distance(mu1, s1, mu2, s2)

@@ -31,7 +31,8 @@ class DCGenerator(nn.Module):
         s0, levels = start_size(size)
         self.img_shape = img_shape
         ch = ngf * 2 ** (levels - 1)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, ch, s0, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, ch, s0, 1, 0, bias=False), nn.BatchNorm2d(ch),
+                                   nn.ReLU(True)]
         for _ in range(levels - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
@@ -53,7 +54,8 @@ class DCFeatures(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(c, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         ch = ndf
         for _ in range(levels - 1):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm != "batch"), norm2d(norm, ch * 2), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm != "batch"), norm2d(norm, ch * 2),
+                       nn.LeakyReLU(0.2, True)]
             ch *= 2
         self.net = nn.Sequential(*layers)
         self.channels = ch
@@ -87,7 +89,8 @@ class Seed001Generator(nn.Module):
         s = size // 4
         self.net = nn.Sequential(
             nn.Linear(in_dim, 128 * s * s), nn.ReLU(), nn.Unflatten(1, (128, s, s)),
-            nn.Upsample(scale_factor=2), nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128, momentum=0.22), nn.ReLU(),
+            nn.Upsample(scale_factor=2), nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128, momentum=0.22),
+            nn.ReLU(),
             nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64, momentum=0.22), nn.ReLU(),
             nn.Conv2d(64, c, 3, padding=1), nn.Tanh(),
         )

@@ -11,10 +11,10 @@ from typing import Any
 import torch
 
 from ganlib.core.atomic import atomic_torch_save
-from ganlib.store.config import TrainConfig
-from ganlib.store.run_folder import Run
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle
+from ganlib.store.config import TrainConfig
+from ganlib.store.run_folder import Run
 
 FORMAT_VERSION = 1
 

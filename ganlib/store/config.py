@@ -18,9 +18,9 @@ from typing import Any, Optional
 from ganlib.core.errors import ConfigError
 from ganlib.data import DATASETS
 from ganlib.losses import LOSSES
+from ganlib.losses.diffaugment import POLICIES, policies_of
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
-from ganlib.losses.diffaugment import POLICIES, policies_of
 
 # When a field of an existing run may change, by its role. "live": while it trains (applied at
 # the next epoch boundary), "resume": when training continues in the same run folder, "fork":
@@ -66,41 +66,54 @@ class TrainConfig:
     lr_d: float = _f(2e-4, "Discriminator learning rate (Adam).", 1e-6, 1e-2, log=True, role="live", d_only="setting")
     beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01, role="fork")
     beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001, role="fork")
-    dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05, role="fork")
+    dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05,
+                                  role="fork")
     seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1, role="fork")
     device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"], role="speed")
     sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1, role="schedule")
-    checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1, role="schedule")
+    checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1,
+                               role="schedule")
     image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1, role="arch")
     channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch")
-    max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1, role="arch")
-    eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1, role="live")
+    max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1,
+                         role="arch")
+    eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1,
+                         role="live")
     eval_samples: int = _f(10_000, "Generated samples per evaluation (capped at the number of real images).",
                            500, 50_000, 500, role="fork")
     extractor: str = _f("auto", "Feature extractor for the metrics; auto = digits for grayscale, inception for colour.",
                         choices="extractors", role="fork")
     inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
                                     "torch hub's cache, or a download).", role="fork")
-    early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1, role="live")
+    early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1,
+                         role="live")
     # ---- architecture variants and stabilisers (seeds 001-004) ----
     variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).", role="arch")
     d_norm: str = _f("batch", "Normalisation in conv discriminators; a gradient penalty needs layer or none.",
                      choices=["batch", "layer", "none"], role="arch", d_only="setting")
-    n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1, role="live", d_only="switch")
-    clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001, role="live", d_only="setting")
-    gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).", role="arch", d_only="switch")
-    gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1, role="live", d_only="setting")
-    r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1, role="live", d_only="switch")
+    n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1, role="live",
+                       d_only="switch")
+    clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001,
+                           role="live", d_only="setting")
+    gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).", role="arch",
+                                d_only="switch")
+    gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1, role="live",
+                          d_only="setting")
+    r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1, role="live",
+                         d_only="switch")
     ema_decay: float = _f(0.0, "EMA of G's weights used for samples and metrics (0 = off; 0.999 typical).",
                           0.0, 0.9999, 0.0001, role="fork")
     label_smoothing: float = _f(0.0, "One-sided label smoothing: real targets become 1 - s (BCE losses).",
                                 0.0, 0.3, 0.05, role="live", d_only="switch")
     instance_noise: float = _f(0.0, "Std of Gaussian noise added to D's inputs, decaying to 0 over the run.",
                                0.0, 1.0, 0.05, role="live", d_only="switch")
-    minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).", role="arch", d_only="switch")
+    minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).",
+                             role="arch", d_only="switch")
     spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.", role="arch", d_only="switch")
-    diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.", role="fork", d_only="switch")
-    patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).", role="arch", d_only="switch")
+    diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.",
+                          role="fork", d_only="switch")
+    patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).",
+                         role="arch", d_only="switch")
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
@@ -111,7 +124,8 @@ class TrainConfig:
                              "CUDA graphs (for small batches, where kernel launches dominate). Falls back to eager "
                              "with a note if compiling fails.", choices=list(COMPILE_MODES), role="speed")
     cpu_threads: int = _f(0, "Torch CPU threads of this run (0 = torch's default, one per core). On a machine "
-                             "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1, role="speed")
+                             "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1,
+                          role="speed")
 
     def __post_init__(self):
         self.validate()
@@ -192,7 +206,8 @@ class TrainConfig:
         if spec.kind == "vae":
             for f in field_specs():
                 if f.metadata["d_only"] == "switch" and getattr(self, f.name) != f.default:
-                    raise ConfigError(f.name, f"{self.model} is a VAE: it has no discriminator, so {f.name} does not apply")
+                    raise ConfigError(f.name, f"{self.model} is a VAE: it has no discriminator, "
+                                              f"so {f.name} does not apply")
             return
         penalised = loss.needs_gp or self.gradient_penalty or self.r1_gamma > 0
         if penalised and spec.convolutional and self.d_norm == "batch":
@@ -287,7 +302,7 @@ def with_changes(base: TrainConfig, changes: dict[str, Any], when: str) -> Train
     ConfigError naming the first field that may not change (or is invalid)."""
     allowed = changeable(when)
     known = {f.name for f in field_specs()}
-    for name, value in changes.items():
+    for name in changes:
         if name not in known:
             raise ConfigError(name, f"not a config field; fields are {', '.join(sorted(known))}")
     new = base.replace(**changes) if changes else base

@@ -13,13 +13,13 @@ extractor or N are drawn apart: their values are not comparable.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 from PIL import Image
+from plotly.subplots import make_subplots
 
 from ganlib.engine.forks import lineage
 from ganlib.store.run_folder import Run
@@ -209,7 +209,7 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]]) -> list[
     out = []
     for key, runs in by_key.items():
         fig = go.Figure()
-        for i, (run_name, grp) in enumerate(runs.items()):
+        for run_name, grp in runs.items():
             color = PALETTE[list(histories).index(run_name) % len(PALETTE)]
             _fid_traces(fig, grp, run_name, color, smooth=False)
         fig.update_layout(title=_title(f"FID ({eval_tag(key)})"), xaxis_title="epoch",
@@ -307,7 +307,7 @@ def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
     keys = {eval_key(r) for r in evaluated(rows)} if rows is not None else None
     if ctx.parents:  # the parents' entries make the legend taller: keep it clear of the title
         fig.update_layout(margin={**LAYOUT["margin"], "t": LAYOUT["margin"]["t"] + 25})
-    for i, (name, branch, parent_rows) in enumerate(ctx.parents):
+    for i, (name, _branch, parent_rows) in enumerate(ctx.parents):
         for col, label in series.items():
             pts = [(r["epoch"], finite(r.get(col))) for r in parent_rows if finite(r.get(col)) is not None
                    and (keys is None or eval_key(r) in keys)]

@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
-
 import torch
+from streamlit.errors import StreamlitAPIException
 
 from ganlib.core.devices import resolve_device
 from ganlib.engine import forks
+from ganlib.engine.jobs import JobManager
 from ganlib.explore import sampling
 from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
-from ganlib.engine.jobs import JobManager
 from ganlib.store.run_folder import Run
 
 SELECTED_RUN = "_ganlib_selected_run"  # session key owned by no widget: the run shared across pages

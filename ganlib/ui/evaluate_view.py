@@ -15,9 +15,9 @@ import streamlit as st
 
 from ganlib.data import cached_run_data
 from ganlib.metrics.evaluate import collapse_alarm
+from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.metrics.pipeline import DEFAULT_N, resolve_extractor
 from ganlib.store.config import TrainConfig
-from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.store.run_folder import Run
 from ganlib.ui import charts
 

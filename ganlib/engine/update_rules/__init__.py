@@ -70,5 +70,7 @@ class UpdateRule:
 UPDATE_RULES: Registry[type] = Registry("update rule")
 
 # Registration: one import per family file.
+# isort: off
 from ganlib.engine.update_rules import gan as _gan  # noqa: E402,F401
 from ganlib.engine.update_rules import vae as _vae  # noqa: E402,F401
+# isort: on

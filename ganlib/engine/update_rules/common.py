@@ -8,7 +8,6 @@ from typing import Callable
 import torch
 from torch import nn
 
-
 COMPILE_BACKEND = "inductor"  # tests use "aot_eager": inductor needs minutes of compiling on a small CPU
 TORCH_COMPILE_MODE = {"compile": "default", "cuda_graphs": "reduce-overhead"}  # config name -> torch's mode
 

@@ -22,18 +22,50 @@ training in the same process). Favourites (`favourites.json`) and truncation cur
 """
 from __future__ import annotations
 
-from ganlib.explore.latent.directions import (COMPONENTS, PCA_SAMPLES, Directions, Layer, activations, default_layer,
-                                              direction_strips, directions_from, find_directions, layers, pca,
-                                              run_directions, run_layers)
-from ganlib.explore.latent.favourites import (Favourite, add_favourite, favourites_path, load_favourites,
-                                              remove_favourite, save_favourites)
+from ganlib.explore.latent.directions import (
+                                              COMPONENTS,
+                                              PCA_SAMPLES,
+                                              Directions,
+                                              Layer,
+                                              activations,
+                                              default_layer,
+                                              direction_strips,
+                                              directions_from,
+                                              find_directions,
+                                              layers,
+                                              pca,
+                                              run_directions,
+                                              run_layers,
+)
+from ganlib.explore.latent.favourites import (
+                                              Favourite,
+                                              add_favourite,
+                                              favourites_path,
+                                              load_favourites,
+                                              remove_favourite,
+                                              save_favourites,
+)
 from ganlib.explore.latent.interpolation import GRID_MODES, class_morph, corner_grid, render_corner_grid
 from ganlib.explore.latent.latents import combine_means, latent_arithmetic, latent_mean, move, seed_latent, seed_latents
 from ganlib.explore.latent.rendering import decode, render, render_each
-from ganlib.explore.latent.truncation import (RESAMPLE_SEED, TRUNCATION_METHODS, Truncated, apply_truncation, truncate,
-                                              truncate_resample, truncate_resample_t)
-from ganlib.explore.latent.truncation_curve import (CURVE_N, CURVE_VALUES, TruncationCurve, curve_path,
-                                                    load_truncation_curve, resolve, truncation_curve)
+from ganlib.explore.latent.truncation import (
+                                              RESAMPLE_SEED,
+                                              TRUNCATION_METHODS,
+                                              Truncated,
+                                              apply_truncation,
+                                              truncate,
+                                              truncate_resample,
+                                              truncate_resample_t,
+)
+from ganlib.explore.latent.truncation_curve import (
+                                              CURVE_N,
+                                              CURVE_VALUES,
+                                              TruncationCurve,
+                                              curve_path,
+                                              load_truncation_curve,
+                                              resolve,
+                                              truncation_curve,
+)
 from ganlib.explore.sampling import random_seed  # the page draws a fresh seed through lx
 
 __all__ = [
