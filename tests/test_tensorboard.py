@@ -82,3 +82,32 @@ def test_live_logger_is_readable_while_the_run_goes_on(tmp_path):
     assert [(s, v) for s, v, _ in scalars["d_loss"]] == [(1, 0.75), (2, 0.5)]
     assert [(s, v) for s, v, _ in scalars["fid"]] == [(2, 80.25)] and scalars["eval_n"][0][1] == 256
     assert read_scalars(tmp_path / "tb") == scalars
+
+
+def test_a_run_logs_to_tensorboard_while_it_trains(tiny_cfg, tmp_path):
+    """With `tensorboard` on, each finished epoch is in tb/ before the next one starts."""
+    from ganlib.engine.callbacks import Callbacks
+    from ganlib.engine.training import train
+
+    seen = []
+
+    def on_epoch(row):
+        acc = EventAccumulator(str(Run(path_of[0]).tensorboard_dir))
+        acc.Reload()
+        seen.append([e.step for e in acc.Scalars("d_loss")])
+
+    path_of = []
+    res = train(tiny_cfg(epochs=2, eval_every=0, tensorboard=True), runs_dir=tmp_path,
+                callbacks=Callbacks(on_start=lambda run: path_of.append(run.path), on_epoch=on_epoch))
+    assert res.state == "completed"
+    assert seen == [[1], [1, 2]]  # readable during the run, one step per epoch
+    acc = EventAccumulator(str(res.run.tensorboard_dir))
+    acc.Reload()
+    assert [round(e.value, 5) for e in acc.Scalars("g_loss")] == [round(r["g_loss"], 5) for r in res.rows]
+
+
+def test_tensorboard_off_writes_nothing(tiny_cfg, tmp_path):
+    from ganlib.engine.training import train
+
+    res = train(tiny_cfg(epochs=1, eval_every=0), runs_dir=tmp_path)
+    assert not res.run.tensorboard_dir.exists()

@@ -63,7 +63,7 @@ def lineage(run: Run, root: Optional[Path] = None) -> list[Run]:
     chain, seen = [run], {run.path.resolve()}
     while (info := chain[-1].fork_info()) is not None:
         p = Path(info["parent_path"])
-        if not (p / "config.json").is_file() or p.resolve() in seen:
+        if not Run(p).config_file.is_file() or p.resolve() in seen:
             break
         chain.append(Run(p))
         seen.add(p.resolve())

@@ -25,6 +25,7 @@ from ganlib.core.images import save_grid
 from ganlib.data import ImageData, data_fields
 from ganlib.engine.callbacks import Callbacks, TrainProgress
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
+from ganlib.interchange.tensorboard import TensorBoardLogger
 from ganlib.metrics.pipeline import evaluate_generator
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle, grid_latents
@@ -63,6 +64,7 @@ class Trainer:
         self.evals_since_best = 0
         self.evals: list[dict[str, Any]] = []  # full records behind evals.jsonl
         self.notes: list[str] = []
+        self.tensorboard: Optional[TensorBoardLogger] = None  # opened at the first logged epoch
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
         if cfg.compile != "off":
             self.try_compile()
@@ -214,6 +216,17 @@ class Trainer:
         return row
 
     # ---- live metrics --------------------------------------------------------------------
+    def tensorboard_log(self) -> TensorBoardLogger:
+        if self.tensorboard is None:
+            self.tensorboard = TensorBoardLogger(self.run.path)
+        return self.tensorboard
+
+    def close(self) -> None:
+        """Release what the run holds open (the TensorBoard writer's file and thread)."""
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None
+
     def sampler_handle(self) -> GeneratorHandle:
         """The network samples and metrics come from (the EMA copy when there is one)."""
         return GeneratorHandle(self.rule.sampler(), self.cfg.latent_dim, self.num_classes, self.conditional,
@@ -282,6 +295,8 @@ class Trainer:
                     self.evals_since_best += 1
             self.rows.append(row)
             self.run.write_metrics(self.rows)
+            if cfg.tensorboard:
+                self.tensorboard_log().log_row(row)
             if self.epoch % cfg.sample_every == 0 or last:
                 self.write_grid()
             self.take_snapshot()

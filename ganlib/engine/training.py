@@ -83,6 +83,7 @@ def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
     except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
         state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
     trainer.save_snapshot()
+    trainer.close()
     run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
                      notes=trainer.notes)
     return TrainResult(run, state, trainer.epoch, trainer.rows, error)

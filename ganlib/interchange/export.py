@@ -69,9 +69,9 @@ def export_zip(run: str | Path | Run, checkpoint: str | Path | None = None) -> b
                     "imported": bool(ck.get("imported", False)), "exported": time.time()}
         zf.writestr(f"{top}/manifest.json", json.dumps(manifest, indent=2))
         zf.writestr(f"{top}/config.json", cfg.to_json())
-        for name in ("metrics.csv", "evals.jsonl"):
-            if (run.path / name).is_file():
-                zf.write(run.path / name, f"{top}/{name}")
+        for path in (run.metrics_file, run.evals_file):
+            if path.is_file():
+                zf.write(path, f"{top}/{path.name}")
         for folder, grids in (("samples", run.samples()), ("recon", run.reconstructions())):
             for _, p in grids:
                 zf.write(p, f"{top}/{folder}/{p.name}")

@@ -32,7 +32,7 @@ from typing import Any, Optional
 
 import torch
 
-from ganlib.core.atomic import atomic_write_bytes, atomic_write_text
+from ganlib.core.atomic import atomic_write_bytes
 from ganlib.core.images import save_grid
 from ganlib.interchange.untrusted import (
     ImportRefused,
@@ -257,14 +257,13 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
     run = Run(new_run_dir(cfg, runs_root))
     try:
         run.save_config(cfg)
-        if plan.metrics_csv is not None:
-            atomic_write_text(run.path / "metrics.csv", plan.metrics_csv)
-        else:
-            atomic_write_text(run.path / "metrics.csv", "epoch\n")
+        run.write_metrics_csv(plan.metrics_csv if plan.metrics_csv is not None else "epoch\n")
         if plan.evals_jsonl:
-            atomic_write_text(run.path / "evals.jsonl", plan.evals_jsonl)
-        for name, content in plan.grids.items():
-            atomic_write_bytes(run.path / name, content)
+            run.write_evals([json.loads(line) for line in plan.evals_jsonl.splitlines() if line.strip()])
+        for name, content in plan.grids.items():  # names checked: samples|recon/epoch_NNNN.png
+            folder, file = name.split("/")
+            epoch = int(file.removeprefix("epoch_").removesuffix(".png"))
+            atomic_write_bytes(run.sample_path(epoch) if folder == "samples" else run.recon_path(epoch), content)
         sampler = G
         if state_dicts.get("G_ema") is not None:
             sampler.load_state_dict(state_dicts["G_ema"])

@@ -23,7 +23,6 @@ from torch.utils.tensorboard import SummaryWriter
 
 from ganlib.store.run_folder import Run, find_run, list_runs
 
-TB_FOLDER = "tb"  # inside the run folder
 SUFFIX = ".ganlib"  # event files end in this, after SummaryWriter's time, host and pid
 EVENT_GLOB = "events.out.tfevents.*"
 
@@ -43,7 +42,7 @@ def _step(row: dict[str, Any]) -> Optional[int]:
 
 def _run_start_time(run: Run) -> float:
     try:
-        return (run.path / "config.json").stat().st_mtime
+        return run.config_file.stat().st_mtime
     except OSError:
         return time.time()
 
@@ -55,7 +54,7 @@ def write_tensorboard(run: str | Path | Run) -> Path:
     they held: `tensorboard --logdir checkpoints` shows each run once."""
     run = run if isinstance(run, Run) else find_run(run)
     start = _run_start_time(run)
-    folder = run.path / TB_FOLDER
+    folder = run.tensorboard_dir
     folder.mkdir(parents=True, exist_ok=True)
     old = list(folder.glob(EVENT_GLOB))
     with tempfile.TemporaryDirectory(dir=folder, prefix=".writing-") as tmp:
@@ -81,7 +80,7 @@ def write_tensorboard(run: str | Path | Run) -> Path:
 
 
 def write_tensorboard_all(root: str | Path | None = None) -> list[Path]:
-    return [write_tensorboard(r) for r in list_runs(root) if (r.path / "metrics.csv").is_file()]
+    return [write_tensorboard(r) for r in list_runs(root) if r.metrics_file.is_file()]
 
 
 class TensorBoardLogger:
@@ -89,7 +88,7 @@ class TensorBoardLogger:
     while it trains. Rows without an epoch, and non-numeric or non-finite values, are skipped."""
 
     def __init__(self, run_path: str | Path):
-        self.folder = Path(run_path) / TB_FOLDER
+        self.folder = Run(Path(run_path)).tensorboard_dir
         self._writer = SummaryWriter(log_dir=str(self.folder), filename_suffix=SUFFIX)
 
     def log_row(self, row: dict[str, Any]) -> None:

@@ -73,6 +73,9 @@ class TrainConfig:
     sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1, role="schedule")
     checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1,
                                role="schedule")
+    tensorboard: bool = _f(False, "Also log each epoch's metrics as TensorBoard event files in the run folder "
+                                  "(tb/), so that `tensorboard --logdir checkpoints` follows the run live.",
+                           role="schedule")
     image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1, role="arch")
     channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch")
     max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1,

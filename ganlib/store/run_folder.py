@@ -13,7 +13,7 @@
         human_eval.jsonl   answers of the Real-or-fake test
         favourites.json    latents pinned in the latent explorer
         explorer/          the latent explorer's measured truncation curves
-        tensorboard/       TensorBoard event files
+        tb/                TensorBoard event files (live with `tensorboard`, or `python -m ganlib tensorboard`)
 
 `Run` is the only code that names the files inside a run folder: every other module asks it
 for a path or calls its writers. Nothing here imports the training loop: a viewer can list
@@ -89,7 +89,7 @@ class Run:
 
     @property
     def tensorboard_dir(self) -> Path:
-        return self.path / "tensorboard"
+        return self.path / "tb"
 
     def config(self) -> TrainConfig:
         return TrainConfig.from_json(self.config_file.read_text())
@@ -116,20 +116,24 @@ class Run:
         atomic_write_text(self.path / "status.json", json.dumps(st, indent=2))
 
     # ---- metrics ------------------------------------------------------------------------
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.csv"
+
     def metrics(self) -> list[dict[str, float]]:
         try:
-            text = (self.path / "metrics.csv").read_text()
+            text = self.metrics_file.read_text()
         except FileNotFoundError:
             return []
         return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
 
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        atomic_write_text(self.path / "metrics.csv", rows_to_csv(rows))
+        atomic_write_text(self.metrics_file, rows_to_csv(rows))
 
     # ---- files --------------------------------------------------------------------------
     def write_metrics_csv(self, text: str) -> None:
         """metrics.csv as given (an import brings a checked file)."""
-        atomic_write_text(self.path / "metrics.csv", text)
+        atomic_write_text(self.metrics_file, text)
 
     def samples(self) -> list[tuple[int, Path]]:
         return _by_epoch(self.path / "samples", "png")
@@ -160,14 +164,18 @@ class Run:
 
     def evals(self) -> list[dict[str, Any]]:
         """Full evaluation records (per-class FID, histograms), one per evaluated epoch."""
-        return _jsonl(self.path / "evals.jsonl")
+        return _jsonl(self.evals_file)
 
     def edits(self) -> list[dict[str, Any]]:
         """Hyperparameter changes: {"epoch", "source": "live" | "fork", "changes": {field: [old, new]}}."""
         return _jsonl(self.path / "edits.jsonl")
 
+    @property
+    def evals_file(self) -> Path:
+        return self.path / "evals.jsonl"
+
     def write_evals(self, records: list[dict[str, Any]]) -> None:
-        atomic_write_text(self.path / "evals.jsonl", _to_jsonl(records))
+        atomic_write_text(self.evals_file, _to_jsonl(records))
 
     def write_edits(self, edits: list[dict[str, Any]]) -> None:
         atomic_write_text(self.path / "edits.jsonl", _to_jsonl(edits))

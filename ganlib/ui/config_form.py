@@ -31,7 +31,7 @@ GROUPS: dict[str, list[str]] = {
     "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
     "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm"],
     "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
-    "Run": ["seed", "device", "sample_every", "checkpoint_every"],
+    "Run": ["seed", "device", "sample_every", "checkpoint_every", "tensorboard"],
     "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
     "Speed": ["precision", "channels_last", "compile", "cpu_threads"],
     "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
@@ -191,11 +191,13 @@ def field_label(name: str) -> str:
 
 
 def number_widget(f: dataclasses.Field, value: Any, key: str, container=None) -> Any:
-    """A number box for a numeric field, its range and step from the field's metadata: for
-    forms where an exact value matters more than a slider (the live-edit form)."""
+    """A number box for a numeric field (a checkbox for a switch), its range and step from the
+    field's metadata: for forms where an exact value matters more than a slider (live edits)."""
     meta, (base, _) = f.metadata, _base_type(f)
     lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")
     where = container or st
+    if base is bool:
+        return bool(where.checkbox(field_label(f.name), bool(value), key=key, help=meta.get("help")))
     if base is int:
         return int(where.number_input(field_label(f.name), int(lo), int(hi), int(value), int(step or 1), key=key,
                                       help=meta.get("help")))
