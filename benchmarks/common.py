@@ -1,14 +1,19 @@
 """The set-up every benchmark script shares: the command line it records beside its numbers,
-and the device it times on, described the same way in every table."""
+the device it times on, described the same way in every table, and the writing of its own
+section of docs/PERF.md."""
 from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
+
+from ganlib.core.atomic import atomic_write_text
 
 
 def command_line(script: str, argv: Optional[Sequence[str]]) -> str:
@@ -29,3 +34,25 @@ def pick_device(requested: str, threads: int = 0) -> tuple[torch.device, str]:
         return device, torch.cuda.get_device_name(device)
     return device, (f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                     f"torch threads {torch.get_num_threads()})")
+
+
+PERF_TITLE = "# Performance"
+
+
+def replace_section(text: str, heading: str, body: str) -> str:
+    """`text` with the level-2 section `heading` (up to the next `## ` heading) replaced by
+    `heading` + `body`, or with it appended; the other sections are left as they are."""
+    new = f"{heading}\n\n{body.strip()}\n"
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        return text.rstrip("\n") + "\n\n" + new if text.strip() else f"{PERF_TITLE}\n\n{new}"
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"## ", lines[i])), len(lines))
+    after = "".join(lines[end:])
+    return "".join(lines[:start]) + new + ("\n" + after if after else "")
+
+
+def write_perf(path: Path, section: str, body: str) -> None:
+    """Replace (or add) one `## section` of docs/PERF.md, written atomically."""
+    text = path.read_text() if path.is_file() else ""
+    atomic_write_text(path, replace_section(text, section, body))

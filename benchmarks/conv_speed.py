@@ -57,13 +57,13 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.seed_loops import Seed001Loop as SeedLoop  # noqa: E402
 from benchmarks.train_speed import timed  # noqa: E402  (clock read after torch.cuda.synchronize)
 
 BENCH_DATASET = "bench_cifar_shaped"
@@ -95,113 +95,6 @@ def register_engine_dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
                                  note="benchmark: random CIFAR-shaped images")
     if BENCH_DATASET not in DATASETS:
         DATASETS.add(BENCH_DATASET, lambda data_path="", image_size=32: _BENCH_DATA["raw"])
-
-
-# ---- seed 001, as written ----------------------------------------------------------------
-class Generator(nn.Module):
-    def __init__(self, latent_dim):
-        super(Generator, self).__init__()
-        self.model = nn.Sequential(
-            nn.Linear(latent_dim, 128 * 8 * 8),
-            nn.ReLU(),
-            nn.Unflatten(1, (128, 8, 8)),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 128, kernel_size=3, padding=1),
-            nn.BatchNorm2d(128, momentum=0.78),
-            nn.ReLU(),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 64, kernel_size=3, padding=1),
-            nn.BatchNorm2d(64, momentum=0.78),
-            nn.ReLU(),
-            nn.Conv2d(64, 3, kernel_size=3, padding=1),
-            nn.Tanh()
-        )
-
-    def forward(self, z):
-        img = self.model(z)
-        return img
-
-
-class Discriminator(nn.Module):
-    def __init__(self):
-        super(Discriminator, self).__init__()
-        self.model = nn.Sequential(
-            nn.Conv2d(3, 32, kernel_size=3, stride=2, padding=1),
-            nn.LeakyReLU(0.2),
-            nn.Dropout(0.25),
-            nn.Conv2d(32, 64, kernel_size=3, stride=2, padding=1),
-            nn.ZeroPad2d((0, 1, 0, 1)),
-            nn.BatchNorm2d(64, momentum=0.82),
-            nn.LeakyReLU(0.25),
-            nn.Dropout(0.25),
-            nn.Conv2d(64, 128, kernel_size=3, stride=2, padding=1),
-            nn.BatchNorm2d(128, momentum=0.82),
-            nn.LeakyReLU(0.2),
-            nn.Dropout(0.25),
-            nn.Conv2d(128, 256, kernel_size=3, stride=1, padding=1),
-            nn.BatchNorm2d(256, momentum=0.8),
-            nn.LeakyReLU(0.25),
-            nn.Dropout(0.25),
-            nn.Flatten(),
-            nn.Linear(256 * 5 * 5, 1),
-            nn.Sigmoid()
-        )
-
-    def forward(self, img):
-        validity = self.model(img)
-        return validity
-
-
-class SeedLoop:
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, device: torch.device, seed: int,
-                 batch_size: int):
-        torch.manual_seed(seed)
-        self.device = device
-        train_dataset = torch.utils.data.TensorDataset(images.float().div_(127.5).sub_(1.0), labels)
-        self.dataloader = torch.utils.data.DataLoader(train_dataset, batch_size=batch_size, shuffle=True)
-        self.generator = Generator(LATENT_DIM).to(device)
-        self.discriminator = Discriminator().to(device)
-        self.adversarial_loss = nn.BCELoss()
-        self.optimizer_G = torch.optim.Adam(self.generator.parameters(), lr=LR, betas=(BETA1, BETA2))
-        self.optimizer_D = torch.optim.Adam(self.discriminator.parameters(), lr=LR, betas=(BETA1, BETA2))
-        self.epoch = 0
-        self.images_per_epoch = len(train_dataset)
-        self.steps_per_epoch = len(self.dataloader)
-        self.message = ""
-
-    def run(self, max_steps: int | None = None) -> str:
-        """One epoch of the seed's loop (or its first `max_steps` steps, for warm-up)."""
-        generator, discriminator, adversarial_loss = self.generator, self.discriminator, self.adversarial_loss
-        optimizer_G, optimizer_D, dataloader, device = self.optimizer_G, self.optimizer_D, self.dataloader, self.device
-        latent_dim, epoch, num_epochs = LATENT_DIM, self.epoch, 10
-        for i, batch in enumerate(dataloader):
-            if max_steps is not None and i >= max_steps:
-                break
-            real_images = batch[0].to(device)
-            valid = torch.ones(real_images.size(0), 1, device=device)
-            fake = torch.zeros(real_images.size(0), 1, device=device)
-            real_images = real_images.to(device)
-
-            optimizer_D.zero_grad()
-            z = torch.randn(real_images.size(0), latent_dim, device=device)
-            fake_images = generator(z)
-            real_loss = adversarial_loss(discriminator(real_images), valid)
-            fake_loss = adversarial_loss(discriminator(fake_images.detach()), fake)
-            d_loss = (real_loss + fake_loss) / 2
-            d_loss.backward()
-            optimizer_D.step()
-
-            optimizer_G.zero_grad()
-            gen_images = generator(z)
-            g_loss = adversarial_loss(discriminator(gen_images), valid)
-            g_loss.backward()
-            optimizer_G.step()
-
-            if (i + 1) % 100 == 0:  # the seed prints this; we keep the string (and its two syncs)
-                self.message = (f"Epoch [{epoch+1}/{num_epochs}] Batch {i+1}/{len(dataloader)} "
-                                f"Discriminator Loss: {d_loss.item():.4f} "
-                                f"Generator Loss: {g_loss.item():.4f}")
-        return self.message or f"d_loss {d_loss.item():.4f}, g_loss {g_loss.item():.4f}"
 
 
 # ---- ganlib's engine ---------------------------------------------------------------------

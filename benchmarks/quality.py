@@ -46,7 +46,6 @@ import json
 import math
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -59,8 +58,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
-from benchmarks.train_speed import export_digits, load_digits, sync  # noqa: E402
+from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
+from benchmarks.digits_data import export_digits, load_digits  # noqa: E402
+from benchmarks.train_speed import sync  # noqa: E402
 
 ENTRIES: dict[str, dict[str, Any]] = {
     "mlp_gan": {"model": "mlp_gan"},
@@ -77,7 +77,6 @@ BEAT_MLP_ENTRIES = ("dcgan", "dcgan_wgan_gp")
 MANY_EPOCHS = 100_000  # never reached: the budget stops the run
 NPZ_DATASET = "bench_mnist5k_npz"
 _NPZ_DATA: dict[str, Any] = {}
-PERF_TITLE = "# Performance"
 SECTION = "## Model quality"
 
 
@@ -177,26 +176,6 @@ def table(results: dict[str, dict[str, Any]], n: int) -> str:
             num(r.get("precision"), ".3f"), num(r.get("recall"), ".3f"), num(r.get("label_acc"), ".3f"),
             r.get("target", ""), verdict]) + " |")
     return "\n".join(lines)
-
-
-def replace_section(text: str, heading: str, body: str) -> str:
-    """`text` with the level-2 section `heading` (up to the next `## ` heading) replaced by
-    `heading` + `body`, or with it appended; the other sections are left as they are."""
-    new = f"{heading}\n\n{body.strip()}\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
-    if start is None:
-        return text.rstrip("\n") + "\n\n" + new if text.strip() else f"{PERF_TITLE}\n\n{new}"
-    end = next((i for i in range(start + 1, len(lines)) if re.match(r"## ", lines[i])), len(lines))
-    after = "".join(lines[end:])
-    return "".join(lines[:start]) + new + ("\n" + after if after else "")
-
-
-def write_perf(path: Path, body: str) -> None:
-    from ganlib.core.atomic import atomic_write_text
-
-    text = path.read_text() if path.is_file() else ""
-    atomic_write_text(path, replace_section(text, SECTION, body))
 
 
 def _jsonable(v: Any) -> Any:
@@ -313,7 +292,7 @@ def main(argv=None) -> int:
             f"- device: {device} [{dev_desc}]; torch {torch.__version__}, python {platform.python_version()}",
             f"- date: {date}",
         ])
-        write_perf(Path(args.write_perf), body)
+        write_perf(Path(args.write_perf), SECTION, body)
         print(f"wrote the '{SECTION}' section of {args.write_perf}")
 
     if args.json:

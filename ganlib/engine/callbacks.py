@@ -35,6 +35,7 @@ class Callbacks:
     on_start: Callable[[Run], None] = lambda run: None
     on_progress: Callable[[TrainProgress], None] = lambda p: None
     on_epoch: Callable[[dict[str, float]], None] = lambda row: None
+    on_stream: Callable[[dict[str, Any]], None] = lambda row: None  # running means, about twice a second
     should_stop: Callable[[], bool] = lambda: False
     pending_edits: Callable[[], dict[str, Any]] = lambda: {}  # live edits, applied at the next epoch boundary
 

@@ -20,6 +20,8 @@ from ganlib.engine.training import train
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run
 
+STREAM_KEEP = 4000  # running-mean rows a job keeps for its charts
+
 
 class JobBusy(RuntimeError):
     """Another job is running; stop it first."""
@@ -36,6 +38,7 @@ class Job:
     run_path: Optional[str] = None
     progress: Optional[TrainProgress] = None
     rows: list[dict[str, float]] = field(default_factory=list)
+    stream: list[dict[str, Any]] = field(default_factory=list)  # running means, about twice a second
     error: Optional[str] = None
     traceback: Optional[str] = None
     started: float = field(default_factory=time.time)
@@ -128,6 +131,7 @@ class JobManager:
                 "fraction": p.fraction if p else 0.0, "elapsed_s": p.elapsed_s if p else 0.0,
                 "eta_s": p.eta_s if p else None,
                 "rows": [dict(r) for r in j.rows],
+                "stream": [dict(r) for r in j.stream],
                 "error": j.error, "traceback": j.traceback, "config": j.config.to_dict(),
                 "pending_edits": dict(j.pending_edits),
             }
@@ -155,10 +159,11 @@ class JobManager:
             return job._stop.is_set()
 
         def on_start(run: Run) -> None:
-            rows = run.metrics()  # a resumed run's earlier epochs, so its charts start whole
+            rows, stream = run.metrics(), run.stream()  # a resumed run's earlier epochs: charts start whole
             with self._lock:
                 job.run_path = str(run.path)
                 job.rows = rows
+                job.stream = stream[-STREAM_KEEP:]
                 if job.state == "queued":  # a job paused while loading stays "pausing"
                     job.state = "running"
 
@@ -170,6 +175,12 @@ class JobManager:
             with self._lock:
                 job.rows.append(dict(row))
 
+        def on_stream(row: dict[str, Any]) -> None:
+            with self._lock:
+                job.stream.append(dict(row))
+                if len(job.stream) > STREAM_KEEP:  # a long run: keep the first row and every other one
+                    job.stream[:] = job.stream[:1] + job.stream[2::2]
+
         def pending_edits() -> dict[str, Any]:
             with self._lock:
                 edits, job.pending_edits = job.pending_edits, {}
@@ -177,8 +188,8 @@ class JobManager:
                     job.config = job.edited_config  # what the trainer is about to apply
             return edits
 
-        cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, should_stop=should_stop,
-                       pending_edits=pending_edits)
+        cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, on_stream=on_stream,
+                       should_stop=should_stop, pending_edits=pending_edits)
         try:
             result = train(job.config, runs_dir=self.runs_dir, resume=job.resume, callbacks=cb)
             with self._lock:

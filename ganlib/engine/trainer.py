@@ -20,10 +20,11 @@ from typing import Any, Optional
 
 import torch
 
-from ganlib.core.errors import ConfigError, Diverged
+from ganlib.core.errors import ConfigError
 from ganlib.core.images import save_grid
 from ganlib.data import ImageData, data_fields
 from ganlib.engine.callbacks import Callbacks, TrainProgress
+from ganlib.engine.stream import StatStream, check_numbers
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 from ganlib.interchange.tensorboard import TensorBoardLogger
 from ganlib.metrics.pipeline import evaluate_generator
@@ -34,6 +35,8 @@ from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run
 
 PROGRESS_INTERVAL_S = 0.25
+PREVIEW_EVERY_S = 5.0  # the preview grid's refresh during the first minute (later the epoch grids do)
+PREVIEW_WINDOW_S = 60.0
 COMPILE_PROBE_STEPS = 3  # CUDA graph trees warm up on the 1st call of a graph, record on the 2nd, replay from the 3rd
 
 
@@ -64,6 +67,10 @@ class Trainer:
         self.evals_since_best = 0
         self.evals: list[dict[str, Any]] = []  # full records behind evals.jsonl
         self.notes: list[str] = []
+        self.stop_reason: Optional[str] = None  # why a run ended early, e.g. its time budget
+        self.deadline: Optional[float] = None  # perf_counter() at which the time budget ends
+        self.stream = StatStream(run, lambda row: None)  # running means; fit() routes them to its callbacks
+        self.last_preview = -math.inf
         self.tensorboard: Optional[TensorBoardLogger] = None  # opened at the first logged epoch
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
         if cfg.compile != "off":
@@ -192,15 +199,24 @@ class Trainer:
         for m in (self.G, self.D):
             if m is not None:
                 m.train()
+        self.stream.new_epoch()
         t0 = last_report = time.perf_counter()
         for i in range(steps):
             if cb.should_stop():
                 return None
+            if self.deadline is not None and time.perf_counter() >= self.deadline:
+                self.stop_reason = (f"its time budget of {cfg.time_budget:g} s ran out during epoch {self.epoch + 1}; "
+                                    f"epoch {self.epoch} is its last")
+                return None
             idx = perm[i * B:(i + 1) * B]
             done = self.epoch * steps + i
             self.rule.train_step(self.data.images[idx], self.data.labels[idx] if self.conditional else None,
-                             i, done / total)
+                                 i, done / total)
             now = time.perf_counter()
+            if self.stream.due(now):
+                self.stream.sample(self.rule, now, epoch=self.epoch + (i + 1) / steps, step=done + 1,
+                                   elapsed_s=now - t_run)
+                self.write_preview(now - t_run)
             if now - last_report >= PROGRESS_INTERVAL_S or i == steps - 1:
                 last_report = now
                 rate = (now - t_run) / max(1, done + 1 - self.start_step)
@@ -210,9 +226,7 @@ class Trainer:
         dt = time.perf_counter() - t0
         row = {"epoch": self.epoch + 1, **means,
                "images_per_sec": steps * B / dt, "epoch_time_s": dt, "elapsed_s": time.perf_counter() - t_run}
-        bad = [k for k, v in means.items() if not math.isfinite(v)]
-        if bad:
-            raise Diverged(f"epoch {self.epoch + 1}: {', '.join(bad)} became NaN or infinite")
+        check_numbers(means, f"epoch {self.epoch + 1}")
         return row
 
     # ---- live metrics --------------------------------------------------------------------
@@ -236,15 +250,49 @@ class Trainer:
         """FID and friends on N generated samples; returns the columns for this epoch's row.
         The pipeline draws from its own RNG, so runs with and without evaluation train identically."""
         cfg = self.cfg
-        res = evaluate_generator(self.sampler_handle(), self.data, extractor=cfg.extractor,
-                                 n=min(cfg.eval_samples, len(self.data)), inception_weights=cfg.inception_weights,
-                                 dataset_key=data_fields(cfg), device=self.device)
+        with self.rng_untouched():
+            res = evaluate_generator(self.sampler_handle(), self.data, extractor=cfg.extractor,
+                                     n=min(cfg.eval_samples, len(self.data)),
+                                     inception_weights=cfg.inception_weights, dataset_key=data_fields(cfg),
+                                     device=self.device)
         note = res.details.get("extractor_note")
         if note and note not in self.notes:
             self.notes.append(note)
         self.evals.append({"epoch": self.epoch, **res.row, **res.details, "warnings": res.warnings})
         self.run.write_evals(self.evals)
         return res.row
+
+    def rng_untouched(self):
+        """A block whose random draws (if any) leave the training RNG as it was: grids,
+        previews and evaluations must never change what the run trains."""
+        return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
+
+    def evaluate_untrained(self) -> None:
+        """The ceiling of the FID/KID charts: the untrained generator, once, before epoch 1,
+        recorded in evals.jsonl as epoch 0 (not a metrics row)."""
+        with self.rng_untouched():
+            res = evaluate_generator(self.sampler_handle(), self.data, extractor=self.cfg.extractor,
+                                     n=min(self.cfg.eval_samples, len(self.data)),
+                                     inception_weights=self.cfg.inception_weights,
+                                     dataset_key=data_fields(self.cfg), device=self.device)
+        self.evals.append({"epoch": 0, "untrained": True, **res.row, **res.details, "warnings": res.warnings})
+        self.run.write_evals(self.evals)
+
+    @torch.no_grad()
+    def write_preview(self, elapsed_s: float) -> None:
+        """The fixed-noise grid every few seconds of the first minute, so a new user watches
+        digits form before the first epoch ends."""
+        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < PREVIEW_EVERY_S:
+            return
+        self.last_preview = elapsed_s
+        G = self.rule.sampler()
+        was_training = G.training
+        G.eval()
+        try:
+            with self.rng_untouched():
+                save_grid(G(self.fixed_z, self.fixed_labels), self.run.preview_path, nrow=self.grid_cols)
+        finally:
+            G.train(was_training)
 
     @torch.no_grad()
     def write_grid(self) -> Path:
@@ -254,14 +302,16 @@ class Trainer:
         was_training = G.training
         G.eval()
         try:
-            path = save_grid(G(self.fixed_z, self.fixed_labels), self.run.sample_path(self.epoch), nrow=self.grid_cols)
-            if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
-                cols = min(8, len(self.data))
-                rows = min(4, len(self.data) // cols)
-                x = self.data.images[:rows * cols]
-                pairs = torch.stack([x.reshape(rows, cols, *x.shape[1:]),
-                                     G.reconstruct(x).reshape(rows, cols, *x.shape[1:])], 1)
-                save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=cols)
+            with self.rng_untouched():
+                path = save_grid(G(self.fixed_z, self.fixed_labels), self.run.sample_path(self.epoch),
+                                 nrow=self.grid_cols)
+                if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
+                    cols = min(8, len(self.data))
+                    rows = min(4, len(self.data) // cols)
+                    x = self.data.images[:rows * cols]
+                    pairs = torch.stack([x.reshape(rows, cols, *x.shape[1:]),
+                                         G.reconstruct(x).reshape(rows, cols, *x.shape[1:])], 1)
+                    save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=cols)
         finally:
             G.train(was_training)
         return path
@@ -270,9 +320,13 @@ class Trainer:
     def fit(self, cb: Callbacks) -> str:
         cfg = self.cfg
         t_run = time.perf_counter()
+        self.deadline = t_run + cfg.time_budget if cfg.time_budget > 0 else None
+        self.stream.on_row = cb.on_stream
         self.start_step = self.epoch * (len(self.data) // cfg.batch_size)
         if self.epoch == 0 and not self.run.samples():
             self.write_grid()  # epoch 0: what the untrained generator draws
+        if self.epoch == 0 and cfg.eval_every and not self.evals:
+            self.evaluate_untrained()
         while self.epoch < self.cfg.epochs:
             edits = cb.pending_edits()
             if edits:
@@ -281,6 +335,9 @@ class Trainer:
                 if self.epoch >= cfg.epochs:
                     break
             row = self.train_epoch(cb, t_run)
+            if row is None and self.stop_reason:
+                self.notes.append(f"Completed early: {self.stop_reason}.")
+                return "completed"
             if row is None:
                 return "stopped"
             self.epoch += 1

@@ -53,8 +53,16 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
         run.save_config(cfg)  # resuming may raise the epoch count
         run.write_metrics(trainer.rows)  # drop rows and evaluations of epochs after the checkpoint
         run.write_evals(trainer.evals)
+        run.keep_stream_until(trainer.epoch)
         trainer.write_edits()
     return trainer
+
+
+def kept(trainer: Trainer) -> str:
+    """What a stopped run keeps, said only when it is true."""
+    if trainer.saved_epoch >= 1:
+        return f"the last good epoch ({trainer.saved_epoch}) is kept as a checkpoint."
+    return "no epoch finished before that, so there is no checkpoint to resume from."
 
 
 def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
@@ -75,15 +83,17 @@ def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
                      device=str(trainer.device), data_note=trainer.data.note)
     cb.on_start(run)
     error = tb = None
+    diverged = None
     try:
         state = trainer.fit(cb)
     except Diverged as e:
-        state, error = "diverged", f"{e}. Training stopped; the last good checkpoint is kept. " \
-                                   "Try a lower learning rate."
+        state, diverged = "diverged", e
     except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
         state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
     trainer.save_snapshot()
     trainer.close()
+    if diverged is not None:
+        error = f"{diverged}. Training stopped; {kept(trainer)} Try lower learning rates."
     run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
                      notes=trainer.notes)
     return TrainResult(run, state, trainer.epoch, trainer.rows, error)

@@ -73,6 +73,9 @@ class TrainConfig:
     sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1, role="schedule")
     checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1,
                                role="schedule")
+    time_budget: float = _f(0.0, "Stop training after this many seconds (0 = no limit): the run stops at a step "
+                                 "boundary, keeps its last finished epoch and reports completed.", 0.0, 86_400.0, 10.0,
+                            role="schedule")
     tensorboard: bool = _f(False, "Also log each epoch's metrics as TensorBoard event files in the run folder "
                                   "(tb/), so that `tensorboard --logdir checkpoints` follows the run live.",
                            role="schedule")
@@ -164,6 +167,8 @@ class TrainConfig:
             raise ConfigError("image_size", f"must be between 8 and 512, got {self.image_size}")
         if self.channels not in (1, 3):
             raise ConfigError("channels", f"must be 1 or 3, got {self.channels}")
+        if not (math.isfinite(self.time_budget) and self.time_budget >= 0):
+            raise ConfigError("time_budget", f"must be 0 (no limit) or a number of seconds, got {self.time_budget}")
         if self.max_images < 0:
             raise ConfigError("max_images", f"must be 0 (all) or more, got {self.max_images}")
         if not (0 <= self.cpu_threads <= 1024):

@@ -4,6 +4,8 @@
         config.json        the TrainConfig
         status.json        state, epoch, error and traceback; rewritten atomically
         metrics.csv        one row per finished epoch, rewritten atomically every epoch
+        stream.csv         running means of the losses about twice a second, appended while training
+        preview.png        the fixed-noise grid every few seconds of a run's first minute
         samples/epoch_0001.png ...
         evals.jsonl        one line per live evaluation: FID, KID, ..., per-class numbers
         edits.jsonl        hyperparameter changes made while training or at a fork
@@ -134,6 +136,44 @@ class Run:
     def write_metrics_csv(self, text: str) -> None:
         """metrics.csv as given (an import brings a checked file)."""
         atomic_write_text(self.metrics_file, text)
+
+    @property
+    def stream_file(self) -> Path:
+        return self.path / "stream.csv"
+
+    @property
+    def preview_path(self) -> Path:
+        """The fixed-noise grid of the latest few seconds (the first minute of a run)."""
+        return self.path / "preview.png"
+
+    def append_stream(self, row: dict[str, Any]) -> None:
+        """One row of running means, appended (a header first in a new file). A line torn by a
+        crash is skipped by `stream()`; the next resume rewrites the file whole."""
+        new = not self.stream_file.is_file() or self.stream_file.stat().st_size == 0
+        with open(self.stream_file, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row), lineterminator="\n")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def stream(self) -> list[dict[str, Any]]:
+        """The running means written during training (`ganlib.engine.stream`), oldest first."""
+        try:
+            text = self.stream_file.read_text()
+        except FileNotFoundError:
+            return []
+        rows = []
+        for row in csv.DictReader(io.StringIO(text)):
+            values = {k: finite_or_none(v) for k, v in row.items() if k is not None}
+            if values.get("epoch") is not None and None not in row:
+                rows.append(values)
+        return rows
+
+    def keep_stream_until(self, epoch: float) -> None:
+        """Drop the stream rows after `epoch` (a resume restarts from its checkpoint's epoch)."""
+        rows = [r for r in self.stream() if r["epoch"] <= epoch]
+        if self.stream_file.is_file():
+            atomic_write_text(self.stream_file, rows_to_csv(rows) if rows else "")
 
     def samples(self) -> list[tuple[int, Path]]:
         return _by_epoch(self.path / "samples", "png")

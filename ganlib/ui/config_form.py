@@ -31,7 +31,7 @@ GROUPS: dict[str, list[str]] = {
     "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
     "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm"],
     "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
-    "Run": ["seed", "device", "sample_every", "checkpoint_every", "tensorboard"],
+    "Run": ["seed", "device", "time_budget", "sample_every", "checkpoint_every", "tensorboard"],
     "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
     "Speed": ["precision", "channels_last", "compile", "cpu_threads"],
     "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",

@@ -44,6 +44,22 @@ class UpdateRule:
     def epoch_means(self) -> dict[str, float]:
         raise NotImplementedError
 
+    def sum_groups(self) -> list[tuple[tuple[str, ...], torch.Tensor, int]]:
+        """(stat names, their running sums on the device, steps summed) since `reset()`."""
+        raise NotImplementedError
+
+    def read_sums(self) -> dict[str, tuple[float, int]]:
+        """Every statistic's running (sum, steps) since `reset()`, in one host sync: what the
+        engine's once-a-second stream of running means reads (never per step)."""
+        groups = self.sum_groups()
+        values = torch.cat([s.float().reshape(-1) for _, s, _ in groups]).tolist()
+        out, i = {}, 0
+        for names, _, n in groups:
+            for name in names:
+                out[name] = (values[i], n)
+                i += 1
+        return out
+
     def compile(self, mode: str) -> None:
         """Route the training forward passes through torch.compile (`mode` "off" undoes it)."""
         raise NotImplementedError
@@ -63,8 +79,6 @@ class UpdateRule:
         """bfloat16 autocast for forward passes with precision bf16: matmuls and convolutions
         run in bf16, weights and their gradients stay float32 (autocast casts on the fly)."""
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
-
-
 
 
 UPDATE_RULES: Registry[type] = Registry("update rule")

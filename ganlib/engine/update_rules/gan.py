@@ -117,6 +117,9 @@ class GANUpdate(UpdateRule):
             self.g_sums += torch.stack([loss_g.detach(), gn_g.to(self.device)]).float()
         self.g_steps += 1
 
+    def sum_groups(self):
+        return [(self.D_STATS, self.d_sums, self.d_steps), (self.G_STATS, self.g_sums, self.g_steps)]
+
     def epoch_means(self) -> dict[str, float]:
         d = (self.d_sums / max(1, self.d_steps)).tolist()  # the epoch's one host sync (two tiny reads)
         g = (self.g_sums / max(1, self.g_steps)).tolist()

@@ -52,6 +52,9 @@ class VAEUpdate(UpdateRule):
             self.sums += torch.stack([loss.detach(), recon.detach(), kl.detach(), gn.to(self.device)]).float()
         self.n += 1
 
+    def sum_groups(self):
+        return [(self.stat_names, self.sums, self.n)]
+
     def epoch_means(self) -> dict[str, float]:
         return dict(zip(self.stat_names, (self.sums / max(1, self.n)).tolist()))
 
