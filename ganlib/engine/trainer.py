@@ -13,6 +13,8 @@ last one on disk), so a run always resumes from its last good epoch.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -71,6 +73,7 @@ class Trainer:
         self.deadline: Optional[float] = None  # perf_counter() at which the time budget ends
         self.stream = StatStream(run, lambda row: None)  # running means; fit() routes them to its callbacks
         self.last_preview = -math.inf
+        self.untrained: Optional[torch.nn.Module] = None  # the initial G, until its evaluation
         self.tensorboard: Optional[TensorBoardLogger] = None  # opened at the first logged epoch
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
         if cfg.compile != "off":
@@ -250,6 +253,7 @@ class Trainer:
         """FID and friends on N generated samples; returns the columns for this epoch's row.
         The pipeline draws from its own RNG, so runs with and without evaluation train identically."""
         cfg = self.cfg
+        self.evaluate_untrained()
         with self.rng_untouched():
             res = evaluate_generator(self.sampler_handle(), self.data, extractor=cfg.extractor,
                                      n=min(cfg.eval_samples, len(self.data)),
@@ -268,15 +272,19 @@ class Trainer:
         return torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
 
     def evaluate_untrained(self) -> None:
-        """The ceiling of the FID/KID charts: the untrained generator, once, before epoch 1,
-        recorded in evals.jsonl as epoch 0 (not a metrics row)."""
+        """The ceiling of the FID/KID charts: the untrained generator, recorded in evals.jsonl as
+        epoch 0 (not a metrics row). Its weights are kept at the start and evaluated together with
+        the first scheduled evaluation, so that the first minute's curves are not held up."""
+        if self.untrained is None:
+            return
+        h = dataclasses.replace(self.sampler_handle(), G=self.untrained, epoch=0)
+        self.untrained = None
         with self.rng_untouched():
-            res = evaluate_generator(self.sampler_handle(), self.data, extractor=self.cfg.extractor,
+            res = evaluate_generator(h, self.data, extractor=self.cfg.extractor,
                                      n=min(self.cfg.eval_samples, len(self.data)),
                                      inception_weights=self.cfg.inception_weights,
                                      dataset_key=data_fields(self.cfg), device=self.device)
-        self.evals.append({"epoch": 0, "untrained": True, **res.row, **res.details, "warnings": res.warnings})
-        self.run.write_evals(self.evals)
+        self.evals.insert(0, {"epoch": 0, "untrained": True, **res.row, **res.details, "warnings": res.warnings})
 
     @torch.no_grad()
     def write_preview(self, elapsed_s: float) -> None:
@@ -326,7 +334,7 @@ class Trainer:
         if self.epoch == 0 and not self.run.samples():
             self.write_grid()  # epoch 0: what the untrained generator draws
         if self.epoch == 0 and cfg.eval_every and not self.evals:
-            self.evaluate_untrained()
+            self.untrained = copy.deepcopy(self.rule.sampler()).eval()  # evaluated at the first evaluation
         while self.epoch < self.cfg.epochs:
             edits = cb.pending_edits()
             if edits:
