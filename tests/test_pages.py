@@ -596,6 +596,7 @@ def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
     assert EARLY_STOP_NOTE in [i.value for i in at.info]
     fid = chart(at, "FID (digits, N=500)")
     assert fid["data"][1]["x"] == [1, 3, 4]  # epoch 2 has no evaluation: skipped, not drawn as 0
+    assert not any("ceiling" in t["name"] for t in fid["data"])  # the untrained record is at N=256, not 500
     assert "**Best FID so far:** 70.00 at epoch 3 (digits, N=500)" in texts(at.markdown)
 
 
