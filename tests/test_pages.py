@@ -209,7 +209,7 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
     assert any("completed: 2 epochs" in s.value for s in at.success)
     # losses, D outputs and, since a run evaluates at its last epoch, FID and KID (256 images: N=256)
-    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID (digits, N=256)"]
+    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID ×10³ (digits, N=256)"]
     assert len(at.image) == 1 and at.image[0].value[0].endswith(".png")
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # written where we pointed it
     assert (run_dir / "ckpt" / "epoch_0002.pt").is_file()
