@@ -168,7 +168,7 @@ else:
 st.subheader("FID during training")
 chosen = [run] + [r for r in runs if r.name in others]
 histories = {r.name: r.metrics() for r in chosen}
-figs = charts.fid_compare_figures(histories)
+figs = charts.fid_compare_figures(histories, {r.name: charts.run_untrained(r) for r in chosen})
 missing = [name for name, rows in histories.items() if not charts.evaluated(rows)]
 if len(figs) > 1:
     st.info("Not overlaid: these runs (or parts of them) were evaluated with different extractors or N "

@@ -104,3 +104,15 @@ def test_conv_speed_times_several_engine_configs(tmp_path, restore_threads, monk
     for bad in (["--variants", "fp16"], ["--variants", "bf16", "--channels-last"]):
         with pytest.raises(SystemExit):
             conv_speed.parse_args(bad)
+
+
+def test_digit_fid_scale_runs_and_writes_its_rows(tmp_path, restore_threads):
+    scale = load_script("digit_fid_scale")
+    out = tmp_path / "scale.json"
+    assert scale.main(["--n", "300", "--epochs", "2", "--eval-every", "1", "--threads", "1",
+                       "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    names = [r["row"] for r in rows]
+    assert names[0].startswith("held-out") and names[1].startswith("floor") and "untrained cdcgan" in names
+    assert [n for n in names if "epoch" in n] == ["mlp_gan epoch 1", "mlp_gan epoch 2", "cgan epoch 1", "cgan epoch 2"]
+    assert all(math.isfinite(r["fid"]) for r in rows)

@@ -240,9 +240,11 @@ def test_metrics_table(tiny_run):
     rc, out, err = run_main(["metrics", tiny_run, "--device", "cpu"])
     assert rc == 0, err
     rows = {line.split("  ")[0].strip(): line for line in out.splitlines()}
-    for metric in ("FID", "KID", "IS", "precision", "recall", "classes covered", "class KL"):
+    for metric in ("FID", "KID ×10³", "IS", "precision", "recall", "classes covered", "class KL"):
         assert metric in rows, out
         assert "digits" in rows[metric] and " 256" in rows[metric]  # every value names extractor and N
+    for metric in ("FID floor (real vs real)", "KID ×10³ floor (real vs real)"):  # 256 images < 2N: halves
+        assert "digits" in rows[metric] and " 128" in rows[metric] and "two halves of 128" in rows[metric], out
     assert "label accuracy" not in rows  # unconditional run
     assert tiny_run.name in out and "best.pt  (epoch 1)" in out  # best.pt by default, when there is one
     assert " / 10" in rows["classes covered"]
@@ -258,7 +260,8 @@ def test_metrics_json_matches_the_live_evaluation(tiny_run):
     assert res["fid"] > 0 and 0 <= res["precision"] <= 1 and 0 <= res["recall"] <= 1
     # Same checkpoint, data, seed and cached real reference as the engine's evaluation at epoch 1.
     live = pd.read_csv(tiny_run / "metrics.csv").iloc[-1]
-    for key in ("fid", "fid_std", "kid", "precision", "recall"):
+    assert res["floor_n"] == 128 and 0 <= res["fid_floor"] < res["fid"]
+    for key in ("fid", "fid_std", "kid", "precision", "recall", "fid_floor", "kid_floor"):
         assert res[key] == pytest.approx(live[key], rel=1e-6, abs=1e-9), key
     assert "using N = 256" in err  # eval_samples 500 > 256 images: the cap is said
 

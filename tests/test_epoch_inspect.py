@@ -84,11 +84,37 @@ def test_clickable_charts_give_every_hoverable_line_markers():
     from ganlib.ui.epoch_view import clickable
 
     rows = [{"epoch": e, "d_loss": 1.0, "g_loss": 0.5, "fid": 100.0 - e, "fid_std": 1.0, "extractor": "digits",
-             "eval_n": 256} for e in range(1, 81)]
-    for fig in (charts.loss_figure(rows), charts.fid_figure(rows)):
+             "eval_n": 256, "kid": 0.01, "fid_floor": 1.5, "kid_floor": 0.0} for e in range(1, 81)]
+    untrained = {"epoch": 0, "untrained": True, "fid": 300.0, "kid": 8.0, "extractor": "digits", "eval_n": 256}
+    for fig in (charts.loss_figure(rows), charts.fid_figure(rows, untrained), charts.kid_figure(rows, untrained)):
         assert any(t.mode == "lines" for t in fig.data)  # 80 epochs: lines only
         clickable(fig)
         hoverable = [t for t in fig.data if t.hoverinfo != "skip"]
         assert hoverable and all("markers" in t.mode for t in hoverable)
         band = [t for t in fig.data if t.hoverinfo == "skip"]
         assert all(t.mode == "lines" for t in band)  # the FID band draws no dots
+
+
+def test_reference_lines_floor_and_ceiling_of_the_same_extractor_and_n():
+    rows = [{"epoch": e, "fid": 50.0 / e, "fid_std": 0.5, "kid": 0.02 / e, "kid_std": 0.001, "fid_floor": 1.25 + e,
+             "kid_floor": 0.0005, "extractor": "digits", "eval_n": 1000} for e in (5, 10)]
+    untrained = {"epoch": 0, "untrained": True, "fid": 295.0, "kid": 11.5, "extractor": "digits", "eval_n": 1000}
+    fid = charts.fid_figure(rows, untrained)
+    floor, ceiling = fid.data[-2:]
+    assert floor.name == "real vs real (floor): 11.25" and floor.y == (11.25, 11.25)  # the latest row's
+    assert ceiling.name == "untrained G (ceiling): 295.00" and ceiling.x == (0, 5, 10) and set(ceiling.y) == {295.0}
+    kid = charts.kid_figure(rows, untrained)
+    assert kid.layout.yaxis.title.text == "KID ×10³ (lower is better)"
+    assert kid.data[0].y == pytest.approx((4.0, 2.0)) and [t.name for t in kid.data[1:]] == [
+        "real vs real (floor): 0.50", "untrained G (ceiling): 11500.00"]
+    # Another N: the untrained record is another quantity, so no ceiling; the context adds it once.
+    other = {**untrained, "eval_n": 500}
+    assert [t.meta for t in charts.fid_figure(rows, other).data].count("ceiling") == 0
+    plain = charts.fid_figure(rows)
+    ctx = charts.Lineage(untrained=untrained)
+    charts.annotate(plain, ctx, {"fid": "FID"}, rows)
+    charts.annotate(plain, ctx, {"fid": "FID"}, rows)
+    assert [t.name for t in plain.data if t.meta == charts.CEILING] == ["untrained G (ceiling): 295.00"]
+    compare = dict(charts.fid_compare_figures({"a": rows, "b": rows}, {"a": untrained}))[("digits", 1000)]
+    assert [t.name for t in compare.data if t.meta] == ["a untrained G (ceiling): 295.00",
+                                                        "real vs real (floor): 11.25"]

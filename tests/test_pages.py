@@ -209,7 +209,7 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
     assert any("completed: 2 epochs" in s.value for s in at.success)
     # losses, D outputs and, since a run evaluates at its last epoch, FID and KID (256 images: N=256)
-    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID (digits, N=256)"]
+    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID ×10³ (digits, N=256)"]
     assert len(at.image) == 1 and at.image[0].value[0].endswith(".png")
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # written where we pointed it
     assert (run_dir / "ckpt" / "epoch_0002.pt").is_file()
@@ -502,6 +502,10 @@ epoch,d_loss,g_loss,d_real,d_fake,fid,fid_std,kid,kid_std,precision,recall,class
 4,0.9,1.1,0.6,0.4,75.0,1.5,0.04,0.01,0.60,0.20,6,0.90,0.5,500,digits
 """
 EARLY_STOP_NOTE = "Early stop at epoch 4: FID has not improved for 1 evaluations (best 70.00)."
+# The untrained generator's evaluation, as the engine records it at the start of a run with live
+# evaluation: the ceiling of the FID and KID charts.
+UNTRAINED = {"epoch": 0, "untrained": True, "fid": 321.5, "fid_std": 2.0, "kid": 7.25, "kid_std": 0.1,
+             "eval_n": 256, "extractor": "digits"}
 
 
 @pytest.fixture(scope="module")
@@ -513,6 +517,7 @@ def evaluated(tmp_path_factory):
     res = train(TrainConfig(model="cgan", epochs=2, eval_every=1, eval_samples=256, **TINY), runs_dir=root)
     assert res.state == "completed", res.error
     real = res.run
+    real.write_evals([UNTRAINED] + real.evals())  # the engine's epoch-0 record, built by hand
     fake = root / "00001-cgan-mnist5k"
     shutil.copytree(real.path, fake)
     (fake / "metrics.csv").write_text(COLLAPSE_CSV)
@@ -539,25 +544,37 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     run(at)
     titles = chart_titles(at)
     assert titles[:2] == ["Losses", "Discriminator outputs"]
-    assert "FID (digits, N=256)" in titles and "KID (digits, N=256)" in titles
+    assert "FID (digits, N=256)" in titles and "KID ×10³ (digits, N=256)" in titles
     fid = chart(at, "FID (")
     names = [t["name"] for t in fid["data"]]
-    assert names == ["± 2 std", "raw", "EMA 0.6"]
-    band, raw, smooth = fid["data"]
+    last = rows[-1]
+    assert names == ["± 2 std", "raw", "EMA 0.6", f"real vs real (floor): {last['fid_floor']:.2f}",
+                     "untrained G (ceiling): 321.50"]
+    band, raw, smooth, floor, ceiling = fid["data"]
+    assert 0 <= last["fid_floor"] < min(r["fid"] for r in rows) and floor["y"] == [last["fid_floor"]] * 2
+    assert ceiling["x"] == [0, 1, 2] and ceiling["y"] == [321.5] * 3  # from epoch 0, the untrained record
+    assert floor["mode"] == ceiling["mode"] == "lines+markers"  # clickable: invisible markers
     assert raw["y"] == pytest.approx([r["fid"] for r in rows])
     upper = [r["fid"] + 2 * r["fid_std"] for r in rows]
     assert band["y"][:2] == pytest.approx(upper)
     a, b = (r["fid"] for r in rows)  # bias-corrected EMA: first point raw, then weighted
     assert smooth["y"] == pytest.approx([a, (0.6 * 0.4 * a + 0.4 * b) / (1 - 0.36)])
-    kid = chart(at, "KID (")
-    assert kid["data"][0]["error_y"]["array"] == pytest.approx([r["kid_std"] for r in rows])
+    kid = chart(at, "KID ×10³ (")
+    assert kid["layout"]["yaxis"]["title"]["text"] == "KID ×10³ (lower is better)"
+    assert kid["data"][0]["y"] == pytest.approx([1e3 * r["kid"] for r in rows])
+    assert kid["data"][0]["error_y"]["array"] == pytest.approx([1e3 * r["kid_std"] for r in rows])
+    assert [t["name"] for t in kid["data"][1:]] == [f"real vs real (floor): {1e3 * last['kid_floor']:.2f}",
+                                                    "untrained G (ceiling): 7250.00"]
 
     tiles = {m.label: m.value for m in at.metric}
-    last = rows[-1]
+    helps = {m.label: m.proto.help for m in at.metric}
     assert tiles["Precision"] == f"{last['precision']:.3f}" and tiles["Recall"] == f"{last['recall']:.3f}"
     assert tiles["Classes covered"] == f"{last['classes_covered']:.0f} / 10"
     assert tiles["Label accuracy"] == f"{last['label_acc']:.1%}"  # conditional: asked-for label recognised
-    assert tiles["IS"].startswith(f"{last['is_mean']:.2f} ± ") and "Class KL" in tiles
+    # A tile's value is only its number, so a narrow column never cuts it ("1.00 ± …"); ± is in the help.
+    assert tiles["IS"] == f"{last['is_mean']:.2f}" and "Class KL" in tiles
+    assert helps["IS"].startswith(f"**IS {last['is_mean']:.2f} ± {last['is_std']:.2f}**")
+    assert all(len(v) <= 8 and "±" not in v and "…" not in v for v in tiles.values()), tiles
     assert any("Epoch 2 evaluation · digits, N=256" in c.value for c in at.caption)
     best = min(rows, key=lambda r: r["fid"])
     md = texts(at.markdown)
@@ -579,6 +596,7 @@ def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
     assert EARLY_STOP_NOTE in [i.value for i in at.info]
     fid = chart(at, "FID (digits, N=500)")
     assert fid["data"][1]["x"] == [1, 3, 4]  # epoch 2 has no evaluation: skipped, not drawn as 0
+    assert not any("ceiling" in t["name"] for t in fid["data"])  # the untrained record is at N=256, not 500
     assert "**Best FID so far:** 70.00 at epoch 3 (digits, N=500)" in texts(at.markdown)
 
 
@@ -600,7 +618,9 @@ def test_evaluate_computes_table_histogram_and_nearest_training_images(eval_runs
     best = min((e for e in run_.evals() if not e.get("untrained")), key=lambda e: e["fid"])
     assert table.loc["FID", "value"] == pytest.approx(best["fid"], rel=1e-6)
     assert table.loc["FID", "± std"] > 0 and 0 <= table.loc["Label accuracy", "value"] <= 1
-    assert {"KID", "IS", "Precision", "Recall", "Classes covered", "Class KL"} <= set(table.index)
+    assert {"KID ×10³", "IS", "Precision", "Recall", "Classes covered", "Class KL", "FID floor (real vs real)",
+            "KID ×10³ floor (real vs real)"} <= set(table.index)
+    assert 0 <= table.loc["FID floor (real vs real)", "value"] < table.loc["FID", "value"]
 
     hist = chart(at, "Real against generated classes (digits, N=256)")
     real, gen = hist["data"]
@@ -613,7 +633,10 @@ def test_evaluate_computes_table_histogram_and_nearest_training_images(eval_runs
     assert dists == sorted(dists) and all(d > 0 for d in dists)  # a 2-epoch GAN copies nothing exactly
     labels = {m.label for m in at.metric}
     assert {"Median distance, generated → training", "Generated closer than 95 % of real"} <= labels
-    assert chart(at, "FID (digits, N=256)")["data"][1]["name"] == run_.name  # its FID history
+    history = chart(at, "FID (digits, N=256)")["data"]
+    assert history[1]["name"] == run_.name  # its FID history, its ceiling and the floor
+    assert [t["name"] for t in history[2:]] == [f"{run_.name} untrained G (ceiling): 321.50",
+                                                f"real vs real (floor): {run_.metrics()[-1]['fid_floor']:.2f}"]
 
 
 def test_evaluate_without_inception_weights_falls_back_and_keeps_runs_apart(eval_runs):

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command, eprint, one_line
 from ganlib.cli.flags import add_runs_dir, check_device, extractor
 from ganlib.explore.checkpoint_evaluation import evaluate_checkpoint
-from ganlib.metrics.labels import METRIC_LABELS
+from ganlib.metrics.labels import METRIC_LABELS, MetricLabel
 from ganlib.models import MODELS
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run, find_run
@@ -70,7 +70,8 @@ def evaluate_run(run: Run, *, checkpoint: Optional[str] = None, extractor_name: 
     return {"run": run.name, "run_path": str(run.path), "checkpoint": str(path),
             "epoch": details.get("epoch"), "model": cfg.model, "dataset": cfg.dataset, "device": str(device),
             **res.row, "real_n": res.row["eval_n"], "pr_n": details.get("pr_n"),
-            "kid_subset": details.get("kid_subset"), "conditional": MODELS.get(cfg.model).conditional,
+            "kid_subset": details.get("kid_subset"), "floor_n": details.get("floor_n"),
+            "conditional": MODELS.get(cfg.model).conditional,
             "num_classes": len(class_names), "notes": notes, "warnings": [one_line(w) for w in res.warnings],
             "details": details}
 
@@ -86,8 +87,9 @@ def strict_json(v: Any) -> Any:
     return v
 
 
-def _num(v: Any, fmt: str) -> str:
-    return "-" if v is None or v != v else format(v, fmt)
+def _num(v: Any, m: MetricLabel) -> str:
+    """A stored value as label `m` shows it in the table ("-" for none), scaled (KID ×10³)."""
+    return "-" if v is None or v != v else m.table(v)
 
 
 def metrics_table(r: dict[str, Any]) -> str:
@@ -96,10 +98,12 @@ def metrics_table(r: dict[str, Any]) -> str:
     not_classifier = (f"n/a: {ext} does not classify the data's {k} classes" if k else
                       "n/a: the data has no class labels")
     cc = r.get("classes_covered")
-    kid_fmt = METRIC_LABELS["kid"].table_fmt if r["kid"] is None or abs(r["kid"]) < 10 else ".2f"
     # Subsets as large as the sample hold every sample: all 100 give the same value, std 0.
     whole_set = r["kid_subset"] is not None and r["kid_subset"] >= min(n, r["real_n"])
     pr = f"k = 3, {r['pr_n']} real vs {r['pr_n']} generated"
+    fn = r.get("floor_n")
+    floor_note = ("n/a: no floor" if not fn else f"real vs real: the next {fn} real images against the reference"
+                  if fn == r["real_n"] else f"real vs real: two halves of {fn} (the data holds fewer than 2N)")
     notes = {
         "fid": f"vs {r['real_n']} real images; std: bootstrap of the generated set",
         "kid": "one subset = all samples: no spread" if whole_set else f"std over subsets of {r['kid_subset']}",
@@ -111,17 +115,18 @@ def metrics_table(r: dict[str, Any]) -> str:
                      else not_classifier),
         "label_acc": ("share classified as the label asked for" if r.get("label_acc") == r.get("label_acc")
                       else not_classifier),
+        "fid_floor": floor_note, "kid_floor": floor_note,
     }
     values = {"classes_covered": "-" if cc is None or cc != cc else f"{int(cc)} / {k}"}
     stds = {"kid": "-"} if whole_set else {}
-    sizes = {"precision": r["pr_n"], "recall": r["pr_n"]}
+    sizes = {"precision": r["pr_n"], "recall": r["pr_n"], "fid_floor": r.get("floor_n") or n,
+             "kid_floor": r.get("floor_n") or n}
     rows = []
     for m in METRIC_LABELS.values():
         if m.name == "label_acc" and not r["conditional"]:
             continue
-        fmt = kid_fmt if m.name == "kid" else m.table_fmt
-        value = values[m.name] if m.name in values else _num(r.get(m.name), fmt)
-        std = stds[m.name] if m.name in stds else (_num(r.get(m.std), fmt) if m.std else "")
+        value = values[m.name] if m.name in values else _num(r.get(m.name), m)
+        std = stds[m.name] if m.name in stds else (_num(r.get(m.std), m) if m.std else "")
         rows.append((m.label, value, std, sizes.get(m.name, n), notes[m.name]))
     head = ("metric", "value", "± std", "extractor", "N", "")
     table = [head] + [(a, b, c, ext, str(d), e) for a, b, c, d, e in rows]

@@ -20,12 +20,14 @@ from typing import Optional
 
 import torch
 
+from ganlib.metrics.checks import require_finite
+
 DEFAULT_MIN_SHARE = 0.1
 
 
 def class_histogram(pred_labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(num_classes,) int64 counts of predicted labels; (N,) labels or (N, K) logits/probs (argmax)."""
-    labels = pred_labels.detach()
+    labels = require_finite(pred_labels.detach(), "predictions")
     if labels.ndim == 2:
         labels = labels.argmax(dim=1)
     labels = labels.reshape(-1).long()
@@ -37,7 +39,7 @@ def class_histogram(pred_labels: torch.Tensor, num_classes: int) -> torch.Tensor
 def covered_mask(gen_hist: torch.Tensor, min_share: float = DEFAULT_MIN_SHARE,
                  real_hist: Optional[torch.Tensor] = None) -> torch.Tensor:
     """(K,) bool: class c is covered when count_c >= min_share * N * expected_share_c (and > 0)."""
-    counts = gen_hist.detach().to(torch.float64)
+    counts = require_finite(gen_hist.detach(), "class histogram").to(torch.float64)
     k = counts.numel()
     if real_hist is None:
         expected = torch.full_like(counts, 1.0 / k)
@@ -55,8 +57,8 @@ def classes_covered(pred_labels: torch.Tensor, num_classes: int, min_share: floa
 
 def class_kl(gen_hist: torch.Tensor, real_hist: torch.Tensor, eps: float = 1e-6) -> float:
     """KL(gen || real) in nats between two class histograms (counts or shares), smoothed to be finite."""
-    p = gen_hist.detach().to(torch.float64)
-    q = real_hist.detach().to(device=p.device, dtype=torch.float64)
+    p = require_finite(gen_hist.detach(), "generated class histogram").to(torch.float64)
+    q = require_finite(real_hist.detach(), "real class histogram").to(device=p.device, dtype=torch.float64)
     if p.shape != q.shape or p.ndim != 1:
         raise ValueError(f"need two (K,) histograms, got {tuple(p.shape)} and {tuple(q.shape)}")
     if (p < 0).any() or (q < 0).any() or p.sum() <= 0 or q.sum() <= 0:

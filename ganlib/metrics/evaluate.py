@@ -22,7 +22,7 @@ from ganlib.metrics.class_coverage import class_histogram, class_kl, classes_cov
 from ganlib.metrics.feature_stats import RunningStats
 from ganlib.metrics.frechet import fid_bootstrap, fid_from_features, frechet_distance, sample_size_warning
 from ganlib.metrics.inception_score import inception_score
-from ganlib.metrics.kid import kid
+from ganlib.metrics.kid import kid, kid_subset_size
 from ganlib.metrics.precision_recall import precision_recall
 from ganlib.metrics.reference import RealReference, extractor_label
 from ganlib.models.handle import GeneratorHandle
@@ -30,9 +30,11 @@ from ganlib.models.handle import GeneratorHandle
 EVAL_SEED = 20_240_101
 PR_MAX = 5000  # precision/recall use at most this many of each set: its cost is N^2 * dim
 
-# Columns an evaluation adds to metrics.csv.
+# Columns an evaluation adds to metrics.csv. fid_floor / kid_floor: real vs real at the same N
+# (`reference.real_floor`), NaN when the reference was built without its floor.
 EVAL_COLUMNS = ("fid", "fid_std", "kid", "kid_std", "is_mean", "is_std", "precision", "recall",
-                "classes_covered", "class_kl", "label_acc", "eval_n", "extractor", "eval_time_s")
+                "classes_covered", "class_kl", "label_acc", "fid_floor", "kid_floor", "eval_n", "extractor",
+                "eval_time_s")
 
 
 @torch.no_grad()
@@ -66,8 +68,9 @@ class EvalResult:
 
 def evaluate(handle: GeneratorHandle, ref: RealReference, extractor: FeatureExtractor, *, n: int, device=None,
              n_boot: int = 10, kid_subsets: int = 100, seed: int = EVAL_SEED) -> EvalResult:
-    """FID (with a bootstrap std), KID, IS, precision/recall and, where the extractor is a
-    classifier of the data's classes, class coverage, class KL and (conditional) label accuracy."""
+    """FID (with a bootstrap std), KID, IS, precision/recall, the real-vs-real floor when `ref`
+    holds one and, where the extractor is a classifier of the data's classes, class coverage,
+    class KL and (conditional) label accuracy."""
     t0 = time.perf_counter()
     notes: list[str] = []
     gf, logits, req = generated_features(handle, extractor, n, device=device, seed=seed)
@@ -88,8 +91,14 @@ def evaluate(handle: GeneratorHandle, ref: RealReference, extractor: FeatureExtr
                            "is_mean": float("nan"), "is_std": float("nan"),
                            "precision": precision, "recall": recall,
                            "classes_covered": float("nan"), "class_kl": float("nan"), "label_acc": float("nan"),
+                           "fid_floor": float("nan"), "kid_floor": float("nan"),
                            "eval_n": n, "extractor": extractor_label(extractor)}
     details: dict[str, Any] = {"pr_n": m, "kid_subset": kid_subset}
+    if ref.floor is not None:
+        row["fid_floor"], row["kid_floor"] = ref.floor.fid, ref.floor.kid
+        details["floor_n"], details["kid_floor_std"] = ref.floor.n, ref.floor.kid_std
+        if ref.floor.note:
+            notes.append(ref.floor.note)
     if logits is not None:
         row["is_mean"], row["is_std"] = inception_score(logits, splits=10)
     is_data_classifier = logits is not None and ref.class_hist is not None and extractor.num_classes == num_classes
@@ -118,13 +127,6 @@ def evaluate(handle: GeneratorHandle, ref: RealReference, extractor: FeatureExtr
                          "features: compare classes with each other, not with the overall FID")
     row["eval_time_s"] = time.perf_counter() - t0
     return EvalResult(row, details, notes)
-
-
-def kid_subset_size(n_gen: int, n_real: int) -> int:
-    """KID's subsets of 1,000 (Binkowski et al.); with 1,000 samples or fewer, half the set, so
-    that the subsets differ and their standard deviation means something."""
-    n = min(n_gen, n_real)
-    return 1000 if n > 1000 else max(2, n // 2)
 
 
 def collapse_alarm(rows: list[dict[str, Any]]) -> Optional[str]:

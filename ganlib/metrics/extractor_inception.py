@@ -11,7 +11,7 @@ and 7b, a max pool in Mixed_7c. Its state-dict keys are those of pytorch-fid's f
 
     ext = FEATURE_EXTRACTORS.get("inception")(device="cuda", amp=True)
     f, logits = ext.features_and_logits(images)  # images (N, C, H, W) in [-1, 1]
-    # f: (N, 2048) pool3 features for FID/KID; logits: (N, 1008) for IS
+    # f: (N, 2048) pool3 features for FID/KID; logits: (N, 1008) for IS, pool3 @ fc.weight.T
 
 The weights (about 90 MB) are found in this order: the `weights` argument; the environment
 variable GANLIB_INCEPTION_WEIGHTS; torch hub's cache (`torch.hub.get_dir()/checkpoints/`);
@@ -256,20 +256,16 @@ class InceptionExtractor(FeatureExtractor):
                 f = self._pool3(self.preprocess(part))
             f = f.float()
             feats.append(f)
-            logits.append(F.linear(f, self.net.fc.weight, self.net.fc.bias))  # fp32 head
+            logits.append(F.linear(f, self.net.fc.weight))  # fp32 head, no bias: see `logits`
         return torch.cat(feats), torch.cat(logits)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.features_and_logits(images)[0]
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """The 1008-way fc output, bias included. (The original IS code and torch-fidelity's
-        IS use pool3 @ fc.weight.T without the bias: `logits_unbiased`.)"""
+        """The 1008-way logits pool3 @ fc.weight.T, without the fc bias: the original IS code
+        (openai/improved-gan) and torch-fidelity's IS use these, so our IS is theirs."""
         return self.features_and_logits(images)[1]
-
-    @torch.no_grad()
-    def logits_unbiased(self, images: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.features(images), self.net.fc.weight)
 
 
 def make_inception(device: torch.device | str = "cpu", weights: Optional[str] = None, *,

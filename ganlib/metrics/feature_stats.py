@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ganlib.core.atomic import atomic_write_bytes, atomic_write_text
+from ganlib.metrics.checks import require_finite
 
 
 class RunningStats:
@@ -53,9 +54,7 @@ class RunningStats:
             raise ValueError("statistics read without a sample count `n` cannot be updated")
         if feats.shape[0] == 0:
             return self
-        x = feats.detach().to(self.device, torch.float64)
-        if not torch.isfinite(x).all():
-            raise ValueError("features contain NaN or inf")
+        x = require_finite(feats.detach().to(self.device, torch.float64))
         if self._shift is None:
             self._shift = x.mean(dim=0)
         x = x - self._shift

@@ -28,6 +28,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ganlib.metrics.checks import require_finite
+
 ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 
 
@@ -74,9 +76,7 @@ def _check_moments(mu: torch.Tensor, sigma: torch.Tensor, which: str) -> tuple[t
         sigma = sigma.reshape(1, 1)
     if sigma.shape != (d, d):
         raise ValueError(f"sigma{which} has shape {tuple(sigma.shape)}, expected ({d}, {d})")
-    if not (torch.isfinite(mu).all() and torch.isfinite(sigma).all()):
-        raise ValueError(f"mu{which} / sigma{which} contain NaN or inf")
-    return mu, sigma
+    return require_finite(mu, f"mu{which}"), require_finite(sigma, f"sigma{which}")
 
 
 def _finish(diff_sq: torch.Tensor, tr1: torch.Tensor, tr2: torch.Tensor, tr_covmean: torch.Tensor) -> float:
@@ -121,7 +121,7 @@ def sample_size_warning(n: int, dim: int) -> Optional[str]:
 
 def mean_cov(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """float64 mean and unbiased covariance of (N, dim) features, on their device."""
-    x = feats.detach().to(torch.float64)
+    x = require_finite(feats.detach()).to(torch.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"need (N >= 2, dim) features, got {tuple(x.shape)}")
     mu = x.mean(dim=0)
@@ -154,7 +154,7 @@ def fid_bootstrap(gen_feats: torch.Tensor, real_mu: ArrayLike, real_sigma: Array
     if n_boot < 2:
         raise ValueError("n_boot must be >= 2 for a spread")
     dev = gen_feats.device
-    x = gen_feats.detach().to(torch.float64)
+    x = require_finite(gen_feats.detach(), "generated features").to(torch.float64)
     n, d = x.shape
     rm, rs = _check_moments(_f64(real_mu, dev), _f64(real_sigma, dev), " (real)")
     if rm.numel() != d:

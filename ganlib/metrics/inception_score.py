@@ -9,6 +9,12 @@ As torch-fidelity's `isc`: float64, the marginal p(y) is taken per split, the N 
 into `splits` contiguous chunks after a seeded shuffle, and the std is numpy's (ddof=0). The
 shuffle matters here: a conditional GAN emits samples class by class, and unshuffled splits of
 class-sorted samples each see only a few classes.
+
+`kind="auto"` takes the input for probabilities when every entry lies in [0, 1] and every row
+sums to 1 within PROBS_SUM_TOL. The tolerance is loose on purpose: probabilities computed or
+stored in bfloat16 (unit roundoff 2^-8) have rows off by up to ~4e-3 (2e-3 seen on Inception's
+1008 classes), and read as logits they give an IS of about 1 instead of the true score. Logits
+that all lie in [0, 1] and sum to 1 within 1e-2 are as good as nonexistent.
 """
 from __future__ import annotations
 
@@ -16,12 +22,16 @@ from typing import Literal, Optional
 
 import torch
 
+from ganlib.metrics.checks import require_finite
+
+PROBS_SUM_TOL = 1e-2  # |row sum - 1| that `auto` still takes for probabilities: bf16 rounding passes
+
 
 def _log_probs(x: torch.Tensor, kind: Literal["auto", "logits", "probs"]) -> torch.Tensor:
     """Row-wise log p(y|x) in float64; `auto` takes rows in [0, 1] summing to 1 as probabilities."""
     x = x.detach().to(torch.float64)
     if kind == "auto":
-        rows_sum_to_one = torch.allclose(x.sum(dim=1), torch.ones_like(x[:, 0]), atol=1e-4)
+        rows_sum_to_one = bool(((x.sum(dim=1) - 1).abs() <= PROBS_SUM_TOL).all())
         kind = "probs" if bool((x >= 0).all() and (x <= 1).all()) and rows_sum_to_one else "logits"
     if kind == "logits":
         return torch.log_softmax(x, dim=1)
@@ -36,7 +46,8 @@ def inception_score(logits_or_probs: torch.Tensor, splits: int = 10, kind: Liter
     """(mean, std) of the Inception Score over `splits` chunks of the (N, K) predictions.
 
     `kind` says whether the input holds logits or probabilities; `auto` decides per call
-    (probabilities: all entries in [0, 1] and rows summing to 1). `generator` (default seeded 0)
+    (probabilities: all entries in [0, 1] and rows summing to 1 within PROBS_SUM_TOL); NaN or
+    inf entries raise ValueError. `generator` (default seeded 0)
     drives the shuffle.
     """
     if logits_or_probs.ndim != 2:
@@ -44,7 +55,7 @@ def inception_score(logits_or_probs: torch.Tensor, splits: int = 10, kind: Liter
     n = logits_or_probs.shape[0]
     if not 1 <= splits <= n:
         raise ValueError(f"splits must be in [1, N={n}], got {splits}")
-    log_p = _log_probs(logits_or_probs, kind)
+    log_p = _log_probs(require_finite(logits_or_probs, "logits or probabilities"), kind)
     if shuffle:
         if generator is None:
             generator = torch.Generator().manual_seed(0)

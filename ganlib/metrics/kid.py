@@ -23,6 +23,8 @@ from typing import Optional
 
 import torch
 
+from ganlib.metrics.checks import require_finite
+
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef0: float = 1.0) -> torch.Tensor:
     """(x @ y.T / d + coef0) ** degree, in the inputs' dtype."""
@@ -31,6 +33,10 @@ def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef0: 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef0: float = 1.0) -> torch.Tensor:
     """Unbiased MMD^2 between equally sized (m, d) samples x and y under the polynomial kernel."""
+    return _mmd2(require_finite(x), require_finite(y), degree, coef0)
+
+
+def _mmd2(x: torch.Tensor, y: torch.Tensor, degree: int, coef0: float) -> torch.Tensor:
     m = x.shape[0]
     if y.shape[0] != m or m < 2:
         raise ValueError(f"need two samples of equal size >= 2, got {x.shape[0]} and {y.shape[0]}")
@@ -54,8 +60,8 @@ def kid(feats1: torch.Tensor, feats2: torch.Tensor, n_subsets: int = 100, subset
     if n_subsets < 1:
         raise ValueError("n_subsets must be >= 1")
     dev = feats1.device
-    x = feats1.detach().to(torch.float64)
-    y = feats2.detach().to(device=dev, dtype=torch.float64)
+    x = require_finite(feats1.detach(), "features (first set)").to(torch.float64)
+    y = require_finite(feats2.detach(), "features (second set)").to(device=dev, dtype=torch.float64)
     n1, n2 = x.shape[0], y.shape[0]
     m = min(subset_size, n1, n2)
     if generator is None:
@@ -64,6 +70,13 @@ def kid(feats1: torch.Tensor, feats2: torch.Tensor, n_subsets: int = 100, subset
     for i in range(n_subsets):
         i1 = torch.randperm(n1, generator=generator, device=generator.device)[:m].to(dev)
         i2 = torch.randperm(n2, generator=generator, device=generator.device)[:m].to(dev)
-        values[i] = mmd2_unbiased(x[i1], y[i2])
+        values[i] = _mmd2(x[i1], y[i2], 3, 1.0)
     mean = float(values.mean())
     return mean, float(values.std(correction=0))
+
+
+def kid_subset_size(n_gen: int, n_real: int) -> int:
+    """KID's subsets of 1,000 (Binkowski et al.); with 1,000 samples or fewer, half the set, so
+    that the subsets differ and their standard deviation means something."""
+    n = min(n_gen, n_real)
+    return 1000 if n > 1000 else max(2, n // 2)

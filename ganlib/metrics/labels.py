@@ -2,9 +2,12 @@
 a new metric gets its label, formats and help in one place.
 
     METRIC_LABELS["fid"].title        # "FID"; `label` is the same word mid-sentence ("precision")
-    format(v, METRIC_LABELS["kid"].tile_fmt)
+    METRIC_LABELS["kid"].tile(v)      # "8.02": KID is shown x 10^3, its label says so ("KID ×10³")
 
 Keys are the columns an evaluation adds to metrics.csv; the order is that of the tiles and tables.
+Files (metrics.csv, evals.jsonl, the CLI's --json) keep the raw values; only what a person reads
+is scaled. Tile formats are short: a tile's value must fit a narrow column without an ellipsis,
+so a ± std goes into the tile's help, never into its value.
 """
 from __future__ import annotations
 
@@ -21,20 +24,29 @@ class MetricLabel:
     table_fmt: str  # the CLI's table: enough digits to compare runs
     lower_is_better: bool
     help: str
+    scale: float = 1.0  # shown = stored * scale (KID: 1e3, as its label says)
 
     @property
     def title(self) -> str:
         """The label as a heading: "Precision", "Class KL"."""
         return self.label[:1].upper() + self.label[1:]
 
+    def tile(self, v: float, signed: bool = False) -> str:
+        """A stored value as a dashboard tile shows it (scaled, few digits; `signed` for a change)."""
+        return format(v * self.scale, ("+" if signed else "") + self.tile_fmt)
+
+    def table(self, v: float) -> str:
+        """A stored value as the CLI's table shows it (scaled, enough digits to compare runs)."""
+        return format(v * self.scale, self.table_fmt)
+
 
 METRIC_LABELS: dict[str, MetricLabel] = {m.name: m for m in (
     MetricLabel("fid", "FID", "fid_std", ".2f", ".4f", True,
                 "Fréchet distance between real and generated features; lower is better. "
                 "± is the bootstrap std over generated samples."),
-    MetricLabel("kid", "KID", "kid_std", ".4g", ".5f", True,
-                "Kernel inception distance (unbiased MMD², cubic kernel); lower is better. "
-                "± is the std over random subsets."),
+    MetricLabel("kid", "KID ×10³", "kid_std", ".2f", ".3f", True,
+                "Kernel inception distance (unbiased MMD², cubic kernel) times 1,000; lower is better. "
+                "± is the std over random subsets. Unbiased: real against real averages 0.", scale=1e3),
     MetricLabel("is_mean", "IS", "is_std", ".2f", ".4f", False,
                 "Inception score from the extractor's class logits; higher is better. "
                 "It never looks at real data."),
@@ -50,4 +62,11 @@ METRIC_LABELS: dict[str, MetricLabel] = {m.name: m for m in (
                 "0 when the classes are as frequent as in the data."),
     MetricLabel("label_acc", "label accuracy", None, ".1%", ".4f", False,
                 "Conditional models: share of samples the classifier recognises as the label they were asked for."),
+    MetricLabel("fid_floor", "FID floor (real vs real)", None, ".2f", ".4f", True,
+                "FID of other real images of the data against the same reference, at the same N and "
+                "extractor: what a perfect generator would score. FID is biased upward by about dim / N, "
+                "so this, not 0, is the best value."),
+    MetricLabel("kid_floor", "KID ×10³ floor (real vs real)", None, ".2f", ".3f", True,
+                "KID (times 1,000) of other real images against the same reference, at the same N: "
+                "about 0 up to its noise.", scale=1e3),
 )}

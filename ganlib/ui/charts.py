@@ -3,12 +3,16 @@
     rows = history(jm.current())                   # all epochs of the job's run so far
     st.plotly_chart(loss_figure(rows)); st.plotly_chart(disc_figure(rows))
     fig = fid_figure(rows)                         # None until the first evaluation
-    ctx = lineage_context(run)                     # its hyperparameter edits and fork ancestors
+    ctx = lineage_context(run)                     # its edits, fork ancestors and untrained evaluation
     annotate(fig, ctx, {"d_loss": "D loss"})       # edits as vertical lines, parents' curves dotted
 
 Evaluation columns (fid, kid, ...) exist only on evaluated epochs; the figures below skip the
 others. Every metric figure names its extractor and N (`eval_tag`), and series with another
-extractor or N are drawn apart: their values are not comparable.
+extractor or N are drawn apart: their values are not comparable. Every FID and KID figure has
+two horizontal reference lines, each named with its value in the legend and the hover: the
+floor (real vs real at the same N: the latest row's `fid_floor` / `kid_floor`) and the ceiling
+(the untrained generator: the run's epoch-0 record in evals.jsonl marked `"untrained": true`,
+drawn by `fid_figure(rows, untrained)` or, from the run's context, by `annotate`).
 """
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from ganlib.engine.forks import lineage
+from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.store.run_folder import Run
+from ganlib.ui.reference_lines import CEILING, FLOOR, latest, reference_line, run_untrained, untrained_record
 
 COLORS = {"d_loss": "#d62728", "g_loss": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -163,45 +169,74 @@ def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: 
                                  line={"color": color, "width": 3, "dash": "dash"}, hovertemplate="%{y:.2f}"))
 
 
-def fid_figure(rows: Sequence[dict[str, Any]]) -> Optional[go.Figure]:
+def _ceiling_value(untrained: Optional[dict[str, Any]], metric: str, key: tuple[str, int]) -> Optional[float]:
+    """The untrained record's value, only when its extractor and N are the series' own."""
+    if untrained is None or eval_key(untrained) != key:
+        return None
+    return finite(untrained.get(metric))
+
+
+def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
     """FID over epochs, raw and smoothed (bias-corrected EMA, weight SMOOTHING), with the band
-    FID ± 2 bootstrap std (about 95 %). One series per (extractor, N); None before any evaluation."""
+    FID ± 2 bootstrap std (about 95 %), the floor and (with `untrained`, its epoch-0 record) the
+    ceiling. One series per (extractor, N); None before any evaluation."""
     groups = eval_groups(rows)
     if not groups:
         return None
+    untrained = untrained or untrained_record(rows)
     fig = go.Figure()
     for i, (key, grp) in enumerate(groups.items()):
-        _fid_traces(fig, grp, "" if len(groups) == 1 else eval_tag(key), PALETTE[i % len(PALETTE)])
+        color = PALETTE[i % len(PALETTE)]
+        _fid_traces(fig, grp, "" if len(groups) == 1 else eval_tag(key), color)
+        _reference_lines(fig, "fid", key, grp, untrained, "" if len(groups) == 1 else eval_tag(key))
     title = f"FID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else \
         "FID: extractor or N changed during the run, one series each"
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="FID (lower is better)", **LAYOUT)
-    fig.update_layout(legend_traceorder="normal")  # one row: grouped traces would stack in a column
+    fig.update_layout(legend_traceorder="normal", meta={"metric": "fid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
 
 
-def kid_figure(rows: Sequence[dict[str, Any]]) -> Optional[go.Figure]:
-    """KID over epochs with ± 1 std error bars (over its random subsets)."""
+def _reference_lines(fig: go.Figure, metric: str, key: tuple[str, int], grp: list[dict[str, Any]],
+                     untrained: Optional[dict[str, Any]], label: str = "") -> None:
+    xs = [_num(r["epoch"]) for r in grp]
+    reference_line(fig, FLOOR, metric, latest(grp, f"{metric}_floor"), xs, label)
+    reference_line(fig, CEILING, metric, _ceiling_value(untrained, metric, key), xs, label)
+
+
+def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
+    """KID ×10³ over epochs with ± 1 std error bars (over its random subsets), the floor and
+    (with `untrained`) the ceiling."""
     groups = {k: [r for r in g if finite(r.get("kid")) is not None] for k, g in eval_groups(rows).items()}
     groups = {k: g for k, g in groups.items() if g}
     if not groups:
         return None
+    untrained = untrained or untrained_record(rows)
+    m = METRIC_LABELS["kid"]
     fig = go.Figure()
     for i, (key, grp) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(
-            x=[_num(r["epoch"]) for r in grp], y=[_num(r["kid"]) for r in grp],
-            error_y={"type": "data", "array": [finite(r.get("kid_std")) or 0.0 for r in grp], "visible": True},
-            name="KID ± 1 std" if len(groups) == 1 else f"KID ({eval_tag(key)})", mode="lines+markers",
-            line={"color": color}))
-    title = f"KID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else "KID, one series per extractor and N"
-    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="KID (lower is better)",
+            x=[_num(r["epoch"]) for r in grp], y=[_num(r["kid"]) * m.scale for r in grp],
+            error_y={"type": "data", "array": [(finite(r.get("kid_std")) or 0.0) * m.scale for r in grp],
+                     "visible": True},
+            name=f"{m.label} ± 1 std" if len(groups) == 1 else f"{m.label} ({eval_tag(key)})", mode="lines+markers",
+            line={"color": color}, hovertemplate="%{y:.2f}"))
+        _reference_lines(fig, "kid", key, grp, untrained, "" if len(groups) == 1 else eval_tag(key))
+    title = (f"{m.label} ({eval_tag(next(iter(groups)))})" if len(groups) == 1
+             else f"{m.label}, one series per extractor and N")
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=f"{m.label} (lower is better)",
                       showlegend=True, **LAYOUT)
+    fig.update_layout(meta={"metric": "kid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
 
 
-def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]]) -> list[tuple[tuple[str, int], go.Figure]]:
+def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
+                        untrained: Optional[dict[str, Optional[dict[str, Any]]]] = None
+                        ) -> list[tuple[tuple[str, int], go.Figure]]:
     """FID over epochs of several runs, one figure per (extractor, N): runs are overlaid only
-    where both match, since FID from another feature space or sample size is another number."""
+    where both match, since FID from another feature space or sample size is another number.
+    Each figure has the floor (one line per distinct value: runs on the same data share it) and
+    each run's untrained ceiling, from `untrained` (run name -> its epoch-0 record)."""
     by_key: dict[tuple[str, int], dict[str, list[dict[str, Any]]]] = {}
     for run_name, rows in histories.items():
         for key, grp in eval_groups(rows).items():
@@ -209,12 +244,21 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]]) -> list[
     out = []
     for key, runs in by_key.items():
         fig = go.Figure()
+        xs = [_num(r["epoch"]) for g in runs.values() for r in g]
+        floors: dict[str, tuple[float, list[str]]] = {}  # shown value -> (value, runs)
         for run_name, grp in runs.items():
             color = PALETTE[list(histories).index(run_name) % len(PALETTE)]
             _fid_traces(fig, grp, run_name, color, smooth=False)
+            floor = latest(grp, "fid_floor")
+            if floor is not None:
+                floors.setdefault(METRIC_LABELS["fid"].tile(floor), (floor, []))[1].append(run_name)
+            ceiling = _ceiling_value((untrained or {}).get(run_name), "fid", key)
+            reference_line(fig, CEILING, "fid", ceiling, xs, run_name, color)
+        for value, names in floors.values():
+            reference_line(fig, FLOOR, "fid", value, xs, "" if len(floors) == 1 else ", ".join(names))
         fig.update_layout(title=_title(f"FID ({eval_tag(key)})"), xaxis_title="epoch",
                           yaxis_title="FID (lower is better)", **LAYOUT)
-        out.append((key, _epoch_axis(fig, [_num(r["epoch"]) for g in runs.values() for r in g])))
+        out.append((key, _epoch_axis(fig, xs)))
     return out
 
 
@@ -263,9 +307,11 @@ def per_class_figure(fid_per_class: Optional[Sequence[float]], label_acc_per_cla
 @dataclass
 class Lineage:
     """What a run's curves are annotated with: its hyperparameter changes (live edits and the
-    fork point) and, for a fork, each ancestor's curve from where the branch left it."""
+    fork point), for a fork each ancestor's curve from where the branch left it, and the
+    untrained generator's evaluation (the ceiling of its FID and KID charts)."""
     edits: list[dict[str, Any]] = field(default_factory=list)
     parents: list[tuple[str, int, list[dict[str, Any]]]] = field(default_factory=list)  # (name, branch epoch, rows)
+    untrained: Optional[dict[str, Any]] = None  # the epoch-0 record of evals.jsonl, if the run has one
 
 
 def lineage_context(run: Optional[Run]) -> Lineage:
@@ -276,7 +322,7 @@ def lineage_context(run: Optional[Run]) -> Lineage:
     for child, parent in zip(chain, chain[1:]):
         branch = int((child.fork_info() or {}).get("epoch", 0))
         parents.append((parent.name, branch, [r for r in parent.metrics() if _num(r.get("epoch")) >= branch]))
-    return Lineage(edits=run.edits(), parents=parents)
+    return Lineage(edits=run.edits(), parents=parents, untrained=run_untrained(run))
 
 
 def edit_text(edit: dict[str, Any], short: bool = False) -> str:
@@ -299,11 +345,13 @@ def _fmt(v: Any) -> str:
 
 def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
              rows: Optional[Sequence[dict[str, Any]]] = None) -> Optional[go.Figure]:
-    """Dotted curves of the fork's ancestors (their `series` columns, from the branch epoch on)
-    and a vertical line at every edit, its full text on hover. With `rows` (the run's own), an
+    """Dotted curves of the fork's ancestors (their `series` columns, from the branch epoch on),
+    a vertical line at every edit, its full text on hover, and on a FID or KID figure the
+    untrained generator's ceiling when the run has one. With `rows` (the run's own), an
     ancestor's metric values are drawn only where their extractor and N match the run's."""
     if fig is None:
         return None
+    _context_ceiling(fig, ctx)
     keys = {eval_key(r) for r in evaluated(rows)} if rows is not None else None
     if ctx.parents:  # the parents' entries make the legend taller: keep it clear of the title
         fig.update_layout(margin={**LAYOUT["margin"], "t": LAYOUT["margin"]["t"] + 25})
@@ -324,6 +372,18 @@ def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
                                   "font": {"size": 10, "color": "#9467bd"}},
                       annotation_position="bottom right")
     return fig
+
+
+def _context_ceiling(fig: go.Figure, ctx: Lineage) -> None:
+    """The ceiling of a `fid_figure` / `kid_figure` drawn without one, from the run's context."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    metric, keys = meta.get("metric"), [tuple(k) for k in meta.get("keys") or []]
+    if ctx.untrained is None or metric not in ("fid", "kid") or any(t.meta == CEILING for t in fig.data):
+        return
+    xs = [x for t in fig.data if t.meta is None and t.x is not None for x in t.x if isinstance(x, (int, float))]
+    for key in keys:
+        value = _ceiling_value(ctx.untrained, metric, (str(key[0]), int(key[1])))
+        reference_line(fig, CEILING, metric, value, xs, "" if len(keys) == 1 else eval_tag(key))
 
 
 def load_grid(path: str | Path, scale: int = 2) -> Image.Image:

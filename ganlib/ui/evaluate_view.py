@@ -24,10 +24,6 @@ from ganlib.ui import charts
 TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc"]
 
 
-def _fmt(v: float, fmt: str) -> str:
-    return format(v, fmt)
-
-
 def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
     """The mode-collapse alarm, the engine's notes (early stop, extractor fallback) and the
     best FID so far with the checkpoint that holds it."""
@@ -50,7 +46,8 @@ def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
 def tiles(rows: Sequence[dict[str, Any]], num_classes: Optional[int] = None) -> bool:
     """The latest evaluation's precision, recall, IS, classes covered, class KL and (conditional
     models) label accuracy as st.metric tiles, with the change since the previous evaluation of
-    the same extractor and N. Returns False when nothing has been evaluated yet."""
+    the same extractor and N. A value is only the number, so it fits a narrow tile; its ± std
+    heads the tile's help. Returns False when nothing has been evaluated yet."""
     groups = charts.eval_groups(rows)
     if not groups:
         return False
@@ -60,20 +57,21 @@ def tiles(rows: Sequence[dict[str, Any]], num_classes: Optional[int] = None) -> 
     shown = [METRIC_LABELS[c] for c in TILE_COLUMNS if charts.finite(last.get(c)) is not None]
     cols = st.columns(max(1, len(shown)))
     for col, m in zip(cols, shown):
-        name, std, fmt = m.name, m.std, m.tile_fmt
+        name, std = m.name, m.std
         v = charts.finite(last.get(name))
-        text = _fmt(v, fmt)
+        text = m.tile(v)
         if name == "classes_covered" and num_classes:
             text += f" / {num_classes}"
+        help_text = m.help
         if std and charts.finite(last.get(std)) is not None:
-            text += f" ± {_fmt(charts.finite(last[std]), fmt)}"
+            help_text = f"**{m.title} {text} ± {m.tile(charts.finite(last[std]))}**\n\n{m.help}"
         delta = None
         p = charts.finite(prev.get(name)) if prev else None
         if p is not None:
-            delta = _fmt(v - p, "+" + fmt)
+            delta = m.tile(v - p, signed=True)
             if float(delta.rstrip("%")) == 0:  # "+0.000": no arrow, no colour
                 delta = None
-        col.metric(m.title, text, delta=delta, help=m.help,
+        col.metric(m.title, text, delta=delta, help=help_text,
                    delta_color="inverse" if m.lower_is_better else "normal")
     st.caption(f"Epoch {int(charts.finite(last['epoch']))} evaluation · {charts.eval_tag(last)} "
                f"(extractor, generated samples; the real reference has the same N)"
@@ -109,8 +107,9 @@ def per_class(record: Optional[dict[str, Any]], key: str, class_names: Optional[
 
 
 def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows (run, checkpoint, metric, value, ± std, extractor, N) of computed results; metrics
-    that do not apply (NaN: IS without logits, label accuracy of unconditional models) are left out."""
+    """Rows (run, checkpoint, metric, value, ± std, extractor, N) of computed results, values as
+    their labels say (KID ×10³); metrics that do not apply (NaN: IS without logits, label
+    accuracy of unconditional models) are left out."""
     out = []
     for m in METRIC_LABELS.values():
         name, std = m.name, m.std
@@ -119,8 +118,9 @@ def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             v = charts.finite(row.get(name))
             if v is None:
                 continue
+            s = charts.finite(row.get(std)) if std else None
             out.append({"run": res["details"].get("run"), "checkpoint": res["details"].get("checkpoint"),
-                        "metric": m.title, "value": v, "± std": charts.finite(row.get(std)) if std else None,
+                        "metric": m.title, "value": v * m.scale, "± std": None if s is None else s * m.scale,
                         "extractor": row.get("extractor"), "N": int(row.get("eval_n") or 0)})
     return out
 
