@@ -22,10 +22,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.engine.training import train  # noqa: E402
-from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
 from ganlib.store.config import TrainConfig, field_specs, relevant_fields  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-from ganlib.ui import core  # noqa: E402
+from ganlib.store.run_health import run_verdict  # noqa: E402
+from ganlib.ui import core, health_view  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, device="cpu")
 PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py",
@@ -71,6 +71,12 @@ def set_tiny_config(at: AppTest, **over) -> AppTest:
         at.number_input(key=f"cfg_{name}").set_value(v)
     at.selectbox(key="cfg_device").set_value("cpu")
     return run(at)
+
+
+def boxes(at: AppTest) -> dict[str, list[str]]:
+    """The page's coloured boxes by level (the health verdict is one of them)."""
+    return {"success": [b.value for b in at.success], "info": [b.value for b in at.info],
+            "warning": [b.value for b in at.warning], "error": [b.value for b in at.error]}
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -145,6 +151,22 @@ def test_home_lists_runs_with_status_and_last_losses(runs):
     assert df.loc[runs.mlp, "epoch"] == 2 and df.loc[runs.mlp, "epochs"] == 2
     assert df.loc[runs.mlp, "d_loss"] > 0 and df.loc[runs.mlp, "g_loss"] > 0
     assert df.loc[runs.fresh, "checkpoints"] == 0
+    assert df.loc[runs.fresh, "health"] == "too early"  # no epoch yet
+    assert df.loc[runs.mlp, "health"] == run_verdict(Run(runs.root / runs.mlp)).label
+
+
+def test_home_lists_an_unreadable_run_with_question_marks(runs, tmp_path, monkeypatch):
+    shutil.copytree(runs.root / runs.mlp, tmp_path / runs.mlp)
+    broken = tmp_path / "00009-mlp_gan-mnist5k"
+    broken.mkdir()
+    shutil.copy(runs.root / runs.mlp / "config.json", broken / "config.json")
+    (broken / "metrics.csv").mkdir()  # not a file: reading it fails
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    df = run(page("app.py")).dataframe[0].value.set_index("run")
+    assert df.loc[broken.name, "health"] == "?" and df.loc[broken.name, "status"] == "?"
+    assert df.loc[runs.mlp, "status"] == "completed"
+
+
 
 
 def test_home_switches_to_pages(empty_dir):
@@ -501,6 +523,12 @@ epoch,d_loss,g_loss,d_real,d_fake,fid,fid_std,kid,kid_std,precision,recall,class
 3,1.0,1.0,0.6,0.4,70.0,1.5,0.04,0.01,0.45,0.35,10,0.12,0.8,500,digits
 4,0.9,1.1,0.6,0.4,75.0,1.5,0.04,0.01,0.60,0.20,6,0.90,0.5,500,digits
 """
+# Collapsed from the start: the classifier finds one class at every evaluation, so nothing drops.
+COLLAPSED_CSV = """\
+epoch,d_loss,g_loss,d_real,d_fake,fid,fid_std,kid,kid_std,precision,recall,classes_covered,class_kl,label_acc,eval_n,extractor
+1,1.2,0.8,0.6,0.4,900.0,2.0,0.05,0.01,0.30,0.00,1,2.30,0.1,500,digits
+2,1.1,0.9,0.6,0.4,880.0,2.0,0.05,0.01,0.31,0.00,1,2.30,0.1,500,digits
+"""
 EARLY_STOP_NOTE = "Early stop at epoch 4: FID has not improved for 1 evaluations (best 70.00)."
 
 
@@ -521,7 +549,10 @@ def evaluated(tmp_path_factory):
     cfg = json.loads((fake / "config.json").read_text())
     cfg.update(epochs=4, extractor="inception", inception_weights=str(root / "missing" / "pt_inception.pth"))
     (fake / "config.json").write_text(json.dumps(cfg))
-    return SimpleNamespace(root=root, run=real, collapse=fake.name)
+    collapsed = root / "00002-cgan-mnist5k"
+    shutil.copytree(real.path, collapsed)
+    (collapsed / "metrics.csv").write_text(COLLAPSED_CSV)
+    return SimpleNamespace(root=root, run=real, collapse=fake.name, collapsed=collapsed.name)
 
 
 @pytest.fixture
@@ -567,19 +598,33 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     fid_bars, acc_bars = per_class["data"]
     assert fid_bars["y"] == pytest.approx(run_.evals()[-1]["fid_per_class"])
     assert len(acc_bars["y"]) == 10
-    alarm = collapse_alarm(rows)  # whatever the library says of these rows, the page shows
-    assert [w.value for w in at.warning] == ([alarm] if alarm else [])
+    v = run_verdict(run_)  # whatever the library says of this run, the page shows, in its colour
+    assert health_view.text(v) in boxes(at)[v.level]
+    assert not at.warning  # no other alarm
 
 
 def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
     at = run(page("pages/1_Train.py"))
     at.selectbox(key="train_watch").set_value(eval_runs.collapse)
     run(at)
-    assert [w.value for w in at.warning] == ["Mode collapse? Classes covered fell from 10 to 6 at epoch 4."]
+    (box,) = at.error  # the verdict: mode collapse, in red, with the change to try
+    assert box.value.startswith("**Mode collapse starting: classes covered fell from 10 to 6 of 10.**")
+    assert "**Try:** Try the recommended preset, or raise the batch size" in box.value
     assert EARLY_STOP_NOTE in [i.value for i in at.info]
     fid = chart(at, "FID (digits, N=500)")
     assert fid["data"][1]["x"] == [1, 3, 4]  # epoch 2 has no evaluation: skipped, not drawn as 0
     assert "**Best FID so far:** 70.00 at epoch 3 (digits, N=500)" in texts(at.markdown)
+
+
+def test_train_and_home_call_a_run_collapsed_from_its_first_evaluation(eval_runs):
+    at = run(page("pages/1_Train.py"))
+    at.selectbox(key="train_watch").set_value(eval_runs.collapsed)
+    run(at)
+    (box,) = at.error
+    assert box.value.startswith("**Mode collapse: 1 of 10 classes.**") and "recall 0.00" in box.value
+    home = run(page("app.py")).dataframe[0].value.set_index("run")
+    assert home.loc[eval_runs.collapsed, "health"] == "collapse 1/10"
+    assert home.loc[eval_runs.run.name, "health"] == run_verdict(eval_runs.run).label
 
 
 def test_evaluate_computes_table_histogram_and_nearest_training_images(eval_runs):
