@@ -73,6 +73,14 @@ def set_tiny_config(at: AppTest, **over) -> AppTest:
     return run(at)
 
 
+def watch(at: AppTest, run_name: str) -> AppTest:
+    """Open the Train page's live view on a run of the runs folder."""
+    at.segmented_control(key="train_mode").set_value("Live view")
+    run(at)
+    at.selectbox(key="train_watch").set_value(run_name)
+    return run(at)
+
+
 def boxes(at: AppTest) -> dict[str, list[str]]:
     """The page's coloured boxes by level (the health verdict is one of them)."""
     return {"success": [b.value for b in at.success], "info": [b.value for b in at.info],
@@ -167,8 +175,6 @@ def test_home_lists_an_unreadable_run_with_question_marks(runs, tmp_path, monkey
     assert df.loc[runs.mlp, "status"] == "completed"
 
 
-
-
 def test_home_switches_to_pages(empty_dir):
     at = run(page("app.py"))
     at.switch_page("pages/1_Train.py")
@@ -211,6 +217,39 @@ def test_train_hides_data_path_for_mnist5k(empty_dir):
     assert "cfg_data_path" not in widget_keys(at)
 
 
+def test_train_preset_fills_the_form_and_edits_stick(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    assert at.selectbox(key="train_preset").value == "recommended"
+    at.selectbox(key="train_preset").set_value("seed004")
+    run(at)
+    assert at.selectbox(key="cfg_model").value == "cgan"
+    assert at.number_input(key="cfg_batch_size").value == 64 and at.number_input(key="cfg_epochs").value == 150
+    assert at.select_slider(key="cfg_lr_d").value == pytest.approx(2e-4)
+    assert at.checkbox(key="cfg_dropout_default").value is True  # the model's own 0.2
+    assert any("Seed 004" in c.value for c in at.caption) and not at.button(key="start").disabled
+    at.number_input(key="cfg_batch_size").set_value(32)  # every field stays editable
+    run(at)
+    run(at)  # and the edit survives later reruns
+    assert at.number_input(key="cfg_batch_size").value == 32 and at.selectbox(key="cfg_model").value == "cgan"
+    assert any("**seed004**, edited: batch_size 64 → 32" in c.value for c in at.caption)
+    at.selectbox(key="train_preset").set_value("wgan-gp")  # another preset refills every widget
+    run(at)
+    assert at.selectbox(key="cfg_loss").value == "wgan_gp" and at.selectbox(key="cfg_d_norm").value == "layer"
+    assert at.slider(key="cfg_n_critic").value == 5 and at.number_input(key="cfg_batch_size").value == 64
+    assert not at.error and not at.button(key="start").disabled
+
+
+def test_train_dropout_shows_the_chosen_models_default(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    for model, p in (("cgan", 0.2), ("mlp_gan", 0.3), ("cgan", 0.2)):
+        at.selectbox(key="cfg_model").set_value(model)
+        run(at)
+        box = at.checkbox(key="cfg_dropout_default")
+        assert box.value is True and box.label.endswith(f"use the model's default ({p:g})")
+        assert at.slider(key="cfg_dropout").disabled and at.slider(key="cfg_dropout").value == pytest.approx(p)
+    assert not at.warning
+
+
 def test_train_bad_value_names_the_field_and_does_not_start(empty_dir):
     at = run(page("pages/1_Train.py"))
     at.selectbox(key="cfg_dataset").set_value("folder")  # folder without a path
@@ -227,6 +266,7 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     at = set_tiny_config(run(page("pages/1_Train.py")))
     at.button(key="start").click()
     run(at)
+    assert at.segmented_control(key="train_mode").value == "Live view"  # Start opens the live view
     assert job_state(at) in ("queued", "running", "completed")
     wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
     assert any("completed: 2 epochs" in s.value for s in at.success)
@@ -245,10 +285,12 @@ def test_train_pause_resume_stop_and_busy_warning(tmp_path, monkeypatch, stop_jo
     wait_for(at, lambda a: job_state(a) == "running" and a.get("progress"), "the job to run")
     assert "ETA" in at.get("progress")[0].proto.text
 
-    other_tab = set_tiny_config(run(page("pages/1_Train.py")))  # a second browser tab
-    other_tab.button(key="start").click()  # starts while the first job trains
-    run(other_tab)
-    assert any("already running" in w.value for w in other_tab.warning)
+    other_tab = run(page("pages/1_Train.py"))  # a second browser tab opens on the job's live view
+    assert other_tab.segmented_control(key="train_mode").value == "Live view" and job_state(other_tab) == "running"
+    other_tab.segmented_control(key="train_mode").set_value("New run")
+    set_tiny_config(run(other_tab))
+    assert other_tab.button(key="start").disabled  # one job at a time, and the page says so
+    assert any("One job runs at a time" in i.value for i in other_tab.info)
 
     at.button(key="pause").click()
     run(at)
@@ -283,6 +325,16 @@ def test_train_live_edit_applies_at_the_next_epoch(tmp_path, monkeypatch, stop_j
     edit = Run(Path(snap["run"])).edits()[0]
     assert edit["source"] == "live" and edit["changes"]["lr_g"][1] == 1e-3
     assert Run(Path(snap["run"])).config().lr_g == 1e-3
+
+    # While it trains, Start is disabled and says why; "Watch it" leads back to the live view.
+    at.segmented_control(key="train_mode").set_value("New run")
+    run(at)
+    start = at.button(key="start")
+    assert start.disabled and "One job runs at a time" in start.help
+    assert any(f"Job {snap['id']} is training" in i.value and "One job runs at a time" in i.value for i in at.info)
+    at.button(key="goto_live").click()
+    run(at)
+    assert at.segmented_control(key="train_mode").value == "Live view" and job_state(at) == "running"
 
 
 def test_train_failed_job_shows_error_and_traceback(tmp_path, monkeypatch, stop_jobs):
@@ -367,9 +419,7 @@ def test_train_fork_while_a_job_trains_is_created_for_later(tmp_path, monkeypatc
 
 
 def test_train_clicked_epoch_opens_its_grid_and_nearest_training_images(runs):
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(runs.mlp)
-    run(at)
+    at = watch(run(page("pages/1_Train.py")), runs.mlp)
     assert any("Click a point on a curve" in c.value for c in at.caption)
     at.session_state["_picked_epoch"] = {"run": runs.mlp, "epoch": 1.0}  # what a click on epoch 1 stores
     run(at)
@@ -565,9 +615,7 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     run_ = eval_runs.run
     rows = run_.metrics()
     assert [r["epoch"] for r in rows] == [1, 2] and all(r["fid"] is not None for r in rows)
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(run_.name)
-    run(at)
+    at = watch(run(page("pages/1_Train.py")), run_.name)
     titles = chart_titles(at)
     assert titles[:2] == ["Losses", "Discriminator outputs"]
     assert "FID (digits, N=256)" in titles and "KID (digits, N=256)" in titles
@@ -604,9 +652,7 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
 
 
 def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(eval_runs.collapse)
-    run(at)
+    at = watch(run(page("pages/1_Train.py")), eval_runs.collapse)
     (box,) = at.error  # the verdict: mode collapse, in red, with the change to try
     assert box.value.startswith("**Mode collapse starting: classes covered fell from 10 to 6 of 10.**")
     assert "**Try:** Try the recommended preset, or raise the batch size" in box.value
@@ -617,9 +663,7 @@ def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
 
 
 def test_train_and_home_call_a_run_collapsed_from_its_first_evaluation(eval_runs):
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(eval_runs.collapsed)
-    run(at)
+    at = watch(run(page("pages/1_Train.py")), eval_runs.collapsed)
     (box,) = at.error
     assert box.value.startswith("**Mode collapse: 1 of 10 classes.**") and "recall 0.00" in box.value
     home = run(page("app.py")).dataframe[0].value.set_index("run")
