@@ -236,6 +236,9 @@ def drive_train_page(page, server, tmp_path) -> None:
         losses = charts.filter(has=page.locator(".gtitle", has_text="Losses"))
         disc = charts.filter(has=page.locator(".gtitle", has_text="Discriminator outputs"))
         for chart in (losses, disc):
+            # The rerun after the job's end replaces the fragment's charts: for a moment the old
+            # and the new one are both in the page (this made the test flaky, also before).
+            expect(chart).to_have_count(1, timeout=30_000)
             expect(chart).to_be_visible(timeout=30_000)
         expect(losses.locator(".scatterlayer .trace")).to_have_count(2)  # D loss, G loss
         grid = page.locator('[data-testid="stImage"] img, [data-testid="stFullScreenFrame"] img').first
