@@ -52,10 +52,14 @@ if not runs:
             icon=":material/info:")
     st.stop()
 df = pd.DataFrame(core.runs_table(runs))
-cols = ["run", "status", "model", "dataset", "loss", "epoch", "epochs", "d_loss", "g_loss", "checkpoints"]
+cols = ["run", "status", "health", "model", "dataset", "loss", "epoch", "epochs", "d_loss", "g_loss", "checkpoints"]
 if df["error"].astype(bool).any():
     cols.append("error")
 st.dataframe(df[[c for c in cols if c in df.columns]], hide_index=True, column_config={
+    "health": st.column_config.TextColumn("health", help="The run's verdict from its metrics: learning, "
+                                          "collapse k/N (classes covered), D winning, stalled, diverged, "
+                                          "failed, too early; ? when its files cannot be read. The Train "
+                                          "page explains it and says what to change."),
     "epoch": st.column_config.NumberColumn("epochs done"),
     "epochs": st.column_config.NumberColumn("epochs planned"),
     "d_loss": st.column_config.NumberColumn("last D loss", format="%.3f"),

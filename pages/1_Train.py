@@ -1,10 +1,11 @@
-"""Train: configure and start a run (or resume one), then watch, pause and stop it live.
+"""Train: configure and start a run (or resume or fork one), then watch, pause and stop it live.
 
-The job runs in the process-wide JobManager's thread; this page only polls its snapshot from
-a fragment that refreshes every second while a job is active and not at all otherwise. Any
-other run in the runs folder (e.g. one the CLI trains) can be watched too, read from disk.
-Beside the losses: FID (raw, smoothed, ± 2 bootstrap std), KID, the latest metric tiles, the
-collapse alarm and best FID, each value labelled with its extractor and N.
+The mode control switches between the three ways to start a job and the **Live view**; Start
+opens the live view. The job runs in the process-wide JobManager's thread; the live view only
+polls its snapshot from a fragment that refreshes every second while a job is active and not at
+all otherwise. Any other run in the runs folder (e.g. one the CLI trains) can be watched too,
+read from disk. Beside the losses: the health verdict, FID (raw, smoothed, ± 2 bootstrap std),
+KID, the latest metric tiles and best FID, each value labelled with its extractor and N.
 """
 from pathlib import Path
 
@@ -14,34 +15,69 @@ from ganlib.engine.forks import fork
 from ganlib.engine.jobs import JobBusy
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.config import ConfigError, TrainConfig, fixed_in
+from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
-from ganlib.ui.compare_view import train_defaults
-from ganlib.ui.config_form import config_form, live_edit_widgets
+from ganlib.ui.config_form import config_form, live_edit_widgets, preset_changes, preset_picker, train_defaults
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
+JOB_POLL_S = 2.0  # the start forms watch for the job's end, to enable Start again
 JOB = "__job__"  # the "Run to watch" option that follows this server's current job
 WATCH = "train_watch"
+MODE = "train_mode"
+LIVE = "Live view"
+MODES = ["New run", "Resume a run", "Fork a run", LIVE]
+GOTO_LIVE = "_train_goto_live"  # set by a start: the next script run opens the live view
+STARTED = "_train_started"  # the start's toast, shown after that rerun
 
 core.page_setup("Train")
 st.title("Train")
 jm = core.get_job_manager()
-_now = jm.current()
-if _now and _now["active"]:
-    st.info(f"Job {_now['id']} is training ({_now['state']}); one job runs at a time, so stop it below "
-            "before starting another.", icon=":material/hourglass_top:")
+if st.session_state.pop(GOTO_LIVE, False):
+    st.session_state[MODE] = LIVE  # before the mode control is drawn: the view follows the new job
+if STARTED in st.session_state:
+    st.toast(st.session_state.pop(STARTED), icon=":material/play_arrow:")
+
+
+def busy_reason() -> str | None:
+    """Why no job can start now (one job runs at a time), or None."""
+    snap = jm.current()
+    if not (snap and snap["active"]):
+        return None
+    return (f"Job {snap['id']} is training ({snap['model']} on {snap['dataset']}, epoch {snap['epoch']}/"
+            f"{snap['epochs']}, {snap['state']}). One job runs at a time: stop it on **{LIVE}**, or wait "
+            "for it to end.")
 
 
 def start(cfg: TrainConfig, resume=None) -> None:
-    """Hand the config to the job manager; one job at a time (JobBusy otherwise)."""
+    """Hand the config to the job manager (one job at a time: JobBusy otherwise) and open the
+    live view on the new job."""
     try:
         job_id = jm.start(cfg, resume=resume)
     except JobBusy as e:
         st.warning(f"{e}.", icon=":material/hourglass_top:")
         return
     st.session_state[WATCH] = JOB  # follow the new job
-    st.toast(f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}.")
+    st.session_state[GOTO_LIVE] = True
+    st.session_state[STARTED] = f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}."
+    st.rerun()
+
+
+def _open_live() -> None:
+    st.session_state[MODE] = LIVE
+
+
+def job_banner(was_active: bool) -> None:
+    """Above the start forms while a job trains: what it is doing and a way to its live view;
+    when it ends, the page reruns so that Start is enabled again."""
+    reason = busy_reason()
+    if was_active and reason is None:
+        st.rerun()
+    if reason:
+        c_text, c_go = st.columns([5, 1], vertical_alignment="center")
+        c_text.info(reason, icon=":material/hourglass_top:")
+        c_go.button("Watch it", key="goto_live", icon=":material/monitoring:", on_click=_open_live)
 
 
 def fork_form() -> None:
@@ -90,62 +126,73 @@ def fork_form() -> None:
             start(child.config(), resume=str(child.path))
 
 
-defaults = train_defaults()  # a run cloned from Compare runs; must run before the mode control
-mode = st.segmented_control("Mode", ["New run", "Resume a run", "Fork a run"], default="New run", key="train_mode",
-                            label_visibility="collapsed", persist_state="session") or "New run"
-
-if mode == "New run":
+def new_run_form(defaults) -> None:
+    """A preset picker and Start at the top, the config boxes below. The preset fills every
+    widget; each stays editable, and the edits since the preset are listed."""
+    c_preset, c_start, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+    with c_preset:
+        preset = preset_picker("cfg")
+    notes = st.container()  # filled below, once the values are known: the preset, the edits, errors
     values = config_form(defaults=defaults, prefix="cfg")
-    cfg = None
+    cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)
         core.check_device(cfg.device)
     except ConfigError as e:
-        cfg = None
-        st.error(f"Cannot start: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
-    if st.button("Start training", type="primary", key="start", disabled=cfg is None,
-                 icon=":material/play_arrow:") and cfg is not None:
+        cfg, problem = None, f"Cannot start: **{e.field}**: {str(e).split(': ', 1)[-1]}"
+    reason = busy_reason()
+    clicked = c_start.button("Start training", type="primary", key="start", icon=":material/play_arrow:",
+                             disabled=cfg is None or reason is not None, width="stretch",
+                             help=reason or problem or "Starts the run and opens its live view.")
+    edits = preset_changes(preset, values)
+    with notes:
+        st.caption(f"**{preset}**: {PRESETS.get(preset).description}" if not edits else
+                   f"**{preset}**, edited: " + charts.changes_text(edits))
+        if problem:
+            st.error(problem, icon=":material/error:")
+    if clicked and cfg is not None:
         start(cfg)
-elif mode == "Fork a run":
-    fork_form()
-else:
+
+
+def resume_form() -> None:
     candidates = [r for r in core.list_runs() if r.status().get("state") not in LIVE_STATES]
     if not candidates:
         st.info("No run to resume yet: start a new run first (runs that are training now are not listed).")
-    else:
-        run = core.pick_run(candidates, key="resume_run", label="Run to continue",
-                            help="Training restarts from the run's latest checkpoint.")
-        try:
-            cfg0 = run.config()
-        except Exception as e:  # noqa: BLE001 - a hand-edited config.json
-            st.error(f"Cannot read {run.name}/config.json: {e}")
-            st.stop()
-        state = run.status().get("state", "unknown")
-        ck = run.checkpoints()
-        ck_epoch = ck[-1][0] if ck else 0
-        st.caption(f"{cfg0.model} on {cfg0.dataset}, {cfg0.loss} loss; state **{state}**; "
-                   f"planned {cfg0.epochs} epochs; latest checkpoint: "
-                   + (f"epoch {ck_epoch}" if ck else "none (it would start over from epoch 0)"))
-        c1, c2 = st.columns(2)
-        suggested = cfg0.epochs if ck_epoch < cfg0.epochs else min(5000, cfg0.epochs + 10)
-        epochs = c1.number_input("Train up to epoch", 1, 5000, suggested, 1, key=f"resume_epochs_{run.name}",
-                                 help="Raise it to continue a completed run.")
-        devices = ["auto", "cpu", "cuda"]
-        device = c2.selectbox("Device", devices, index=devices.index(cfg0.device) if cfg0.device in devices else 0,
-                              key=f"resume_device_{run.name}")
+        return
+    run = core.pick_run(candidates, key="resume_run", label="Run to continue",
+                        help="Training restarts from the run's latest checkpoint.")
+    try:
+        cfg0 = run.config()
+    except Exception as e:  # noqa: BLE001 - a hand-edited config.json
+        st.error(f"Cannot read {run.name}/config.json: {e}")
+        return
+    state = run.status().get("state", "unknown")
+    ck = run.checkpoints()
+    ck_epoch = ck[-1][0] if ck else 0
+    st.caption(f"{cfg0.model} on {cfg0.dataset}, {cfg0.loss} loss; state **{state}**; "
+               f"planned {cfg0.epochs} epochs; latest checkpoint: "
+               + (f"epoch {ck_epoch}" if ck else "none (it would start over from epoch 0)"))
+    c1, c2 = st.columns(2)
+    suggested = cfg0.epochs if ck_epoch < cfg0.epochs else min(5000, cfg0.epochs + 10)
+    epochs = c1.number_input("Train up to epoch", 1, 5000, suggested, 1, key=f"resume_epochs_{run.name}",
+                             help="Raise it to continue a completed run.")
+    devices = ["auto", "cpu", "cuda"]
+    device = c2.selectbox("Device", devices, index=devices.index(cfg0.device) if cfg0.device in devices else 0,
+                          key=f"resume_device_{run.name}")
+    cfg = None
+    try:
+        cfg = cfg0.replace(epochs=int(epochs), device=device)
+        core.check_device(cfg.device)
+    except ConfigError as e:
         cfg = None
-        try:
-            cfg = cfg0.replace(epochs=int(epochs), device=device)
-            core.check_device(cfg.device)
-        except ConfigError as e:
-            cfg = None
-            st.error(f"Cannot resume: **{e.field}**: {str(e).split(': ', 1)[-1]}")
-        if cfg is not None and epochs <= ck_epoch:
-            st.warning(f"The latest checkpoint is already at epoch {ck_epoch}: raise the epochs to continue.")
-            cfg = None
-        if st.button("Resume training", type="primary", key="resume", disabled=cfg is None,
-                     icon=":material/resume:") and cfg is not None:
-            start(cfg, resume=str(run.path))
+        st.error(f"Cannot resume: **{e.field}**: {str(e).split(': ', 1)[-1]}")
+    if cfg is not None and epochs <= ck_epoch:
+        st.warning(f"The latest checkpoint is already at epoch {ck_epoch}: raise the epochs to continue.")
+        cfg = None
+    reason = busy_reason()
+    if st.button("Resume training", type="primary", key="resume", disabled=cfg is None or reason is not None,
+                 icon=":material/resume:", help=reason) and cfg is not None:
+        start(cfg, resume=str(run.path))
 
 
 def live_edit_form(snap: dict) -> None:
@@ -304,22 +351,33 @@ def watch_options() -> tuple[list[str], dict[str, str]]:
     return list(labels), labels
 
 
-st.divider()
-st.subheader("Live")
-options, labels = watch_options()
-if not options:
-    st.caption("No job has run in this server process yet, and the runs folder is empty. Start one above.")
-    st.stop()
-if st.session_state.get(WATCH) not in options:
-    st.session_state[WATCH] = options[0]
-view = st.selectbox("Run to watch", options, key=WATCH, format_func=lambda o: labels.get(o, o),
-                    help="This server's current job, or any run in the runs folder (runs the CLI trains in "
-                         "another process refresh every few seconds).")
-if view == JOB:
-    current = jm.current()  # again: a job may have started above
-    active = bool(current and current["active"])
-    every = REFRESH_S
+def live_view() -> None:
+    options, labels = watch_options()
+    if not options:
+        st.caption("No job has run in this server process yet, and the runs folder is empty. Start one on "
+                   "**New run**.")
+        return
+    if st.session_state.get(WATCH) not in options:
+        st.session_state[WATCH] = options[0]
+    view = st.selectbox("Run to watch", options, key=WATCH, format_func=lambda o: labels.get(o, o),
+                        help="This server's current job, or any run in the runs folder (runs the CLI trains in "
+                             "another process refresh every few seconds).")
+    if view == JOB:
+        current = jm.current()
+        active = bool(current and current["active"])
+        every = REFRESH_S
+    else:
+        active = Run(core.runs_root() / view).status().get("state") in LIVE_STATES
+        every = DISK_REFRESH_S
+    st.fragment(live, run_every=every if active else None)(view, active)
+
+
+defaults = train_defaults()  # a run cloned from Compare runs, or the last preset; before the mode control
+_busy = busy_reason() is not None
+mode = st.segmented_control("Mode", MODES, default=LIVE if _busy else "New run", key=MODE,
+                            label_visibility="collapsed", persist_state="session") or "New run"
+if mode == LIVE:
+    live_view()
 else:
-    active = Run(core.runs_root() / view).status().get("state") in LIVE_STATES
-    every = DISK_REFRESH_S
-st.fragment(live, run_every=every if active else None)(view, active)
+    st.fragment(job_banner, run_every=JOB_POLL_S if _busy else None)(_busy)
+    {"New run": lambda: new_run_form(defaults), "Resume a run": resume_form, "Fork a run": fork_form}[mode]()

@@ -24,6 +24,10 @@ import ganlib.store.run_folder
 from ganlib.cli import main
 from ganlib.cli.commands import COMMANDS
 from ganlib.engine.update_rules.gan import GANUpdate
+from ganlib.store.config import TrainConfig
+from ganlib.store.presets import PRESETS, apply_preset
+from ganlib.store.run_folder import Run
+from ganlib.store.run_health import run_verdict
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--max-images", "256", "--batch-size", "64", "--device", "cpu"]
@@ -200,6 +204,28 @@ def test_unknown_flag_suggests_the_field(tmp_path, capsys):
     assert "did you mean --batch-size?" in capsys.readouterr().err
 
 
+def test_preset_fills_the_config_and_flags_override_it(tmp_path):
+    rc, out, err = run_main(["train", "--preset", "seed004", "--epochs", "1", "--batch-size", "32",
+                             "--max-images", "256", "--device", "cpu", "--eval-every", "0", "--runs-dir", tmp_path,
+                             "--no-progress"])
+    assert rc == 0, err
+    cfg = TrainConfig.from_dict(json.loads((printed_path(out) / "config.json").read_text()))
+    assert cfg == apply_preset("seed004", epochs=1, batch_size=32, max_images=256, device="cpu", eval_every=0)
+    assert (cfg.model, cfg.batch_size, cfg.lr_d, cfg.beta1) == ("cgan", 32, 2e-4, 0.5)  # flags beat the preset
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "nope"], "error: preset: unknown preset 'nope'; choose one of " + ", ".join(PRESETS.names())),
+    (["--preset", "seed000", "--resume", "somewhere"], "error: --preset starts a new run; --resume continues one"),
+    (["--preset", "seed000", "--config", "cfg.json"], "error: --config and --preset both choose the starting config"),
+], ids=["unknown", "with-resume", "with-config"])
+def test_preset_errors_are_one_line(args, message, tmp_path, capsys):
+    assert main(["train", *args, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(message), err
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("model, batch, field", [("mlp_gan", "200", "batch_size"), ("cgan", "16", "model")],
                          ids=["batch-larger-than-data", "cgan-on-unlabelled-data"])
 def test_config_checked_against_the_data(model, batch, field, unlabelled, tmp_path, capsys):
@@ -296,14 +322,33 @@ def test_sample_missing_run(tmp_path, capsys):
 def test_runs_lists_the_runs(mlp_run, cgan_run, runs_root, capsys):
     assert main(["runs", "--runs-dir", str(runs_root)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split() == ["run", "status", "model", "dataset", "epoch", "d_loss", "g_loss"]
+    assert lines[0].split() == ["run", "status", "model", "dataset", "epoch", "d_loss", "g_loss", "health"]
     body = "\n".join(lines[1:])
     assert printed_path(mlp_run[1]).name in body and cgan_run.name in body
     mlp_line = next(line for line in lines if printed_path(mlp_run[1]).name in line)
     assert mlp_line.split()[1:5] == ["completed", "mlp_gan", "mnist5k", "2/2"]
-    for column in ("status", "model", "dataset"):  # aligned: every row's cell starts under its header
+    health = lines[0].index("health")
+    assert mlp_line[health:].strip() == run_verdict(Run(printed_path(mlp_run[1]))).label
+    for column in ("status", "model", "dataset", "health"):  # aligned: every row's cell starts under its header
         at = lines[0].index(column)
         assert all(line[at - 2:at] == "  " and line[at] != " " for line in lines)
+    assert max(len(line) for line in lines) <= 120
+
+
+def test_runs_lists_an_unreadable_run_with_a_question_mark(mlp_run, tmp_path, capsys):
+    good = printed_path(mlp_run[1])
+    root = tmp_path / "runs"
+    shutil.copytree(good, root / good.name)
+    broken = root / "00099-mlp_gan-mnist5k"
+    broken.mkdir()
+    shutil.copy(good / "config.json", broken / "config.json")
+    (broken / "metrics.csv").mkdir()  # unreadable as a file
+    (broken / "status.json").write_bytes(b"\xff\xfe not json")
+    assert main(["runs", "--runs-dir", str(root)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    bad = next(line for line in lines if line.startswith(broken.name))
+    assert bad.split()[1] == "?" and bad.split()[-1] == "?"
+    assert next(line for line in lines if line.startswith(good.name)).split()[1] == "completed"
 
 
 def test_runs_empty_dir(tmp_path, capsys):

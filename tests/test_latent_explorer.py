@@ -419,8 +419,7 @@ def test_train_defaults_fill_the_config_form():
     def script():
         import streamlit as st
 
-        from ganlib.ui.compare_view import train_defaults
-        from ganlib.ui.config_form import config_form
+        from ganlib.ui.config_form import config_form, train_defaults
 
         st.session_state["_values"] = config_form(defaults=train_defaults(), prefix="cfg")
 

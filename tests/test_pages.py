@@ -22,10 +22,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.engine.training import train  # noqa: E402
-from ganlib.metrics.evaluate import collapse_alarm  # noqa: E402
 from ganlib.store.config import TrainConfig, field_specs, relevant_fields  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-from ganlib.ui import core  # noqa: E402
+from ganlib.store.run_health import run_verdict  # noqa: E402
+from ganlib.ui import core, health_view  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, device="cpu")
 PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py",
@@ -71,6 +71,20 @@ def set_tiny_config(at: AppTest, **over) -> AppTest:
         at.number_input(key=f"cfg_{name}").set_value(v)
     at.selectbox(key="cfg_device").set_value("cpu")
     return run(at)
+
+
+def watch(at: AppTest, run_name: str) -> AppTest:
+    """Open the Train page's live view on a run of the runs folder."""
+    at.segmented_control(key="train_mode").set_value("Live view")
+    run(at)
+    at.selectbox(key="train_watch").set_value(run_name)
+    return run(at)
+
+
+def boxes(at: AppTest) -> dict[str, list[str]]:
+    """The page's coloured boxes by level (the health verdict is one of them)."""
+    return {"success": [b.value for b in at.success], "info": [b.value for b in at.info],
+            "warning": [b.value for b in at.warning], "error": [b.value for b in at.error]}
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -145,6 +159,20 @@ def test_home_lists_runs_with_status_and_last_losses(runs):
     assert df.loc[runs.mlp, "epoch"] == 2 and df.loc[runs.mlp, "epochs"] == 2
     assert df.loc[runs.mlp, "d_loss"] > 0 and df.loc[runs.mlp, "g_loss"] > 0
     assert df.loc[runs.fresh, "checkpoints"] == 0
+    assert df.loc[runs.fresh, "health"] == "too early"  # no epoch yet
+    assert df.loc[runs.mlp, "health"] == run_verdict(Run(runs.root / runs.mlp)).label
+
+
+def test_home_lists_an_unreadable_run_with_question_marks(runs, tmp_path, monkeypatch):
+    shutil.copytree(runs.root / runs.mlp, tmp_path / runs.mlp)
+    broken = tmp_path / "00009-mlp_gan-mnist5k"
+    broken.mkdir()
+    shutil.copy(runs.root / runs.mlp / "config.json", broken / "config.json")
+    (broken / "metrics.csv").mkdir()  # not a file: reading it fails
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    df = run(page("app.py")).dataframe[0].value.set_index("run")
+    assert df.loc[broken.name, "health"] == "?" and df.loc[broken.name, "status"] == "?"
+    assert df.loc[runs.mlp, "status"] == "completed"
 
 
 def test_home_switches_to_pages(empty_dir):
@@ -189,6 +217,39 @@ def test_train_hides_data_path_for_mnist5k(empty_dir):
     assert "cfg_data_path" not in widget_keys(at)
 
 
+def test_train_preset_fills_the_form_and_edits_stick(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    assert at.selectbox(key="train_preset").value == "recommended"
+    at.selectbox(key="train_preset").set_value("seed004")
+    run(at)
+    assert at.selectbox(key="cfg_model").value == "cgan"
+    assert at.number_input(key="cfg_batch_size").value == 64 and at.number_input(key="cfg_epochs").value == 150
+    assert at.select_slider(key="cfg_lr_d").value == pytest.approx(2e-4)
+    assert at.checkbox(key="cfg_dropout_default").value is True  # the model's own 0.2
+    assert any("Seed 004" in c.value for c in at.caption) and not at.button(key="start").disabled
+    at.number_input(key="cfg_batch_size").set_value(32)  # every field stays editable
+    run(at)
+    run(at)  # and the edit survives later reruns
+    assert at.number_input(key="cfg_batch_size").value == 32 and at.selectbox(key="cfg_model").value == "cgan"
+    assert any("**seed004**, edited: batch_size 64 → 32" in c.value for c in at.caption)
+    at.selectbox(key="train_preset").set_value("wgan-gp")  # another preset refills every widget
+    run(at)
+    assert at.selectbox(key="cfg_loss").value == "wgan_gp" and at.selectbox(key="cfg_d_norm").value == "layer"
+    assert at.slider(key="cfg_n_critic").value == 5 and at.number_input(key="cfg_batch_size").value == 64
+    assert not at.error and not at.button(key="start").disabled
+
+
+def test_train_dropout_shows_the_chosen_models_default(empty_dir):
+    at = run(page("pages/1_Train.py"))
+    for model, p in (("cgan", 0.2), ("mlp_gan", 0.3), ("cgan", 0.2)):
+        at.selectbox(key="cfg_model").set_value(model)
+        run(at)
+        box = at.checkbox(key="cfg_dropout_default")
+        assert box.value is True and box.label.endswith(f"use the model's default ({p:g})")
+        assert at.slider(key="cfg_dropout").disabled and at.slider(key="cfg_dropout").value == pytest.approx(p)
+    assert not at.warning
+
+
 def test_train_bad_value_names_the_field_and_does_not_start(empty_dir):
     at = run(page("pages/1_Train.py"))
     at.selectbox(key="cfg_dataset").set_value("folder")  # folder without a path
@@ -205,6 +266,7 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     at = set_tiny_config(run(page("pages/1_Train.py")))
     at.button(key="start").click()
     run(at)
+    assert at.segmented_control(key="train_mode").value == "Live view"  # Start opens the live view
     assert job_state(at) in ("queued", "running", "completed")
     wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
     assert any("completed: 2 epochs" in s.value for s in at.success)
@@ -223,10 +285,12 @@ def test_train_pause_resume_stop_and_busy_warning(tmp_path, monkeypatch, stop_jo
     wait_for(at, lambda a: job_state(a) == "running" and a.get("progress"), "the job to run")
     assert "ETA" in at.get("progress")[0].proto.text
 
-    other_tab = set_tiny_config(run(page("pages/1_Train.py")))  # a second browser tab
-    other_tab.button(key="start").click()  # starts while the first job trains
-    run(other_tab)
-    assert any("already running" in w.value for w in other_tab.warning)
+    other_tab = run(page("pages/1_Train.py"))  # a second browser tab opens on the job's live view
+    assert other_tab.segmented_control(key="train_mode").value == "Live view" and job_state(other_tab) == "running"
+    other_tab.segmented_control(key="train_mode").set_value("New run")
+    set_tiny_config(run(other_tab))
+    assert other_tab.button(key="start").disabled  # one job at a time, and the page says so
+    assert any("One job runs at a time" in i.value for i in other_tab.info)
 
     at.button(key="pause").click()
     run(at)
@@ -261,6 +325,16 @@ def test_train_live_edit_applies_at_the_next_epoch(tmp_path, monkeypatch, stop_j
     edit = Run(Path(snap["run"])).edits()[0]
     assert edit["source"] == "live" and edit["changes"]["lr_g"][1] == 1e-3
     assert Run(Path(snap["run"])).config().lr_g == 1e-3
+
+    # While it trains, Start is disabled and says why; "Watch it" leads back to the live view.
+    at.segmented_control(key="train_mode").set_value("New run")
+    run(at)
+    start = at.button(key="start")
+    assert start.disabled and "One job runs at a time" in start.help
+    assert any(f"Job {snap['id']} is training" in i.value and "One job runs at a time" in i.value for i in at.info)
+    at.button(key="goto_live").click()
+    run(at)
+    assert at.segmented_control(key="train_mode").value == "Live view" and job_state(at) == "running"
 
 
 def test_train_failed_job_shows_error_and_traceback(tmp_path, monkeypatch, stop_jobs):
@@ -345,9 +419,7 @@ def test_train_fork_while_a_job_trains_is_created_for_later(tmp_path, monkeypatc
 
 
 def test_train_clicked_epoch_opens_its_grid_and_nearest_training_images(runs):
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(runs.mlp)
-    run(at)
+    at = watch(run(page("pages/1_Train.py")), runs.mlp)
     assert any("Click a point on a curve" in c.value for c in at.caption)
     at.session_state["_picked_epoch"] = {"run": runs.mlp, "epoch": 1.0}  # what a click on epoch 1 stores
     run(at)
@@ -501,6 +573,12 @@ epoch,d_loss,g_loss,d_real,d_fake,fid,fid_std,kid,kid_std,precision,recall,class
 3,1.0,1.0,0.6,0.4,70.0,1.5,0.04,0.01,0.45,0.35,10,0.12,0.8,500,digits
 4,0.9,1.1,0.6,0.4,75.0,1.5,0.04,0.01,0.60,0.20,6,0.90,0.5,500,digits
 """
+# Collapsed from the start: the classifier finds one class at every evaluation, so nothing drops.
+COLLAPSED_CSV = """\
+epoch,d_loss,g_loss,d_real,d_fake,fid,fid_std,kid,kid_std,precision,recall,classes_covered,class_kl,label_acc,eval_n,extractor
+1,1.2,0.8,0.6,0.4,900.0,2.0,0.05,0.01,0.30,0.00,1,2.30,0.1,500,digits
+2,1.1,0.9,0.6,0.4,880.0,2.0,0.05,0.01,0.31,0.00,1,2.30,0.1,500,digits
+"""
 EARLY_STOP_NOTE = "Early stop at epoch 4: FID has not improved for 1 evaluations (best 70.00)."
 # The untrained generator's evaluation, as the engine records it at the start of a run with live
 # evaluation: the ceiling of the FID and KID charts.
@@ -526,7 +604,10 @@ def evaluated(tmp_path_factory):
     cfg = json.loads((fake / "config.json").read_text())
     cfg.update(epochs=4, extractor="inception", inception_weights=str(root / "missing" / "pt_inception.pth"))
     (fake / "config.json").write_text(json.dumps(cfg))
-    return SimpleNamespace(root=root, run=real, collapse=fake.name)
+    collapsed = root / "00002-cgan-mnist5k"
+    shutil.copytree(real.path, collapsed)
+    (collapsed / "metrics.csv").write_text(COLLAPSED_CSV)
+    return SimpleNamespace(root=root, run=real, collapse=fake.name, collapsed=collapsed.name)
 
 
 @pytest.fixture
@@ -539,9 +620,7 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     run_ = eval_runs.run
     rows = run_.metrics()
     assert [r["epoch"] for r in rows] == [1, 2] and all(r["fid"] is not None for r in rows)
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(run_.name)
-    run(at)
+    at = watch(run(page("pages/1_Train.py")), run_.name)
     titles = chart_titles(at)
     assert titles[:2] == ["Losses", "Discriminator outputs"]
     assert "FID (digits, N=256)" in titles and "KID ×10³ (digits, N=256)" in titles
@@ -584,20 +663,30 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     fid_bars, acc_bars = per_class["data"]
     assert fid_bars["y"] == pytest.approx(run_.evals()[-1]["fid_per_class"])
     assert len(acc_bars["y"]) == 10
-    alarm = collapse_alarm(rows)  # whatever the library says of these rows, the page shows
-    assert [w.value for w in at.warning] == ([alarm] if alarm else [])
+    v = run_verdict(run_)  # whatever the library says of this run, the page shows, in its colour
+    assert health_view.text(v) in boxes(at)[v.level]
+    assert not at.warning  # no other alarm
 
 
 def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
-    at = run(page("pages/1_Train.py"))
-    at.selectbox(key="train_watch").set_value(eval_runs.collapse)
-    run(at)
-    assert [w.value for w in at.warning] == ["Mode collapse? Classes covered fell from 10 to 6 at epoch 4."]
+    at = watch(run(page("pages/1_Train.py")), eval_runs.collapse)
+    (box,) = at.error  # the verdict: mode collapse, in red, with the change to try
+    assert box.value.startswith("**Mode collapse starting: classes covered fell from 10 to 6 of 10.**")
+    assert "**Try:** Try the recommended preset, or raise the batch size" in box.value
     assert EARLY_STOP_NOTE in [i.value for i in at.info]
     fid = chart(at, "FID (digits, N=500)")
     assert fid["data"][1]["x"] == [1, 3, 4]  # epoch 2 has no evaluation: skipped, not drawn as 0
     assert not any("ceiling" in t["name"] for t in fid["data"])  # the untrained record is at N=256, not 500
     assert "**Best FID so far:** 70.00 at epoch 3 (digits, N=500)" in texts(at.markdown)
+
+
+def test_train_and_home_call_a_run_collapsed_from_its_first_evaluation(eval_runs):
+    at = watch(run(page("pages/1_Train.py")), eval_runs.collapsed)
+    (box,) = at.error
+    assert box.value.startswith("**Mode collapse: 1 of 10 classes.**") and "recall 0.00" in box.value
+    home = run(page("app.py")).dataframe[0].value.set_index("run")
+    assert home.loc[eval_runs.collapsed, "health"] == "collapse 1/10"
+    assert home.loc[eval_runs.run.name, "health"] == run_verdict(eval_runs.run).label
 
 
 def test_evaluate_computes_table_histogram_and_nearest_training_images(eval_runs):

@@ -1,4 +1,5 @@
-"""`python -m ganlib train`: a new run, or `--resume RUN` to continue one.
+"""`python -m ganlib train`: a new run (from the defaults, `--preset NAME` or `--config FILE`,
+with field flags on top), or `--resume RUN` to continue one.
 
 stdout gets only the run folder, at the end; the progress bar and one line per epoch go to
 stderr. Ctrl-C asks the engine to stop after the current step (it saves the last good epoch);
@@ -18,6 +19,7 @@ from ganlib.engine.callbacks import Callbacks
 from ganlib.engine.training import train
 from ganlib.interchange.config_files import load_config_file
 from ganlib.store.config import ConfigError, TrainConfig, changeable, with_changes
+from ganlib.store.presets import PRESETS, apply_preset
 from ganlib.store.run_folder import LIVE_STATES, Run, find_run
 
 try:
@@ -41,6 +43,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE",
                    help="start from this config (.json, .yaml or .yml, e.g. from the Export page); "
                         "field flags given too override it")
+    p.add_argument("--preset", metavar="NAME",
+                   help=f"start from a named config ({', '.join(PRESETS.names())}); field flags given too "
+                        "override it. recommended is the default; seed000 and seed004 are those seeds' "
+                        "loops as written, dcgan-seed001 seed 001's conv GAN, wgan-gp a WGAN-GP DCGAN")
     p.add_argument("--no-progress", "--no_progress", action="store_true",
                    help="no progress bar (the per-epoch lines are still printed)")
     add_config_flags(p)
@@ -104,8 +110,13 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Optional[Run]]:
     """The config to train and the run to resume (None for a new run); a resume that has
     nothing left to do raises _AlreadyDone."""
     given = config_values(args)
-    if args.resume and args.config:
-        raise CLIError("--config starts a new run; --resume continues one with its own config: use one")
+    if args.resume and (args.config or args.preset):
+        which = "--config" if args.config else "--preset"
+        raise CLIError(f"{which} starts a new run; --resume continues one with its own config: use one")
+    if args.config and args.preset:
+        raise CLIError("--config and --preset both choose the starting config: use one")
+    if args.preset:
+        return apply_preset(args.preset, **given), None
     if args.config:
         return TrainConfig.from_dict({**load_config_file(args.config).to_dict(), **given}), None
     if not args.resume:

@@ -5,9 +5,13 @@ known ones, so a typo in a config or a CLI flag fails with a message, not a KeyE
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
+# ASCII letters, digits, '_' and '-' (preset names such as `dcgan-seed001`), not starting with
+# '-': a name is typed as a CLI value, and one that starts with '-' would read as a flag.
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
 class Registry(Generic[T]):
@@ -25,8 +29,9 @@ class Registry(Generic[T]):
         return add
 
     def add(self, name: str, obj: T) -> None:
-        if not name or not name.replace("_", "").isalnum():
-            raise ValueError(f"{self.kind} name {name!r} must be letters, digits and '_'")
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise ValueError(f"{self.kind} name {name!r} must be letters, digits, '_' and '-' "
+                             "(not starting with '-')")
         if name in self._items:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = obj

@@ -16,7 +16,6 @@ from typing import Any, Optional
 
 import torch
 
-from ganlib.core.numbers import finite_or_none
 from ganlib.metrics import FeatureExtractor
 from ganlib.metrics.class_coverage import class_histogram, class_kl, classes_covered
 from ganlib.metrics.feature_stats import RunningStats
@@ -127,24 +126,3 @@ def evaluate(handle: GeneratorHandle, ref: RealReference, extractor: FeatureExtr
                          "features: compare classes with each other, not with the overall FID")
     row["eval_time_s"] = time.perf_counter() - t0
     return EvalResult(row, details, notes)
-
-
-def collapse_alarm(rows: list[dict[str, Any]]) -> Optional[str]:
-    """Seeds 002 and 004's mode-collapse signs, from the evaluated rows of metrics.csv:
-    fewer classes covered than before, or recall falling while precision rises."""
-    ev = [r for r in rows if finite_or_none(r.get("fid")) is not None]
-    if len(ev) < 2:
-        return None
-    last, prev = ev[-1], ev[-2]
-    cc = [finite_or_none(r.get("classes_covered")) for r in ev]
-    if cc[-1] is not None and any(c is not None for c in cc[:-1]):
-        best = max(c for c in cc[:-1] if c is not None)
-        if cc[-1] < best:
-            return (f"Mode collapse? Classes covered fell from {best:.0f} to {cc[-1]:.0f} "
-                    f"at epoch {int(last['epoch'])}.")
-    p0, p1, r0, r1 = (finite_or_none(prev.get("precision")), finite_or_none(last.get("precision")),
-                      finite_or_none(prev.get("recall")), finite_or_none(last.get("recall")))
-    if None not in (p0, p1, r0, r1) and r1 < r0 - 0.05 and p1 > p0:
-        return (f"Mode collapse? Recall fell from {r0:.2f} to {r1:.2f} while precision rose from "
-                f"{p0:.2f} to {p1:.2f} at epoch {int(last['epoch'])}: fewer kinds of samples, each more typical.")
-    return None

@@ -6,7 +6,8 @@ Thin Streamlit helpers for the dashboard (`app.py`, `pages/`): the only part of 
 imports streamlit.
 
     core         runs folder, the per-process JobManager, run pickers, device report
-    config_form  TrainConfig widgets drawn from `ganlib.store.config.field_specs()` metadata
+    config_form  TrainConfig widgets drawn from `ganlib.store.config.field_specs()` metadata, the preset picker
+    health_view  the run's health verdict as a coloured box
     charts       Plotly figures of a run's metrics
 
 Pages import these instead of torch; the library below them never calls `st.*`.

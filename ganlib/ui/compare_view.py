@@ -4,17 +4,12 @@ the Train page.
     fig = overlay_figure(compare.curves(runs, ["g_loss", "fid"]), [r.name for r in runs])
     clone_to_train(compare.clone_config(run))       # Compare runs: "Clone into Train"
 
-    # Train page, before drawing the form:
-    values = config_form(defaults=train_defaults(), prefix="cfg")
-
 `clone_to_train` puts the config dict in `st.session_state["train_prefill"]` and switches to
-the Train page. `train_defaults` consumes that key once: it forgets the form's `cfg_<field>` widget
-values (so each widget starts from its default again), sets the Train mode to "New run", and
-returns the dict, kept as the form's defaults for the rest of the session.
+the Train page, whose `config_form.train_defaults()` fills the form from it.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,9 +17,8 @@ from plotly.subplots import make_subplots
 from streamlit.errors import StreamlitAPIException
 
 from ganlib.explore.run_comparison import label
+from ganlib.ui.config_form import TRAIN_PREFILL
 
-TRAIN_PREFILL = "train_prefill"  # set by a clone, consumed by the Train page
-TRAIN_DEFAULTS = "_train_form_defaults"  # the consumed prefill, kept as the form's defaults
 TRAIN_PAGE = "pages/1_Train.py"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -65,25 +59,3 @@ def clone_to_train(cfg: dict[str, Any]) -> None:
         st.switch_page(TRAIN_PAGE)
     except StreamlitAPIException:  # a page run on its own (AppTest) knows no siblings
         st.info("The config is ready: open **Train** to start from it.", icon=":material/content_copy:")
-
-
-def apply_prefill(cfg: dict[str, Any], prefix: str = "cfg") -> None:
-    """Forget the Train form's widget values (call before the form is drawn), so that every
-    widget starts again from its default: `cfg`, passed to `config_form` as the defaults."""
-    for name in cfg:
-        for key in (f"{prefix}_{name}", f"{prefix}_{name}_default"):
-            if key in st.session_state:
-                del st.session_state[key]
-    st.session_state["train_mode"] = "New run"
-
-
-def train_defaults(prefix: str = "cfg") -> Optional[dict[str, Any]]:
-    """For the Train page: consume a pending clone (setting the form's widgets) and return the
-    defaults to pass to `config_form` (the last clone's config, or None)."""
-    cfg = st.session_state.pop(TRAIN_PREFILL, None)
-    if cfg:
-        apply_prefill(cfg, prefix)
-        st.session_state[TRAIN_DEFAULTS] = dict(cfg)
-        st.toast(f"Form filled from a cloned {cfg.get('model', '')} run: change what you like and start.",
-                 icon=":material/content_copy:")
-    return st.session_state.get(TRAIN_DEFAULTS)

@@ -9,6 +9,11 @@ select box; `log` becomes a select slider over 1-2-5 log-spaced values; a numeri
 most MAX_SLIDER_STEPS steps is a slider, a wider one a number input; an Optional field gets a
 "use the default" checkbox. Widget keys are `<prefix>_<field>` and keep their value for the
 session, across page switches.
+
+Layout: the boxes of `GROUPS` fill rows of COLUMNS slots (a box in `WIDE` takes two slots and
+lays its widgets out in two columns). Seven boxes side by side left each about 100 px at a
+1400 px window: values were cut ("mnist5", "mlp_g") and labels broke mid-word ("Dropo ut");
+four slots a row give each box about 230 px, enough for every value and label.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
+from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".
@@ -37,7 +43,11 @@ GROUPS: dict[str, list[str]] = {
     "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
                     "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan"],
 }
+COLUMNS = 4  # box slots per row
+WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
 NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled with a package)
+TRAIN_PREFILL = "train_prefill"  # a config for the Train form (a clone from Compare runs), consumed once
+TRAIN_DEFAULTS = "_train_form_defaults"  # the last prefill or preset, kept as the form's defaults
 
 
 def registry_for(choices: str):
@@ -152,7 +162,12 @@ def _optional_widget(name, label, base, default, key, help_, lo, hi, step, value
                               key=f"{key}_default", help=help_, persist_state="session")
     start = default if default is not None else (model_default if model_default is not None else lo or 0)
     if base is float and lo is not None and hi is not None:
-        value = st.slider(label, float(lo), float(hi), float(start), float(step or 0.05), key=key,
+        initial = float(start)
+        if use_default and model_default is not None:
+            # The greyed slider shows the chosen model's value, also after the model changes; a
+            # value given both ways makes Streamlit warn, so the session state alone sets it.
+            st.session_state[key], initial = float(model_default), None
+        value = st.slider(label, float(lo), float(hi), initial, float(step or 0.05), key=key,
                           disabled=use_default, persist_state="session")
     else:
         value = st.number_input(label, value=start, key=key, disabled=use_default, persist_state="session")
@@ -171,23 +186,96 @@ def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
     groups = {g: [n for n in names if n not in fixed] for g, names in groups.items()}
     groups = {g: names for g, names in groups.items() if names}
     values: dict[str, Any] = {n: defaults.get(n) for n in fixed if n in fields}
-    cols = st.columns(len(groups))
-    for col, (group, names) in zip(cols, groups.items()):
-        with col.container(border=True):
-            st.markdown(f"**{group}**")
-            for n in names:
-                # Only the sliders that matter for the choices made so far (clip value only with
-                # WGAN, no discriminator options for a VAE...); a hidden field keeps its default.
-                current = {**defaults, **_widget_values(prefix, fields), **values}
-                if n not in relevant_fields(current):
-                    values[n] = defaults.get(n)
-                    continue
-                values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
+    for row in box_rows(list(groups)):
+        spans = [WIDE.get(g, 1) for g in row]
+        cols = st.columns(spans + ([COLUMNS - sum(spans)] if sum(spans) < COLUMNS else []))
+        for col, group in zip(cols, row):
+            with col.container(border=True):
+                st.markdown(f"**{group}**")
+                inner = st.columns(WIDE[group]) if group in WIDE else [st.container()]
+                shown = 0
+                for n in groups[group]:
+                    # Only the sliders that matter for the choices made so far (clip value only with
+                    # WGAN, no discriminator options for a VAE...); a hidden field keeps its default.
+                    current = {**defaults, **_widget_values(prefix, fields), **values}
+                    if n not in relevant_fields(current):
+                        values[n] = defaults.get(n)
+                        continue
+                    with inner[shown % len(inner)]:
+                        values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
+                    shown += 1
     return {n: values[n] for n in fields}  # declaration order
 
 
+def box_rows(groups: list[str]) -> list[list[str]]:
+    """The boxes in order, cut into rows of at most COLUMNS slots."""
+    rows: list[list[str]] = [[]]
+    for g in groups:
+        if rows[-1] and sum(WIDE.get(x, 1) for x in rows[-1]) + WIDE.get(g, 1) > COLUMNS:
+            rows.append([])
+        rows[-1].append(g)
+    return rows
+
+
+def preset_picker(prefix: str = "cfg", key: str = "train_preset") -> str:
+    """A select box of `store.presets.PRESETS`. Picking one refills every widget of the form
+    (`<prefix>_<field>`) from the preset's config, which stays the form's defaults; every field
+    remains editable. Returns the preset's name."""
+    names = PRESETS.names()
+    return st.selectbox("Preset", names, key=key, on_change=_apply_preset, args=(prefix, key),
+                        persist_state="session",
+                        help="Fills the whole form; change any field afterwards.\n\n"
+                             + "\n".join(f"- **{n}**: {PRESETS.get(n).description}" for n in names))
+
+
+def _apply_preset(prefix: str, key: str) -> None:
+    """on_change of the preset box: runs before the page, so the widgets start from the preset."""
+    fill_form(apply_preset(st.session_state[key]).to_dict(), prefix)
+
+
+def fill_form(cfg: dict[str, Any], prefix: str = "cfg") -> None:
+    """Set every widget of the form to `cfg` (call before the form is drawn, or in a callback)
+    and keep `cfg` as the form's defaults. The values go into the widgets' session state: the
+    browser holds each widget's value, so forgetting a key would not reset it."""
+    for f in field_specs():
+        if f.name not in cfg:
+            continue
+        key, value = f"{prefix}_{f.name}", cfg[f.name]
+        base, optional = _base_type(f)
+        if optional:
+            st.session_state[f"{key}_default"] = value is None
+            if value is None:
+                continue  # the widget shows the model's own default
+        st.session_state[key] = "" if value is None else base(value) if base in (int, float, bool, str) else value
+    st.session_state[TRAIN_DEFAULTS] = {**TrainConfig().to_dict(), **cfg}
+    st.session_state["train_mode"] = "New run"
+
+
+def train_defaults(prefix: str = "cfg") -> Optional[dict[str, Any]]:
+    """For the Train page, before the form: consume a pending prefill (a clone from Compare
+    runs) into the widgets, and return the form's defaults (the last prefill or preset, or None)."""
+    cfg = st.session_state.pop(TRAIN_PREFILL, None)
+    if cfg:
+        fill_form(cfg, prefix)
+        st.toast(f"Form filled from a cloned {cfg.get('model', '')} run: change what you like and start.",
+                 icon=":material/content_copy:")
+    return st.session_state.get(TRAIN_DEFAULTS)
+
+
+def preset_changes(name: str, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{field: (preset's value, form's value)} for the fields edited after picking `name`."""
+    base = apply_preset(name).to_dict()
+    return {k: (base[k], v) for k, v in values.items() if k in base and v != base[k]}
+
+
+LABEL_WORDS = {"lr": "LR", "ema": "EMA", "cpu": "CPU", "diffaugment": "DiffAugment", "d": "D", "g": "G", "gp": "GP",
+               "gan": "GAN", "tensorboard": "TensorBoard"}
+
+
 def field_label(name: str) -> str:
-    return name.replace("_", " ").capitalize().replace("Lr ", "LR ")
+    """"ema_decay" -> "EMA decay": the field's words, acronyms in capitals."""
+    words = [LABEL_WORDS.get(w, w) for w in name.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 
 def number_widget(f: dataclasses.Field, value: Any, key: str, container=None) -> Any:

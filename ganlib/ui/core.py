@@ -25,6 +25,7 @@ from ganlib.explore import sampling
 from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
 from ganlib.store.run_folder import Run
+from ganlib.store.run_health import summary_row
 
 SELECTED_RUN = "_ganlib_selected_run"  # session key owned by no widget: the run shared across pages
 
@@ -49,8 +50,9 @@ def list_runs() -> list[Run]:
 
 
 def runs_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """`Run.summary()` rows, newest first."""
-    return [r.summary() for r in reversed(list(runs))]
+    """`Run.summary()` rows with the health verdict ("health"), newest first; a run whose files
+    cannot be read is a row of "?"."""
+    return [summary_row(r) for r in reversed(list(runs))]
 
 
 def pick_run(runs: Sequence[Run], key: str, label: str = "Run", help: Optional[str] = None) -> Run:

@@ -1,7 +1,7 @@
-"""Evaluation views shared by the Train and Evaluate pages: metric tiles, the collapse alarm,
+"""Evaluation views shared by the Train and Evaluate pages: metric tiles, the health verdict,
 best-FID and engine notes, per-class charts, and the metric table.
 
-    evaluate_view.alerts(run, rows)            # collapse alarm, early-stop / fallback notes, best FID
+    evaluate_view.alerts(run, rows)            # health verdict, early-stop / fallback notes, best FID
     evaluate_view.tiles(rows, num_classes)     # latest precision, recall, IS, classes, KL, label acc
     evaluate_view.per_class(run, key="...")    # conditional models: FID and label accuracy per class
 
@@ -14,22 +14,22 @@ from typing import Any, Optional, Sequence
 import streamlit as st
 
 from ganlib.data import cached_run_data
-from ganlib.metrics.evaluate import collapse_alarm
 from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.metrics.pipeline import DEFAULT_N, resolve_extractor
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
-from ganlib.ui import charts
+from ganlib.store.run_health import run_verdict
+from ganlib.ui import charts, health_view
 
 TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc"]
 
 
 def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
-    """The mode-collapse alarm, the engine's notes (early stop, extractor fallback) and the
-    best FID so far with the checkpoint that holds it."""
-    alarm = collapse_alarm(list(rows))
-    if alarm:
-        st.warning(alarm, icon=":material/warning:")
+    """The health verdict (`metrics.health`: learning, mode collapse, D winning, diverged...),
+    the engine's notes (early stop, extractor fallback) and the best FID so far with the
+    checkpoint that holds it."""
+    if run is not None:
+        health_view.box(run_verdict(run, rows))
     status = run.status() if run is not None else {}
     for note in status.get("notes") or []:
         st.info(note, icon=":material/info:")

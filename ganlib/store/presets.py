@@ -1,0 +1,85 @@
+"""Named starting points for a new run: the default recipe, the seeds' loops as they were
+written, and a WGAN-GP setup. A preset fills the config; every field stays editable after it.
+
+    cfg = apply_preset("seed004")                   # seed 004's cGAN as written
+    cfg = apply_preset("seed004", epochs=5)         # explicit values override the preset
+    apply_preset("recommended") == TrainConfig()    # always: the defaults are the recipe
+
+`recommended` sets nothing, so it follows TrainConfig's defaults whatever they become. The seed
+presets pin every field that decides what is trained (model, loss, optimiser, stabilisers), so
+a change of the defaults never changes what "seed 000 as written" means; schedule fields (eval
+and checkpoint cadence, device, seed) stay the defaults.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganlib.core.errors import ConfigError
+from ganlib.core.registry import Registry
+from ganlib.store.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str  # where the values come from, in a sentence or two
+    values: dict[str, Any] = field(default_factory=dict)  # the config fields it sets
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+
+# Off in every seed preset: the seeds train with none of these, whatever the defaults become.
+_PLAIN: dict[str, Any] = dict(
+    dataset="mnist5k", image_size=28, channels=1, variant="default", latent_dim=100, dropout=None,
+    loss="nonsaturating", n_critic=1, gradient_penalty=False, r1_gamma=0.0, ema_decay=0.0, label_smoothing=0.0,
+    instance_noise=0.0, minibatch_std=False, spectral_norm=False, diffaugment="", patch_gan=False, d_norm="batch",
+    precision="fp32", channels_last=False, compile="off",
+)
+
+PRESETS.add("recommended", Preset(
+    "The default recipe: the form's own defaults, the same as python -m ganlib train with no flags."))
+
+PRESETS.add("seed000", Preset(
+    "Seed 000's MLP GAN as written: Sigmoid + BCELoss with G trained on real labels (nonsaturating), "
+    "batch 128, lr 0.0002 for both nets, beta1 0.5 (beta2 is Adam's default, 0.999), latent 100, "
+    "dropout 0.3 (the model's), 500 epochs. The seed trained on all 60,000 MNIST digits; the preset "
+    "keeps the offline mnist5k (pick mnist for the full set).",
+    {**_PLAIN, "model": "mlp_gan", "batch_size": 128, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999,
+     "epochs": 500}))
+
+PRESETS.add("seed004", Preset(
+    "Seed 004's conditional MLP GAN as written: 16-d label embedding, LeakyReLU, dropout 0.2 (the "
+    "model's), logits with BCE and G trained on real labels (nonsaturating), latent 100, batch 64 "
+    "(its '64 images each'), 150 epochs (its last grid). The seed does not show its optimiser: Adam "
+    "lr 0.0002, betas (0.5, 0.999) is chosen, the DCGAN setting that seeds 000 and 001 use.",
+    {**_PLAIN, "model": "cgan", "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999,
+     "epochs": 150}))
+
+PRESETS.add("dcgan-seed001", Preset(
+    "Seed 001's conv GAN (dcgan, variant seed001: BatchNorm and Dropout 0.25 in D) with its "
+    "optimiser as written: Adam lr 0.0002, betas (0.5, 0.999), batch 32, BCE (nonsaturating), "
+    "latent 100, 10 epochs. The seed trained on CIFAR-10; the preset keeps the offline digits "
+    "(pick cifar10, 3 channels, image size 32 for the seed's data).",
+    {**_PLAIN, "model": "dcgan", "variant": "seed001", "batch_size": 32, "lr_g": 2e-4, "lr_d": 2e-4,
+     "beta1": 0.5, "beta2": 0.999, "epochs": 10}))
+
+PRESETS.add("wgan-gp", Preset(
+    "WGAN-GP on the standard DCGAN (variant radford) as Gulrajani et al. set it: 5 critic steps per "
+    "G step, gradient penalty weight 10, Adam lr 0.0001 with betas (0.0, 0.9), batch 64; the critic "
+    "uses LayerNorm (d_norm layer) because BatchNorm mixes the samples the penalty needs apart. "
+    "50 epochs, the workbench's long-standing default; it is slow on a CPU (one G step per 5 batches).",
+    {**_PLAIN, "model": "dcgan", "variant": "radford", "loss": "wgan_gp", "d_norm": "layer", "n_critic": 5,
+     "gp_weight": 10.0, "batch_size": 64, "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9,
+     "epochs": 50}))
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    """The fields the preset sets; an unknown name is a one-line ConfigError listing the known ones."""
+    if name not in PRESETS:
+        raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS.names())}")
+    return dict(PRESETS.get(name).values)
+
+
+def apply_preset(name: str, **overrides: Any) -> TrainConfig:
+    """The preset's config, with `overrides` (loose values: CLI strings work) on top."""
+    return TrainConfig.from_dict({**preset_values(name), **overrides})
