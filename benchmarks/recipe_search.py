@@ -53,6 +53,7 @@ CANDIDATES = {
     "compact_hinge_2e-3": {**COMPACT, "loss": "hinge", "lr_g": 2e-3, "lr_d": 2e-3},
     "compact_hinge_2e-3_ema": {**COMPACT, "loss": "hinge", "lr_g": 2e-3, "lr_d": 2e-3, "ema_decay": 0.99},
     "compact_hinge_3e-3": {**COMPACT, "loss": "hinge", "lr_g": 3e-3, "lr_d": 3e-3},
+    "compact_hinge_2e-3_b32": {**COMPACT, "loss": "hinge", "lr_g": 2e-3, "lr_d": 2e-3, "batch_size": 32},
     "compact_hinge_2e-3_b128": {**COMPACT, "loss": "hinge", "lr_g": 2e-3, "lr_d": 2e-3, "batch_size": 128},
     "compact_hinge_2e-3_sn": {**COMPACT, "loss": "hinge", "lr_g": 2e-3, "lr_d": 2e-3, "spectral_norm": True},
 }

@@ -218,8 +218,9 @@ def live_edit_form(snap: dict) -> None:
         st.caption("Changes so far (dashed lines on the charts): " + "; ".join(charts.edit_text(e) for e in edits))
 
 
-def job_view(was_active: bool) -> tuple[list, Run | None]:
-    """Status, progress and Pause/Resume/Stop of this server's current job; its rows and run."""
+def job_view(was_active: bool) -> tuple[list, list, Run | None]:
+    """Status, progress and Pause/Resume/Stop of this server's current job; its rows, its
+    running means and its run."""
     snap = jm.current()
     if was_active and not snap["active"]:
         st.rerun()  # the job ended: redraw the page once, without the auto-refresh
@@ -259,11 +260,11 @@ def job_view(was_active: bool) -> tuple[list, Run | None]:
             with st.expander("Traceback"):
                 st.code(snap["traceback"], language="python")
     if not snap["run"]:
-        return [], None
-    return charts.history(snap), Run(Path(snap["run"]))
+        return [], [], None
+    return charts.history(snap), snap.get("stream") or [], Run(Path(snap["run"]))
 
 
-def disk_view(run: Run, was_active: bool) -> tuple[list, Run]:
+def disk_view(run: Run, was_active: bool) -> tuple[list, list, Run]:
     """A run from the runs folder (e.g. one the CLI trains in another process), read from disk."""
     status = run.status()
     state = status.get("state", "unknown")
@@ -281,14 +282,14 @@ def disk_view(run: Run, was_active: bool) -> tuple[list, Run]:
                     text="training in another process (e.g. the CLI); refreshed every few seconds")
     if status.get("error"):
         st.error(f"{run.name} {state}: {status['error']}", icon=":material/error:")
-    return run.metrics(), run
+    return run.metrics(), run.stream(), run
 
 
 def live(view: str, was_active: bool) -> None:
     if view == JOB:
-        rows, run = job_view(was_active)
+        rows, stream, run = job_view(was_active)
     else:
-        rows, run = disk_view(Run(core.runs_root() / view), was_active)
+        rows, stream, run = disk_view(Run(core.runs_root() / view), was_active)
     if run is None:
         return
     evaluate_view.alerts(run, rows)
@@ -296,14 +297,17 @@ def live(view: str, was_active: bool) -> None:
     if ctx.parents:
         st.caption("Forked from " + " ← ".join(f"`{name}` at epoch {branch}" for name, branch, _ in ctx.parents)
                    + ": the parent's curves are dotted, the fork point and every edit a dashed line.")
-    loss_cols = {"neg_elbo": "-ELBO"} if charts.is_vae(rows) else {"d_loss": "D loss", "g_loss": "G loss"}
+    vae = charts.is_vae(rows) or charts.is_vae(stream)
+    loss_cols = {"neg_elbo": "-ELBO"} if vae else {"d_loss": "D loss", "g_loss": "G loss"}
     c_loss, c_fid, c_grid = st.columns(3)
     with c_loss:
-        if rows:
-            epoch_view.chart(charts.annotate(charts.loss_figure(rows), ctx, loss_cols), "loss_chart", run)
-            epoch_view.chart(charts.annotate(charts.disc_figure(rows), ctx, {}), "disc_chart", run)
+        if rows or stream:
+            epoch_view.chart(charts.annotate(charts.loss_figure(rows, stream), ctx, loss_cols), "loss_chart", run)
+            epoch_view.chart(charts.annotate(charts.disc_figure(rows, stream), ctx, {}), "disc_chart", run)
+            if stream and not rows:
+                st.caption("Thin lines: running means, about twice a second; each finished epoch adds a point.")
         else:
-            st.caption("The charts appear when the first epoch ends.")
+            st.caption("The curves start with the first training steps.")
     with c_fid:
         fid = charts.fid_figure(rows)
         if fid is not None:
@@ -316,10 +320,10 @@ def live(view: str, was_active: bool) -> None:
         elif rows:
             st.caption(eval_hint(run))
     with c_grid:
-        grids = run.samples()
-        if grids:
-            epoch, path = grids[-1]
-            st.image(charts.load_grid(path), caption=f"Fixed-noise samples after epoch {epoch}", output_format="PNG")
+        grid = charts.newest_grid(run)
+        if grid is not None:
+            path, caption = grid
+            st.image(charts.load_grid(path), caption=caption, output_format="PNG")
     with st.container(border=True):
         epoch_view.panel(run)
     record = evaluate_view.latest_record(run)

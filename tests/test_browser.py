@@ -240,7 +240,8 @@ def drive_train_page(page, server, tmp_path) -> None:
             # and the new one are both in the page (this made the test flaky, also before).
             expect(chart).to_have_count(1, timeout=30_000)
             expect(chart).to_be_visible(timeout=30_000)
-        expect(losses.locator(".scatterlayer .trace")).to_have_count(2)  # D loss, G loss
+        # D and G loss per epoch, and their running means (streamed from the first step on)
+        expect(losses.locator(".scatterlayer .trace")).to_have_count(4)
         grid = page.locator('[data-testid="stImage"] img, [data-testid="stFullScreenFrame"] img').first
         expect(grid).to_be_visible()
         expect(page.get_by_text("Fixed-noise samples after epoch 1")).to_be_visible()
@@ -252,7 +253,7 @@ def drive_train_page(page, server, tmp_path) -> None:
         # Click the epoch-1 point of the loss curve: that epoch's grid and each sample's
         # nearest training image open below the charts. Plotly takes clicks on its drag layer
         # at the point's position, not on the point's own SVG element.
-        point = losses.locator(".scatterlayer .trace .points path").first
+        point = losses.locator(".scatterlayer .trace").nth(2).locator(".points path").first  # epoch 1's D loss
         point.scroll_into_view_if_needed()  # a mouse click outside the viewport goes nowhere
         page.wait_for_timeout(300)
         box = point.bounding_box()

@@ -17,6 +17,7 @@ drawn by `fid_figure(rows, untrained)` or, from the run's context, by `annotate`
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -67,14 +68,32 @@ def _num(v: Any) -> float:
         return math.nan
 
 
+STREAM_POINTS = 1500  # running-mean points drawn at most (a long run's stream is thinned)
+
+
 def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: str, y_title: str,
-                y_range: Optional[tuple[float, float]] = None, hline: Optional[float] = None) -> go.Figure:
+                y_range: Optional[tuple[float, float]] = None, hline: Optional[float] = None,
+                stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
+    """Per-epoch means as lines with markers; with `stream`, the running means written during
+    each epoch (about twice a second) as a thin line under them, so the curve moves within
+    seconds of Start instead of at the first epoch's end."""
     x = [_num(r.get("epoch")) for r in rows]
     fig = go.Figure()
+    if stream:
+        step = max(1, len(stream) // STREAM_POINTS)
+        pts = list(stream[::step])
+        sx = [_num(r.get("epoch")) for r in pts]
+        for col, name in series.items():
+            ys = [_num(r.get(col)) for r in pts]
+            if any(math.isfinite(v) for v in ys):
+                fig.add_trace(go.Scatter(x=sx, y=ys, name=f"{name} (running)", mode="lines", opacity=0.45,
+                                         line={"color": COLORS.get(col), "width": 1}))
+        x = x + sx
     for col, name in series.items():
-        fig.add_trace(go.Scatter(x=x, y=[_num(r.get(col)) for r in rows], name=name,
-                                 mode="lines+markers" if len(rows) < 60 else "lines",
-                                 line={"color": COLORS.get(col)}))
+        if rows:
+            fig.add_trace(go.Scatter(x=[_num(r.get("epoch")) for r in rows], y=[_num(r.get(col)) for r in rows],
+                                     name=name, mode="lines+markers" if len(rows) < 60 else "lines",
+                                     line={"color": COLORS.get(col)}))
     if hline is not None:
         fig.add_hline(y=hline, line_dash="dot", line_color="gray")
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=y_title, **LAYOUT)
@@ -84,23 +103,40 @@ def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: s
     return fig
 
 
+def newest_grid(run: Run) -> Optional[tuple[Path, str]]:
+    """The newest fixed-noise grid and its caption: the first minute's preview while it is newer
+    than the last epoch's grid, else that grid."""
+    grids = run.samples()
+    preview = run.preview_path
+    latest = grids[-1] if grids else None
+    try:
+        if preview.is_file() and (latest is None or preview.stat().st_mtime > latest[1].stat().st_mtime):
+            age = max(0.0, time.time() - preview.stat().st_mtime)
+            done = f" (after epoch {latest[0]})" if latest and latest[0] else ""
+            return preview, f"Fixed-noise samples {age:.0f} s ago{done}: a preview every 5 s of the first minute"
+    except OSError:  # the preview is being replaced: the epoch grid this time
+        pass
+    return (latest[1], f"Fixed-noise samples after epoch {latest[0]}") if latest else None
+
+
 def is_vae(rows: Sequence[dict[str, Any]]) -> bool:
-    return any("neg_elbo" in r for r in rows)
+    return any(r.get("neg_elbo") is not None for r in rows)
 
 
-def loss_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    if is_vae(rows):
-        return line_figure(rows, {"neg_elbo": "-ELBO"}, "VAE loss (negative ELBO)", "per image, nats")
-    return line_figure(rows, {"d_loss": "D loss", "g_loss": "G loss"}, "Losses", "mean loss per epoch")
+def loss_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
+    if is_vae(rows) or is_vae(stream):
+        return line_figure(rows, {"neg_elbo": "-ELBO"}, "VAE loss (negative ELBO)", "per image, nats", stream=stream)
+    return line_figure(rows, {"d_loss": "D loss", "g_loss": "G loss"}, "Losses", "mean loss", stream=stream)
 
 
-def disc_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
+def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
     """D(x) and D(G(z)): both drift to 0.5 when D can no longer tell real from fake. For a VAE,
     its two terms: reconstruction and KL (their sum is the negative ELBO)."""
-    if is_vae(rows):
-        return line_figure(rows, {"recon": "reconstruction", "kl": "KL"}, "ELBO terms", "per image, nats")
+    if is_vae(rows) or is_vae(stream):
+        return line_figure(rows, {"recon": "reconstruction", "kl": "KL"}, "ELBO terms", "per image, nats",
+                           stream=stream)
     return line_figure(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}, "Discriminator outputs",
-                       "mean probability", y_range=(0, 1), hline=0.5)
+                       "mean probability", y_range=(0, 1), hline=0.5, stream=stream)
 
 
 # ---- evaluation metrics ------------------------------------------------------------------
