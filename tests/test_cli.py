@@ -157,7 +157,8 @@ def test_ctrl_c_stops_cleanly_with_last_good_checkpoint(unlabelled, tmp_path, mo
     monkeypatch.setattr(GANUpdate, "train_step", step_then_interrupt)
     handler = signal.getsignal(signal.SIGINT)
     rc, out, err = run_main(["train", "--dataset", "folder", "--data-path", unlabelled, "--batch-size", "32",
-                             "--epochs", "3", "--device", "cpu", "--runs-dir", tmp_path, "--no-progress"])
+                             "--model", "mlp_gan", "--epochs", "3", "--device", "cpu", "--runs-dir", tmp_path,
+                             "--no-progress"])
     assert rc == 130, err
     assert signal.getsignal(signal.SIGINT) is handler  # our handler is gone again
     run = printed_path(out)
@@ -172,7 +173,8 @@ def test_diverged_run_exits_non_zero_with_the_error(unlabelled, tmp_path, monkey
     monkeypatch.setattr(GANUpdate, "epoch_means",
                         lambda self: dict.fromkeys(GANUpdate.stat_names, float("nan")))
     rc, out, err = run_main(["train", "--dataset", "folder", "--data-path", unlabelled, "--batch-size", "32",
-                             "--epochs", "2", "--device", "cpu", "--runs-dir", tmp_path, "--no-progress"])
+                             "--model", "mlp_gan", "--epochs", "2", "--device", "cpu", "--runs-dir", tmp_path,
+                             "--no-progress"])
     assert rc == 1
     assert "error: run" in err and "diverged" in err and "NaN" in err
     assert json.loads((printed_path(out) / "status.json").read_text())["state"] == "diverged"

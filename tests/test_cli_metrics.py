@@ -230,7 +230,8 @@ def test_fid_bad_options(extra, words, folders, capsys):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
     """One epoch of mlp_gan on 256 digits, with one live evaluation at its end (N = 256)."""
-    cfg = TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=1, eval_samples=500)
+    cfg = TrainConfig(model="mlp_gan", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, max_images=256, batch_size=64,
+                      epochs=1, device="cpu", eval_every=1, eval_samples=500)
     result = training.train(cfg, runs_dir=tmp_path_factory.mktemp("runs"))
     assert result.state == "completed", result.error
     return result.run.path

@@ -5,10 +5,14 @@ import pytest
 from ganlib.store.config import ConfigError, TrainConfig, check_against_data
 
 
-def test_defaults_are_the_seeds():
+def test_defaults_are_the_measured_recipe_and_the_seeds_are_presets():
     c = TrainConfig()
-    assert (c.lr_g, c.lr_d, c.beta1, c.beta2, c.batch_size, c.latent_dim) == (2e-4, 2e-4, 0.5, 0.999, 128, 100)
-    assert (c.dataset, c.model, c.loss) == ("mnist5k", "mlp_gan", "nonsaturating")
+    assert (c.lr_g, c.lr_d, c.beta1, c.beta2, c.batch_size, c.latent_dim) == (2e-3, 2e-3, 0.5, 0.999, 64, 100)
+    assert (c.dataset, c.model, c.loss, c.d_norm) == ("mnist5k", "cdcgan_compact", "hinge", "none")
+    from ganlib.store.presets import apply_preset
+
+    s0 = apply_preset("seed000")
+    assert (s0.model, s0.loss, s0.lr_g, s0.batch_size) == ("mlp_gan", "nonsaturating", 2e-4, 128)
 
 
 @pytest.mark.parametrize("changes, field", [

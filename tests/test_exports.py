@@ -35,7 +35,8 @@ from ganlib.store.run_folder import find_run  # noqa: E402
 def trained(tmp_path_factory):
     """One tiny finished run with an EMA generator (so G, D and G_ema are all exported)."""
     root = tmp_path_factory.mktemp("runs")
-    cfg = TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0, ema_decay=0.9)
+    cfg = TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0, ema_decay=0.9,
+                      model="mlp_gan", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, d_norm="batch")
     return root, train(cfg, runs_dir=root).run
 
 
@@ -58,7 +59,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
 # ---- config files --------------------------------------------------------------------------------
 def test_config_round_trips_through_json_and_yaml(tmp_path):
     cfg = TrainConfig(epochs=7, lr_g=1e-5, lr_d=3e-4, dropout=0.25, seed=42, device="cpu", ema_decay=0.999,
-                      diffaugment="translation,color", max_images=300, eval_every=0, label_smoothing=0.1)
+                      diffaugment="translation,color", max_images=300, eval_every=0, label_smoothing=0.1,
+                      loss="nonsaturating")
     for name in ("c.json", "c.yaml", "c.yml"):
         path = config_files.save_config_file(cfg, tmp_path / name)
         assert config_files.load_config_file(path) == cfg

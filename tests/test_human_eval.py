@@ -25,7 +25,8 @@ PAGE = "pages/8_Real_or_fake.py"
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    run = train(TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0), runs_dir=root).run
+    run = train(TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0, model="mlp_gan",
+                            loss="nonsaturating", lr_g=2e-4, lr_d=2e-4), runs_dir=root).run
     return root, run
 
 

@@ -426,7 +426,7 @@ def test_train_defaults_fill_the_config_form():
     at = AppTest.from_function(script, default_timeout=60)
     run_page(at)
     at.number_input(key="cfg_max_images").set_value(300)  # the user had edited the form
-    at.checkbox(key="cfg_dropout_default").uncheck()
+    at.number_input(key="cfg_seed").set_value(5)
     run_page(at)
     cfg = TrainConfig(model="cgan", lr_g=3e-4, dropout=0.35, max_images=256, batch_size=64, epochs=7,
                       device="cpu", ema_decay=0.999, latent_dim=64).to_dict()

@@ -16,7 +16,7 @@ GAN_LOSSES = LOSSES.names()
 
 def _cfg(model, loss="nonsaturating", **kw):
     base = dict(model=model, loss=loss, max_images=128, batch_size=32, epochs=1, device="cpu", eval_every=0,
-                latent_dim=16)
+                latent_dim=16, lr_g=2e-4, lr_d=2e-4, d_norm="batch")
     if loss in ("wgan_gp",) and MODELS.get(model).convolutional:
         base["d_norm"] = "layer"
     return TrainConfig(**{**base, **kw})
@@ -81,10 +81,12 @@ def test_resume_with_ema_equals_uninterrupted(tmp_path):
 
 
 @pytest.mark.parametrize("changes, field, why", [
-    ({"model": "dcgan", "loss": "wgan_gp"}, "d_norm", "BatchNorm"),
-    ({"model": "dcgan", "gradient_penalty": True}, "d_norm", "BatchNorm"),
-    ({"model": "cdcgan", "r1_gamma": 1.0}, "d_norm", "BatchNorm"),
+    ({"model": "dcgan", "loss": "wgan_gp", "d_norm": "batch"}, "d_norm", "BatchNorm"),
+    ({"model": "dcgan", "gradient_penalty": True, "d_norm": "batch"}, "d_norm", "BatchNorm"),
+    ({"model": "cdcgan", "r1_gamma": 1.0, "d_norm": "batch"}, "d_norm", "BatchNorm"),
     ({"model": "mlp_gan", "loss": "wgan", "label_smoothing": 0.1}, "label_smoothing", "BCE"),
+    ({"model": "cdcgan_compact", "minibatch_std": True}, "minibatch_std", "no minibatch std"),
+    ({"model": "cdcgan_compact", "image_size": 30}, "image_size", "multiple of 4"),
     ({"model": "mlp_gan", "patch_gan": True}, "patch_gan", "convolutional"),
     ({"model": "cdcgan", "patch_gan": True}, "patch_gan", "projection"),
     ({"model": "vae", "spectral_norm": True}, "spectral_norm", "no discriminator"),

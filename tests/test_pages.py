@@ -190,7 +190,10 @@ def test_train_has_a_widget_for_every_config_field(empty_dir):
     shown = relevant_fields({**TrainConfig().to_dict(), "dataset": "folder"})
     assert {f"cfg_{n}" for n in shown} <= keys
     assert not {f"cfg_{n}" for n in {f.name for f in field_specs()} - shown} & keys  # only what matters
-    assert at.select_slider(key="cfg_lr_g").value == pytest.approx(2e-4)
+    assert at.select_slider(key="cfg_lr_g").value == pytest.approx(2e-3)  # the recommended recipe
+    assert "cfg_dropout" not in keys  # the default model has no dropout
+    at.selectbox(key="cfg_model").set_value("cgan")
+    run(at)
     assert at.checkbox(key="cfg_dropout_default").value is True
     assert at.slider(key="cfg_dropout").disabled
 
@@ -207,6 +210,7 @@ def test_train_offers_only_the_sliders_of_the_chosen_model_and_loss(empty_dir):
     assert not {"cfg_loss", "cfg_lr_d", "cfg_n_critic", "cfg_spectral_norm"} & keys and "cfg_variant" in keys
     at.selectbox(key="cfg_model").set_value("dcgan")
     run(at)
+    at.selectbox(key="cfg_d_norm").set_value("batch")
     at.selectbox(key="cfg_loss").set_value("wgan_gp")
     run(at)
     assert any("BatchNorm" in e.value for e in at.error) and at.button(key="start").disabled
@@ -271,7 +275,8 @@ def test_train_runs_a_job_to_completion_with_charts_and_grid(tmp_path, monkeypat
     wait_for(at, lambda a: job_state(a) == "completed", "the job to complete")
     assert any("completed: 2 epochs" in s.value for s in at.success)
     # losses, D outputs and, since a run evaluates at its last epoch, FID and KID (256 images: N=256)
-    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID ×10³ (digits, N=256)"]
+    assert chart_titles(at) == ["Losses", "Discriminator outputs", "FID (digits, N=256)", "KID ×10³ (digits, N=256)",
+                                "Per class (epoch 2, digits, N=256)"]  # the default model is conditional
     assert len(at.image) == 1 and at.image[0].value[0].endswith(".png")
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]  # written where we pointed it
     assert (run_dir / "ckpt" / "epoch_0002.pt").is_file()
@@ -371,8 +376,8 @@ def test_train_resumes_a_run_with_more_epochs(tmp_path, monkeypatch, stop_jobs):
 
 def test_train_forks_a_checkpoint_with_an_edit_and_overlays_the_parent(tmp_path, monkeypatch, stop_jobs):
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    parent = train(TrainConfig(model="mlp_gan", epochs=3, checkpoint_every=1, eval_every=0, **TINY),
-                   runs_dir=tmp_path).run
+    parent = train(TrainConfig(model="mlp_gan", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, epochs=3,
+                               checkpoint_every=1, eval_every=0, **TINY), runs_dir=tmp_path).run
     at = run(page("pages/1_Train.py"))
     at.segmented_control(key="train_mode").set_value("Fork a run")
     run(at)

@@ -19,7 +19,8 @@ LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")
 
 
 def _cfg(**kw):
-    base = dict(model="dcgan", max_images=96, batch_size=32, epochs=1, device="cpu", eval_every=0, latent_dim=16)
+    base = dict(model="dcgan", max_images=96, batch_size=32, epochs=1, device="cpu", eval_every=0, latent_dim=16,
+                loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, d_norm="batch")
     return TrainConfig(**{**base, **kw})
 
 

@@ -74,5 +74,6 @@ from ganlib.models import mlp_gan as _mlp_gan  # noqa: E402,F401
 from ganlib.models import cgan as _cgan  # noqa: E402,F401
 from ganlib.models import dcgan as _dcgan  # noqa: E402,F401
 from ganlib.models import cdcgan as _cdcgan  # noqa: E402,F401
+from ganlib.models import compact as _compact  # noqa: E402,F401
 from ganlib.models import vae as _vae  # noqa: E402,F401
 # isort: on

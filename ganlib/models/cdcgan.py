@@ -7,9 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganlib.core.errors import ConfigError
 from ganlib.models import MODELS, ModelSpec
-from ganlib.models.compact import CompactGenerator, CompactProjectionDiscriminator
 from ganlib.models.dcgan import DCFeatures, DCGenerator, check
 from ganlib.models.layers import MinibatchStd, dcgan_init
 
@@ -49,32 +47,11 @@ class ProjectionDiscriminator(nn.Module):
         return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(1)
 
 
-def _radford(cfg, img_shape, num_classes):
+def build(cfg, img_shape, num_classes):
     return (CDCGenerator(cfg.latent_dim, img_shape, num_classes),
             ProjectionDiscriminator(img_shape, num_classes, cfg.d_norm, cfg.minibatch_std))
 
 
-def _compact(cfg, img_shape, num_classes):
-    return (CompactGenerator(cfg.latent_dim, img_shape, num_classes),
-            CompactProjectionDiscriminator(img_shape, num_classes, cfg.d_norm))
-
-
-VARIANTS = {"radford": _radford, "compact": _compact}  # the first is the default
-
-
-def build(cfg, img_shape, num_classes):
-    return VARIANTS[SPEC.resolve_variant(cfg)](cfg, img_shape, num_classes)
-
-
-def check_variant(cfg) -> None:
-    check(cfg)
-    if cfg.minibatch_std and SPEC.resolve_variant(cfg) == "compact":
-        raise ConfigError("minibatch_std", "the compact variant's discriminator has no minibatch-std feature; "
-                                           "use variant radford for it")
-
-
-SPEC = ModelSpec(build, conditional=True, default_dropout=0.0,
-                 description="Class-conditional conv GAN with a projection discriminator (radford: DCGAN-sized; "
-                             "compact: the small, fast default)",
-                 variants=tuple(VARIANTS), convolutional=True, check=check_variant)
-MODELS.add("cdcgan", SPEC)
+MODELS.add("cdcgan", ModelSpec(build, conditional=True, default_dropout=0.0,
+                               description="Class-conditional DCGAN with a projection discriminator",
+                               convolutional=True, check=check))
