@@ -18,6 +18,7 @@ from ganlib.store.config import ConfigError, TrainConfig, fixed_in
 from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
+from ganlib.ui.chart_lineage import annotate, changes_text, edit_text, lineage_context
 from ganlib.ui.config_form import config_form, live_edit_widgets, preset_changes, preset_picker, train_defaults
 
 REFRESH_S = 1.0
@@ -108,7 +109,7 @@ def fork_form() -> None:
     except ConfigError as e:
         st.error(f"Cannot fork: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
         return
-    st.markdown("**Changes:** " + (charts.changes_text({k: (base.get(k), v) for k, v in changes.items()})
+    st.markdown("**Changes:** " + (changes_text({k: (base.get(k), v) for k, v in changes.items()})
                                    or "none (the fork retraces its parent)"))
     busy = bool((jm.current() or {}).get("active"))
     if busy:
@@ -147,7 +148,7 @@ def new_run_form(defaults) -> None:
     edits = preset_changes(preset, values)
     with notes:
         st.caption(f"**{preset}**: {PRESETS.get(preset).description}" if not edits else
-                   f"**{preset}**, edited: " + charts.changes_text(edits))
+                   f"**{preset}**, edited: " + changes_text(edits))
         if problem:
             st.error(problem, icon=":material/error:")
     if clicked and cfg is not None:
@@ -215,7 +216,7 @@ def live_edit_form(snap: dict) -> None:
         st.caption("Waiting for the next epoch: " + ", ".join(f"{k} = {v}" for k, v in pending.items()))
     edits = Run(Path(snap["run"])).edits() if snap["run"] else []
     if edits:
-        st.caption("Changes so far (dashed lines on the charts): " + "; ".join(charts.edit_text(e) for e in edits))
+        st.caption("Changes so far (dashed lines on the charts): " + "; ".join(edit_text(e) for e in edits))
 
 
 def job_view(was_active: bool) -> tuple[list, list, Run | None]:
@@ -293,7 +294,7 @@ def live(view: str, was_active: bool) -> None:
     if run is None:
         return
     evaluate_view.alerts(run, rows)
-    ctx = charts.lineage_context(run)
+    ctx = lineage_context(run)
     if ctx.parents:
         st.caption("Forked from " + " ← ".join(f"`{name}` at epoch {branch}" for name, branch, _ in ctx.parents)
                    + ": the parent's curves are dotted, the fork point and every edit a dashed line.")
@@ -302,8 +303,8 @@ def live(view: str, was_active: bool) -> None:
     c_loss, c_fid, c_grid = st.columns(3)
     with c_loss:
         if rows or stream:
-            epoch_view.chart(charts.annotate(charts.loss_figure(rows, stream), ctx, loss_cols), "loss_chart", run)
-            epoch_view.chart(charts.annotate(charts.disc_figure(rows, stream), ctx, {}), "disc_chart", run)
+            epoch_view.chart(annotate(charts.loss_figure(rows, stream), ctx, loss_cols), "loss_chart", run)
+            epoch_view.chart(annotate(charts.disc_figure(rows, stream), ctx, {}), "disc_chart", run)
             if stream and not rows:
                 st.caption("Thin lines: running means, about twice a second; each finished epoch adds a point.")
         else:
@@ -311,12 +312,12 @@ def live(view: str, was_active: bool) -> None:
     with c_fid:
         fid = charts.fid_figure(rows)
         if fid is not None:
-            epoch_view.chart(charts.annotate(fid, ctx, {"fid": "FID"}, rows), "fid_chart", run)
+            epoch_view.chart(annotate(fid, ctx, {"fid": "FID"}, rows), "fid_chart", run)
             st.caption(f"Thin line: FID at each evaluation; dashed: its bias-corrected EMA (weight "
                        f"{charts.SMOOTHING:g}); band: ± 2 bootstrap std (about 95 %).")
             kid = charts.kid_figure(rows)
             if kid is not None:
-                epoch_view.chart(charts.annotate(kid, ctx, {}), "kid_chart", run)
+                epoch_view.chart(annotate(kid, ctx, {}), "kid_chart", run)
         elif rows:
             st.caption(eval_hint(run))
     with c_grid:

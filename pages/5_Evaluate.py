@@ -12,6 +12,7 @@ from ganlib.core.errors import ConfigError
 from ganlib.explore import checkpoint_evaluation as ej
 from ganlib.ui import charts, core, evaluate_view
 from ganlib.ui.config_form import registry_for
+from ganlib.ui.reference_lines import run_untrained
 
 RESULTS = "_evaluate_results"  # session key owned by no widget: the last computed table
 PAIRS = 8  # nearest-neighbour pairs shown
@@ -168,7 +169,7 @@ else:
 st.subheader("FID during training")
 chosen = [run] + [r for r in runs if r.name in others]
 histories = {r.name: r.metrics() for r in chosen}
-figs = charts.fid_compare_figures(histories, {r.name: charts.run_untrained(r) for r in chosen})
+figs = charts.fid_compare_figures(histories, {r.name: run_untrained(r) for r in chosen})
 missing = [name for name, rows in histories.items() if not charts.evaluated(rows)]
 if len(figs) > 1:
     st.info("Not overlaid: these runs (or parts of them) were evaluated with different extractors or N "

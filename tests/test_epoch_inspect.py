@@ -10,7 +10,7 @@ from ganlib.data import cached_run_data
 from ganlib.engine.forks import fork
 from ganlib.engine.training import train
 from ganlib.explore.epoch_inspect import grid_tiles, inspect_epoch, nearest_grid_epoch
-from ganlib.ui import charts
+from ganlib.ui import chart_lineage, charts
 
 
 @pytest.mark.parametrize("n, nrow, size, channels", [(64, 8, 28, 1), (30, 10, 28, 1), (12, 8, 32, 3)])
@@ -62,10 +62,10 @@ def test_charts_mark_edits_and_overlay_the_parent_after_the_branch(tiny_cfg, tmp
     parent = train(tiny_cfg(epochs=3, eval_every=0), runs_dir=tmp_path).run
     child = fork(parent, {"lr_d": 1e-4}, parent.checkpoint_path(1), runs_dir=tmp_path)
     train(child.config(), resume=child.path)
-    ctx = charts.lineage_context(child)
+    ctx = chart_lineage.lineage_context(child)
     assert [(name, branch) for name, branch, _ in ctx.parents] == [(parent.name, 1)]
     assert [r["epoch"] for r in ctx.parents[0][2]] == [1, 2, 3]  # the parent from the branch point on
-    fig = charts.annotate(charts.loss_figure(child.metrics()), ctx, {"d_loss": "D loss"})
+    fig = chart_lineage.annotate(charts.loss_figure(child.metrics()), ctx, {"d_loss": "D loss"})
     names = [t.name for t in fig.data]
     assert names == ["D loss", "G loss", f"D loss, parent {parent.name}"]
     assert list(fig.data[2].y) == [r["d_loss"] for r in parent.metrics()]
@@ -75,7 +75,8 @@ def test_charts_mark_edits_and_overlay_the_parent_after_the_branch(tiny_cfg, tmp
     assert note.text == "fork: lr_d" and note.hovertext == "fork after epoch 1: lr_d 0.0002 → 0.0001"
     # a run that is no fork and had no edits: nothing added
     plain = charts.loss_figure(parent.metrics())
-    assert charts.annotate(plain, charts.lineage_context(parent), {"d_loss": "D loss"}).layout.shapes == ()
+    ctx = chart_lineage.lineage_context(parent)
+    assert chart_lineage.annotate(plain, ctx, {"d_loss": "D loss"}).layout.shapes == ()
 
 
 def test_clickable_charts_give_every_hoverable_line_markers():
@@ -111,9 +112,9 @@ def test_reference_lines_floor_and_ceiling_of_the_same_extractor_and_n():
     other = {**untrained, "eval_n": 500}
     assert [t.meta for t in charts.fid_figure(rows, other).data].count("ceiling") == 0
     plain = charts.fid_figure(rows)
-    ctx = charts.Lineage(untrained=untrained)
-    charts.annotate(plain, ctx, {"fid": "FID"}, rows)
-    charts.annotate(plain, ctx, {"fid": "FID"}, rows)
+    ctx = chart_lineage.Lineage(untrained=untrained)
+    chart_lineage.annotate(plain, ctx, {"fid": "FID"}, rows)
+    chart_lineage.annotate(plain, ctx, {"fid": "FID"}, rows)
     assert [t.name for t in plain.data if t.meta == charts.CEILING] == ["untrained G (ceiling): 295.00"]
     compare = dict(charts.fid_compare_figures({"a": rows, "b": rows}, {"a": untrained}))[("digits", 1000)]
     assert [t.name for t in compare.data if t.meta] == ["a untrained G (ceiling): 295.00",

@@ -3,8 +3,7 @@
     rows = history(jm.current())                   # all epochs of the job's run so far
     st.plotly_chart(loss_figure(rows)); st.plotly_chart(disc_figure(rows))
     fig = fid_figure(rows)                         # None until the first evaluation
-    ctx = lineage_context(run)                     # its edits, fork ancestors and untrained evaluation
-    annotate(fig, ctx, {"d_loss": "D loss"})       # edits as vertical lines, parents' curves dotted
+    # edits, fork ancestors and the untrained ceiling are drawn on these by ganlib.ui.chart_lineage
 
 Evaluation columns (fid, kid, ...) exist only on evaluated epochs; the figures below skip the
 others. Every metric figure names its extractor and N (`eval_tag`), and series with another
@@ -12,13 +11,12 @@ extractor or N are drawn apart: their values are not comparable. Every FID and K
 two horizontal reference lines, each named with its value in the legend and the hover: the
 floor (real vs real at the same N: the latest row's `fid_floor` / `kid_floor`) and the ceiling
 (the untrained generator: the run's epoch-0 record in evals.jsonl marked `"untrained": true`,
-drawn by `fid_figure(rows, untrained)` or, from the run's context, by `annotate`).
+drawn by `fid_figure(rows, untrained)` or, from the run's context, by `chart_lineage.annotate`).
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -26,10 +24,9 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from ganlib.engine.forks import lineage
 from ganlib.metrics.labels import METRIC_LABELS
 from ganlib.store.run_folder import Run
-from ganlib.ui.reference_lines import CEILING, FLOOR, latest, reference_line, run_untrained, untrained_record
+from ganlib.ui.reference_lines import CEILING, FLOOR, latest, reference_line, untrained_record
 
 COLORS = {"d_loss": "#d62728", "g_loss": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -56,12 +53,12 @@ def history(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [dict(r) for r in snapshot.get("rows") or []]
     if snapshot.get("run"):
         first = rows[0].get("epoch", math.inf) if rows else math.inf
-        older = [r for r in Run(Path(snapshot["run"])).metrics() if _num(r.get("epoch")) < first]
+        older = [r for r in Run(Path(snapshot["run"])).metrics() if num(r.get("epoch")) < first]
         rows = older + rows
     return rows
 
 
-def _num(v: Any) -> float:
+def num(v: Any) -> float:
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -77,21 +74,21 @@ def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: s
     """Per-epoch means as lines with markers; with `stream`, the running means written during
     each epoch (about twice a second) as a thin line under them, so the curve moves within
     seconds of Start instead of at the first epoch's end."""
-    x = [_num(r.get("epoch")) for r in rows]
+    x = [num(r.get("epoch")) for r in rows]
     fig = go.Figure()
     if stream:
         step = max(1, len(stream) // STREAM_POINTS)
         pts = list(stream[::step])
-        sx = [_num(r.get("epoch")) for r in pts]
+        sx = [num(r.get("epoch")) for r in pts]
         for col, name in series.items():
-            ys = [_num(r.get(col)) for r in pts]
+            ys = [num(r.get(col)) for r in pts]
             if any(math.isfinite(v) for v in ys):
                 fig.add_trace(go.Scatter(x=sx, y=ys, name=f"{name} (running)", mode="lines", opacity=0.45,
                                          line={"color": COLORS.get(col), "width": 1}))
         x = x + sx
     for col, name in series.items():
         if rows:
-            fig.add_trace(go.Scatter(x=[_num(r.get("epoch")) for r in rows], y=[_num(r.get(col)) for r in rows],
+            fig.add_trace(go.Scatter(x=[num(r.get("epoch")) for r in rows], y=[num(r.get(col)) for r in rows],
                                      name=name, mode="lines+markers" if len(rows) < 60 else "lines",
                                      line={"color": COLORS.get(col)}))
     if hline is not None:
@@ -142,7 +139,7 @@ def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]]
 # ---- evaluation metrics ------------------------------------------------------------------
 def finite(v: Any) -> Optional[float]:
     """The number in a metrics cell, or None for an empty, NaN or non-numeric one."""
-    f = _num(v)
+    f = num(v)
     return f if math.isfinite(f) else None
 
 
@@ -187,8 +184,8 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: str, smooth: bool = True) -> None:
     """Raw FID (thin), its EMA (dashed, when `smooth`) and the ± 2 bootstrap std band (no
     legend entry of its own: the legend stays one row in a narrow column), one legend group."""
-    x = [_num(r["epoch"]) for r in rows]
-    fid = [_num(r["fid"]) for r in rows]
+    x = [num(r["epoch"]) for r in rows]
+    fid = [num(r["fid"]) for r in rows]
     std = [finite(r.get("fid_std")) or 0.0 for r in rows]
     name = (lambda s: f"{prefix} {s}" if prefix else s)  # noqa: E731
     group = prefix or "fid"
@@ -205,7 +202,7 @@ def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: 
                                  line={"color": color, "width": 3, "dash": "dash"}, hovertemplate="%{y:.2f}"))
 
 
-def _ceiling_value(untrained: Optional[dict[str, Any]], metric: str, key: tuple[str, int]) -> Optional[float]:
+def ceiling_value(untrained: Optional[dict[str, Any]], metric: str, key: tuple[str, int]) -> Optional[float]:
     """The untrained record's value, only when its extractor and N are the series' own."""
     if untrained is None or eval_key(untrained) != key:
         return None
@@ -229,14 +226,14 @@ def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
         "FID: extractor or N changed during the run, one series each"
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="FID (lower is better)", **LAYOUT)
     fig.update_layout(legend_traceorder="normal", meta={"metric": "fid", "keys": [list(k) for k in groups]})
-    return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
+    return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
 
 
 def _reference_lines(fig: go.Figure, metric: str, key: tuple[str, int], grp: list[dict[str, Any]],
                      untrained: Optional[dict[str, Any]], label: str = "") -> None:
-    xs = [_num(r["epoch"]) for r in grp]
+    xs = [num(r["epoch"]) for r in grp]
     reference_line(fig, FLOOR, metric, latest(grp, f"{metric}_floor"), xs, label)
-    reference_line(fig, CEILING, metric, _ceiling_value(untrained, metric, key), xs, label)
+    reference_line(fig, CEILING, metric, ceiling_value(untrained, metric, key), xs, label)
 
 
 def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
@@ -252,7 +249,7 @@ def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
     for i, (key, grp) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(
-            x=[_num(r["epoch"]) for r in grp], y=[_num(r["kid"]) * m.scale for r in grp],
+            x=[num(r["epoch"]) for r in grp], y=[num(r["kid"]) * m.scale for r in grp],
             error_y={"type": "data", "array": [(finite(r.get("kid_std")) or 0.0) * m.scale for r in grp],
                      "visible": True},
             name=f"{m.label} ± 1 std" if len(groups) == 1 else f"{m.label} ({eval_tag(key)})", mode="lines+markers",
@@ -263,7 +260,7 @@ def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=f"{m.label} (lower is better)",
                       showlegend=True, **LAYOUT)
     fig.update_layout(meta={"metric": "kid", "keys": [list(k) for k in groups]})
-    return _epoch_axis(fig, [_num(r["epoch"]) for g in groups.values() for r in g])
+    return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
 
 
 def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
@@ -280,7 +277,7 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
     out = []
     for key, runs in by_key.items():
         fig = go.Figure()
-        xs = [_num(r["epoch"]) for g in runs.values() for r in g]
+        xs = [num(r["epoch"]) for g in runs.values() for r in g]
         floors: dict[str, tuple[float, list[str]]] = {}  # shown value -> (value, runs)
         for run_name, grp in runs.items():
             color = PALETTE[list(histories).index(run_name) % len(PALETTE)]
@@ -288,7 +285,7 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
             floor = latest(grp, "fid_floor")
             if floor is not None:
                 floors.setdefault(METRIC_LABELS["fid"].tile(floor), (floor, []))[1].append(run_name)
-            ceiling = _ceiling_value((untrained or {}).get(run_name), "fid", key)
+            ceiling = ceiling_value((untrained or {}).get(run_name), "fid", key)
             reference_line(fig, CEILING, "fid", ceiling, xs, run_name, color)
         for value, names in floors.values():
             reference_line(fig, FLOOR, "fid", value, xs, "" if len(floors) == 1 else ", ".join(names))
@@ -337,89 +334,6 @@ def per_class_figure(fid_per_class: Optional[Sequence[float]], label_acc_per_cla
             fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=i)
     fig.update_layout(title=_title(f"Per class ({tag})"), **{**LAYOUT, "hovermode": "x"})
     return fig
-
-
-# ---- edits and forks ---------------------------------------------------------------------
-@dataclass
-class Lineage:
-    """What a run's curves are annotated with: its hyperparameter changes (live edits and the
-    fork point), for a fork each ancestor's curve from where the branch left it, and the
-    untrained generator's evaluation (the ceiling of its FID and KID charts)."""
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    parents: list[tuple[str, int, list[dict[str, Any]]]] = field(default_factory=list)  # (name, branch epoch, rows)
-    untrained: Optional[dict[str, Any]] = None  # the epoch-0 record of evals.jsonl, if the run has one
-
-
-def lineage_context(run: Optional[Run]) -> Lineage:
-    if run is None:
-        return Lineage()
-    chain = lineage(run)
-    parents = []
-    for child, parent in zip(chain, chain[1:]):
-        branch = int((child.fork_info() or {}).get("epoch", 0))
-        parents.append((parent.name, branch, [r for r in parent.metrics() if _num(r.get("epoch")) >= branch]))
-    return Lineage(edits=run.edits(), parents=parents, untrained=run_untrained(run))
-
-
-def edit_text(edit: dict[str, Any], short: bool = False) -> str:
-    """"fork: lr_d 0.0002 → 0.0001" (or, `short`, "fork: lr_d") for a chart marker."""
-    kind = "fork" if edit.get("source") == "fork" else "edit"
-    changes = edit.get("changes") or {}
-    if short:
-        return f"{kind}: " + (", ".join(changes) or "no change")
-    return f"{kind} after epoch {edit.get('epoch')}: " + (changes_text(changes) or "no change")
-
-
-def changes_text(changes: dict[str, Any]) -> str:
-    """"lr_d 0.0002 → 0.0001, n_critic 1 → 5" from {field: (old, new)}."""
-    return ", ".join(f"{k} {_fmt(a)} → {_fmt(b)}" for k, (a, b) in changes.items())
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
-             rows: Optional[Sequence[dict[str, Any]]] = None) -> Optional[go.Figure]:
-    """Dotted curves of the fork's ancestors (their `series` columns, from the branch epoch on),
-    a vertical line at every edit, its full text on hover, and on a FID or KID figure the
-    untrained generator's ceiling when the run has one. With `rows` (the run's own), an
-    ancestor's metric values are drawn only where their extractor and N match the run's."""
-    if fig is None:
-        return None
-    _context_ceiling(fig, ctx)
-    keys = {eval_key(r) for r in evaluated(rows)} if rows is not None else None
-    if ctx.parents:  # the parents' entries make the legend taller: keep it clear of the title
-        fig.update_layout(margin={**LAYOUT["margin"], "t": LAYOUT["margin"]["t"] + 25})
-    for i, (name, _branch, parent_rows) in enumerate(ctx.parents):
-        for col, label in series.items():
-            pts = [(r["epoch"], finite(r.get(col))) for r in parent_rows if finite(r.get(col)) is not None
-                   and (keys is None or eval_key(r) in keys)]
-            if not pts:
-                continue
-            fig.add_trace(go.Scatter(
-                x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers" if len(pts) < 3 else "lines",
-                name=f"{label}, parent {name}",
-                line={"color": COLORS.get(col, "#7f7f7f"), "width": 1.5, "dash": "dot"}, opacity=0.55 / (1 + i),
-                hovertemplate=f"parent {name}: %{{y:.4g}}<extra></extra>"))
-    for e in ctx.edits:
-        fig.add_vline(x=_num(e.get("epoch")), line_dash="dash", line_color="#9467bd", line_width=1,
-                      annotation={"text": edit_text(e, short=True), "hovertext": edit_text(e),
-                                  "font": {"size": 10, "color": "#9467bd"}},
-                      annotation_position="bottom right")
-    return fig
-
-
-def _context_ceiling(fig: go.Figure, ctx: Lineage) -> None:
-    """The ceiling of a `fid_figure` / `kid_figure` drawn without one, from the run's context."""
-    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
-    metric, keys = meta.get("metric"), [tuple(k) for k in meta.get("keys") or []]
-    if ctx.untrained is None or metric not in ("fid", "kid") or any(t.meta == CEILING for t in fig.data):
-        return
-    xs = [x for t in fig.data if t.meta is None and t.x is not None for x in t.x if isinstance(x, (int, float))]
-    for key in keys:
-        value = _ceiling_value(ctx.untrained, metric, (str(key[0]), int(key[1])))
-        reference_line(fig, CEILING, metric, value, xs, "" if len(keys) == 1 else eval_tag(key))
 
 
 def load_grid(path: str | Path, scale: int = 2) -> Image.Image:
