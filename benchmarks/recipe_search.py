@@ -41,7 +41,7 @@ SECTION = "## Default recipe search"
 BASE = {"loss": "nonsaturating", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "latent_dim": 100,
         "ema_decay": 0.0, "d_norm": "batch", "variant": "default", "spectral_norm": False, "diffaugment": "",
         "dropout": None}
-COMPACT = {"model": "cdcgan", "variant": "compact", "d_norm": "none", "batch_size": 64}
+COMPACT = {"model": "cdcgan_compact", "d_norm": "none", "batch_size": 64}
 # name -> changes from BASE (evaluation off: the judge is the measure)
 CANDIDATES = {
     "seed004": {"model": "cgan", "batch_size": 64},
@@ -59,9 +59,13 @@ CANDIDATES = {
 }
 
 
+def candidate_config(changes: dict, seed: int, device: str) -> TrainConfig:
+    return TrainConfig.from_dict({**TrainConfig().to_dict(), "eval_every": 0, "device": device, "seed": seed,
+                                  "epochs": 5000, "checkpoint_every": 1000, **BASE, **changes})
+
+
 def run_candidate(changes: dict, seed: int, args, device) -> dict:
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), "eval_every": 0, "device": device.type, "seed": seed,
-                                 "epochs": 5000, "checkpoint_every": 1000, **BASE, **changes})
+    cfg = candidate_config(changes, seed, device.type)
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="search-"))
     judge = Judge(trainer.device, cfg.latent_dim, conditional=True)
     steps_per_check = max(1, args.check_images // cfg.batch_size)

@@ -116,3 +116,16 @@ def test_digit_fid_scale_runs_and_writes_its_rows(tmp_path, restore_threads):
     assert names[0].startswith("held-out") and names[1].startswith("floor") and "untrained cdcgan" in names
     assert [n for n in names if "epoch" in n] == ["mlp_gan epoch 1", "mlp_gan epoch 2", "cgan epoch 1", "cgan epoch 2"]
     assert all(math.isfinite(r["fid"]) for r in rows)
+
+
+def test_recipe_search_candidates_are_valid_configs_and_hold_the_default():
+    """A renamed model or field must not leave the search's candidates stale."""
+    search = load_script("recipe_search")
+    from ganlib.store.config import TrainConfig
+    default = TrainConfig()
+    for name, changes in search.CANDIDATES.items():
+        cfg = search.candidate_config(changes, seed=0, device="cpu")
+        assert cfg.model == changes["model"], name
+    recipe = search.candidate_config(search.CANDIDATES["compact_hinge_2e-3"], 0, "cpu")
+    for field in ("model", "loss", "batch_size", "lr_g", "lr_d", "d_norm", "beta1", "beta2", "latent_dim"):
+        assert getattr(recipe, field) == getattr(default, field), field
