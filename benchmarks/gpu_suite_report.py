@@ -184,7 +184,7 @@ def write_report(out: Path, work: Path, records: list[dict], mode: str, total_s:
     by_step = {r["step"]: r for r in records}
     rows = claims(work, by_step, rehearsal=mode == "rehearse")
     load_now = os.getloadavg()
-    load = f"{load_start[0]:.1f} at the start, {load_now[0]:.1f} now" if load_start else f"{load_now[0]:.1f}"
+    load = f"{load_start[0]:.1f} at the start, {load_now[0]:.1f} at the end" if load_start else f"{load_now[0]:.1f}"
     summary = {"mode": mode, "total_s": round(total_s, 1), "environment": env, "load_average_1min": load,
                "steps": records, "claims": rows, "cuda_checks": _load(work, "cuda_checks"),
                "cuda_graphs": _load(work, "cuda_graphs")}

@@ -165,3 +165,19 @@ def test_suite_scripts_import_without_streamlit_plotly_or_mlxtend():
             "from benchmarks.cuda_checks import parse_args; parse_args([])\n")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+@pytest.mark.parametrize("rehearse", [False, True])
+def test_every_step_s_arguments_parse(rehearse, tmp_path):
+    """The GPU run's arguments cannot be tried here, so at least each script must accept them:
+    a typo would cost the one device call."""
+    suite = load_script("gpu_suite")
+    chosen = suite.steps(rehearse, tmp_path / "digits.npz")
+    assert [s.name for s in chosen] == ["environment", "cuda_checks", "cuda_graphs", "train_speed", "conv_speed_b32",
+                                        "fid_speed", "conv_speed_b128", "quality", "time_to_digits"]
+    for step in chosen:
+        argv = step.argv("python", tmp_path)
+        assert argv[1] == f"benchmarks/{step.script or step.name}.py" and argv[-2] == "--json"
+        args = load_script(step.script or step.name).parse_args(argv[2:])
+        if step.name != "environment":
+            assert args.device == ("cpu" if rehearse else "cuda"), step.name
