@@ -61,8 +61,12 @@ def grid_view() -> None:
         if row and "d_loss" in row:
             st.metric("D loss", f"{row['d_loss']:.3f}")
             st.metric("G loss", f"{row['g_loss']:.3f}")
-            d_real, d_fake = row.get("d_real", float("nan")), row.get("d_fake", float("nan"))
-            st.metric("D(x) / D(G(z))", f"{d_real:.2f} / {d_fake:.2f}")
+            terms = {label: row[k] for k, label in charts.TRANSLATION_TERMS.items() if k in row}
+            if terms:  # a translator: its loss terms (unweighted) instead of D's outputs
+                st.caption(" · ".join(f"{label} {v:.3f}" for label, v in terms.items()))
+            else:
+                d_real, d_fake = row.get("d_real", float("nan")), row.get("d_fake", float("nan"))
+                st.metric("D(x) / D(G(z))", f"{d_real:.2f} / {d_fake:.2f}")
         elif epoch == 0:
             st.caption("Epoch 0: the untrained generator.")
         st.download_button("Download PNG", data=path.read_bytes(), file_name=f"{run.name}_epoch_{epoch:04d}.png",

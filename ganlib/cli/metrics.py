@@ -107,11 +107,12 @@ def metrics_table(r: dict[str, Any]) -> str:
     notes = {
         "fid": f"vs {r['real_n']} real images; std: bootstrap of the generated set",
         "kid": "one subset = all samples: no spread" if whole_set else f"std over subsets of {r['kid_subset']}",
-        "is_mean": "std over 10 splits" if r["is_mean"] == r["is_mean"] else f"n/a: {ext} has no classifier head",
+        "is_mean": ("std over 10 splits" if r.get("is_mean") == r.get("is_mean")
+                    else f"n/a: {ext} has no classifier head"),
         "precision": pr, "recall": pr,
         "classes_covered": ("classes with >= 10% of their expected share" if cc == cc and cc is not None
                             else not_classifier),
-        "class_kl": ("KL(generated || real) of predicted classes, nats" if r["class_kl"] == r["class_kl"]
+        "class_kl": ("KL(generated || real) of predicted classes, nats" if r.get("class_kl") == r.get("class_kl")
                      else not_classifier),
         "label_acc": ("share classified as the label asked for" if r.get("label_acc") == r.get("label_acc")
                       else not_classifier),
@@ -122,12 +123,16 @@ def metrics_table(r: dict[str, Any]) -> str:
     sizes = {"precision": r["pr_n"], "recall": r["pr_n"], "fid_floor": r.get("floor_n") or n,
              "kid_floor": r.get("floor_n") or n}
     rows = []
+    translation = bool(r.get("details", {}).get("translation"))
     for m in METRIC_LABELS.values():
         if m.name == "label_acc" and not r["conditional"]:
             continue
+        own = m.name == "fid" or (m.name in notes) != translation  # FID is both families'
+        if not own or (translation and r.get(m.name) != r.get(m.name)):
+            continue  # the other family's metrics; a translation metric that does not apply (NaN)
         value = values[m.name] if m.name in values else _num(r.get(m.name), m)
         std = stds[m.name] if m.name in stds else (_num(r.get(m.std), m) if m.std else "")
-        rows.append((m.label, value, std, sizes.get(m.name, n), notes[m.name]))
+        rows.append((m.label, value, std, sizes.get(m.name, n), "held-out split" if translation else notes[m.name]))
     head = ("metric", "value", "± std", "extractor", "N", "")
     table = [head] + [(a, b, c, ext, str(d), e) for a, b, c, d, e in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(5)]

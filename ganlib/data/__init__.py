@@ -30,6 +30,12 @@ class RawData:
     labels: Optional[torch.Tensor]  # int64 (N,) or None
     class_names: list[str] = field(default_factory=list)
     note: str = ""  # e.g. how many files were skipped
+    # Image-to-image translation (see ganlib/data/translation.py): `images` is domain B (the
+    # target) and `source` domain A; `paired` means source[i] translates to images[i].
+    source: Optional[torch.Tensor] = None
+    source_labels: Optional[torch.Tensor] = None
+    paired: bool = False
+    held_out: Optional["RawData"] = None  # the fixed test split that grids and metrics use
 
 
 @dataclass
@@ -39,6 +45,10 @@ class ImageData:
     class_names: list[str]
     name: str
     note: str = ""
+    source: Optional[torch.Tensor] = None  # domain A (float, same device), for translation data
+    source_labels: Optional[torch.Tensor] = None
+    paired: bool = False
+    held_out: Optional["ImageData"] = None
 
     @property
     def num_classes(self) -> int:
@@ -57,16 +67,36 @@ def load_raw(name: str, data_path: str = "", image_size: int = 64) -> RawData:
 
 
 def load_dataset(name: str, *, data_path: str = "", channels: int = 1, image_size: int = 28,
-                 max_images: int = 0, device: torch.device | str = "cpu") -> ImageData:
+                 max_images: int = 0, device: torch.device | str = "cpu", direction: str = "AtoB") -> ImageData:
     raw = load_raw(name, data_path, image_size)
-    images, labels = raw.images, raw.labels
-    if max_images and max_images < images.shape[0]:
-        images, labels = images[:max_images], (labels[:max_images] if labels is not None else None)
+    if direction == "BtoA" and raw.source is not None:
+        raw = swapped(raw)
+    return _to_device(raw, name, channels, image_size, max_images, device)
+
+
+def _to_device(raw: RawData, name: str, channels: int, image_size: int, max_images: int,
+               device: torch.device | str) -> ImageData:
+    def cut(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        return t[:max_images] if t is not None and max_images else t
+
+    def move(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        return t.to(device) if t is not None else None
+
+    images, labels = cut(raw.images), cut(raw.labels)
     if images.shape[0] == 0:
         raise DatasetUnavailable(f"dataset {name!r} has no images")
     x = to_model_range(images, channels, image_size)
-    return ImageData(x.to(device), labels.to(device) if labels is not None else None,
-                     raw.class_names, name, raw.note)
+    source = cut(raw.source)
+    src = to_model_range(source, channels, image_size).to(device) if source is not None else None
+    held = _to_device(raw.held_out, name, channels, image_size, 0, device) if raw.held_out is not None else None
+    return ImageData(x.to(device), move(labels), raw.class_names, name, raw.note, src, move(cut(raw.source_labels)),
+                     raw.paired, held)
+
+
+def swapped(raw: RawData) -> RawData:
+    """The same translation data in the other direction (BtoA): domains A and B trade places."""
+    held = swapped(raw.held_out) if raw.held_out is not None else None
+    return RawData(raw.source, raw.source_labels, raw.class_names, raw.note, raw.images, raw.labels, raw.paired, held)
 
 
 # The config fields that say which images a run trains on: they key the viewers' dataset cache
@@ -75,8 +105,12 @@ DATA_FIELDS = ("dataset", "data_path", "channels", "image_size", "max_images")
 
 
 def data_fields(cfg: Any) -> dict[str, Any]:
-    """The DATA_FIELDS of a config (any object that has them)."""
-    return {k: getattr(cfg, k) for k in DATA_FIELDS}
+    """The DATA_FIELDS of a config (any object that has them), and the translation direction
+    when it is not the default (so the keys of every other run stay as they were)."""
+    out = {k: getattr(cfg, k) for k in DATA_FIELDS}
+    if getattr(cfg, "direction", "AtoB") != "AtoB":
+        out["direction"] = cfg.direction
+    return out
 
 
 def load_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
@@ -119,4 +153,8 @@ def to_model_range(images: torch.Tensor, channels: int, size: int, chunk: int = 
 from ganlib.data import mnist5k as _mnist5k  # noqa: E402,F401
 from ganlib.data import torchvision_sets as _tv  # noqa: E402,F401
 from ganlib.data import folder as _folder  # noqa: E402,F401
+from ganlib.data import edges2digits as _edges2digits  # noqa: E402,F401
+from ganlib.data import digits2styled as _digits2styled  # noqa: E402,F401
+from ganlib.data import paired_folder as _paired_folder  # noqa: E402,F401
+from ganlib.data import unpaired_folder as _unpaired_folder  # noqa: E402,F401
 # isort: on

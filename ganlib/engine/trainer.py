@@ -54,6 +54,8 @@ class Trainer:
         fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
         if cfg.channels_last:  # convolutions pick NHWC kernels when weights and inputs are NHWC
             data.images = data.images.contiguous(memory_format=fmt)  # batches gathered by index keep it
+            if data.source is not None:
+                data.source = data.source.contiguous(memory_format=fmt)
         self.G, self.D = G.to(device, memory_format=fmt), (D.to(device, memory_format=fmt) if D is not None else None)
         self.rule: UpdateRule = UPDATE_RULES.get(self.spec.kind)(cfg, self.G, self.D, self.num_classes,
                                                                  self.conditional, device)
@@ -87,7 +89,7 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "config": self.cfg.to_dict(),
-            "D": None, **models, **opts,
+            "D": None, **models, **opts, **self.rule.extra_state(),
             "rng": capture_rng(self.device),
             "fixed_z": self.fixed_z,
             "fixed_labels": self.fixed_labels,
@@ -112,6 +114,7 @@ class Trainer:
             if ck.get(name) is not None:  # an imported run has weights only: fresh optimizers
                 opt.load_state_dict(ck[name])
                 match_layout(opt)
+        self.rule.load_extra_state(ck)
         restore_rng(ck["rng"], self.device)
 
     def load_state(self, ck: dict[str, Any]) -> None:
@@ -138,7 +141,7 @@ class Trainer:
             self.notes.append("compile cuda_graphs: CUDA graphs need a GPU; compiled without them.")
         before = clone_state(self.state())
         B = self.cfg.batch_size
-        x, y = self.data.images[:B], (self.data.labels[:B] if self.conditional else None)
+        x, y = self.rule.batch(self.data, torch.arange(B, device=self.device))
         try:
             for i in range(COMPILE_PROBE_STEPS * self.cfg.n_critic):
                 self.rule.train_step(x, y, i, 0.0)
@@ -213,8 +216,7 @@ class Trainer:
                 return None
             idx = perm[i * B:(i + 1) * B]
             done = self.epoch * steps + i
-            self.rule.train_step(self.data.images[idx], self.data.labels[idx] if self.conditional else None,
-                                 i, done / total)
+            self.rule.train_step(*self.rule.batch(self.data, idx), i, done / total)
             now = time.perf_counter()
             if self.stream.due(now):
                 self.stream.sample(self.rule, now, epoch=self.epoch + (i + 1) / steps, step=done + 1,
@@ -298,7 +300,8 @@ class Trainer:
         G.eval()
         try:
             with self.rng_untouched():
-                save_grid(G(self.fixed_z, self.fixed_labels), self.run.preview_path, nrow=self.grid_cols)
+                images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
+                save_grid(images, self.run.preview_path, nrow=cols)
         finally:
             G.train(was_training)
 
@@ -311,8 +314,8 @@ class Trainer:
         G.eval()
         try:
             with self.rng_untouched():
-                path = save_grid(G(self.fixed_z, self.fixed_labels), self.run.sample_path(self.epoch),
-                                 nrow=self.grid_cols)
+                images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
+                path = save_grid(images, self.run.sample_path(self.epoch), nrow=cols)
                 if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
                     cols = min(8, len(self.data))
                     rows = min(4, len(self.data) // cols)

@@ -36,7 +36,8 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
     if resume is not None:
         run = Run(Path(resume))
     data = load_run_data(cfg, device)
-    check_against_data(cfg, len(data), data.labels is not None)
+    kind = "images" if data.source is None else "paired" if data.paired else "unpaired"
+    check_against_data(cfg, len(data), data.labels is not None, kind)
     torch.manual_seed(cfg.seed)
     if resume is None:
         run = Run(new_run_dir(cfg, runs_dir))

@@ -31,6 +31,8 @@ from ganlib.metrics.evaluate import EvalResult
 from ganlib.metrics.memorisation import nearest_training
 from ganlib.metrics.pipeline import Progress, evaluate_generator
 from ganlib.metrics.precision_recall import pairwise_sq_dists
+from ganlib.metrics.translation import translate
+from ganlib.models import MODELS
 from ganlib.store.checkpoints import find_checkpoint, load_handle
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
@@ -101,8 +103,13 @@ def memorisation_pairs(run: Run, checkpoint: str | Path | None = None, *, n_gen:
     say(0.1, "Nearest training images: generating samples")
     h = load_handle(path, device)
     data = cached_run_data(TrainConfig.from_dict(h.config), device)
-    gen = torch.Generator(device=device).manual_seed(seed)
-    fake = h.decode(h.latents(n_gen, generator=gen), h.labels(None, n_gen)).clamp(-1, 1)
+    if MODELS.get(h.config["model"]).translation:  # a translator's samples: its outputs for held-out inputs
+        split = data.held_out if data.held_out is not None else data
+        fake = translate(h.G, split.source[:n_gen]).clamp(-1, 1)
+        n_gen = len(fake)
+    else:
+        gen = torch.Generator(device=device).manual_seed(seed)
+        fake = h.decode(h.latents(n_gen, generator=gen), h.labels(None, n_gen)).clamp(-1, 1)
     train = data.images
     say(0.4, f"Nearest training images: searching {len(train):,} training images")
     nn_gen = nearest_training(fake, train)

@@ -267,7 +267,7 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
         sampler = G
         if state_dicts.get("G_ema") is not None:
             sampler.load_state_dict(state_dicts["G_ema"])
-        if not run.samples():  # a bare weights file: draw the fixed-noise grid once
+        if not run.samples() and not MODELS.get(cfg.model).translation:  # a bare weights file: draw the grid once
             with torch.no_grad():
                 save_grid(sampler.eval()(z, labels), run.sample_path(plan.epoch), nrow=ncol)
         state = {

@@ -69,4 +69,21 @@ METRIC_LABELS: dict[str, MetricLabel] = {m.name: m for m in (
     MetricLabel("kid_floor", "KID ×10³ floor (real vs real)", None, ".2f", ".3f", True,
                 "KID (times 1,000) of other real images against the same reference, at the same N: "
                 "about 0 up to its noise.", scale=1e3),
+    # image-to-image translation (metrics/translation.py), on the held-out split
+    MetricLabel("l1", "L1 to target", None, ".3f", ".4f", True,
+                "Mean |output - target| per pixel on the 0-1 scale; 0 is a perfect translation."),
+    MetricLabel("psnr", "PSNR (dB)", None, ".1f", ".2f", False,
+                "Peak signal-to-noise ratio of the outputs against the targets; higher is better."),
+    MetricLabel("ssim", "SSIM", None, ".3f", ".4f", False,
+                "Structural similarity (pytorch-msssim) of the outputs and the targets; 1 is identical."),
+    MetricLabel("content_acc", "content preserved", None, ".1%", ".4f", False,
+                "Share of outputs the digit classifier calls the source image's digit."),
+    MetricLabel("cycle_l1", "cycle error", None, ".3f", ".4f", True,
+                "CycleGAN: mean |G_BA(G_AB(a)) - a| per pixel on the 0-1 scale."),
+    *(MetricLabel(f"{k}_copy", f"{lbl}, copy baseline", None, fmt, tfmt, low,
+                  "The same measure for the input copied unchanged: what doing nothing scores.")
+      for k, lbl, fmt, tfmt, low in (("l1", "L1 to target", ".3f", ".4f", True),
+                                     ("psnr", "PSNR (dB)", ".1f", ".2f", False),
+                                     ("ssim", "SSIM", ".3f", ".4f", False), ("fid", "FID", ".2f", ".4f", True),
+                                     ("content_acc", "content preserved", ".1%", ".4f", False))),
 )}

@@ -19,6 +19,7 @@ from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtr
 from ganlib.metrics.evaluate import EvalResult, evaluate
 from ganlib.metrics.extractor_inception import find_inception_weights
 from ganlib.metrics.reference import real_reference
+from ganlib.metrics.translation import evaluate_translation
 from ganlib.models.handle import GeneratorHandle
 
 DEFAULT_N = 10_000  # generated samples when none are asked for (capped at the data size)
@@ -65,6 +66,14 @@ def evaluate_generator(handle: GeneratorHandle, data: ImageData, *, extractor: s
     statistics and the floor come from the shared cache."""
     say = progress or (lambda f, t: None)
     device = torch.device(device) if device is not None else data.images.device
+    if data.source is not None:  # translation data: its outputs against targets, beside the copy baseline
+        name, note = resolve_extractor(extractor, data.images.shape[1], inception_weights)
+        ext = get_extractor(name, str(device), inception_weights if name == "inception" else "")
+        digits = get_extractor("digits", str(device)) if data.num_classes == 10 else None
+        say(0.5, "Translating the held-out images")
+        res = evaluate_translation(handle, data, ext, classifier=digits, n=n)
+        res.details["extractor_note"] = note
+        return res
     notes: list[str] = []
     want = min(DEFAULT_N, len(data)) if n is None else int(n)
     if want > len(data):

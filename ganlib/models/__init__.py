@@ -30,10 +30,17 @@ class ModelSpec:
     conditional: bool
     default_dropout: float
     description: str
-    kind: str = "gan"  # "gan" or "vae"
+    kind: str = "gan"  # the update rule's name: "gan", "vae", "pix2pix", "cyclegan"
     variants: tuple[str, ...] = ("default",)  # the first is the default
     convolutional: bool = False
     check: Optional[Callable[["TrainConfig"], None]] = None  # refuse configs the architecture cannot take
+    # What it trains on: "images", or translation data (ganlib/data/translation.py) that is
+    # "paired" (source[i] -> images[i]) or "unpaired" (two domains; paired data serves too).
+    data: str = "images"
+
+    @property
+    def translation(self) -> bool:
+        return self.data != "images"
 
     def check_config(self, cfg: "TrainConfig") -> None:
         if cfg.variant != "default" and cfg.variant not in self.variants:
@@ -76,4 +83,6 @@ from ganlib.models import dcgan as _dcgan  # noqa: E402,F401
 from ganlib.models import cdcgan as _cdcgan  # noqa: E402,F401
 from ganlib.models import compact as _compact  # noqa: E402,F401
 from ganlib.models import vae as _vae  # noqa: E402,F401
+from ganlib.models import pix2pix as _pix2pix  # noqa: E402,F401
+from ganlib.models import cyclegan as _cyclegan  # noqa: E402,F401
 # isort: on

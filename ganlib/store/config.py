@@ -37,20 +37,24 @@ CHANGE_CONTEXTS = ("live", "resume", "fork")
 
 
 def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False, role: str = "fork",
-       d_only: Optional[str] = None):
+       d_only: Optional[str] = None, kinds: Optional[tuple[str, ...]] = None):
     """A dataclass field whose metadata tells the UI how to draw its widget, the CLI how to parse
     its flag and a live edit, a resume or a fork whether it may change (`role`, see ROLES).
     `d_only` marks discriminator options: "switch" (a value other than the default turns a
-    feature on: refused for a VAE) or "setting" (tunes one: hidden for a VAE)."""
+    feature on: refused for a VAE) or "setting" (tunes one: hidden for a VAE). `kinds` names the
+    model kinds (update rules) a field applies to; it is hidden for the others."""
     assert role in ROLES, role
     meta = {"help": help, "min": lo, "max": hi, "step": step, "choices": choices, "log": log, "role": role,
-            "d_only": d_only}
+            "d_only": d_only, "kinds": kinds}
     return field(default=default, metadata=meta)
 
 
 DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 PRECISIONS = ("fp32", "bf16")
 COMPILE_MODES = ("off", "compile", "cuda_graphs")
+DIRECTIONS = ("AtoB", "BtoA")
+TRANSLATION_KINDS = ("pix2pix", "cyclegan")
+BUILT_IN_DATA = ("mnist5k", "edges2digits", "digits2styled")  # datasets that read no data_path
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,19 @@ class TrainConfig:
                           role="fork", d_only="switch")
     patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).",
                          role="arch", d_only="switch")
+    # ---- image-to-image translation (pix2pix, CycleGAN; seed 003) ----
+    direction: str = _f("AtoB", "Translate domain A into B (AtoB) or B into A (BtoA). In a paired folder A is the left "
+                                "half (or A/), in edges2digits the edge maps, in digits2styled the thin digits.",
+                        choices=list(DIRECTIONS), role="arch", kinds=TRANSLATION_KINDS)
+    lambda_l1: float = _f(100.0, "pix2pix: weight of the L1 distance to the target beside the adversarial loss "
+                                 "(the paper's 100).", 0.0, 1000.0, 1.0, role="live", kinds=("pix2pix",))
+    lambda_cycle: float = _f(10.0, "CycleGAN: weight of the cycle-consistency loss, A -> B -> A and B -> A -> B "
+                                   "(the paper's 10).", 0.0, 100.0, 0.5, role="live", kinds=("cyclegan",))
+    lambda_identity: float = _f(0.5, "CycleGAN: weight of the identity loss |G_AB(b) - b| + |G_BA(a) - a|, as a "
+                                     "fraction of lambda_cycle (0 = off).", 0.0, 1.0, 0.05, role="live",
+                                kinds=("cyclegan",))
+    pool_size: int = _f(50, "CycleGAN: generated images kept in each discriminator's history pool (0 = none).",
+                        0, 1000, 1, role="arch", kinds=("cyclegan",))
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
@@ -216,6 +233,8 @@ class TrainConfig:
         unknown = set(policies_of(self.diffaugment)) - set(POLICIES)
         if unknown:
             raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
+        if spec.translation:  # its own objective; the model's check refuses the GAN options
+            return
         if spec.kind == "vae":
             for f in field_specs():
                 if f.metadata["d_only"] == "switch" and getattr(self, f.name) != f.default:
@@ -325,7 +344,16 @@ def with_changes(base: TrainConfig, changes: dict[str, Any], when: str) -> Train
     return new
 
 
-def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool) -> None:
+def check_against_data(cfg: TrainConfig, n_images: int, has_labels: bool, data_kind: str = "images") -> None:
+    """`data_kind`: "images", or translation data that is "paired" or "unpaired"."""
+    spec = MODELS.get(cfg.model)
+    if spec.data == "paired" and data_kind != "paired":
+        raise ConfigError("dataset", f"{cfg.model} learns from pairs (an input and its target); dataset {cfg.dataset} "
+                                     f"has {'unpaired domains' if data_kind == 'unpaired' else 'single images'}: "
+                                     "choose edges2digits or paired_folder (or cyclegan for unpaired data)")
+    if spec.data == "unpaired" and data_kind == "images":
+        raise ConfigError("dataset", f"{cfg.model} translates between two domains; dataset {cfg.dataset} has one: "
+                                     "choose digits2styled, unpaired_folder, edges2digits or paired_folder")
     if cfg.batch_size > n_images:
         raise ConfigError("batch_size", f"batch of {cfg.batch_size} is larger than the {n_images} images of the data")
     if MODELS.get(cfg.model).conditional and not has_labels:
@@ -343,8 +371,10 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     spec = MODELS.get(model) if model in MODELS else None
     loss = LOSSES.get(values["loss"]) if values.get("loss") in LOSSES else None
     hide: set[str] = set()
-    if values.get("dataset", "mnist5k") == "mnist5k":
+    if values.get("dataset", "mnist5k") in BUILT_IN_DATA:
         hide.add("data_path")
+    kind = spec.kind if spec is not None else "gan"
+    hide |= {f.name for f in field_specs() if f.metadata["kinds"] and kind not in f.metadata["kinds"]}
     if str(values.get("device", "auto")).startswith("cuda"):
         hide.add("cpu_threads")
     if spec is None or len(spec.variants) < 2:
@@ -354,7 +384,10 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     gan_only = {f.name for f in field_specs() if f.metadata["d_only"]}
     if not (spec and spec.convolutional):
         hide.add("channels_last")
-    if spec is not None and spec.kind == "vae":
+    if spec is not None and spec.translation:  # its own objective: only the learning rates of its D
+        hide |= {f.name for f in field_specs() if f.metadata["d_only"] == "switch"}
+        hide |= {"loss", "d_norm", "clip_value", "gp_weight", "latent_dim", "ema_decay"}
+    elif spec is not None and spec.kind == "vae":
         hide |= gan_only
     else:
         if not (spec and spec.convolutional):

@@ -25,6 +25,7 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from ganlib.metrics.labels import METRIC_LABELS
+from ganlib.models import MODELS
 from ganlib.store.run_folder import Run
 from ganlib.ui.reference_lines import CEILING, FLOOR, latest, reference_line, untrained_record
 
@@ -110,10 +111,28 @@ def newest_grid(run: Run) -> Optional[tuple[Path, str]]:
         if preview.is_file() and (latest is None or preview.stat().st_mtime > latest[1].stat().st_mtime):
             age = max(0.0, time.time() - preview.stat().st_mtime)
             done = f" (after epoch {latest[0]})" if latest and latest[0] else ""
-            return preview, f"Fixed-noise samples {age:.0f} s ago{done}: a preview every 5 s of the first minute"
+            return preview, f"{grid_title(run)} {age:.0f} s ago{done}: a preview every 5 s of the first minute"
     except OSError:  # the preview is being replaced: the epoch grid this time
         pass
-    return (latest[1], f"Fixed-noise samples after epoch {latest[0]}") if latest else None
+    return (latest[1], f"{grid_title(run)} after epoch {latest[0]}") if latest else None
+
+
+def grid_title(run: Run) -> str:
+    """What a run's grid shows: fixed-noise samples, or a translator's held-out examples."""
+    try:
+        translator = MODELS.get(run.config().model).translation
+    except (OSError, ValueError, KeyError):  # an unreadable config: the usual grid
+        translator = False
+    return "Held-out translations (each row: input | output | target, and back for CycleGAN)" if translator \
+        else "Fixed-noise samples"
+
+
+# The loss terms of the translation rules (unweighted: the weights are in the config)
+TRANSLATION_TERMS = {"g_adv": "adversarial", "g_l1": "L1 to target", "g_cycle": "cycle", "g_identity": "identity"}
+
+
+def is_translation(rows: Sequence[dict[str, Any]]) -> bool:
+    return any(r.get("g_adv") is not None for r in rows)
 
 
 def is_vae(rows: Sequence[dict[str, Any]]) -> bool:
@@ -128,10 +147,15 @@ def loss_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]]
 
 def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
     """D(x) and D(G(z)): both drift to 0.5 when D can no longer tell real from fake. For a VAE,
-    its two terms: reconstruction and KL (their sum is the negative ELBO)."""
+    its two terms: reconstruction and KL (their sum is the negative ELBO); for a translator,
+    G's loss terms (adversarial, L1, cycle, identity)."""
     if is_vae(rows) or is_vae(stream):
         return line_figure(rows, {"recon": "reconstruction", "kl": "KL"}, "ELBO terms", "per image, nats",
                            stream=stream)
+    if is_translation(rows) or is_translation(stream):
+        present = {k for r in list(rows) + list(stream) for k in r}
+        return line_figure(rows, {k: v for k, v in TRANSLATION_TERMS.items() if k in present},
+                           "G's loss terms (unweighted)", "mean loss", stream=stream)
     return line_figure(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}, "Discriminator outputs",
                        "mean probability", y_range=(0, 1), hline=0.5, stream=stream)
 

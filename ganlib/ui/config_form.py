@@ -28,14 +28,15 @@ from ganlib.data import DATASETS
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
-from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
+from ganlib.store.config import BUILT_IN_DATA, TrainConfig, changeable, field_specs, relevant_fields
 from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".
 GROUPS: dict[str, list[str]] = {
     "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
-    "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm"],
+    "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm",
+              "direction", "lambda_l1", "lambda_cycle", "lambda_identity", "pool_size"],  # the last five: translators
     "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
     "Run": ["seed", "device", "time_budget", "sample_every", "checkpoint_every", "tensorboard"],
     "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
@@ -45,7 +46,10 @@ GROUPS: dict[str, list[str]] = {
 }
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
-NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled with a package)
+NO_PATH_DATASETS = set(BUILT_IN_DATA)  # datasets that never read data_path (bundled with a package)
+PATH_HINTS = {"folder": "Folder of images (class subfolders become labels)",
+              "paired_folder": "Folder with train/ (A|B side by side) or A/train and B/train",
+              "unpaired_folder": "Folder with trainA/, trainB/ (and testA/, testB/)"}
 TRAIN_PREFILL = "train_prefill"  # a config for the Train form (a clone from Compare runs), consumed once
 TRAIN_DEFAULTS = "_train_form_defaults"  # the last prefill or preset, kept as the form's defaults
 
@@ -110,8 +114,7 @@ def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str,
         ds = values.get("dataset", "")
         if ds in NO_PATH_DATASETS:
             return ""
-        hint = "Folder of images (class subfolders become labels)" if ds == "folder" \
-            else "torchvision root (empty: the default data/ folder)"
+        hint = PATH_HINTS.get(ds, "torchvision root (empty: the default data/ folder)")
         return st.text_input(label, value=default or "", key=key, help=help_, placeholder=hint,
                              persist_state="session")
 

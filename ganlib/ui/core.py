@@ -21,7 +21,7 @@ from streamlit.errors import StreamlitAPIException
 from ganlib.core.devices import resolve_device
 from ganlib.engine import forks
 from ganlib.engine.jobs import JobManager
-from ganlib.explore import sampling
+from ganlib.explore import sampling, translation
 from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
 from ganlib.store.run_folder import Run
@@ -136,6 +136,7 @@ PAGES = [
     ("pages/9_Compare_runs.py", "Compare runs", ":material/compare_arrows:"),
     ("pages/10_Timelapse.py", "Timelapse", ":material/movie:"),
     ("pages/11_Export_import.py", "Export / import", ":material/import_export:"),
+    ("pages/12_Translate.py", "Translate", ":material/swap_horiz:"),
 ]
 
 
@@ -181,5 +182,9 @@ def pick_generator(page: str, key: str):
         handle = sampling.get_generator(run, ckpt)
     except (FileNotFoundError, ValueError, KeyError) as e:
         st.error(str(e).strip("'\""), icon=":material/error:")
+        st.stop()
+    if translation.is_translator(handle):
+        st.info(f"{run.name} is an image-to-image run ({handle.config.get('model')}): it translates images "
+                "rather than drawing them from noise. Open **Translate**.", icon=":material/info:")
         st.stop()
     return run, ckpt, handle

@@ -21,7 +21,8 @@ from ganlib.store.run_folder import Run
 from ganlib.store.run_health import run_verdict
 from ganlib.ui import charts, health_view
 
-TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc"]
+TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc",
+                "l1", "psnr", "ssim", "content_acc", "cycle_l1"]  # the last five: translation runs
 
 
 def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:

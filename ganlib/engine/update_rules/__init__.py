@@ -28,6 +28,27 @@ class UpdateRule:
     cfg: Any  # a TrainConfig, or anything with the fields the rule reads (the playground's)
     device: torch.device
     stat_names: tuple[str, ...]
+    conditional: bool = False
+
+    # ---- the hooks through which a family brings its own batch, grid and state -------------
+    def batch(self, data: Any, idx: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The (x, y) that `train_step` takes for the rows `idx` of the resident data
+        (`ganlib.data.ImageData`): images and, for a conditional model, their labels.
+        Translation rules return (source, target) instead."""
+        return data.images[idx], (data.labels[idx] if self.conditional else None)
+
+    def grid(self, data: Any, G: nn.Module, fixed_z: torch.Tensor, fixed_labels: Optional[torch.Tensor],
+             cols: int) -> tuple[torch.Tensor, int]:
+        """The images of the per-epoch grid and its number of columns, drawn by the sampler `G`
+        (in eval mode): the fixed-noise samples. Translation rules draw held-out translations."""
+        return G(fixed_z, fixed_labels), cols
+
+    def extra_state(self) -> dict[str, Any]:
+        """Tensors beyond models and optimizers that a resume needs (CycleGAN's history pools)."""
+        return {}
+
+    def load_extra_state(self, ck: dict[str, Any]) -> None:
+        """Restore what `extra_state` saved."""
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
@@ -87,4 +108,6 @@ UPDATE_RULES: Registry[type] = Registry("update rule")
 # isort: off
 from ganlib.engine.update_rules import gan as _gan  # noqa: E402,F401
 from ganlib.engine.update_rules import vae as _vae  # noqa: E402,F401
+from ganlib.engine.update_rules import pix2pix as _pix2pix  # noqa: E402,F401
+from ganlib.engine.update_rules import cyclegan as _cyclegan  # noqa: E402,F401
 # isort: on

@@ -17,7 +17,7 @@ class VAEUpdate(UpdateRule):
                  device: torch.device, generator: Optional[torch.Generator] = None):
         """The registry's signature; a VAE has no discriminator and draws its reparameterisation
         noise inside the model."""
-        self.cfg, self.G, self.device = cfg, G, device
+        self.cfg, self.G, self.device, self.conditional = cfg, G, device, conditional
         self.params = list(G.parameters())
         self.opt_g = make_optimizer(self.params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
         self.ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
