@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ganlib.core.errors import ConfigError
-from ganlib.data import DATASETS
+from ganlib.data import DATASETS, NO_PATH_DATASETS
 from ganlib.losses import LOSSES
 from ganlib.losses.diffaugment import POLICIES, policies_of
 from ganlib.metrics import FEATURE_EXTRACTORS
@@ -343,7 +343,7 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     spec = MODELS.get(model) if model in MODELS else None
     loss = LOSSES.get(values["loss"]) if values.get("loss") in LOSSES else None
     hide: set[str] = set()
-    if values.get("dataset", "mnist5k") == "mnist5k":
+    if values.get("dataset", "mnist5k") in NO_PATH_DATASETS:
         hide.add("data_path")
     if str(values.get("device", "auto")).startswith("cuda"):
         hide.add("cpu_threads")

@@ -24,7 +24,7 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
-from ganlib.data import DATASETS
+from ganlib.data import DATASETS, NO_PATH_DATASETS
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
@@ -45,7 +45,6 @@ GROUPS: dict[str, list[str]] = {
 }
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
-NO_PATH_DATASETS = {"mnist5k"}  # datasets that never read data_path (bundled with a package)
 TRAIN_PREFILL = "train_prefill"  # a config for the Train form (a clone from Compare runs), consumed once
 TRAIN_DEFAULTS = "_train_form_defaults"  # the last prefill or preset, kept as the form's defaults
 
