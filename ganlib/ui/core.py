@@ -136,6 +136,7 @@ PAGES = [
     ("pages/9_Compare_runs.py", "Compare runs", ":material/compare_arrows:"),
     ("pages/10_Timelapse.py", "Timelapse", ":material/movie:"),
     ("pages/11_Export_import.py", "Export / import", ":material/import_export:"),
+    ("pages/12_Augment.py", "Augment", ":material/dataset:"),
 ]
 
 
