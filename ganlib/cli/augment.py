@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             return
         if bar is None:  # from the first report on: a run refused at once prints no bar
             bar = tqdm(total=1000, file=sys.stderr, dynamic_ncols=True, leave=False,
-                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+                       bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
         bar.set_description(text, refresh=False)
         bar.update(int(fraction * 1000) - bar.n)
 
