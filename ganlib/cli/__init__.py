@@ -10,6 +10,7 @@ them may be imported) and prints.
     python -m ganlib fid real_images/ fake_images/             # pytorch-fid's command line
     python -m ganlib fid --save-stats real_images/ real.npz    # pytorch-fid's mu/sigma file
     python -m ganlib metrics 00003-mlp_gan-mnist5k --json      # FID, KID, IS, precision/recall, ...
+    python -m ganlib augment 00004-cdcgan_compact-mnist5k_train --real-per-class 10,50,100 --json out.json
     python -m ganlib export | import | config | tensorboard | timelapse ...
 
 Each subcommand is one file here that registers a `Command` (its parser and its `run`) in
@@ -33,6 +34,7 @@ from ganlib.store.config import ConfigError
 from ganlib.cli import train, sample, runs, fork, fid, metrics  # noqa: F401, E402
 from ganlib.cli import export, import_run, config, tensorboard, timelapse  # noqa: F401, E402
 from ganlib.cli import translate  # noqa: F401, E402
+from ganlib.cli import augment  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix: printed as one line, exit code 2.

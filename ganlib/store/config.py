@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ganlib.core.errors import ConfigError
-from ganlib.data import DATASETS
+from ganlib.data import DATASETS, NO_PATH_DATASETS
 from ganlib.losses import LOSSES
 from ganlib.losses.diffaugment import POLICIES, policies_of
 from ganlib.metrics import FEATURE_EXTRACTORS
@@ -54,7 +54,6 @@ PRECISIONS = ("fp32", "bf16")
 COMPILE_MODES = ("off", "compile", "cuda_graphs")
 DIRECTIONS = ("AtoB", "BtoA")
 TRANSLATION_KINDS = ("pix2pix", "cyclegan")
-BUILT_IN_DATA = ("mnist5k", "edges2digits", "digits2styled")  # datasets that read no data_path
 
 
 @dataclass(frozen=True)
@@ -371,7 +370,7 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     spec = MODELS.get(model) if model in MODELS else None
     loss = LOSSES.get(values["loss"]) if values.get("loss") in LOSSES else None
     hide: set[str] = set()
-    if values.get("dataset", "mnist5k") in BUILT_IN_DATA:
+    if values.get("dataset", "mnist5k") in NO_PATH_DATASETS:
         hide.add("data_path")
     kind = spec.kind if spec is not None else "gan"
     hide |= {f.name for f in field_specs() if f.metadata["kinds"] and kind not in f.metadata["kinds"]}

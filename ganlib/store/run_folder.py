@@ -15,6 +15,8 @@
         human_eval.jsonl   answers of the Real-or-fake test
         favourites.json    latents pinned in the latent explorer
         explorer/          the latent explorer's measured truncation curves
+        augment.json       the augmentation experiment: settings, accuracies per arm, size and seed
+        augment.csv        its table: one row per arm and real-images size, mean and spread over seeds
         tb/                TensorBoard event files (live with `tensorboard`, or `python -m ganlib tensorboard`)
 
 `Run` is the only code that names the files inside a run folder: every other module asks it
@@ -92,6 +94,26 @@ class Run:
     @property
     def tensorboard_dir(self) -> Path:
         return self.path / "tb"
+
+    @property
+    def augment_file(self) -> Path:
+        return self.path / "augment.json"
+
+    @property
+    def augment_table_file(self) -> Path:
+        return self.path / "augment.csv"
+
+    def write_augment(self, result: dict[str, Any], table: list[dict[str, Any]]) -> None:
+        """The augmentation experiment's result and its summary table (the latest replaces the last)."""
+        atomic_write_text(self.augment_file, json.dumps(result, indent=2))
+        atomic_write_text(self.augment_table_file, rows_to_csv(table))
+
+    def augment(self) -> Optional[dict[str, Any]]:
+        """The last augmentation experiment written, or None."""
+        try:
+            return json.loads(self.augment_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
 
     def config(self) -> TrainConfig:
         return TrainConfig.from_json(self.config_file.read_text())

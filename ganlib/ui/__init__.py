@@ -9,6 +9,7 @@ imports streamlit.
     config_form  TrainConfig widgets drawn from `ganlib.store.config.field_specs()` metadata, the preset picker
     health_view  the run's health verdict as a coloured box
     charts       Plotly figures of a run's metrics
+    augment_view the Augment page's runner (one per process), accuracy and GAN-test figures
 
 Pages import these instead of torch; the library below them never calls `st.*`.
 """

@@ -24,11 +24,11 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
-from ganlib.data import DATASETS
+from ganlib.data import DATASETS, NO_PATH_DATASETS
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
-from ganlib.store.config import BUILT_IN_DATA, TrainConfig, changeable, field_specs, relevant_fields
+from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
 from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
@@ -46,7 +46,6 @@ GROUPS: dict[str, list[str]] = {
 }
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
-NO_PATH_DATASETS = set(BUILT_IN_DATA)  # datasets that never read data_path (bundled with a package)
 PATH_HINTS = {"folder": "Folder of images (class subfolders become labels)",
               "paired_folder": "Folder with train/ (A|B side by side) or A/train and B/train",
               "unpaired_folder": "Folder with trainA/, trainB/ (and testA/, testB/)"}

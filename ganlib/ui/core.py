@@ -137,6 +137,7 @@ PAGES = [
     ("pages/10_Timelapse.py", "Timelapse", ":material/movie:"),
     ("pages/11_Export_import.py", "Export / import", ":material/import_export:"),
     ("pages/12_Translate.py", "Translate", ":material/swap_horiz:"),
+    ("pages/13_Augment.py", "Augment", ":material/dataset:"),
 ]
 
 
