@@ -57,13 +57,18 @@ def load_raw(name: str, data_path: str = "", image_size: int = 64) -> RawData:
 
 
 def load_dataset(name: str, *, data_path: str = "", channels: int = 1, image_size: int = 28,
-                 max_images: int = 0, device: torch.device | str = "cpu") -> ImageData:
+                 max_images: int = 0, device: torch.device | str = "cpu",
+                 fits: Optional[Callable[[int, int], None]] = None) -> ImageData:
+    """`fits(n_images, num_classes)`, when given, may refuse the data before it is converted
+    to float32 and moved to the device (the engine's memory check)."""
     raw = load_raw(name, data_path, image_size)
     images, labels = raw.images, raw.labels
     if max_images and max_images < images.shape[0]:
         images, labels = images[:max_images], (labels[:max_images] if labels is not None else None)
     if images.shape[0] == 0:
         raise DatasetUnavailable(f"dataset {name!r} has no images")
+    if fits is not None:
+        fits(images.shape[0], len(raw.class_names))
     x = to_model_range(images, channels, image_size)
     return ImageData(x.to(device), labels.to(device) if labels is not None else None,
                      raw.class_names, name, raw.note)
@@ -79,10 +84,11 @@ def data_fields(cfg: Any) -> dict[str, Any]:
     return {k: getattr(cfg, k) for k in DATA_FIELDS}
 
 
-def load_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
+def load_run_data(cfg: Any, device: torch.device | str = "cpu",
+                  fits: Optional[Callable[[int, int], None]] = None) -> ImageData:
     """A run's data as the engine trains on it."""
     d = data_fields(cfg)
-    return load_dataset(d.pop("dataset"), device=device, **d)
+    return load_dataset(d.pop("dataset"), device=device, fits=fits, **d)
 
 
 def cached_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
