@@ -1,13 +1,34 @@
 """GAN Workbench dashboard, Home page: `streamlit run app.py`.
 
-Streamlit's `pages/` folder convention adds Train, Samples, Generate and Latent walk to the
-sidebar. Home says what the tool is, lists the runs and shows the device. No page imports
+Streamlit's `pages/` folder convention adds the eleven pages to the sidebar; Home says what
+each does, lists the runs and shows the device. No page imports
 torch; runs live in $GANLIB_RUNS_DIR (default: checkpoints/).
 """
 import pandas as pd
 import streamlit as st
 
 from ganlib.ui import core
+
+# What each page of the sidebar does, in its order (a test checks that every page is here).
+PAGES = """
+- **Train**: set every option of a run (or start from a preset), start, resume or fork one, then pause, \
+resume, stop or edit it live while the loss curves, D(x) / D(G(z)), the health verdict and the sample grid update.
+- **Samples**: step or play through the sample grids a run wrote after each epoch, and download them.
+- **Generate**: draw new images from any checkpoint with a chosen or random seed; for conditional models \
+one label for all images or one per row. Download PNG or NPZ.
+- **Latent walk**: interpolate between two seeds (and two labels), linearly or along the sphere; animated GIF.
+- **Evaluate**: the full metric table of a checkpoint (FID, KID, IS, precision/recall, per class), beside \
+other runs, the FID history, and each sample's nearest training image.
+- **Playground**: a tiny GAN learning a 2-D point cloud live, to see the game and its failure modes.
+- **Latent explorer**: edit one latent along principal directions, truncation with its measured quality, \
+grids, class morphs, latent arithmetic and pinned favourites.
+- **Real or fake**: judge real and generated images one at a time; your error rate (HYPE) per checkpoint.
+- **Compare runs**: the config fields that differ, the curves overlaid and the latest grids side by side; \
+clone a run into Train.
+- **Timelapse**: a run's grids across epochs as one GIF or MP4.
+- **Export import**: a run as a zip, its config as JSON or YAML, its metrics as TensorBoard logs; \
+a zip or a weights file back in as a new run.
+"""
 
 core.page_setup("Home")
 st.title("GAN Workbench")
@@ -18,18 +39,7 @@ st.markdown(
     "a run can be inspected, resumed or sampled later (the `python -m ganlib` CLI reads "
     "the same folders)."
 )
-st.markdown(
-    "- **Train**: set every option of a run (dataset, model, loss, learning rates, ...), "
-    "start it or resume an earlier one, then pause, resume or stop it while the loss "
-    "curves, D(x) / D(G(z)) and the latest sample grid update live.\n"
-    "- **Samples**: step or play through the sample grids a run wrote after each epoch, "
-    "and download any of them.\n"
-    "- **Generate**: draw new images from a checkpoint with a chosen seed; for conditional "
-    "models pick one label for all images or one label per row. Download PNG or NPZ.\n"
-    "- **Latent walk**: interpolate between two seeds (and two labels), linearly or along "
-    "the sphere, and download the animated GIF."
-)
-
+st.markdown(PAGES)
 dev = core.device_info()
 with st.container(border=True):
     st.markdown(f"**Device in use:** `{dev['device']}`, {dev['name']}"
@@ -55,14 +65,19 @@ df = pd.DataFrame(core.runs_table(runs))
 cols = ["run", "status", "health", "model", "dataset", "loss", "epoch", "epochs", "d_loss", "g_loss", "checkpoints"]
 if df["error"].astype(bool).any():
     cols.append("error")
-st.dataframe(df[[c for c in cols if c in df.columns]], hide_index=True, column_config={
+st.dataframe(df[[c for c in cols if c in df.columns]], hide_index=True, width="stretch", column_config={
+    "run": st.column_config.TextColumn("run", width="medium"),
+    "error": st.column_config.TextColumn("error", width="large"),
+    "checkpoints": st.column_config.NumberColumn("ckpts", width="small"),
+    "loss": st.column_config.TextColumn("loss", width="small"),
+    "status": st.column_config.TextColumn("status", width="small"),
     "health": st.column_config.TextColumn("health", help="The run's verdict from its metrics: learning, "
                                           "collapse k/N (classes covered), D winning, stalled, diverged, "
                                           "failed, too early; ? when its files cannot be read. The Train "
                                           "page explains it and says what to change."),
-    "epoch": st.column_config.NumberColumn("epochs done"),
-    "epochs": st.column_config.NumberColumn("epochs planned"),
-    "d_loss": st.column_config.NumberColumn("last D loss", format="%.3f"),
-    "g_loss": st.column_config.NumberColumn("last G loss", format="%.3f"),
+    "epoch": st.column_config.NumberColumn("done", width="small", help="epochs done"),
+    "epochs": st.column_config.NumberColumn("planned", width="small", help="epochs planned"),
+    "d_loss": st.column_config.NumberColumn("D loss", format="%.3f", width="small", help="last epoch's D loss"),
+    "g_loss": st.column_config.NumberColumn("G loss", format="%.3f", width="small", help="last epoch's G loss"),
 })
 st.caption(f"{len(runs)} run(s) in `{core.runs_root()}`.")

@@ -109,6 +109,7 @@ with tab_import:
                                          runs_root=core.runs_root())
             st.session_state[LAST_IMPORT] = new.name
         except (ValueError, ConfigError, OSError) as e:  # ImportRefused is a ValueError
+            st.session_state.pop(LAST_IMPORT, None)  # the refusal replaces an earlier success
             st.error(f"Import refused: {e}", icon=":material/block:")
     last = st.session_state.get(LAST_IMPORT)
     if last:

@@ -379,7 +379,10 @@ def live_view() -> None:
 
 defaults = train_defaults()  # a run cloned from Compare runs, or the last preset; before the mode control
 _busy = busy_reason() is not None
-mode = st.segmented_control("Mode", MODES, default=LIVE if _busy else "New run", key=MODE,
+# A default only while the session has no mode yet: a clone or a start sets it via the session
+# state, and a default beside that makes Streamlit warn (issue 11).
+mode = st.segmented_control("Mode", MODES, default=None if MODE in st.session_state else LIVE if _busy else "New run",
+                            key=MODE,
                             label_visibility="collapsed", persist_state="session") or "New run"
 if mode == LIVE:
     live_view()

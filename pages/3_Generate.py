@@ -18,7 +18,8 @@ c1, c2, c3 = st.columns(3)
 use_random = c1.checkbox("Random seed", key="gen_random", help="Draw a new seed with the button; the seed is shown "
                          "under the images so that you can reproduce them.")
 if use_random:
-    if RANDOM_SEED not in st.session_state or c1.button("New random seed", key="gen_reroll", icon=":material/casino:"):
+    reroll = c1.button("New random seed", key="gen_reroll", icon=":material/casino:")  # drawn on every run
+    if reroll or RANDOM_SEED not in st.session_state:
         st.session_state[RANDOM_SEED] = random.randrange(2**31)
     seed = st.session_state[RANDOM_SEED]
     c1.markdown(f"Seed: `{seed}`")

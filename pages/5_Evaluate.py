@@ -113,7 +113,7 @@ else:
             d = results[0]["details"]
             st.markdown(f"**{d['run']}**, `{d['checkpoint']}` (epoch {d['epoch']})")
             table = table.drop(columns=["run", "checkpoint"])
-        st.dataframe(table, hide_index=True, column_config={
+        st.dataframe(table, hide_index=True, height="content", column_config={  # every row, no scroll box
             "value": st.column_config.NumberColumn(format="%.5g"),
             "± std": st.column_config.NumberColumn(format="%.3g", help="FID: bootstrap std over generated "
                                                    "samples; KID: std over subsets; IS: std over splits"),

@@ -59,26 +59,36 @@ def answer(choice: str) -> None:
         r["pos"] += 1
 
 
-if rnd is not None:
+@st.fragment
+def judge(feedback: bool) -> None:
+    """The image and the two buttons: an answer reruns only this, not the run pickers and the
+    history (which took 1.5-2.5 s a click); the last answer reruns the page for the history."""
+    rnd = st.session_state[ROUND]
     batch, pos = rnd["batch"], rnd["pos"]
-    if pos < len(batch):
-        st.progress(pos / len(batch), text=f"Image {pos + 1} of {len(batch)}")
-        left, right = st.columns([2, 3])
-        left.image(batch.items[pos].png, output_format="PNG")
-        with right:
-            st.markdown("**Is this image real or generated?**")
-            a, b = st.columns(2)
-            a.button("Real", key="rof_real", on_click=answer, args=("real",), shortcut="Left",
-                     icon=":material/photo_camera:", width="stretch")
-            b.button("Fake", key="rof_fake", on_click=answer, args=("fake",), shortcut="Right",
-                     icon=":material/smart_toy:", width="stretch")
-            if feedback and rnd["answers"]:
-                last = rnd["answers"][-1]
-                (st.success if last["correct"] else st.warning)(
-                    f"Last image was {last['kind']}: you said {last['answer']}.")
-            if rnd["answers"]:  # the running error rate would give each answer away: only with feedback
-                st.caption(f"So far this round: {he.error_rate(rnd['answers'])}" if feedback
-                           else f"{len(rnd['answers'])} answered; the result comes at the end of the round.")
+    if pos >= len(batch):
+        st.rerun()  # the round ended in this fragment: the whole page shows the result and history
+    st.progress(pos / len(batch), text=f"Image {pos + 1} of {len(batch)}")
+    left, right = st.columns([2, 3])
+    left.image(batch.items[pos].png, output_format="PNG")
+    with right:
+        st.markdown("**Is this image real or generated?**")
+        a, b = st.columns(2)
+        a.button("Real", key="rof_real", on_click=answer, args=("real",), shortcut="Left",
+                 icon=":material/photo_camera:", width="stretch")
+        b.button("Fake", key="rof_fake", on_click=answer, args=("fake",), shortcut="Right",
+                 icon=":material/smart_toy:", width="stretch")
+        if feedback and rnd["answers"]:
+            last = rnd["answers"][-1]
+            (st.success if last["correct"] else st.warning)(
+                f"Last image was {last['kind']}: you said {last['answer']}.")
+        if rnd["answers"]:  # the running error rate would give each answer away: only with feedback
+            st.caption(f"So far this round: {he.error_rate(rnd['answers'])}" if feedback
+                       else f"{len(rnd['answers'])} answered; the result comes at the end of the round.")
+
+
+if rnd is not None:
+    if rnd["pos"] < len(rnd["batch"]):
+        judge(feedback)
     else:
         er = he.error_rate(rnd["answers"])
         st.success(f"Round done: your error rate is {er}.", icon=":material/task_alt:")

@@ -26,6 +26,7 @@ from typing import Optional, Sequence
 
 from ganlib import __version__
 from ganlib.cli.commands import COMMANDS, INTERRUPTED, OK, USAGE, CLIError, eprint, one_line
+from ganlib.core.errors import RunBusy
 from ganlib.data import DatasetUnavailable
 from ganlib.store.config import ConfigError
 
@@ -38,7 +39,7 @@ from ganlib.cli import augment  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix: printed as one line, exit code 2.
-USER_ERRORS = (ConfigError, DatasetUnavailable, CLIError, FileNotFoundError, ValueError, KeyError, OSError)
+USER_ERRORS = (ConfigError, DatasetUnavailable, CLIError, RunBusy, FileNotFoundError, ValueError, KeyError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:

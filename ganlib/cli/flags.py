@@ -46,6 +46,9 @@ def _field_help(f: dataclasses.Field) -> str:
     registry = _REGISTRIES.get(spec) if isinstance(spec, str) else None
     if registry is not None and registry.names():  # a list of choices is already spelled out in the help
         text += f" One of: {', '.join(registry.names())}."
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if lo is not None and hi is not None:
+        text += f" Range {lo:g} to {hi:g}."
     default = "empty" if f.default is None else ("''" if f.default == "" else f.default)
     text += f" (default: {default})"
     return text.replace("%", "%%")  # argparse formats help with %

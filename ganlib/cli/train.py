@@ -152,6 +152,9 @@ class _Console:
     def on_start(self, run: Run) -> None:
         if self.resume is None:
             eprint(f"run folder: {run.path}")
+        note = run.status().get("data_note")
+        if note and "skipped" in note:  # said here, not only in status.json
+            eprint(f"data: {note}")
         self.interrupt.install()  # only now: a Ctrl-C while loading data simply aborts
 
     def on_progress(self, p) -> None:

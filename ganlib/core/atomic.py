@@ -13,11 +13,19 @@ from typing import IO, Callable
 
 import torch
 
+TEMP_SUFFIX = ".tmp"
+
+
+def is_temp_file(path: Path) -> bool:
+    """A temp file of an atomic write (`.NAME.XXXXXXXX.tmp`): left behind only when its process
+    was killed mid-write, since every other failure removes it."""
+    return path.name.startswith(".") and path.name.endswith(TEMP_SUFFIX)
+
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -15,3 +15,7 @@ class Diverged(RuntimeError):
     """Training blew up: a loss or gradient norm became NaN, infinite or absurdly large. The
     engine stops the run as `diverged` and keeps its last good checkpoint; the 2-D playground
     stops stepping."""
+
+
+class RunBusy(RuntimeError):
+    """Another live process holds a run folder's training lock; the message names its pid."""

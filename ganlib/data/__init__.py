@@ -71,10 +71,16 @@ def load_raw(name: str, data_path: str = "", image_size: int = 64) -> RawData:
 
 
 def load_dataset(name: str, *, data_path: str = "", channels: int = 1, image_size: int = 28,
-                 max_images: int = 0, device: torch.device | str = "cpu", direction: str = "AtoB") -> ImageData:
+                 max_images: int = 0, device: torch.device | str = "cpu", direction: str = "AtoB",
+                 fits: Optional[Callable[[int, int], None]] = None) -> ImageData:
+    """`fits(n_images, num_classes)`, when given, may refuse the data before it is converted
+    to float32 and moved to the device (the engine's memory check)."""
     raw = load_raw(name, data_path, image_size)
     if direction == "BtoA" and raw.source is not None:
         raw = swapped(raw)
+    if fits is not None:
+        n = len(raw.images)
+        fits(min(n, max_images) if max_images else n, len(raw.class_names))
     return _to_device(raw, name, channels, image_size, max_images, device)
 
 
@@ -117,10 +123,11 @@ def data_fields(cfg: Any) -> dict[str, Any]:
     return out
 
 
-def load_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
+def load_run_data(cfg: Any, device: torch.device | str = "cpu",
+                  fits: Optional[Callable[[int, int], None]] = None) -> ImageData:
     """A run's data as the engine trains on it."""
     d = data_fields(cfg)
-    return load_dataset(d.pop("dataset"), device=device, **d)
+    return load_dataset(d.pop("dataset"), device=device, fits=fits, **d)
 
 
 def cached_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:

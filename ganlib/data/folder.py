@@ -23,19 +23,20 @@ def load_folder(data_path: str = "", image_size: int = 64) -> RawData:
     else:
         groups = [(None, sorted(f for f in root.iterdir() if f.is_file()))]
         names = []
-    images, labels, skipped = [], [], 0
+    images, labels, skipped, reasons = [], [], 0, []
     for label, files in groups:
         for f in files:
-            a = read_image(f, rgb=True, size=image_size)
+            a = read_image(f, rgb=True, size=image_size, reasons=reasons)
             if a is None:
                 skipped += 1
             else:
                 images.append(a)
                 labels.append(label)
     if not images:
-        raise DatasetUnavailable(f"folder dataset: no readable images in {root} ({skipped} files skipped)")
+        first = f"; first: {reasons[0]}" if reasons else ""
+        raise DatasetUnavailable(f"folder dataset: no readable images in {root} ({skipped} files skipped{first})")
     x = torch.from_numpy(np.stack(images))  # (N, 3, H, W), contiguous
     y = torch.tensor(labels, dtype=torch.int64) if subdirs else None
     note = f"{len(images)} images" + (f" in {len(names)} classes" if names else "")
-    note += f"; {skipped} unreadable or non-image files skipped" if skipped else ""
+    note += f"; {skipped} unreadable or non-image files skipped (first: {reasons[0]})" if skipped else ""
     return RawData(x, y, names, note)

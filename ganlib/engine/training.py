@@ -11,6 +11,7 @@ outcome (completed, stopped, diverged, failed) in the run's status.json.
 """
 from __future__ import annotations
 
+import shutil
 import traceback
 from pathlib import Path
 from typing import Optional
@@ -22,27 +23,48 @@ from ganlib.core.errors import ConfigError, Diverged
 from ganlib.core.threads import torch_threads
 from ganlib.data import load_run_data
 from ganlib.engine.callbacks import Callbacks, TrainResult
+from ganlib.engine.memory import check_fits
 from ganlib.engine.trainer import Trainer
 from ganlib.store.checkpoints import load_checkpoint
 from ganlib.store.config import TrainConfig, check_against_data
-from ganlib.store.run_folder import Run, new_run_dir
+from ganlib.store.run_folder import Run, check_runs_root, new_run_dir
+from ganlib.store.run_folder import runs_dir as runs_root
+from ganlib.store.run_lock import RunLock
 
 
 def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
-            device: Optional[torch.device] = None) -> Trainer:
-    """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable before
-    any run folder is created for a new run, so a bad config leaves nothing behind."""
+            device: Optional[torch.device] = None, lock: Optional[list[RunLock]] = None) -> Trainer:
+    """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable (a
+    config that cannot fit in memory included) before any run folder is created for a new run,
+    so a bad config leaves nothing behind. With `lock` (a list, as `train` passes), the run's
+    training lock is taken as soon as the run is known and appended to it; a resume then also
+    removes the temp files a killed writer left."""
     device = device or resolve_device(cfg.device)
-    if resume is not None:
+    if resume is None:
+        check_runs_root(runs_root(runs_dir))  # before the data loads: a typo costs no wait
+    else:
         run = Run(Path(resume))
-    data = load_run_data(cfg, device)
+        if lock is not None:
+            lock.append(RunLock(run).acquire())  # refuses a second trainer before the data loads
+            run.remove_temp_files()
+
+    def fits(n_images: int, num_classes: int) -> None:
+        check_fits(cfg, device, n_images, num_classes)
+
+    data = load_run_data(cfg, device, fits=fits)
     kind = "images" if data.source is None else "paired" if data.paired else "unpaired"
     check_against_data(cfg, len(data), data.labels is not None, kind)
     torch.manual_seed(cfg.seed)
     if resume is None:
         run = Run(new_run_dir(cfg, runs_dir))
-        run.save_config(cfg)
-        trainer = Trainer(cfg, run, data, device)
+        if lock is not None:
+            lock.append(RunLock(run).acquire())
+        try:
+            run.save_config(cfg)
+            trainer = Trainer(cfg, run, data, device)
+        except BaseException:  # a run that never started leaves no folder behind
+            shutil.rmtree(run.path, ignore_errors=True)
+            raise
     else:
         trainer = Trainer(cfg, run, data, device)
         ck_path = run.latest_checkpoint()
@@ -78,7 +100,16 @@ def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str |
 
 
 def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
-    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume)
+    held: list[RunLock] = []
+    try:
+        return _train_locked(cfg, runs_dir, resume, cb, held)
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[RunLock]) -> TrainResult:
+    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held)
     run = trainer.run
     run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
                      device=str(trainer.device), data_note=trainer.data.note)

@@ -42,6 +42,8 @@ def parse_config_text(text: str, fmt: str = "json") -> TrainConfig:
         values = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"not valid JSON: {e}") from None
+    except RecursionError:
+        raise ValueError(f"not a config: nested too deeply to be one ({fmt})") from None
     except yaml.YAMLError as e:
         raise ValueError(f"not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(values, dict):

@@ -37,6 +37,8 @@ from ganlib.core.images import save_grid
 from ganlib.interchange.untrusted import (
     ImportRefused,
     check_png,
+    class_count,
+    epoch_number,
     is_state_dict,
     last_epoch,
     load_safetensors,
@@ -50,7 +52,7 @@ from ganlib.interchange.untrusted import (
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import grid_latents
 from ganlib.store.checkpoints import load_handle, save_checkpoint
-from ganlib.store.config import ConfigError, TrainConfig
+from ganlib.store.config import NUM_CLASSES_RANGE, ConfigError, TrainConfig
 from ganlib.store.run_folder import Run, new_run_dir, rows_to_csv
 
 FORMAT = "ganlib-run"
@@ -62,20 +64,36 @@ _GRID_RE = re.compile(r"^(samples|recon)/epoch_\d{4,}\.png$")
 
 # ---- architecture check ------------------------------------------------------------------------
 def mismatches(model, sd: dict[str, Any]) -> list[str]:
-    """Differences between a model's state dict and `sd`: missing, unexpected and reshaped keys."""
-    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    """Differences between a model's state dict and `sd`: missing, unexpected, reshaped and
+    retyped keys (a float16 or int64 tensor of the right shape is not the model's weight)."""
+    ref = model.state_dict()
+    want = {k: tuple(v.shape) for k, v in ref.items()}
     have = {k: tuple(v.shape) for k, v in sd.items()}
     out = [f"missing {k} {list(s)}" for k, s in want.items() if k not in have]
     out += [f"unexpected {k} {list(s)}" for k, s in have.items() if k not in want]
     out += [f"{k}: shape {list(have[k])} in the file, {list(s)} in the model"
             for k, s in want.items() if k in have and have[k] != s]
+    out += [f"{k}: {str(sd[k].dtype).removeprefix('torch.')} in the file, "
+            f"{str(ref[k].dtype).removeprefix('torch.')} in the model"
+            for k in want if k in have and sd[k].dtype != ref[k].dtype]
     return out
+
+
+def _meta_models(cfg: TrainConfig, num_classes: int):
+    """The config's models without memory behind them (shapes and dtypes only), so that a
+    check of an untrusted file allocates nothing however large the sizes it claims."""
+    try:
+        with torch.device("meta"):
+            return build_models(cfg, num_classes)
+    except Exception:  # noqa: BLE001 - a layer that cannot be built on meta: build it for real (bounded config)
+        return build_models(cfg, num_classes)
 
 
 def check_architecture(cfg: TrainConfig, nets: dict[str, dict[str, Any]], num_classes: int,
                        limit: int = 5) -> None:
-    """Raise ImportRefused listing the first mismatches when `nets` do not fit the config's models."""
-    G, D = build_models(cfg, num_classes)
+    """Raise ImportRefused listing the first mismatches when `nets` do not fit the config's models
+    (names, shapes, dtypes), or when a weight is NaN or infinite."""
+    G, D = _meta_models(cfg, num_classes)
     for name, sd in nets.items():
         model = D if name == "D" else G
         if model is None:
@@ -88,6 +106,11 @@ def check_architecture(cfg: TrainConfig, nets: dict[str, dict[str, Any]], num_cl
                 f"{cfg.image_size} images, latent {cfg.latent_dim}, {num_classes} classes): {len(bad)} "
                 f"mismatch{'es' if len(bad) > 1 else ''}: {'; '.join(bad[:limit])}{more}. "
                 "Pick the config the weights were trained with.")
+        bad_values = [k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+        if bad_values:
+            n = len(bad_values)
+            raise ImportRefused(f"{name}: {n} tensor{'s hold' if n > 1 else ' holds'} NaN or inf (first "
+                                f"{bad_values[0]}); such weights cannot draw anything")
 
 
 # ---- import --------------------------------------------------------------------------------------
@@ -127,9 +150,8 @@ def import_file(data: bytes | str | Path, filename: Optional[str] = None, *, cfg
     else:
         raise ImportRefused(f"{filename}: expected a .zip, .safetensors, .pt or .pth file")
     if epoch is not None:
-        if epoch < 0:
-            raise ImportRefused(f"epoch must be 0 or more, got {epoch}")
-        plan.epoch = int(epoch)
+        plan.epoch = epoch_number(epoch, "--epoch")
+    plan.num_classes = class_count(plan.num_classes, "num_classes")
     check_architecture(plan.cfg, plan.nets, plan.num_classes)
     return _write_run(plan, runs_root)
 
@@ -141,7 +163,8 @@ def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classe
         manifest = parse_json(files["manifest.json"], "manifest.json")
         if not isinstance(manifest, dict):
             raise ImportRefused("manifest.json must hold an object")
-        if manifest.get("format") not in (None, FORMAT) or int(manifest.get("format_version", 1)) > FORMAT_VERSION:
+        version = manifest.get("format_version", 1)
+        if manifest.get("format") not in (None, FORMAT) or not isinstance(version, int) or version > FORMAT_VERSION:
             raise ImportRefused(f"manifest.json names format {manifest.get('format')} version "
                                 f"{manifest.get('format_version')}; this GAN Workbench reads {FORMAT} "
                                 f"version {FORMAT_VERSION}")
@@ -178,11 +201,12 @@ def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classe
             notes.append(f"ignored {name}")
     metrics = parse_csv(files["metrics.csv"]) if "metrics.csv" in files else None
     evals = parse_jsonl(files["evals.jsonl"]) if "evals.jsonl" in files else None
-    epoch = manifest.get("epoch")
-    if not isinstance(epoch, int):
+    if manifest.get("epoch") is not None:
+        epoch = epoch_number(manifest["epoch"], "manifest.json")
+    else:
         epoch = last_epoch(metrics) if metrics else 0
-    n_cls = num_classes or int(manifest.get("num_classes") or 10)
-    names = [str(c) for c in manifest.get("class_names") or []]
+    n_cls = class_count(num_classes or manifest.get("num_classes") or 10, "manifest.json")
+    names = _class_names(manifest.get("class_names"), "manifest.json")
     src = f"{filename} (run {manifest['run']})" if manifest.get("run") else filename
     return _Import(cfg, nets, n_cls, epoch, src, names, metrics, evals, grids, notes)
 
@@ -197,7 +221,7 @@ def _plan_safetensors(data: bytes, filename: str, cfg: Optional[TrainConfig],
         raise ImportRefused(f"{filename} holds no generator weights (it is {', '.join(nets)}); import the "
                             "generator's file or the run's zip")
     cfg = cfg or _meta_config(meta, filename)
-    n_cls = num_classes or int(meta.get("num_classes") or 10)
+    n_cls = class_count(num_classes or meta.get("num_classes") or 10, f"{filename} metadata")
     return _Import(cfg, nets, n_cls, cfg.epochs, filename)
 
 
@@ -213,9 +237,9 @@ def _plan_torch(data: bytes, filename: str, cfg: Optional[TrainConfig], num_clas
             except ConfigError as e:
                 raise ImportRefused(f"{filename}: its config is not valid here: {e}") from None
         metrics = [r for r in obj.get("metrics") or [] if isinstance(r, dict)]
-        return _Import(cfg, nets, num_classes or int(obj.get("num_classes", 10)), int(obj.get("epoch", 0)),
-                       filename, [str(c) for c in obj.get("class_names") or []],
-                       rows_to_csv(metrics) if metrics else None)
+        return _Import(cfg, nets, class_count(num_classes or obj.get("num_classes", 10), filename),
+                       epoch_number(obj.get("epoch", 0), filename), filename,
+                       _class_names(obj.get("class_names"), filename), rows_to_csv(metrics) if metrics else None)
     if is_state_dict(obj):
         nets = split_networks(obj)
     elif isinstance(obj, dict) and obj and set(obj) <= set(NETWORKS) and all(is_state_dict(v) for v in obj.values()):
@@ -228,6 +252,15 @@ def _plan_torch(data: bytes, filename: str, cfg: Optional[TrainConfig], num_clas
     if cfg is None:
         raise ImportRefused(f"{filename} carries no config: choose the config it was trained with")
     return _Import(cfg, nets, num_classes or 10, cfg.epochs, filename)
+
+
+def _class_names(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > NUM_CLASSES_RANGE[1] \
+            or not all(isinstance(c, (str, int)) and len(str(c)) <= 200 for c in value):
+        raise ImportRefused(f"{where}: class_names must be a list of at most {NUM_CLASSES_RANGE[1]} short names")
+    return [str(c) for c in value]
 
 
 def _meta_config(meta: dict[str, str], filename: str) -> TrainConfig:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import struct
 import zipfile
+import zlib
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -23,10 +25,13 @@ import torch
 from PIL import Image
 from safetensors.torch import load as parse_safetensors  # parses tensors only: no pickle
 
+from ganlib.store.config import NUM_CLASSES_RANGE, bounds
+
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".csv", ".png", ".safetensors")
 MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per file in a zip
 MAX_TOTAL_BYTES = 2 << 30  # 2 GiB unpacked in all
 MAX_MEMBERS = 20_000
+_CHUNK = 1 << 20  # inflate 1 MiB at a time
 
 
 class ImportRefused(ValueError):
@@ -35,14 +40,19 @@ class ImportRefused(ValueError):
 
 def read_zip(data: bytes) -> dict[str, bytes]:
     """The zip's files as {relative path: bytes}, its one top folder (if any) stripped.
-    Refuses unsafe names, links, anything but safetensors/JSON/CSV/PNG, and oversized content."""
+    Refuses unsafe names, links, anything but safetensors/JSON/CSV/PNG, oversized content
+    (declared or actually inflated) and corrupt members."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, struct.error) as e:
+    except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OSError) as e:
         raise ImportRefused(f"not a readable zip file ({e})") from None
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
         raise ImportRefused(f"the zip holds {len(infos)} entries; at most {MAX_MEMBERS} are accepted")
+    declared = sum(i.file_size for i in infos)
+    if declared > MAX_TOTAL_BYTES:  # refused before a byte is inflated
+        raise ImportRefused(f"the zip's members would unpack to {_size(declared)}; at most "
+                            f"{_size(MAX_TOTAL_BYTES)} in all are accepted")
     files: dict[str, bytes] = {}
     total = 0
     for info in infos:
@@ -55,12 +65,10 @@ def read_zip(data: bytes) -> dict[str, bytes]:
         if not name.lower().endswith(ALLOWED_SUFFIXES):
             raise ImportRefused(f"zip member {name!r} is not accepted: a run zip may only hold safetensors, "
                                 "JSON, JSON lines, CSV and PNG files (pickles and code are refused)")
-        if info.file_size > MAX_MEMBER_BYTES or total + info.file_size > MAX_TOTAL_BYTES:
-            raise ImportRefused(f"zip member {name!r} is too large")
-        with zf.open(info) as f:
-            content = f.read(MAX_MEMBER_BYTES + 1)
-        if len(content) > MAX_MEMBER_BYTES:
-            raise ImportRefused(f"zip member {name!r} is too large")
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ImportRefused(f"zip member {name!r} is too large ({_size(info.file_size)} unpacked; "
+                                f"at most {_size(MAX_MEMBER_BYTES)} per file)")
+        content = _read_member(zf, info, min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - total))
         total += len(content)
         key = name.rstrip("/")
         if key in files:
@@ -70,6 +78,33 @@ def read_zip(data: bytes) -> dict[str, bytes]:
     if len(tops) == 1 and all("/" in n for n in files):  # one folder at the top: strip it
         files = {n.split("/", 1)[1]: b for n, b in files.items()}
     return files
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, inflated in chunks and counted as they come: more than `limit` bytes,
+    a size other than the declared one, a bad CRC or a broken deflate stream is a refusal."""
+    out = bytearray()
+    try:
+        with zf.open(info) as f:
+            while chunk := f.read(_CHUNK):
+                out += chunk
+                if len(out) > limit:
+                    raise ImportRefused(f"zip member {info.filename!r} inflates to more than {limit:,} bytes; "
+                                        "refused as too large")
+    except ImportRefused:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError,
+            struct.error) as e:
+        raise ImportRefused(f"zip member {info.filename!r} is corrupt or unreadable "
+                            f"({' '.join(str(e).split())[:120] or type(e).__name__}); export the run again") from None
+    if len(out) != info.file_size:
+        raise ImportRefused(f"zip member {info.filename!r} holds {len(out):,} bytes but declares "
+                            f"{info.file_size:,}; the zip is damaged")
+    return bytes(out)
 
 
 def check_member_name(name: str) -> None:
@@ -104,9 +139,19 @@ def load_torch_weights(data: bytes, what: str) -> Any:
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - hostile, corrupt or foreign pickles all land here
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise ImportRefused(f"{what} is not a plain weights file: only tensors and plain containers are "
-                            f"loaded, never pickled objects or code ({first})") from None
+                            f"loaded, never pickled objects or code ({_torch_reason(e)})") from None
+
+
+def _torch_reason(e: Exception) -> str:
+    """What torch.load objected to, without its advice to load with weights_only=False (the
+    unsafe thing this reader exists to avoid)."""
+    text = str(e)
+    if "WeightsUnpickler error:" in text:  # the reason follows it, on the same line or the next
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    plain = [ln for ln in lines if "weights_only" not in ln and "Weights only load failed" not in ln]
+    return (plain[0].split(". ")[0] if plain else type(e).__name__)[:160]
 
 
 def is_state_dict(obj: Any) -> bool:
@@ -128,8 +173,8 @@ def split_networks(sd: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def parse_json(content: bytes, name: str) -> Any:
     try:
         return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ImportRefused(f"{name} is not valid JSON ({e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ImportRefused(f"{name} is not valid JSON ({str(e)[:120] or 'nested too deeply'})") from None
 
 
 def parse_jsonl(content: bytes) -> str:
@@ -137,28 +182,59 @@ def parse_jsonl(content: bytes) -> str:
         lines = [ln for ln in content.decode("utf-8").splitlines() if ln.strip()]
         if not all(isinstance(json.loads(ln), dict) for ln in lines):
             raise ValueError("every line must be an object")
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ImportRefused(f"evals.jsonl is not valid JSON lines ({e})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ImportRefused(f"evals.jsonl is not valid JSON lines ({str(e)[:120] or 'nested too deeply'})") from None
     return "".join(ln + "\n" for ln in lines)
 
 
 def parse_csv(content: bytes) -> str:
+    """metrics.csv's text, refused unless it has an epoch column of whole numbers in the
+    config's range (a run lists and resumes by those epochs)."""
     try:
         text = content.decode("utf-8")
         reader = csv.DictReader(io.StringIO(text))
-        list(reader)
+        rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as e:
         raise ImportRefused(f"metrics.csv is not valid CSV ({e})") from None
     if reader.fieldnames is None or "epoch" not in reader.fieldnames:
         raise ImportRefused("metrics.csv has no epoch column")
+    for i, row in enumerate(rows, start=2):
+        epoch_number(row.get("epoch"), f"metrics.csv line {i}")
     return text
+
+
+def epoch_number(value: Any, where: str) -> int:
+    """An untrusted epoch as an int within the config's epochs bound (0 allowed: before training)."""
+    hi = int(bounds("epochs")[1])
+    try:
+        f = float(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else math.nan
+    except ValueError:
+        f = math.nan
+    if not (math.isfinite(f) and f.is_integer() and 0 <= f <= hi):
+        shown = repr(value) if len(repr(value)) <= 30 else repr(value)[:27] + "..."
+        raise ImportRefused(f"{where}: epoch must be a whole number from 0 to {hi}, got {shown}")
+    return int(f)
+
+
+def class_count(value: Any, where: str) -> int:
+    """An untrusted number of classes, held to the config's NUM_CLASSES_RANGE before any
+    embedding of that size is allocated."""
+    lo, hi = NUM_CLASSES_RANGE
+    try:
+        n = int(value) if isinstance(value, int) and not isinstance(value, bool) else int(str(value).strip())
+    except ValueError:
+        n = None
+    if n is None or not lo <= n <= hi:
+        shown = repr(value) if len(repr(value)) <= 30 else repr(value)[:27] + "..."
+        raise ImportRefused(f"{where}: num_classes must be a whole number from {lo} to {hi}, got {shown}")
+    return n
 
 
 def last_epoch(metrics_csv: str) -> int:
     epochs = [r.get("epoch") for r in csv.DictReader(io.StringIO(metrics_csv))]
     try:
         return int(float(epochs[-1])) if epochs else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 

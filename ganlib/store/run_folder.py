@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ganlib.core.atomic import atomic_write_text
+from ganlib.core.atomic import atomic_write_text, is_temp_file
 from ganlib.core.numbers import finite_or_none
 from ganlib.store.config import TrainConfig
 
@@ -55,6 +55,7 @@ def runs_dir(path: str | Path | None = None) -> Path:
 def new_run_dir(cfg: TrainConfig, root: str | Path | None = None) -> Path:
     """`NNNNN-model-dataset`, numbered after the highest existing run; created exclusively."""
     root = runs_dir(root)
+    check_runs_root(root)
     root.mkdir(parents=True, exist_ok=True)
     while True:
         nums = [int(m.group(1)) for p in root.iterdir() if (m := _RUN_RE.match(p.name))]
@@ -64,6 +65,15 @@ def new_run_dir(cfg: TrainConfig, root: str | Path | None = None) -> Path:
             return path
         except FileExistsError:  # another process took the number: try the next
             continue
+
+
+def check_runs_root(root: Path) -> None:
+    """Refuse a runs folder that is a file (or sits under one) in words, not `[Errno 17]`."""
+    for p in (root, *root.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise NotADirectoryError(f"runs folder {root}: {p} is a file, not a folder")
+            return
 
 
 @dataclass
@@ -115,6 +125,24 @@ class Run:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    @property
+    def lock_file(self) -> Path:
+        """Held with an OS lock while a process trains the run (`store.run_lock`)."""
+        return self.path / ".train.lock"
+
+    @property
+    def lock_owner_file(self) -> Path:
+        """The pid of the lock's holder, for the refusal of a second trainer."""
+        return self.path / ".train.owner.json"
+
+    def remove_temp_files(self) -> list[Path]:
+        """Delete the temp files of atomic writes a killed process left behind (call it only
+        while holding the run's lock: a live writer's temp file would vanish under it)."""
+        found = [p for p in self.path.rglob(".*") if p.is_file() and is_temp_file(p)]
+        for p in found:
+            p.unlink(missing_ok=True)
+        return found
+
     def config(self) -> TrainConfig:
         return TrainConfig.from_json(self.config_file.read_text())
 
@@ -125,7 +153,9 @@ class Run:
     def status(self) -> dict[str, Any]:
         try:
             st = json.loads((self.path / "status.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (OSError, ValueError, RecursionError):  # missing, not UTF-8, not JSON: said, not raised
+            return {"state": "unknown"}
+        if not isinstance(st, dict):
             return {"state": "unknown"}
         if st.get("state") in LIVE_STATES and not _pid_alive(st.get("pid")):
             st["state"] = "interrupted"  # its process died without saying so
@@ -134,8 +164,9 @@ class Run:
     def write_status(self, **fields: Any) -> None:
         try:
             st = json.loads((self.path / "status.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (OSError, ValueError, RecursionError):
             st = {}
+        st = st if isinstance(st, dict) else {}
         st.update(fields, pid=os.getpid(), updated=time.time())
         atomic_write_text(self.path / "status.json", json.dumps(st, indent=2))
 
@@ -268,18 +299,31 @@ class Run:
     def summary(self) -> dict[str, Any]:
         """One row of the runs table."""
         st = self.status()
-        row: dict[str, Any] = {"run": self.name, "status": st.get("state", "unknown")}
+        state = st.get("state")
+        row: dict[str, Any] = {"run": self.name, "status": state if isinstance(state, str) else "unknown"}
         try:
             cfg = self.config()
             row.update(model=cfg.model, dataset=cfg.dataset, loss=cfg.loss, epochs=cfg.epochs)
         except Exception:  # noqa: BLE001 - a broken config still lists, marked
             row.update(model="?", dataset="?", loss="?", epochs=None)
         m = self.metrics()
-        row["epoch"] = int(m[-1]["epoch"]) if m else 0
-        row["d_loss"] = m[-1].get("d_loss") if m else None
-        row["g_loss"] = m[-1].get("g_loss") if m else None
-        row["checkpoints"] = len(self.checkpoints())
-        row["error"] = st.get("error") or ""
+        last = m[-1] if m else {}
+        epoch = finite_or_none(last.get("epoch")) if m else 0.0
+        problems = []
+        if epoch is None or not (epoch.is_integer() and epoch >= 0):
+            problems.append(f"metrics.csv: the last epoch is {last.get('epoch')!r}, not an epoch number")
+            epoch = None
+        row["epoch"] = int(epoch) if epoch is not None else None
+        row["d_loss"], row["g_loss"] = finite_or_none(last.get("d_loss")), finite_or_none(last.get("g_loss"))
+        ckpts = self.checkpoints()
+        row["checkpoints"] = len(ckpts)
+        saved = ckpts[-1][0] if ckpts else 0
+        if row["status"] == "interrupted" and row["epoch"] is not None and row["epoch"] > saved:
+            # what a resume will start from: the epochs after the last checkpoint are lost
+            problems.append(f"killed after epoch {row['epoch']}; the last checkpoint is epoch {saved}, "
+                            "where a resume restarts")
+            row["epoch"] = saved
+        row["error"] = "; ".join(([str(st["error"])] if st.get("error") else []) + problems)
         return row
 
 

@@ -43,7 +43,7 @@ def summary_row(run: Run) -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001 - listed, marked, whatever is wrong with it
         row = {"run": run.name, "status": "?", "model": "?", "dataset": "?", "loss": "?", "epochs": None,
                "epoch": None, "d_loss": None, "g_loss": None, "checkpoints": None,
-               "error": f"unreadable: {type(e).__name__}"}
+               "error": f"unreadable: {type(e).__name__}: {' '.join(str(e).split())[:120]}"}
         row["health"] = "?"
         return row
     row["health"] = run_verdict(run).label

@@ -108,34 +108,38 @@ def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str,
     base, optional = _base_type(f)
     choices = meta.get("choices")
     lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")
+    # The default only for a widget the session has no value of yet: beside a value set through
+    # the session state (a preset, a clone), a default makes Streamlit warn.
+    first = key not in st.session_state
 
     if name == "data_path":
         ds = values.get("dataset", "")
         if ds in NO_PATH_DATASETS:
             return ""
         hint = PATH_HINTS.get(ds, "torchvision root (empty: the default data/ folder)")
-        return st.text_input(label, value=default or "", key=key, help=help_, placeholder=hint,
-                             persist_state="session")
+        return st.text_input(label, value=(default or "") if first else None, key=key, help=help_,
+                             placeholder=hint, persist_state="session")
 
     if isinstance(choices, str):  # a registry
         reg = registry_for(choices)
         names = reg.names()
         desc = _descriptions(reg)
         index = names.index(default) if default in names else 0
-        return st.selectbox(label, names, index=index, key=key, persist_state="session",
+        return st.selectbox(label, names, index=index if first else None, key=key, persist_state="session",
                             help=f"{help_}\n\n{desc}" if desc else help_)
     if isinstance(choices, (list, tuple)):
         opts = list(choices)
         if default not in opts:
             opts.append(default)
-        return st.selectbox(label, opts, index=opts.index(default), key=key, help=help_, persist_state="session")
+        return st.selectbox(label, opts, index=opts.index(default) if first else None, key=key, help=help_,
+                            persist_state="session")
 
     if optional:  # e.g. dropout: a "use the default" checkbox, then the slider
         return _optional_widget(name, label, base, default, key, help_, lo, hi, step, values)
 
     if meta.get("log"):
         opts = log_values(lo, hi, include=default)
-        return st.select_slider(label, options=opts, value=default, key=key, help=help_,
+        return st.select_slider(label, options=opts, value=default if first else None, key=key, help=help_,
                                 format_func=lambda v: f"{v:.0e}", persist_state="session")
 
     if base in (int, float) and lo is not None and hi is not None:
@@ -143,14 +147,18 @@ def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str,
         cast = int if base is int else float
         lo, hi, step, default = cast(lo), cast(hi), cast(step), cast(default)
         if (hi - lo) / step <= MAX_SLIDER_STEPS:
-            return st.slider(label, lo, hi, default, step, key=key, help=help_, persist_state="session")
+            return st.slider(label, lo, hi, default if first else None, step, key=key, help=help_,
+                             persist_state="session")
         fmt = None if base is int else f"%.{max(0, -math.floor(math.log10(step)))}f"
-        return st.number_input(label, lo, hi, default, step, format=fmt, key=key, help=help_,
-                               persist_state="session")
+        # No min/max on the box: Streamlit would only mark a value typed out of range in red and
+        # keep the old one; taken as typed, the config's range check names the field and the
+        # page disables Start.
+        return st.number_input(label, value=default if first else None, step=step, format=fmt, key=key,
+                               help=f"{help_} Range {lo:g} to {hi:g}.", persist_state="session")
     if base is bool:
-        return st.checkbox(label, value=bool(default), key=key, help=help_, persist_state="session")
-    return st.text_input(label, value="" if default is None else str(default), key=key, help=help_,
-                         persist_state="session")
+        return st.checkbox(label, value=bool(default) and first, key=key, help=help_, persist_state="session")
+    return st.text_input(label, value=("" if default is None else str(default)) if first else None, key=key,
+                         help=help_, persist_state="session")
 
 
 def _optional_widget(name, label, base, default, key, help_, lo, hi, step, values):
@@ -160,7 +168,8 @@ def _optional_widget(name, label, base, default, key, help_, lo, hi, step, value
         if model in MODELS:
             model_default = MODELS.get(model).default_dropout
     shown = f" ({model_default:g})" if model_default is not None else ""
-    use_default = st.checkbox(f"{label}: use the model's default{shown}", value=default is None,
+    first = f"{key}_default" not in st.session_state  # a default beside a session value makes Streamlit warn
+    use_default = st.checkbox(f"{label}: use the model's default{shown}", value=default is None and first,
                               key=f"{key}_default", help=help_, persist_state="session")
     start = default if default is not None else (model_default if model_default is not None else lo or 0)
     if base is float and lo is not None and hi is not None:

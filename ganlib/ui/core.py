@@ -167,6 +167,16 @@ def pick_checkpoint(run: Run, key: str, container=None, *, default_best: bool = 
                                        format_func=choices.get, help=help)
 
 
+def first_checkpoint_text(run: Run) -> str:
+    """What a sampling page says about a run that trains and has no checkpoint yet."""
+    try:
+        cfg = run.config()
+        when = f"at the end of epoch {min(cfg.checkpoint_every, cfg.epochs)}"
+    except Exception:  # noqa: BLE001 - a config that cannot be read only loses the epoch number
+        when = "soon"
+    return f"{run.name} is training and has no checkpoint yet: the first is written {when}; sample it then."
+
+
 def pick_generator(page: str, key: str):
     """The run, checkpoint and generator handle a sampling page works on: a run picker, the
     checkpoint picker, and the generator loaded once. Stops the page with a message when there
@@ -179,6 +189,9 @@ def pick_generator(page: str, key: str):
     with c_run:
         run = pick_run(runs, key=f"{key}_run")
     ckpt = pick_checkpoint(run, key, c_ck)
+    if ckpt is None and run.status().get("state") in runs_mod.LIVE_STATES:
+        st.info(first_checkpoint_text(run), icon=":material/hourglass_top:")  # not an error: it is coming
+        st.stop()
     try:
         handle = sampling.get_generator(run, ckpt)
     except (FileNotFoundError, ValueError, KeyError) as e:

@@ -1,0 +1,92 @@
+"""How long each dashboard page takes to load the first time, measured with Streamlit's
+AppTest in a fresh process per page (so no page profits from another's imports or caches),
+against a runs folder with two tiny finished runs. Writes "## Page first loads" in docs/PERF.md.
+
+    python benchmarks/page_loads.py                 # every page
+    python benchmarks/page_loads.py --pages 6 9     # the pages whose file name starts so
+
+The figure is the wall time of `AppTest.run()` for the page's first script run (imports
+included), the median of --repeats fresh processes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import command_line, write_perf  # noqa: E402
+
+SECTION = "## Page first loads"
+ONE_PAGE = """
+import json, sys, time
+from streamlit.testing.v1 import AppTest
+t0 = time.perf_counter()
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.run()
+print(json.dumps({"s": time.perf_counter() - t0, "exceptions": [str(e.value)[:200] for e in at.exception]}))
+"""
+MAKE_RUNS = """
+import sys
+from ganlib.engine.training import train
+from ganlib.store.config import TrainConfig
+for model in ("mlp_gan", "cgan"):
+    train(TrainConfig(model=model, loss="nonsaturating", epochs=2, max_images=256, batch_size=64, device="cpu",
+                      eval_every=1, eval_samples=256, checkpoint_every=1), runs_dir=sys.argv[1])
+"""
+
+
+def pages(prefixes: Sequence[str]) -> list[Path]:
+    found = [ROOT / "app.py"] + sorted((ROOT / "pages").glob("*.py"), key=lambda p: int(p.name.split("_")[0]))
+    if prefixes:
+        found = [p for p in found if any(p.name.startswith(f"{x}_") or p.name == x for x in prefixes)]
+    return found
+
+
+def load_time(page: Path, env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", ONE_PAGE, str(page)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pages", nargs="*", default=[], help="page number prefixes (default: all, Home included)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--load", default="", help="how busy the machine was, for the table's note")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "PERF.md")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="page-loads-") as runs:
+        env = {**os.environ, "GANLIB_RUNS_DIR": runs, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-c", MAKE_RUNS, runs], cwd=ROOT, env=env, check=True, capture_output=True)
+        rows = []
+        for page in pages(args.pages):
+            results = [load_time(page, env) for _ in range(args.repeats)]
+            rows.append((page.relative_to(ROOT).as_posix(), statistics.median(r["s"] for r in results),
+                         max(r["s"] for r in results), results[-1]["exceptions"]))
+            print(f"{rows[-1][0]:32s} {rows[-1][1]:6.2f} s (max {rows[-1][2]:.2f})", flush=True)
+    load = f" Machine: {args.load}." if args.load else ""
+    body = "\n".join([
+        f"`{command_line(__file__, argv)}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}). First script run "
+        f"of each page in a fresh process (imports included), median of {args.repeats}, with two tiny finished runs "
+        f"in the runs folder.{load} The target is under 3 s on an idle machine.", "",
+        "| page | median (s) | max (s) | exceptions |", "| --- | --- | --- | --- |",
+        *[f"| `{name}` | {med:.2f} | {mx:.2f} | {'; '.join(exc) or '-'} |" for name, med, mx, exc in rows]])
+    print(body)
+    if not args.no_write:
+        write_perf(args.out, SECTION, body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
