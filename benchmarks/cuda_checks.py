@@ -141,9 +141,9 @@ def check_one(model: str, option: str, args, device: torch.device, runs_dir: str
 
     rec: dict[str, Any] = {"model": model, "option": option}
     B = args.batch_size
-    try:
+    try:  # eval_samples >= 100, the field's minimum: the pipeline caps N at the images held
         cfg = TrainConfig(model=model, dataset=args.dataset, device=str(device), epochs=2, batch_size=B,
-                          max_images=B * args.steps, eval_every=1, eval_samples=max(2, B * args.steps),
+                          max_images=B * args.steps, eval_every=1, eval_samples=max(100, B * args.steps),
                           checkpoint_every=1, seed=0, **OPTIONS[option])
     except ConfigError as e:
         return {**rec, "result": "refused", "message": str(e).splitlines()[0]}  # "field: why"

@@ -61,7 +61,7 @@ def train_for(model: str, budget: float, device: str, runs: Path, probe_s: float
               **changes) -> tuple[Run, dict]:
     """With `epochs` the run trains exactly that many (no probe, no time limit): a measure that
     does not depend on how busy the machine is."""
-    base = dict(device=device, eval_every=0, checkpoint_every=1000, sample_every=1000, **changes)
+    base = dict(device=device, eval_every=0, checkpoint_every=1000, sample_every=100, **changes)  # the fields' maxima
     cfg = apply_preset(model, **base)
     n = len(load_dataset(cfg.dataset, max_images=cfg.max_images))
     rate = math.nan
