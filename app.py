@@ -28,8 +28,10 @@ clone a run into Train.
 - **Timelapse**: a run's grids across epochs as one GIF or MP4.
 - **Export import**: a run as a zip, its config as JSON or YAML, its metrics as TensorBoard logs; \
 a zip or a weights file back in as a new run.
-- **Translate**: an image-to-image run (pix2pix, CycleGAN) on held-out or uploaded images: input, output, target and, for CycleGAN, the way back.
-- **Augment**: does the run's generator help a classifier? Accuracy on held-out real digits with real, real + generated and generated-only training data (CAS), over several seeds.
+- **Translate**: an image-to-image run (pix2pix, CycleGAN) on held-out or uploaded images: input, output, \
+target and, for CycleGAN, the way back.
+- **Augment**: does the run's generator help a classifier? Accuracy on held-out real digits with real, \
+real + generated and generated-only training data (CAS), over several seeds.
 """
 
 core.page_setup("Home")

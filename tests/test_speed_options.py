@@ -12,7 +12,8 @@ from ganlib.cli.train import resume_config
 from ganlib.engine.training import prepare, train
 from ganlib.models import build_models
 from ganlib.store.checkpoints import load_checkpoint, load_handle
-from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
+from ganlib.store.config import ConfigError, TrainConfig
+from ganlib.store.config_context import relevant_fields
 from ganlib.store.run_folder import Run
 
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")

@@ -28,7 +28,8 @@ from ganlib.data import DATASETS, NO_PATH_DATASETS
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
-from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
+from ganlib.store.config import TrainConfig, changeable, field_specs
+from ganlib.store.config_context import relevant_fields
 from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
