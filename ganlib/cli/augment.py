@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command, eprint
-from ganlib.cli.flags import add_runs_dir, check_device
+from ganlib.cli.flags import add_checkpoint, add_device, add_runs_dir, check_device
 from ganlib.explore.augment_report import reading, summary_table
 from ganlib.explore.augmentation import AugmentSettings, augment_run
 from ganlib.store.run_folder import find_run
@@ -42,9 +42,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     p.add_argument("--steps", type=int, default=DEFAULTS.steps, metavar="N",
                    help="training steps of every classifier, batch 64 (default: %(default)s)")
-    p.add_argument("--checkpoint", metavar="FILE",
-                   help="checkpoint file, or its name in the run's ckpt/ (default: best.pt, else the latest)")
-    p.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
+    add_checkpoint(p, "best.pt, else the latest")
+    add_device(p, "auto")
     p.add_argument("--json", metavar="OUT", help="also write the whole result as JSON to OUT ('-': stdout, "
                                                  "instead of the table)")
     p.add_argument("--no-progress", "--no_progress", action="store_true", help="no progress bar")

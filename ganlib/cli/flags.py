@@ -39,6 +39,17 @@ def add_runs_dir(parser: argparse.ArgumentParser, help: str = RUNS_DIR_HELP) -> 
     parser.add_argument("--runs-dir", "--runs_dir", metavar="DIR", help=help)
 
 
+def add_checkpoint(parser: argparse.ArgumentParser, default: str = "the latest") -> None:
+    """`--checkpoint` as every command that reads one run's weights takes it."""
+    parser.add_argument("--checkpoint", metavar="FILE",
+                        help=f"checkpoint file, or its name in the run's ckpt/ (default: {default})")
+
+
+def add_device(parser: argparse.ArgumentParser, default: str = "cpu") -> None:
+    parser.add_argument("--device", default=default, metavar="DEV",
+                        help=f"auto, cpu, cuda or cuda:N (default: {default})")
+
+
 # ---- TrainConfig fields ---------------------------------------------------------------------
 def _field_help(f: dataclasses.Field) -> str:
     text = f.metadata.get("help", "")

@@ -9,7 +9,7 @@ import sys
 from typing import Any, Optional
 
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command, eprint, one_line
-from ganlib.cli.flags import add_runs_dir, check_device, extractor
+from ganlib.cli.flags import add_checkpoint, add_device, add_runs_dir, check_device, extractor
 from ganlib.explore.checkpoint_evaluation import evaluate_checkpoint
 from ganlib.metrics.labels import METRIC_LABELS, MetricLabel
 from ganlib.models import MODELS
@@ -29,16 +29,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "disk ($GANLIB_CACHE_DIR, default ~/.cache/ganlib/stats), shared with training.",
         epilog="Values depend on the extractor and on N: compare runs only at equal extractor and N.")
     p.add_argument("run", metavar="RUN", help="a run folder, or a run name under --runs-dir")
-    p.add_argument("--checkpoint", metavar="FILE",
-                   help="checkpoint file, or its name in the run's ckpt/, e.g. epoch_0010.pt (default: best.pt, "
-                        "the lowest-FID state, when the run has one, else the latest)")
+    add_checkpoint(p, "best.pt, the lowest-FID state, when the run has one, else the latest; e.g. epoch_0010.pt")
     p.add_argument("--extractor", "--features", metavar="NAME",
                    help="auto, digits or inception (default: the run's own setting; auto is digits for "
                         "grayscale runs, inception for colour, falling back to digits without its weights)")
     p.add_argument("--n", type=int, metavar="N",
                    help="generated samples and real images compared (default: the run's eval_samples, "
                         "capped at the dataset's size)")
-    p.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
+    add_device(p, "auto")
     p.add_argument("--inception-weights", "--inception_weights", default="", metavar="FILE",
                    help="path to pt_inception-2015-12-05-6726825d.pth (default: the run's setting, "
                         "$GANLIB_INCEPTION_WEIGHTS, torch hub's cache, a download)")

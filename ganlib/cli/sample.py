@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command, eprint
-from ganlib.cli.flags import add_runs_dir, check_device
+from ganlib.cli.flags import add_checkpoint, add_device, add_runs_dir, check_device
 from ganlib.explore.sampling import Samples, generate
 from ganlib.store.run_folder import find_run
 
@@ -29,9 +29,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="class for every image (conditional runs only; default: cycle through the classes)")
     p.add_argument("--seed", type=int, metavar="S",
                    help="noise seed; the same seed draws the same images (default: random, printed)")
-    p.add_argument("--checkpoint", metavar="FILE",
-                   help="checkpoint file, or its name in the run's ckpt/ (default: the latest)")
-    p.add_argument("--device", default="cpu", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: cpu)")
+    add_checkpoint(p)
+    add_device(p)
     add_runs_dir(p)
     return p
 

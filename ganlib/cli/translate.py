@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command
-from ganlib.cli.flags import add_runs_dir, check_device
+from ganlib.cli.flags import add_checkpoint, add_device, add_runs_dir, check_device
 from ganlib.explore.sampling import get_generator
 from ganlib.explore.translation import check_direction, is_translator, read_inputs, translate_images
 from ganlib.store.run_folder import find_run
@@ -24,9 +24,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--direction", choices=["AtoB", "BtoA"],
                    help="domain A to B or B to A (default: the way the run trained; the reverse needs a CycleGAN)")
-    p.add_argument("--checkpoint", metavar="FILE",
-                   help="checkpoint file, or its name in the run's ckpt/ (default: the latest)")
-    p.add_argument("--device", default="cpu", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: cpu)")
+    add_checkpoint(p)
+    add_device(p)
     add_runs_dir(p)
     return p
 
