@@ -1,6 +1,5 @@
 """The benchmark scripts run end to end on a CPU with tiny budgets and write the JSON (and the
 PERF.md section) they promise. Numbers are not checked: only that they are there."""
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -8,17 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 pytestmark = [pytest.mark.slow]
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

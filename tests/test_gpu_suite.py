@@ -2,7 +2,6 @@
 failure or a timeout, its report reads the steps' JSON against the targets, its correctness
 checks run on the CPU, and every script it runs imports without streamlit, plotly or mlxtend
 (the GPU machine has none of them)."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,16 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

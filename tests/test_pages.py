@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from helpers import page, run
+
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.store.config import TrainConfig, field_specs  # noqa: E402
 from ganlib.store.config_context import relevant_fields  # noqa: E402
@@ -31,17 +33,6 @@ from ganlib.ui import core, health_view  # noqa: E402
 TINY = dict(max_images=256, batch_size=64, device="cpu")
 PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py",
          "pages/5_Evaluate.py"]
-
-
-# ---- helpers -------------------------------------------------------------------------------
-def page(path: str) -> AppTest:
-    return AppTest.from_file(str(REPO / path), default_timeout=60)
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(elements) -> str:

@@ -10,25 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from helpers import page, run
+
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
-
-
-def page(path: str) -> AppTest:
-    return AppTest.from_file(str(REPO / path), default_timeout=60)
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,14 @@
 """The two reliability campaigns run end to end with tiny budgets and write their section of
 docs/RELIABILITY.md (into a copy): the kill -9 campaign must find every checkpoint identical
 to the uninterrupted run's, the fuzz campaign must report every property."""
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_kill_campaign_resumes_bit_for_bit(tmp_path):

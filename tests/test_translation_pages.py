@@ -8,11 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from helpers import page, run
 
 from ganlib.core.images import grid_image, png_bytes  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
@@ -24,16 +25,6 @@ from ganlib.store.config import TrainConfig  # noqa: E402
 
 TINY = dict(max_images=32, image_size=16, batch_size=16, epochs=1, device="cpu", eval_every=0,
             lr_g=2e-4, lr_d=2e-4, cpu_threads=1)
-
-
-def page(path: str) -> AppTest:
-    return AppTest.from_file(str(REPO / path), default_timeout=60)
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.fixture(scope="module")
