@@ -9,6 +9,7 @@ name with no partner, a pair of different sizes, an empty folder) is an error na
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -30,14 +31,7 @@ def load_paired_folder(data_path: str = "", image_size: int = 64) -> RawData:
     if not train:
         raise DatasetUnavailable(f"paired folder: no images in {root / 'train'} (and no A/ and B/ folders)")
     held = next((files_in(root / n) for n in HELD_OUT_NAMES if files_in(root / n)), [])
-    note = ""
-    if not held:
-        train, held = split_off(train)
-        note = "; no val/ or test/ folder: the last tenth of train/ is held out"
-    part = _combined(train, image_size)
-    part.held_out = _combined(held, image_size) if held else None
-    part.note = f"{len(train)} pairs side by side{note}"
-    return part
+    return _assembled(train, held, lambda fs: _combined(fs, image_size), "side by side", "val/ or test/", "train/")
 
 
 def _combined(files: list[Path], size: int) -> RawData:
@@ -75,11 +69,18 @@ def _two_folders(root: Path, size: int) -> RawData:
     if not train:
         raise DatasetUnavailable(f"paired folder: no images in {root / 'A' / 'train'} and {root / 'B' / 'train'}")
     held = next((p for p in (_matched(root, n) for n in HELD_OUT_NAMES) if p), [])
+    return _assembled(train, held, lambda ps: _stacked(ps, size), "in A/ and B/", "A/val or A/test", "train")
+
+
+def _assembled(train: list, held: list, build: Callable[[list], RawData], layout: str, held_names: str,
+               train_name: str) -> RawData:
+    """Both layouts' data with its held-out part: the layout's val/test folder, else the last
+    tenth of train (said in the note)."""
     note = ""
     if not held:
         train, held = split_off(train)
-        note = "; no A/val or A/test folder: the last tenth of train is held out"
-    part = _stacked(train, size)
-    part.held_out = _stacked(held, size) if held else None
-    part.note = f"{len(train)} pairs in A/ and B/{note}"
+        note = f"; no {held_names} folder: the last tenth of {train_name} is held out"
+    part = build(train)
+    part.held_out = build(held) if held else None
+    part.note = f"{len(train)} pairs {layout}{note}"
     return part
