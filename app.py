@@ -1,6 +1,6 @@
 """GAN Workbench dashboard, Home page: `streamlit run app.py`.
 
-Streamlit's `pages/` folder convention adds the eleven pages to the sidebar; Home says what
+Streamlit's `pages/` folder convention adds the pages to the sidebar; Home says what
 each does, lists the runs and shows the device. No page imports
 torch; runs live in $GANLIB_RUNS_DIR (default: checkpoints/).
 """
@@ -72,16 +72,15 @@ if df["error"].astype(bool).any():
 st.dataframe(df[[c for c in cols if c in df.columns]], hide_index=True, width="stretch", column_config={
     "run": st.column_config.TextColumn("run", width="medium"),
     "error": st.column_config.TextColumn("error", width="large"),
-    "checkpoints": st.column_config.NumberColumn("ckpts", width="small"),
-    "loss": st.column_config.TextColumn("loss", width="small"),
-    "status": st.column_config.TextColumn("status", width="small"),
+    "checkpoints": st.column_config.NumberColumn("ckpts", width=55),
+    "status": st.column_config.TextColumn("status", width=90),
     "health": st.column_config.TextColumn("health", help="The run's verdict from its metrics: learning, "
                                           "collapse k/N (classes covered), D winning, stalled, diverged, "
                                           "failed, too early; ? when its files cannot be read. The Train "
                                           "page explains it and says what to change."),
-    "epoch": st.column_config.NumberColumn("done", width="small", help="epochs done"),
-    "epochs": st.column_config.NumberColumn("planned", width="small", help="epochs planned"),
-    "d_loss": st.column_config.NumberColumn("D loss", format="%.3f", width="small", help="last epoch's D loss"),
-    "g_loss": st.column_config.NumberColumn("G loss", format="%.3f", width="small", help="last epoch's G loss"),
+    "epoch": st.column_config.NumberColumn("done", width=55, help="epochs done"),
+    "epochs": st.column_config.NumberColumn("planned", width=70, help="epochs planned"),
+    "d_loss": st.column_config.NumberColumn("D loss", format="%.3f", width=70, help="last epoch's D loss"),
+    "g_loss": st.column_config.NumberColumn("G loss", format="%.3f", width=70, help="last epoch's G loss"),
 })
 st.caption(f"{len(runs)} run(s) in `{core.runs_root()}`.")

@@ -14,28 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("GANLIB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from browser import chromium_page, serve  # noqa: E402
+
 MARKS = ("config", "stream_row", "chart")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stream_rows(runs: Path) -> int:
@@ -46,41 +37,23 @@ def _stream_rows(runs: Path) -> int:
 def one_press(timeout_s: float) -> dict[str, float]:
     """The seconds from the click to each mark (missing: not reached within `timeout_s`)."""
     runs = Path(tempfile.mkdtemp(prefix="first-chart-"))
-    port = _free_port()
-    env = {**os.environ, "GANLIB_RUNS_DIR": str(runs)}
-    log = (runs.parent / f"{runs.name}.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     marks: dict[str, float] = {}
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/Train")
-            start = page.get_by_role("button", name="Start training")
-            expect(start).to_be_enabled(timeout=120_000)
-            page.wait_for_timeout(1000)  # let the form settle, as a user reads it
-            start.click()
-            t0 = time.time()
-            while time.time() - t0 < timeout_s and "chart" not in marks:
-                now = time.time() - t0
-                if "config" not in marks and list(runs.glob("*/config.json")):
-                    marks["config"] = now
-                if "stream_row" not in marks and _stream_rows(runs) > 0:
-                    marks["stream_row"] = now
-                if page.locator('[data-testid="stPlotlyChart"]').count() > 0:
-                    marks["chart"] = now
-                page.wait_for_timeout(50)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with serve(runs) as url, chromium_page() as page:
+        page.goto(f"{url}/Train")
+        start = page.get_by_role("button", name="Start training")
+        expect(start).to_be_enabled(timeout=120_000)
+        page.wait_for_timeout(1000)  # let the form settle, as a user reads it
+        start.click()
+        t0 = time.time()
+        while time.time() - t0 < timeout_s and "chart" not in marks:
+            now = time.time() - t0
+            if "config" not in marks and list(runs.glob("*/config.json")):
+                marks["config"] = now
+            if "stream_row" not in marks and _stream_rows(runs) > 0:
+                marks["stream_row"] = now
+            if page.locator('[data-testid="stPlotlyChart"]').count() > 0:
+                marks["chart"] = now
+            page.wait_for_timeout(50)
     return marks
 
 

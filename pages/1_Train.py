@@ -104,8 +104,8 @@ def fork_form() -> None:
     values = config_form(defaults=base, prefix=f"fork_{parent.name}_{ck_path.stem}", fixed=fixed_in("fork"))
     changes = {k: v for k, v in values.items() if v != base.get(k)}
     try:
-        TrainConfig.from_dict(values)
         core.check_device(values["device"])
+        core.check_data(TrainConfig.from_dict(values))
     except ConfigError as e:
         st.error(f"Cannot fork: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
         return
@@ -139,6 +139,7 @@ def new_run_form(defaults) -> None:
     try:
         cfg = TrainConfig.from_dict(values)
         core.check_device(cfg.device)
+        core.check_data(cfg)
     except ConfigError as e:
         cfg, problem = None, f"Cannot start: **{e.field}**: {str(e).split(': ', 1)[-1]}"
     reason = busy_reason()

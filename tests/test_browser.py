@@ -66,6 +66,11 @@ FORM_FITS_JS = r"""
 }
 """
 
+POINT_OPACITIES_JS = """chart => [...chart.querySelectorAll('.scatterlayer .trace .points path')]
+                                     .map(p => getComputedStyle(p).opacity)"""
+TABLE_WIDTH_JS = """() => { const g = document.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
+                            return [g.scrollWidth, g.clientWidth]; }"""
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -256,6 +261,7 @@ def drive_train_page(page, server, tmp_path) -> None:
         point = losses.locator(".scatterlayer .trace").nth(2).locator(".points path").first  # epoch 1's D loss
         point.scroll_into_view_if_needed()  # a mouse click outside the viewport goes nowhere
         page.wait_for_timeout(300)
+        opacities = losses.evaluate(POINT_OPACITIES_JS)
         box = point.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_timeout(300)
@@ -263,7 +269,15 @@ def drive_train_page(page, server, tmp_path) -> None:
         expect(page.get_by_text("Nearest training image of each sample")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Samples after epoch 1 (fixed noise)")).to_be_visible()
         expect(page.get_by_text("Median distance to the nearest training image")).to_be_visible()
+        assert losses.evaluate(POINT_OPACITIES_JS) == opacities  # the click faded no other point
         _log(t0, "clicked point opened its epoch")
+
+        # Home lists the run, and its runs table fits the window at 1400 px (no column cut off).
+        page.goto(server["url"])
+        expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible(timeout=60_000)
+        _idle(page)
+        scroll, client = page.evaluate(TABLE_WIDTH_JS)
+        assert scroll <= client + 1, f"Home's runs table needs {scroll} px, has {client}"
 
         # What the server wrote, where it was told to.
         (run_dir,) = [p for p in server["runs_dir"].iterdir() if p.is_dir()]

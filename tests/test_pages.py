@@ -246,13 +246,21 @@ def test_train_dropout_shows_the_chosen_models_default(empty_dir):
     assert not at.warning
 
 
-def test_train_bad_value_names_the_field_and_does_not_start(empty_dir):
+def test_train_bad_value_names_the_field_and_does_not_start(empty_dir, image_folder):
     at = run(page("pages/1_Train.py"))
     at.selectbox(key="cfg_dataset").set_value("folder")  # folder without a path
     run(at)
     assert any("data_path" in e.value for e in at.error)
     assert at.button(key="start").disabled
-    at.text_input(key="cfg_data_path").input(str(empty_dir))
+    (empty_dir / "nothing").mkdir()
+    at.text_input(key="cfg_data_path").input(str(empty_dir / "nothing"))  # no images: said before Start
+    run(at)
+    assert any("**dataset**" in e.value and "no readable images" in e.value for e in at.error)
+    assert at.button(key="start").disabled
+    at.text_input(key="cfg_data_path").input(str(image_folder))  # 9 images in two classes
+    run(at)
+    assert any("batch of 64 is larger than the 9 images" in e.value for e in at.error)
+    at.number_input(key="cfg_batch_size").set_value(8)
     run(at)
     assert not at.error and not at.button(key="start").disabled
 
@@ -334,8 +342,20 @@ def test_train_live_edit_applies_at_the_next_epoch(tmp_path, monkeypatch, stop_j
     assert at.segmented_control(key="train_mode").value == "Live view" and job_state(at) == "running"
 
 
+def test_train_refuses_a_batch_larger_than_the_data_before_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = set_tiny_config(run(page("pages/1_Train.py")), batch_size=512)  # more than the 256 images
+    assert at.button(key="start").disabled
+    assert any("batch_size" in e.value and "larger than the 256 images" in e.value for e in at.error)
+    assert not list(tmp_path.iterdir())
+    at.number_input(key="cfg_max_images").set_value(1000)
+    run(at)
+    assert not at.error and not at.button(key="start").disabled
+
+
 def test_train_failed_job_shows_error_and_traceback(tmp_path, monkeypatch, stop_jobs):
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(core, "check_data", lambda cfg: None)  # let the engine's own check fail the job
     at = set_tiny_config(run(page("pages/1_Train.py")), batch_size=512)  # more than the 256 images
     at.button(key="start").click()
     wait_for(at, lambda a: job_state(a) == "failed", "the job to fail")

@@ -8,7 +8,6 @@ from typing import Sequence
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from ganlib.core.atomic import atomic_write_bytes
 
@@ -21,6 +20,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def grid_image(images: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int = 1) -> Image.Image:
     """A grid of images as a PIL image; `scale` enlarges small digits without blurring them."""
+    from torchvision.utils import make_grid  # torchvision takes 1-1.5 s to import: only once a grid is drawn
+
     g = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding,
                   normalize=True, value_range=(-1, 1), pad_value=1.0)
     arr = g.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()

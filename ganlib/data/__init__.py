@@ -64,6 +64,26 @@ DATASETS: Registry[Loader] = Registry("dataset")
 # experiments may test on as new data (mnist5k_train -> mnist5k_heldout).
 HELDOUT_SPLITS: Registry[str] = Registry("held-out split")
 NO_PATH_DATASETS: set[str] = set()  # datasets that never read data_path (bundled with a package); loaders add theirs
+MAY_DOWNLOAD: set[str] = set()  # loaders that fetch from the internet without a local copy; loaders add theirs
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the config checks need to know about a dataset, without converting it."""
+    n_images: int
+    has_labels: bool
+    kind: str  # "images", or translation data that is "paired" or "unpaired"
+
+
+def data_facts(name: str, data_path: str = "", image_size: int = 64, max_images: int = 0) -> Optional[DataFacts]:
+    """The facts of a local dataset, so a form can check a config before Start; None for a
+    dataset that may download (a form must not start a download; training checks it)."""
+    if name in MAY_DOWNLOAD:
+        return None
+    raw = load_raw(name, data_path, image_size)
+    n = len(raw.images)
+    kind = "images" if raw.source is None else "paired" if raw.paired else "unpaired"
+    return DataFacts(min(n, max_images) if max_images else n, raw.labels is not None, kind)
 
 
 def load_raw(name: str, data_path: str = "", image_size: int = 64) -> RawData:

@@ -19,12 +19,18 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from torch.utils.tensorboard import SummaryWriter
-
 from ganlib.store.run_folder import Run, find_run, list_runs
 
 SUFFIX = ".ganlib"  # event files end in this, after SummaryWriter's time, host and pid
 EVENT_GLOB = "events.out.tfevents.*"
+
+
+def _writer(log_dir: str):
+    # tensorboard's writer takes 0.2-0.5 s to import: only when logs are written, not on
+    # every page, command and training start that merely could write them
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=log_dir, filename_suffix=SUFFIX)
 
 
 def scalars(row: dict[str, Any]) -> dict[str, float]:
@@ -58,7 +64,7 @@ def write_tensorboard(run: str | Path | Run) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     old = list(folder.glob(EVENT_GLOB))
     with tempfile.TemporaryDirectory(dir=folder, prefix=".writing-") as tmp:
-        writer = SummaryWriter(log_dir=tmp, filename_suffix=SUFFIX)
+        writer = _writer(tmp)
         try:
             for row in run.metrics():
                 step = _step(row)
@@ -89,7 +95,7 @@ class TensorBoardLogger:
 
     def __init__(self, run_path: str | Path):
         self.folder = Run(Path(run_path)).tensorboard_dir
-        self._writer = SummaryWriter(log_dir=str(self.folder), filename_suffix=SUFFIX)
+        self._writer = _writer(str(self.folder))
 
     def log_row(self, row: dict[str, Any]) -> None:
         step = _step(row)

@@ -19,11 +19,14 @@ import torch
 from streamlit.errors import StreamlitAPIException
 
 from ganlib.core.devices import resolve_device
+from ganlib.core.errors import ConfigError
+from ganlib.data import DatasetUnavailable, data_facts
 from ganlib.engine import forks
 from ganlib.engine.jobs import JobManager
 from ganlib.explore import sampling, translation
 from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
+from ganlib.store.config_context import check_against_data
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
 
@@ -108,6 +111,24 @@ def device_info() -> dict[str, Any]:
 def check_device(name: str) -> None:
     """Raise ConfigError now, in the page, for a device this machine does not have."""
     resolve_device(name)
+
+
+def check_data(cfg) -> None:
+    """Raise ConfigError now, in the page, for a config its data refuses (a batch larger than
+    the data, a conditional model on unlabelled images, a missing folder), not after Start."""
+    facts = _data_facts(cfg.dataset, cfg.data_path, cfg.image_size, cfg.max_images)
+    if isinstance(facts, str):
+        raise ConfigError("dataset", facts)
+    if facts is not None:
+        check_against_data(cfg, facts.n_images, facts.has_labels, facts.kind)
+
+
+@st.cache_data(show_spinner="Reading the dataset...", max_entries=16, ttl=120)
+def _data_facts(name: str, data_path: str, image_size: int, max_images: int):
+    try:
+        return data_facts(name, data_path, image_size, max_images)
+    except DatasetUnavailable as e:
+        return str(e)
 
 
 def fmt_seconds(s: Optional[float]) -> str:

@@ -38,11 +38,15 @@ def chart(fig, key: str, run: Run) -> None:
 def clickable(fig):
     """Give every hoverable line trace (invisible) markers. Plotly selects points only on
     traces that draw markers: one lines-only trace under the cursor (a long run's curve, a
-    smoothed FID, a parent's dotted curve) turns a click into an empty selection."""
+    smoothed FID, a parent's dotted curve) turns a click into an empty selection. Selected and
+    unselected points keep the trace's own look (Plotly fades the unselected ones by default)."""
     for t in fig.data:
         mode = getattr(t, "mode", None) or ""
         if t.type == "scatter" and "lines" in mode and "markers" not in mode and t.hoverinfo != "skip":
             t.update(mode=mode + "+markers", marker={"opacity": 0, "size": 8})
+        if t.type == "scatter":  # a click opens the epoch below; it must not fade every other point
+            opacity = 1 if t.marker.opacity is None else t.marker.opacity
+            t.update(selected={"marker": {"opacity": opacity}}, unselected={"marker": {"opacity": opacity}})
     return fig
 
 
