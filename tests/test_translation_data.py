@@ -6,15 +6,18 @@ import torch
 from PIL import Image
 
 from ganlib.data import DatasetUnavailable, load_dataset, load_raw
-from ganlib.data.translation import HELD_OUT, thicken
+from ganlib.data.translation import thicken
 
 
 def test_edges2digits_pairs_edge_maps_with_their_digits_and_keeps_labels():
     raw = load_raw("edges2digits")
-    assert raw.paired and raw.images.shape == raw.source.shape == (5000 - HELD_OUT, 1, 28, 28)
+    assert raw.paired and raw.images.shape == raw.source.shape == (4000, 1, 28, 28)
     assert torch.equal(raw.labels, raw.source_labels)
     held = raw.held_out
-    assert held.paired and held.images.shape[0] == HELD_OUT and held.labels is not None
+    assert held.paired and held.images.shape[0] == 1000 and held.labels is not None
+    # the one split of mnist5k: held out = mnist5k_heldout (digits the digit classifier never saw)
+    assert torch.equal(held.images, load_raw("mnist5k_heldout").images)
+    assert torch.equal(raw.images, load_raw("mnist5k_train").images)
     # an edge map is binary and lies on the digit's strokes or right beside them
     assert set(raw.source.unique().tolist()) <= {0, 255}
     near = thicken(raw.images[:50]) > 0

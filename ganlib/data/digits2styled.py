@@ -1,7 +1,7 @@
 """Built-in unpaired task: mnist5k digits as they are (A) <-> the same style of digits with
 strokes about 2 px thicker (B). The two training domains come from disjoint halves of the
 4,000 training digits (2,000 each), so no pair exists; labels travel with every image so that
-content preservation can be measured. The held-out split (the last 1,000 digits) is paired,
+content preservation can be measured. The held-out split (`mnist5k_heldout`'s 1,000 digits) is paired,
 each digit with its own thick version, so L1, PSNR and SSIM have a ground truth."""
 from __future__ import annotations
 

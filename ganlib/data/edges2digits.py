@@ -1,5 +1,5 @@
 """Built-in paired task: edge maps of mnist5k's digits (A) -> the digits (B), labels kept.
-4,000 training pairs; the last 1,000 digits are the fixed held-out split."""
+4,000 training pairs (`mnist5k_train`); `mnist5k_heldout`'s 1,000 digits are the fixed held-out split."""
 from __future__ import annotations
 
 from functools import lru_cache
