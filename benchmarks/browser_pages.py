@@ -86,7 +86,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for page in todo:
                 tab = first if page.name == "app.py" else first.context.browser.new_page(viewport=first.viewport_size)
                 r = load_page(tab, url, page)
-                fits = tab.evaluate(TABLE_FITS_JS) if page.name == "app.py" else None
+                fits = None
+                if page.name == "app.py":  # the table's grid is drawn after the script run
+                    tab.locator('[data-testid="stDataFrame"] .dvn-scroller').wait_for()
+                    fits = tab.evaluate(TABLE_FITS_JS)
                 rows.append((page.relative_to(ROOT).as_posix(), r["s"], r["exceptions"]))
                 if fits is not None:
                     table = fits

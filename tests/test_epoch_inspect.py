@@ -2,10 +2,11 @@
 training image, and the charts' marks for edits and a fork's parent curves."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from ganlib.core.images import save_grid
+from ganlib.core.images import grid_image, save_grid, tile
 from ganlib.data import cached_run_data
 from ganlib.engine.forks import fork
 from ganlib.engine.training import train
@@ -24,6 +25,22 @@ def test_grid_tiles_recovers_the_images_to_half_a_grey_level(tmp_path, n, nrow, 
     assert tiles.shape == (full_rows, channels, size, size)
     assert (tiles[:n] - images).abs().max() <= 1 / 127.5 + 1e-6
     assert bool((tiles[n:] == 1).all())
+
+
+@pytest.mark.parametrize("n, nrow, channels, padding", [(64, 8, 1, 2), (30, 10, 1, 2), (12, 8, 3, 2), (1, 8, 1, 2),
+                                                      (5, 2, 3, 0), (7, 3, 1, 4)])
+def test_grids_are_laid_out_as_torchvisions_make_grid(n, nrow, channels, padding):
+    """Our tiler replaces make_grid only because torchvision is slow to import: the same pixels."""
+    from torchvision.utils import make_grid  # the reference
+
+    images = torch.rand(n, channels, 9, 7, generator=torch.Generator().manual_seed(n)) * 2.4 - 1.2
+    ref = make_grid(images.clamp(-1, 1), nrow=nrow, padding=padding, normalize=True, value_range=(-1, 1),
+                    pad_value=1.0)
+    ours = tile(images.clamp(-1, 1).add(1).div(2), nrow, padding)
+    assert torch.equal(ours, ref[:1] if channels == 1 else ref)  # make_grid makes grey tiles RGB
+    png = torch.from_numpy(np.array(grid_image(images, nrow, padding)))
+    want = ref.mul(255).round().to(torch.uint8).permute(1, 2, 0)
+    assert torch.equal(png, want[..., 0] if channels == 1 else want)
 
 
 def test_grid_tiles_refuses_a_png_that_is_not_such_a_grid(tmp_path):

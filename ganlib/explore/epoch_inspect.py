@@ -26,7 +26,7 @@ from ganlib.data import cached_run_data
 from ganlib.metrics.memorisation import nearest_training
 from ganlib.store.run_folder import Run
 
-PADDING = 2  # what images.save_grid (torchvision make_grid) puts around every tile
+PADDING = 2  # what images.save_grid (laid out as torchvision make_grid) puts around every tile
 
 
 def grid_tiles(path: str | Path, image_size: int, padding: int = PADDING) -> tuple[torch.Tensor, int]:
@@ -47,7 +47,7 @@ def grid_tiles(path: str | Path, image_size: int, padding: int = PADDING) -> tup
                padding + k * cell: padding + k * cell + image_size]
              for r in range(nrow) for k in range(ncol)]
     out = torch.stack(tiles)
-    blank = (out == 1.0).flatten(1).all(dim=1)  # make_grid pads a short last row with white
+    blank = (out == 1.0).flatten(1).all(dim=1)  # the grid pads a short last row with white
     while out.shape[0] > ncol and bool(blank[-ncol:].all()):
         out, blank = out[:-ncol], blank[:-ncol]
     return out, ncol
