@@ -74,3 +74,16 @@ def test_page_shows_each_tab_and_explains_other_models(runs):
     at.session_state["sx_run"] = runs[1].name
     run(at)
     assert any("Style explorer shows the parts of a StyleGAN" in i.value for i in at.info)
+
+
+def test_train_page_shows_the_stylegan_parts_only_for_stylegan(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
+    at = run(page("pages/1_Train.py"))
+    keys = {w.key for lst in (at.slider, at.number_input, at.checkbox) for w in lst if w.key}
+    assert not {"cfg_mapping_layers", "cfg_style_mixing", "cfg_progressive"} & keys
+    assert any(c.value == "Not used by cdcgan_compact." for c in at.caption)
+    at.selectbox(key="train_preset").set_value("stylegan")
+    run(at)
+    assert at.selectbox(key="cfg_model").value == "stylegan"
+    assert at.slider(key="cfg_mapping_layers").value == 4 and at.checkbox(key="cfg_progressive").value is True
+    assert at.slider(key="cfg_style_mixing").value == pytest.approx(0.9) and not at.button(key="start").disabled

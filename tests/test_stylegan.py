@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ganlib.engine.callbacks import Callbacks
+from ganlib.engine.forks import fork
 from ganlib.engine.training import train
 from ganlib.explore import style as sx
 from ganlib.models import build_models
@@ -169,6 +170,15 @@ def test_exact_cpu_resume_mid_stage(tmp_path):
     assert stopped.state == "stopped" and stopped.epoch == 2
     rest = train(_tiny(), resume=stopped.run.path)
     assert [[r[k] for k in LOSS_COLS] for r in rest.rows] == [[r[k] for k in LOSS_COLS] for r in full.rows]
+
+
+def test_fork_changes_the_mixing_and_growing_and_refuses_the_mapping_depth(tmp_path):
+    parent = train(_tiny(epochs=2, checkpoint_every=1), runs_dir=tmp_path)
+    child = fork(parent.run, {"style_mixing": 0.0, "progressive": False, "epochs": 3}, runs_dir=tmp_path)
+    res = train(child.config(), resume=child.path)
+    assert res.state == "completed" and res.rows[-1]["stage"] == 2.0  # growing off: the full size
+    with pytest.raises(ConfigError, match="mapping_layers"):
+        fork(parent.run, {"mapping_layers": 3}, runs_dir=tmp_path)
 
 
 def test_every_part_switched_off_still_trains(tmp_path):
