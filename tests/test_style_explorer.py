@@ -67,9 +67,16 @@ def test_page_shows_each_tab_and_explains_other_models(runs):
         at.session_state["sx_tab"] = tab
         run(at)
         assert len(at.image) == images, tab
+    at.session_state["sx_tab"] = "Truncation in W"
+    run(at)
+    assert at.button(key="sx_curve_go").label in ("Measure the curve", "Measure again")
     at.session_state["sx_tab"] = "Path length"
     run(at)
     assert any("LPIPS is not available offline" in c.value for c in at.caption)
+    at.select_slider(key="sx_ppl_n").set_value(200)
+    at.button(key="sx_ppl_go").click()
+    run(at)
+    assert [m.label for m in at.metric] == ["PPL in Z", "PPL in W"]
     at = page("pages/14_Style_explorer.py")
     at.session_state["sx_run"] = runs[1].name
     run(at)
