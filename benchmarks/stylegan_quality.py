@@ -118,7 +118,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--arms", default="default,stylegan")
     p.add_argument("--threads", type=int, default=1, help="torch threads of each arm's process")
-    p.add_argument("--stylegan-epochs", type=int, default=28)
+    p.add_argument("--stylegan-epochs", type=int, default=30)
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--max-images", type=int, default=0, help="train on the first N digits (0 = all; for smoke tests)")
     p.add_argument("--ppl-pairs", type=int, default=2000)
