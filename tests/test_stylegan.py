@@ -202,3 +202,17 @@ def test_explorer_refuses_a_run_that_is_not_stylegan(tmp_path):
     res = train(TrainConfig(max_images=128, batch_size=64, epochs=1, device="cpu", eval_every=0), runs_dir=tmp_path)
     with pytest.raises(ValueError, match="needs a stylegan run"):
         sx.style_handle(res.run)
+
+
+def test_charts_mark_each_growing_stage():
+    import plotly.graph_objects as go
+
+    from ganlib.ui.chart_lineage import Lineage, annotate, stage_marks
+
+    rows = [{"epoch": e, "stage": s, "alpha": a} for e, s, a in
+            [(1, 0.0, 1.0), (2, 0.0, 1.0), (3, 1.0, 0.4), (4, 1.0, 1.0), (5, 2.0, 0.8)]]
+    marks = stage_marks(rows, 28)
+    assert [m[0] for m in marks] == [2.5, 4.5]
+    assert marks[0][1].startswith("grows to 14×14 (α 0.40") and marks[1][1].startswith("grows to 28×28")
+    fig = annotate(go.Figure(), Lineage(stages=marks), {})
+    assert [s.x0 for s in fig.layout.shapes] == [2.5, 4.5]
