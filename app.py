@@ -32,6 +32,8 @@ a zip or a weights file back in as a new run.
 target and, for CycleGAN, the way back.
 - **Augment**: does the run's generator help a classifier? Accuracy on held-out real digits with real, \
 real + generated and generated-only training data (CAS), over several seeds.
+- **Style explorer**: what StyleGAN's parts do on a stylegan run: style mixing at coarse, middle or fine \
+layers, noise at chosen layers with its std map, walks in Z and in W, truncation in W, path length.
 """
 
 core.page_setup("Home")

@@ -123,3 +123,16 @@ def test_recipe_search_candidates_are_valid_configs_and_hold_the_default():
     recipe = search.candidate_config(search.CANDIDATES["compact_hinge_2e-3"], 0, "cpu")
     for field in ("model", "loss", "batch_size", "lr_g", "lr_d", "d_norm", "beta1", "beta2", "latent_dim"):
         assert getattr(recipe, field) == getattr(default, field), field
+
+
+def test_stylegan_quality_runs_both_arms_and_writes_json(tmp_path):
+    sg = load_script("stylegan_quality")
+    out = tmp_path / "sg.json"
+    rc = sg.main(["--budget-s", "4", "--seeds", "0", "--max-images", "256", "--stylegan-epochs", "2",
+                  "--samples", "128", "--ppl-pairs", "20", "--json", str(out), "--runs-dir", str(tmp_path / "runs")])
+    assert rc == 0
+    results = {r["arm"]: r for r in json.loads(out.read_text())["results"]}
+    assert set(results) == {"default", "stylegan"}
+    assert all(r["state"] == "completed" and r["epochs"] >= 1 for r in results.values()), results
+    assert results["stylegan"]["ppl_z"] > 0 and results["stylegan"]["ppl_w"] > 0
+    assert sg.verdict(list(results.values()))[0].startswith("classes covered")

@@ -85,4 +85,5 @@ from ganlib.models import compact as _compact  # noqa: E402,F401
 from ganlib.models import vae as _vae  # noqa: E402,F401
 from ganlib.models import pix2pix as _pix2pix  # noqa: E402,F401
 from ganlib.models import cyclegan as _cyclegan  # noqa: E402,F401
+from ganlib.models import stylegan as _stylegan  # noqa: E402,F401
 # isort: on

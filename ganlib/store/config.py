@@ -143,6 +143,21 @@ class TrainConfig:
                                 kinds=("cyclegan",))
     pool_size: int = _f(50, "CycleGAN: generated images kept in each discriminator's history pool (0 = none).",
                         0, 1000, 1, role="arch", kinds=("cyclegan",))
+    # ---- StyleGAN's parts (seed 003), each switchable to see what it does ----
+    mapping_layers: int = _f(4, "StyleGAN: depth of the mapping network z -> w (0 = w is the normalised z).", 0, 8, 1,
+                             role="arch", kinds=("stylegan",))
+    adain: bool = _f(True, "StyleGAN: learned constant input and AdaIN from w at every layer; off, w is the first "
+                           "layer's input (the classic generator).", role="arch", kinds=("stylegan",))
+    noise_inputs: bool = _f(True, "StyleGAN: per-layer noise images with learned per-channel scales.", role="fork",
+                            kinds=("stylegan",))
+    style_mixing: float = _f(0.9, "StyleGAN: probability that a training sample mixes the styles of two w's.",
+                             0.0, 1.0, 0.05, role="live", kinds=("stylegan",))
+    progressive: bool = _f(True, "StyleGAN: grow G and D from 4-7 px to the full size, fading each size in.",
+                           role="fork", kinds=("stylegan",))
+    grow_until: float = _f(0.5, "StyleGAN: share of the run after which it trains at the full size (growing "
+                                "stages split the part before it).", 0.05, 1.0, 0.05, role="fork", kinds=("stylegan",))
+    r1_every: int = _f(4, "StyleGAN: apply R1 every N D steps, N times as strong (lazy regularisation).", 1, 64, 1,
+                       role="live", d_only="setting", kinds=("stylegan",))
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",

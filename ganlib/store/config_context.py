@@ -59,7 +59,7 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     elif spec is not None and spec.kind == "vae":
         hide |= gan_only
     else:
-        if not (spec and spec.convolutional):
+        if not (spec and spec.convolutional) or kind == "stylegan":  # stylegan's D has no norm layers
             hide |= {"d_norm", "patch_gan"}
         if spec and spec.conditional:
             hide.add("patch_gan")

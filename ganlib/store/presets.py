@@ -73,6 +73,17 @@ PRESETS.add("wgan-gp", Preset(
      "epochs": 50}))
 
 
+PRESETS.add("stylegan", Preset(
+    "StyleGAN's parts (seed 003) sized for a CPU: mapping network of 4 layers, constant input with AdaIN, "
+    "noise inputs, style mixing 0.9, progressive growing 7 -> 14 -> 28 px over the first half of the run; "
+    "hinge loss, lazy R1 (gamma 1 every 16 steps), minibatch std in D, EMA of G 0.99, Adam lr 0.002 with "
+    "betas (0.5, 0.999) as the default recipe, batch 16 (more steps: it beat 32 and 64 at the same time "
+    "in the trials of docs/PERF.md), 24 epochs (about 5 minutes on one CPU core).",
+    {**_PLAIN, "model": "stylegan", "loss": "hinge", "d_norm": "none", "minibatch_std": True, "r1_gamma": 1.0,
+     "r1_every": 16, "ema_decay": 0.99, "mapping_layers": 4, "adain": True, "noise_inputs": True,
+     "style_mixing": 0.9, "progressive": True, "grow_until": 0.5, "batch_size": 16, "lr_g": 2e-3, "lr_d": 2e-3,
+     "beta1": 0.5, "beta2": 0.999, "epochs": 24}))
+
 # Image-to-image translation (seed 003): the papers' optimiser (Adam 2e-4, betas (0.5, 0.999)) and
 # loss weights (the config's defaults), with batches that keep a 2-core CPU busy.
 _TRANSLATION: dict[str, Any] = dict(image_size=28, channels=1, variant="default", dropout=None, direction="AtoB",

@@ -1,6 +1,6 @@
-"""A run's history drawn on its charts: live edits and the fork point as vertical lines, each
-fork ancestor's curve dotted from where the branch left it, and the untrained generator's
-ceiling on FID and KID figures drawn without one.
+"""A run's history drawn on its charts: live edits, the fork point and a growing GAN's stages
+as vertical lines, each fork ancestor's curve dotted from where the branch left it, and the
+untrained generator's ceiling on FID and KID figures drawn without one.
 
     ctx = lineage_context(run)
     annotate(loss_figure(rows), ctx, {"d_loss": "D loss"})
@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence
 import plotly.graph_objects as go
 
 from ganlib.engine.forks import lineage
+from ganlib.models.stylegan import stage_sizes
 from ganlib.store.run_folder import Run
 from ganlib.ui.charts import COLORS, LAYOUT, ceiling_value, eval_key, eval_tag, evaluated, finite, num
 from ganlib.ui.reference_lines import CEILING, reference_line, run_untrained
@@ -26,6 +27,7 @@ class Lineage:
     edits: list[dict[str, Any]] = field(default_factory=list)
     parents: list[tuple[str, int, list[dict[str, Any]]]] = field(default_factory=list)  # (name, branch epoch, rows)
     untrained: Optional[dict[str, Any]] = None  # the epoch-0 record of evals.jsonl, if the run has one
+    stages: list[tuple[float, str]] = field(default_factory=list)  # (epoch, text): a growing GAN's new sizes
 
 
 def lineage_context(run: Optional[Run]) -> Lineage:
@@ -36,7 +38,25 @@ def lineage_context(run: Optional[Run]) -> Lineage:
     for child, parent in zip(chain, chain[1:]):
         branch = int((child.fork_info() or {}).get("epoch", 0))
         parents.append((parent.name, branch, [r for r in parent.metrics() if num(r.get("epoch")) >= branch]))
-    return Lineage(edits=run.edits(), parents=parents, untrained=run_untrained(run))
+    rows = run.metrics()
+    return Lineage(edits=run.edits(), parents=parents, untrained=run_untrained(run),
+                   stages=stage_marks(rows, int(run.config().image_size)) if rows and "stage" in rows[0] else [])
+
+
+def stage_marks(rows: Sequence[dict[str, Any]], image_size: int) -> list[tuple[float, str]]:
+    """Where a progressively grown run (stylegan) moved to a larger size: the epoch whose row
+    first shows the new stage (its last step's), half an epoch back, with the size it grew to."""
+    sizes, marks, prev = stage_sizes(image_size), [], None
+    for r in rows:
+        stage = finite(r.get("stage"))
+        if stage is None:
+            continue
+        if prev is not None and stage != prev and 0 <= int(stage) < len(sizes):
+            size = sizes[int(stage)]
+            text = f"grows to {size}×{size} (α {num(r.get('alpha')):.2f} at the epoch's end)"
+            marks.append((num(r.get("epoch")) - 0.5, text))
+        prev = stage
+    return marks
 
 
 def edit_text(edit: dict[str, Any], short: bool = False) -> str:
@@ -85,6 +105,11 @@ def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
                       annotation={"text": edit_text(e, short=True), "hovertext": edit_text(e),
                                   "font": {"size": 10, "color": "#9467bd"}},
                       annotation_position="bottom right")
+    for epoch, text in ctx.stages:
+        fig.add_vline(x=epoch, line_dash="dot", line_color="#8c564b", line_width=1,
+                      annotation={"text": text.split(" (")[0], "hovertext": text,
+                                  "font": {"size": 10, "color": "#8c564b"}},
+                      annotation_position="top left")
     return fig
 
 

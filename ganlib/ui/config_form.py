@@ -44,6 +44,7 @@ GROUPS: dict[str, list[str]] = {
     "Speed": ["precision", "channels_last", "compile", "cpu_threads"],
     "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
                     "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan"],
+    "StyleGAN": ["mapping_layers", "adain", "noise_inputs", "style_mixing", "progressive", "grow_until", "r1_every"],
 }
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
@@ -216,6 +217,8 @@ def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
                     with inner[shown % len(inner)]:
                         values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
                     shown += 1
+                if not shown:
+                    st.caption(f"Not used by {values.get('model', defaults.get('model'))}.")
     return {n: values[n] for n in fields}  # declaration order
 
 

@@ -110,4 +110,5 @@ from ganlib.engine.update_rules import gan as _gan  # noqa: E402,F401
 from ganlib.engine.update_rules import vae as _vae  # noqa: E402,F401
 from ganlib.engine.update_rules import pix2pix as _pix2pix  # noqa: E402,F401
 from ganlib.engine.update_rules import cyclegan as _cyclegan  # noqa: E402,F401
+from ganlib.engine.update_rules import stylegan as _stylegan  # noqa: E402,F401
 # isort: on

@@ -49,6 +49,10 @@ class GANUpdate(UpdateRule):
         self.g_sums = torch.zeros(len(self.G_STATS), device=self.device)
         self.d_steps = self.g_steps = 0
 
+    def r1_weight(self, i: int) -> float:
+        """R1's weight at step `i` (0 = skip it): gamma / 2 every step; a family may apply it lazily."""
+        return 0.5 * self.cfg.r1_gamma
+
     def d_input(self, x: torch.Tensor, progress: float) -> torch.Tensor:
         """What D sees: DiffAugment, then instance noise decaying linearly to 0 over the run."""
         if self.policies:
@@ -78,8 +82,9 @@ class GANUpdate(UpdateRule):
             penalty = torch.zeros((), device=self.device)
             if self.use_gp:
                 penalty = penalty + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y, self.gen)
-            if cfg.r1_gamma > 0:
-                penalty = penalty + 0.5 * cfg.r1_gamma * r1_penalty(self.D, real_in, y)
+            r1_weight = self.r1_weight(i)
+            if r1_weight > 0:
+                penalty = penalty + r1_weight * r1_penalty(self.D, real_in, y)
         loss_d = self.loss.d_loss(d_real, d_fake, cfg.label_smoothing)
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d + penalty).backward()
@@ -125,8 +130,6 @@ class GANUpdate(UpdateRule):
         g = (self.g_sums / max(1, self.g_steps)).tolist()
         means = {**dict(zip(self.D_STATS, d)), **dict(zip(self.G_STATS, g))}
         return {k: means[k] for k in self.stat_names}
-
-
 
 
 UPDATE_RULES.add("gan", GANUpdate)

@@ -19,11 +19,14 @@ TRUNCATION_METHODS = {
     "scale": "Scale towards the mean (z·ψ)",
     "resample": "Resample |zᵢ| above a threshold",
 }
+# StyleGAN's psi in W (`G(z, labels, psi=...)`): only for generators with a mapping network, so
+# kept apart from the methods the latent explorer offers for every run.
+W_METHOD = {"w": "Scale w towards the mean w (StyleGAN's ψ in W)"}
 RESAMPLE_SEED = 0  # the draws that replace truncated values, so a view is repeatable
 
 
 def check_method(method: str) -> None:
-    if method not in TRUNCATION_METHODS:
+    if method not in TRUNCATION_METHODS and method not in W_METHOD:
         raise ValueError(f"truncation method must be one of {', '.join(TRUNCATION_METHODS)}, got {method!r}")
 
 
@@ -79,6 +82,8 @@ class Truncated(nn.Module):
         self.train(G.training)  # a fresh module is in training mode; G (cached) must stay as it is
 
     def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if self.method == "w":
+            return self.G(z, labels, psi=self.value)
         if self.method == "scale":
             z = z * self.value
         else:

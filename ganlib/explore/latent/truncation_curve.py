@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 from ganlib.core.atomic import atomic_write_text
 from ganlib.data import cached_run_data, data_fields
 from ganlib.explore.latent.inputs import as_run
-from ganlib.explore.latent.truncation import TRUNCATION_METHODS, Truncated, check_method
+from ganlib.explore.latent.truncation import TRUNCATION_METHODS, W_METHOD, Truncated, check_method
 from ganlib.explore.sampling import get_generator
 from ganlib.metrics.pipeline import Progress, evaluate_generator, resolve_extractor
 from ganlib.store.checkpoints import find_checkpoint
@@ -22,7 +22,8 @@ from ganlib.store.run_folder import Run
 CURVE_N = 1000  # generated (and real) images per point of the truncation curve
 # Points of the measured curves: psi for "scale", the threshold for "resample" (inf = off).
 CURVE_VALUES = {"scale": (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0),
-                "resample": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)}
+                "resample": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
+                "w": (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0)}
 
 
 @dataclass
@@ -102,9 +103,9 @@ def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None
     notes = [note] if note else []
     if m < n:
         notes.append(f"N capped at the {m:,} images of the run's data.")
-    rows = []
+    rows, label = [], {**TRUNCATION_METHODS, **W_METHOD}[method]
     for i, v in enumerate(values):
-        say(0.05 + 0.95 * i / len(values), f"{TRUNCATION_METHODS[method]}: {v:g} ({i + 1}/{len(values)})")
+        say(0.05 + 0.95 * i / len(values), f"{label}: {v:g} ({i + 1}/{len(values)})")
         res = evaluate_generator(dataclasses.replace(h, G=Truncated(h.G, method, v)), data, extractor=name, n=m,
                                  inception_weights=cfg.inception_weights, dataset_key=data_fields(cfg),
                                  n_boot=5, kid_subsets=20)
