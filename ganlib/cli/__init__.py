@@ -36,6 +36,7 @@ from ganlib.cli import train, sample, runs, fork, fid, metrics  # noqa: F401, E4
 from ganlib.cli import export, import_run, config, tensorboard, timelapse  # noqa: F401, E402
 from ganlib.cli import translate  # noqa: F401, E402
 from ganlib.cli import augment  # noqa: F401, E402
+from ganlib.cli import sweep  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix: printed as one line, exit code 2.
