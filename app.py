@@ -32,6 +32,8 @@ a zip or a weights file back in as a new run.
 target and, for CycleGAN, the way back.
 - **Augment**: does the run's generator help a classifier? Accuracy on held-out real digits with real, \
 real + generated and generated-only training data (CAS), over several seeds.
+- **Sweeps**: train every setting of a few fields with several seeds on Ray Tune; per setting the median \
+and spread over seeds, whether two settings really differ, FID against time, and the best one into Train.
 """
 
 core.page_setup("Home")

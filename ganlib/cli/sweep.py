@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         sweep.save_spec(spec)
     n = len(spec.settings()) * len(spec.seeds)
     eprint(f"sweep folder: {sweep.path} ({n} trials, {spec.time_budget:g} s each)")
-    sweep.write_status(state="running", trials=n, error=None)
+    sweep.write_status(state="running", pid=os.getpid(), trials=n, error=None)
     from ganlib.engine.sweeps import run_sweep  # Ray loads only for this command (seconds of imports)
 
     try:

@@ -4,6 +4,7 @@ seeds with the interquartile range as a band, and two settings "differ" only whe
 not overlap.
 
     groups = seed_groups(runs)                       # [(label, [runs])], largest first
+    bands = group_bands(groups, "fid")               # {label: (epochs, q1, median, q3)}
     x, q1, med, q3 = band([(xs, ys) for each seed])  # on the x values all seeds share
     q1, med, q3 = quartiles([30.1, 28.4, 35.0])
 """
@@ -14,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ganlib.explore.run_comparison import run_config
+from ganlib.explore.run_comparison import curves, run_config
 from ganlib.store.config import field_specs
 from ganlib.store.run_folder import Run
 
@@ -44,6 +45,17 @@ def seed_groups(runs: Sequence[Run]) -> list[tuple[str, list[Run]]]:
         out.append((f"{members[0].name} + {len(members) - 1} more (seeds {seeds})" if len(members) > 1
                     else members[0].name, members))
     return sorted(out, key=lambda g: -len(g[1]))
+
+
+def group_bands(groups: Sequence[tuple[str, list[Run]]], column: str) -> dict[str, tuple[list[float], ...]]:
+    """{group label: (epochs, q1, median, q3)} of `column` for the groups of two runs or more."""
+    out = {}
+    for label, members in groups:
+        if len(members) > 1:
+            series = list(curves(members, [column])[column].values())
+            if len(series) > 1:
+                out[label] = band(series)
+    return out
 
 
 def quartiles(values: Sequence[float]) -> tuple[float, float, float]:

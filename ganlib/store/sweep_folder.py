@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +87,7 @@ class Sweep:
             return {}
 
     def write_status(self, **fields: Any) -> None:
-        atomic_write_text(self.status_file, json.dumps({**self.status(), "pid": os.getpid(), **fields}, indent=2))
+        atomic_write_text(self.status_file, json.dumps({**self.status(), **fields}, indent=2))
 
     def trials(self) -> list[TrialRun]:
         return [TrialRun(r.path) for r in list_runs(self.path)]

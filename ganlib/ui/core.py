@@ -26,6 +26,7 @@ from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
+from ganlib.store.sweep_folder import trial_runs
 
 SELECTED_RUN = "_ganlib_selected_run"  # session key owned by no widget: the run shared across pages
 
@@ -46,7 +47,8 @@ def get_job_manager() -> JobManager:
 
 
 def list_runs() -> list[Run]:
-    return runs_mod.list_runs(runs_root())
+    """The runs, then every sweep's trials (named `<sweep>.<run>`)."""
+    return runs_mod.list_runs(runs_root()) + trial_runs(runs_root())
 
 
 def runs_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
