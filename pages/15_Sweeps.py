@@ -20,6 +20,7 @@ from ganlib.ui.config_form import config_form
 from ganlib.ui.sweep_view import band_figure, parallel_figure, vary_widgets
 
 POLL_S = 2.0
+LOG_LINES = 40  # the tail of sweep.log the page shows
 PICKED = "sweeps_picked"  # the sweep to show, kept across reruns (no widget owns it)
 
 core.page_setup("Sweeps")
@@ -78,6 +79,9 @@ def results() -> None:
                 f"{spec.time_budget:g} s each; varied: {', '.join(spec.varied) or 'nothing'}; seeds {spec.seeds}.")
     if status.get("error"):
         st.error(status["error"], icon=":material/error:")
+    if sweep.log_file.is_file():
+        with st.expander("Sweep log (Ray Tune's output)", expanded=state in ("failed", "interrupted") and not rows):
+            st.code("\n".join(sweep.log_file.read_text(errors="replace").splitlines()[-LOG_LINES:]) or "(empty)")
     if not rows:
         st.caption("No trial has started yet (Ray takes a few seconds to start).")
         return

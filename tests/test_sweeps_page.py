@@ -57,6 +57,10 @@ def test_start_writes_the_spec_from_the_form_and_launches(root, monkeypatch):
     spec = sweep.spec()
     assert spec.grid == {"lr_g": [0.0001, 0.0003]} and spec.seeds == [0, 1] and spec.base["model"] == "cdcgan_compact"
     assert started and started[0][2:5] == ["ganlib", "sweep", str(sweep.spec_file)] and "--sweep-dir" in started[0]
+    sweep.log_file.write_text("Traceback ...\nRuntimeError: no Ray here\n")
+    sweep.write_status(state="failed", error="RuntimeError: no Ray here")
+    run(at)
+    assert any("no Ray here" in e.value for e in at.error) and any("no Ray here" in c.value for c in at.code)
 
 
 def test_a_finished_sweep_shows_tables_charts_verdict_and_clones_the_best(finished):
