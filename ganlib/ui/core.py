@@ -47,8 +47,9 @@ def get_job_manager() -> JobManager:
 
 
 def list_runs() -> list[Run]:
-    """The runs, then every sweep's trials (named `<sweep>.<run>`)."""
-    return runs_mod.list_runs(runs_root()) + trial_runs(runs_root())
+    """Every sweep's trials (named `<sweep>.<run>`), then the runs: the newest run stays last,
+    the pickers' default."""
+    return trial_runs(runs_root()) + runs_mod.list_runs(runs_root())
 
 
 def runs_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
