@@ -113,3 +113,19 @@ def test_two_by_two_sweep_on_local_ray(tmp_path):
         assert [r["seeds"] for r in csv.DictReader(f)] == ["2", "2"]
     assert "beyond the seed spread" in res.stderr
     assert sweep.status()["state"] == "completed"
+
+
+@pytest.mark.slow
+def test_asha_sweep_completes_and_keeps_every_trial_in_the_table(tmp_path):
+    """ASHA may stop the worst trials at its rungs: they stay in the table as interrupted runs."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(json.dumps({"name": "asha", "base": {**BASE, "epochs": 4}, "grid": {"lr_g": [2e-4, 1e-3]},
+                                "seeds": [0, 1], "time_budget": 30, "quality_fid": 1000, "asha": True}))
+    res = subprocess.run([sys.executable, "-m", "ganlib", "sweep", str(spec), "--runs-dir", str(tmp_path / "runs"),
+                          "--num-cpus", "2", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=240,
+                         env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    with open(tmp_path / "runs" / "sweeps" / "00000-asha" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {r["state"] for r in rows} <= {"completed", "interrupted"}
+    assert all(1 <= int(r["epochs"]) <= 4 and math.isfinite(float(r["final_fid"])) for r in rows)
