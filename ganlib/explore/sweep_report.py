@@ -13,23 +13,16 @@ import itertools
 import math
 from typing import Any, Optional
 
+from ganlib.core.numbers import finite_or_none
 from ganlib.explore.run_comparison import run_config
 from ganlib.explore.seed_groups import band, differ, quartiles
 from ganlib.store.sweep_folder import Sweep, TrialRun
 from ganlib.store.sweep_spec import SweepSpec, setting_label
 
 
-def _num(v: Any) -> Optional[float]:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def fid_points(run: TrialRun) -> tuple[list[float], list[float]]:
     """(elapsed seconds, FID) of every evaluated epoch."""
-    pts = [(_num(r.get("elapsed_s")), _num(r.get("fid"))) for r in run.metrics()]
+    pts = [(finite_or_none(r.get("elapsed_s")), finite_or_none(r.get("fid"))) for r in run.metrics()]
     pts = [(t, f) for t, f in pts if t is not None and f is not None]
     return [t for t, _ in pts], [f for _, f in pts]
 
@@ -43,7 +36,7 @@ def trial_row(run: TrialRun, spec: SweepSpec) -> dict[str, Any]:
     return {"setting": setting_label(setting), "seed": cfg.get("seed"), "state": run.status().get("state", "?"),
             "epochs": len(rows), "final_fid": fids[-1] if fids else None, "best_fid": min(fids) if fids else None,
             "time_to_quality_s": reached,
-            "wall_s": _num(rows[-1].get("elapsed_s")) if rows else None, "run": run.name, **setting}
+            "wall_s": finite_or_none(rows[-1].get("elapsed_s")) if rows else None, "run": run.name, **setting}
 
 
 def trial_rows(sweep: Sweep) -> list[dict[str, Any]]:
