@@ -34,6 +34,8 @@ target and, for CycleGAN, the way back.
 real + generated and generated-only training data (CAS), over several seeds.
 - **Style explorer**: what StyleGAN's parts do on a stylegan run: style mixing at coarse, middle or fine \
 layers, noise at chosen layers with its std map, walks in Z and in W, truncation in W, path length.
+- **Sweeps**: train every setting of a few fields with several seeds on Ray Tune; per setting the median \
+and spread over seeds, whether two settings really differ, FID against time, and the best one into Train.
 """
 
 core.page_setup("Home")

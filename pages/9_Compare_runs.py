@@ -1,13 +1,16 @@
 """Compare runs: pick several runs; see the config fields that differ, their curves overlaid on
-shared axes, their latest sample grids side by side, and clone any of them into Train."""
+shared axes (runs that differ only by seed also as one median line with its IQR band), their
+latest sample grids side by side, and clone any of them into Train."""
 import pandas as pd
 import streamlit as st
 
 from ganlib.core.errors import ConfigError
 from ganlib.explore import run_comparison as compare
+from ganlib.explore import seed_groups
 from ganlib.ui import core
 from ganlib.ui.charts import load_grid
 from ganlib.ui.compare_view import clone_to_train, overlay_figure, run_colors
+from ganlib.ui.sweep_view import band_figure
 
 PER_ROW = 4  # at most this many grids side by side
 
@@ -60,6 +63,17 @@ else:
         if missing:
             st.caption("Not every run has " + ", ".join(compare.label(c) for c in missing)
                        + " (FID needs live evaluation, eval_every > 0; VAEs log an ELBO, not GAN losses).")
+
+# ---- seeds ------------------------------------------------------------------------------------
+groups = [g for g in seed_groups.seed_groups(chosen) if len(g[1]) > 1]
+if groups and columns and picked:
+    st.subheader("Seed-replicated")
+    st.caption(f"{sum(len(g) for _, g in groups)} of the picked runs differ only by seed and form {len(groups)} "
+               "group(s): each line is the median over a group's seeds, the band their interquartile range.")
+    for c in picked:
+        bands = seed_groups.group_bands(groups, c)
+        if bands:
+            st.plotly_chart(band_figure(bands, "epoch", compare.label(c), height=300), key=f"cmp_band_{c}")
 
 # ---- grids and clone -------------------------------------------------------------------------
 st.subheader("Latest grids")

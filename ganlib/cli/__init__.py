@@ -11,6 +11,8 @@ them may be imported) and prints.
     python -m ganlib fid --save-stats real_images/ real.npz    # pytorch-fid's mu/sigma file
     python -m ganlib metrics 00003-mlp_gan-mnist5k --json      # FID, KID, IS, precision/recall, ...
     python -m ganlib augment 00004-cdcgan_compact-mnist5k_train --real-per-class 10,50,100 --json out.json
+    python -m ganlib sweep lr-study.yaml [--address ADDR]   # settings x seeds on Ray Tune
+    torchrun --nproc_per_node 2 -m ganlib train ...           # one run on two processes (or GPUs)
     python -m ganlib export | import | config | tensorboard | timelapse ...
 
 Each subcommand is one file here that registers a `Command` (its parser and its `run`) in
@@ -37,6 +39,7 @@ from ganlib.cli import export, import_run, config, tensorboard, timelapse  # noq
 from ganlib.cli import translate  # noqa: F401, E402
 from ganlib.cli import augment  # noqa: F401, E402
 from ganlib.cli import style_mix, ppl  # noqa: F401, E402
+from ganlib.cli import sweep  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix: printed as one line, exit code 2.

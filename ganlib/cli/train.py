@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from ganlib.cli.commands import COMMANDS, FAILED, INTERRUPTED, OK, CLIError, Command, eprint, one_line
 from ganlib.cli.flags import add_config_flags, add_runs_dir, config_values, flag, unknown_config_flag
+from ganlib.engine import distributed
 from ganlib.engine.callbacks import Callbacks
 from ganlib.engine.training import train
 from ganlib.interchange.config_files import load_config_file
@@ -202,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
                        callbacks=console.callbacks())
     finally:
         console.close()
+    if distributed.env_rank() != 0:  # another rank of a torchrun job: rank 0 reports the run
+        if result.error:
+            eprint(f"error: rank {distributed.env_rank()}: {one_line(result.error)}")
+        return OK if result.state == "completed" else FAILED
 
     out, dt = result.run, time.perf_counter() - t0
     if result.state == "completed":

@@ -22,9 +22,11 @@ from typing import Any, Optional
 
 import torch
 
+from ganlib.core import distributed as world
 from ganlib.core.errors import ConfigError
 from ganlib.core.images import save_grid
 from ganlib.data import ImageData, data_fields
+from ganlib.engine import distributed
 from ganlib.engine.callbacks import Callbacks, TrainProgress
 from ganlib.engine.stream import StatStream, check_numbers
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
@@ -78,6 +80,9 @@ class Trainer:
         self.untrained: Optional[torch.nn.Module] = None  # the initial G, until its evaluation
         self.tensorboard: Optional[TensorBoardLogger] = None  # opened at the first logged epoch
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
+        self.lead = world.is_lead()  # in a torchrun job only rank 0 writes grids and checkpoints
+        distributed.check_batch(cfg.batch_size)
+        distributed.sync_gradients(self.rule.optimizers())
         if cfg.compile != "off":
             self.try_compile()
 
@@ -141,7 +146,7 @@ class Trainer:
             self.notes.append("compile cuda_graphs: CUDA graphs need a GPU; compiled without them.")
         before = clone_state(self.state())
         B = self.cfg.batch_size
-        x, y = self.rule.batch(self.data, torch.arange(B, device=self.device))
+        x, y = self.rule.batch(self.data, distributed.shard(torch.arange(B, device=self.device)))
         try:
             for i in range(COMPILE_PROBE_STEPS * self.cfg.n_critic):
                 self.rule.train_step(x, y, i, 0.0)
@@ -187,7 +192,7 @@ class Trainer:
 
     def save_snapshot(self) -> Optional[Path]:
         """Write the last good epoch's state if no checkpoint holds it yet."""
-        if self.snapshot is None or self.snapshot["epoch"] <= self.saved_epoch:
+        if self.snapshot is None or self.snapshot["epoch"] <= self.saved_epoch or not self.lead:
             return None
         path = save_checkpoint(self.run.checkpoint_path(self.snapshot["epoch"]), self.snapshot)
         self.saved_epoch = self.snapshot["epoch"]
@@ -208,13 +213,15 @@ class Trainer:
         self.stream.new_epoch()
         t0 = last_report = time.perf_counter()
         for i in range(steps):
-            if cb.should_stop():
+            stop, over = distributed.halting(cb.should_stop(), self.deadline is not None and
+                                             time.perf_counter() >= self.deadline, i, dev)
+            if stop:
                 return None
-            if self.deadline is not None and time.perf_counter() >= self.deadline:
+            if over:
                 self.stop_reason = (f"its time budget of {cfg.time_budget:g} s ran out during epoch {self.epoch + 1}; "
                                     f"epoch {self.epoch} is its last")
                 return None
-            idx = perm[i * B:(i + 1) * B]
+            idx = distributed.shard(perm[i * B:(i + 1) * B])
             done = self.epoch * steps + i
             self.rule.train_step(*self.rule.batch(self.data, idx), i, done / total)
             now = time.perf_counter()
@@ -227,6 +234,7 @@ class Trainer:
                 rate = (now - t_run) / max(1, done + 1 - self.start_step)
                 cb.on_progress(TrainProgress(self.epoch + 1, cfg.epochs, i + 1, steps, now - t_run,
                                         rate * (total - done - 1)))
+        world.average_([t for _, t, _ in self.rule.sum_groups()])  # a torchrun job's means are over all ranks
         means = self.rule.epoch_means()  # the one host sync of the epoch
         dt = time.perf_counter() - t0
         row = {"epoch": self.epoch + 1, **means,
@@ -292,7 +300,7 @@ class Trainer:
     def write_preview(self, elapsed_s: float) -> None:
         """The fixed-noise grid every few seconds of the first minute, so a new user watches
         digits form before the first epoch ends."""
-        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < PREVIEW_EVERY_S:
+        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < PREVIEW_EVERY_S or not self.lead:
             return
         self.last_preview = elapsed_s
         G = self.rule.sampler()
@@ -334,7 +342,7 @@ class Trainer:
         self.deadline = t_run + cfg.time_budget if cfg.time_budget > 0 else None
         self.stream.on_row = cb.on_stream
         self.start_step = self.epoch * (len(self.data) // cfg.batch_size)
-        if self.epoch == 0 and not self.run.samples():
+        if self.epoch == 0 and not self.run.samples() and self.lead:
             self.write_grid()  # epoch 0: what the untrained generator draws
         if self.epoch == 0 and cfg.eval_every and not self.evals:
             self.untrained = copy.deepcopy(self.rule.sampler()).eval()  # evaluated at the first evaluation
@@ -365,12 +373,12 @@ class Trainer:
             self.run.write_metrics(self.rows)
             if cfg.tensorboard:
                 self.tensorboard_log().log_row(row)
-            if self.epoch % cfg.sample_every == 0 or last:
+            if (self.epoch % cfg.sample_every == 0 or last) and self.lead:
                 self.write_grid()
             self.take_snapshot()
             if self.epoch % cfg.checkpoint_every == 0 or last:
                 self.save_snapshot()
-            if improved:
+            if improved and self.lead:
                 save_checkpoint(self.run.best_checkpoint_path(), self.snapshot)
             self.run.write_status(state="running", epoch=self.epoch, epochs=cfg.epochs, notes=self.notes,
                                   best_fid=None if math.isinf(self.best_fid) else self.best_fid)

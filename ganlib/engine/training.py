@@ -18,10 +18,12 @@ from typing import Optional
 
 import torch
 
+from ganlib.core import distributed as world
 from ganlib.core.devices import resolve_device
 from ganlib.core.errors import ConfigError, Diverged
 from ganlib.core.threads import torch_threads
 from ganlib.data import load_run_data
+from ganlib.engine import distributed
 from ganlib.engine.callbacks import Callbacks, TrainResult
 from ganlib.engine.memory import check_fits
 from ganlib.engine.trainer import Trainer
@@ -97,20 +99,41 @@ def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str |
     outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
     failures keep their traceback there for the UI."""
     with torch_threads(cfg.cpu_threads):  # this thread only: the dashboard's server keeps its own
-        return _train(cfg, runs_dir, resume, callbacks or Callbacks())
+        device = distributed.join(cfg.device)  # None outside a torchrun job
+        if device is None:
+            return _train(cfg, runs_dir, resume, callbacks or Callbacks(), None)
+        scratch = None if world.is_lead() else distributed.scratch_dir()
+        try:
+            return _train(cfg, scratch or runs_dir, resume, callbacks if scratch is None else Callbacks(), device)
+        finally:
+            distributed.cleanup(scratch)
+            distributed.leave()
 
 
-def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks) -> TrainResult:
+def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, device: Optional[torch.device]) -> TrainResult:
     held: list[RunLock] = []
     try:
-        return _train_locked(cfg, runs_dir, resume, cb, held)
+        return _train_locked(cfg, runs_dir, resume, cb, held, device)
     finally:
         for lock in held:
             lock.release()
 
 
-def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[RunLock]) -> TrainResult:
-    trainer = prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held)
+def _prepare_rank(cfg: TrainConfig, runs_dir, resume, held: list[RunLock], device: Optional[torch.device]) -> Trainer:
+    """Rank 0 (or a plain process) prepares the run; another rank of a torchrun job starts a
+    throwaway run in its scratch folder and loads the same checkpoint, leaving the run alone."""
+    if world.is_lead():
+        return prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held, device=device)
+    trainer = prepare(cfg, runs_dir=runs_dir, device=device)
+    ck_path = Run(Path(resume)).latest_checkpoint() if resume is not None else None
+    if ck_path is not None:
+        trainer.load_state(load_checkpoint(ck_path, map_location=trainer.device))
+    return trainer
+
+
+def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[RunLock],
+                  device: Optional[torch.device] = None) -> TrainResult:
+    trainer = _prepare_rank(cfg, runs_dir, resume, held, device)
     run = trainer.run
     run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
                      device=str(trainer.device), data_note=trainer.data.note)
@@ -123,6 +146,10 @@ def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[
         state, diverged = "diverged", e
     except Exception as e:  # noqa: BLE001 - any failure is recorded for the UI, then re-raised by callers who care
         state, error, tb = "failed", f"{type(e).__name__}: {e}", traceback.format_exc()
+        if world.active() and world.is_lead():  # a torchrun job: rank 0 records the rank that failed
+            error = distributed.explain(error)
+        elif world.active():
+            distributed.report_failure(error)
     trainer.save_snapshot()
     trainer.close()
     if diverged is not None:

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import torch
 
+from ganlib.core import distributed
 from ganlib.metrics import FeatureExtractor
 from ganlib.metrics.class_coverage import class_histogram, class_kl, classes_covered
 from ganlib.metrics.feature_stats import RunningStats
@@ -41,20 +42,29 @@ def generated_features(handle: GeneratorHandle, extractor: FeatureExtractor, n: 
                        seed: int = EVAL_SEED, chunk: int = 500
                        ) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
     """Features, logits and requested labels of `n` samples, generated and embedded chunk by
-    chunk on the device (no host round trip). Conditional samples cycle through the classes."""
+    chunk on the device (no host round trip). Conditional samples cycle through the classes.
+    In a torchrun job the ranks embed the chunks round-robin and gather them: every rank still
+    draws every chunk's noise, so the samples, and the metrics, do not depend on the world size."""
     device = torch.device(device) if device is not None else handle.device
     gen = torch.Generator(device=device).manual_seed(seed)
-    feats, logits, labels = [], [], []
-    for start in range(0, n, chunk):
+    feats, logits, labels, sizes = [], [], [], []
+    for k, start in enumerate(range(0, n, chunk)):
         m = min(chunk, n - start)
+        sizes.append(m)
         z = torch.randn(m, handle.latent_dim, device=device, generator=gen)
         y = (torch.arange(start, start + m, device=device) % handle.num_classes) if handle.conditional else None
+        if y is not None:
+            labels.append(y)
+        if not distributed.mine(k):
+            continue
         f, lg = extractor.features_and_logits(handle.decode(z, y))
         feats.append(f.float())
         if lg is not None:
             logits.append(lg.float())
-        if y is not None:
-            labels.append(y)
+    if distributed.active():
+        has_logits = distributed.any_rank(bool(logits), device)
+        feats = [distributed.gather_chunks(feats, sizes, device)]
+        logits = [distributed.gather_chunks(logits, sizes, device)] if has_logits else []
     return (torch.cat(feats), torch.cat(logits) if logits else None, torch.cat(labels) if labels else None)
 
 

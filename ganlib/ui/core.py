@@ -29,6 +29,7 @@ from ganlib.store.checkpoints import checkpoint_choices
 from ganlib.store.config_context import check_against_data
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
+from ganlib.store.sweep_folder import trial_runs
 
 SELECTED_RUN = "_ganlib_selected_run"  # session key owned by no widget: the run shared across pages
 
@@ -49,7 +50,9 @@ def get_job_manager() -> JobManager:
 
 
 def list_runs() -> list[Run]:
-    return runs_mod.list_runs(runs_root())
+    """Every sweep's trials (named `<sweep>.<run>`), then the runs: the newest run stays last,
+    the pickers' default."""
+    return trial_runs(runs_root()) + runs_mod.list_runs(runs_root())
 
 
 def runs_table(runs: Sequence[Run]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from ganlib.core import distributed
 from ganlib.core.registry import Registry
 from ganlib.engine.update_rules.common import EMA, compiled, grad_norm, make_optimizer, match_layout  # noqa: F401
 
@@ -42,6 +43,16 @@ class UpdateRule:
         """The images of the per-epoch grid and its number of columns, drawn by the sampler `G`
         (in eval mode): the fixed-noise samples. Translation rules draw held-out translations."""
         return G(fixed_z, fixed_labels), cols
+
+    def draws(self, local_batch: int) -> int:
+        """Rows of noise a step draws: the global batch in a torchrun job, so every rank draws what
+        one process would (same RNG stream, any world size) and keeps its slice with `mine`."""
+        return local_batch * distributed.world_size()
+
+    def mine(self, t: torch.Tensor) -> torch.Tensor:
+        """This rank's slice of a tensor drawn at the global batch (`draws`)."""
+        W = distributed.world_size()
+        return t if W == 1 else t.chunk(W)[distributed.rank()]
 
     def extra_state(self) -> dict[str, Any]:
         """Tensors beyond models and optimizers that a resume needs (CycleGAN's history pools)."""

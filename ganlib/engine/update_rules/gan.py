@@ -72,9 +72,9 @@ class GANUpdate(UpdateRule):
         differentiate again. They do run under bf16 autocast, whose double backward works."""
         self.begin_step()
         cfg, B = self.cfg, x.shape[0]
-        z = torch.randn(B, cfg.latent_dim, device=self.device, generator=self.gen)
-        y_fake = torch.randint(0, self.num_classes, (B,), device=self.device, generator=self.gen) \
-            if self.conditional else None
+        z = self.mine(torch.randn(self.draws(B), cfg.latent_dim, device=self.device, generator=self.gen))
+        y_fake = self.mine(torch.randint(0, self.num_classes, (self.draws(B),), device=self.device,
+                                         generator=self.gen)) if self.conditional else None
         with self.autocast():
             fake = self.g_fwd(z, y_fake)
             real_in, fake_in = self.d_input(x, progress), self.d_input(fake.detach(), progress)
@@ -106,7 +106,7 @@ class GANUpdate(UpdateRule):
             p.requires_grad_(False)
         with self.autocast():
             if cfg.n_critic > 1:  # fresh fakes: the ones above trained D n_critic steps ago
-                z = torch.randn(B, cfg.latent_dim, device=self.device, generator=self.gen)
+                z = self.mine(torch.randn(self.draws(B), cfg.latent_dim, device=self.device, generator=self.gen))
                 fake = self.g_fwd(z, y_fake)
             d_out = self.d_fwd(self.d_input(fake, progress), y_fake).float()
         loss_g = self.loss.g_loss(d_out)
