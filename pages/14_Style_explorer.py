@@ -9,7 +9,7 @@ import streamlit as st
 from ganlib.core.images import png_bytes
 from ganlib.explore import style as sx
 from ganlib.ui import core
-from ganlib.ui.explorer import truncation_figure
+from ganlib.ui.curve_panel import truncation_curve_panel
 
 TABS = ["Style mixing", "Noise", "Z vs W", "Truncation in W", "Path length"]
 
@@ -97,22 +97,10 @@ with tabs["Truncation in W"]:
     if tabs["Truncation in W"].open:
         curve_n = st.select_slider("Samples per point (N)", [250, 500, 1000, 2000], value=1000, key="sx_curve_n")
         curve = sx.load_w_truncation_curve(run, ckpt, n=curve_n)
-        if st.button("Measure again" if curve else "Measure the curve", key="sx_curve_go",
-                     icon=":material/query_stats:", type="secondary" if curve else "primary"):
-            bar = st.progress(0.0, text="Starting")
-            try:
-                curve = sx.w_truncation_curve(run, ckpt, n=curve_n, recompute=True,
-                                              progress=lambda f, t: bar.progress(min(1.0, f), text=t))
-            except Exception as e:  # noqa: BLE001 - data or extractor missing: say so, keep the page
-                st.error(f"Could not measure the curve: {e}", icon=":material/error:")
-            bar.empty()
-        if curve:
-            st.plotly_chart(truncation_figure(curve, psi), key="sx_curve_chart")
-            if curve.note:
-                st.caption(curve.note)
-        else:
-            st.info("Not measured yet for this checkpoint: press **Measure the curve** (about a minute on a CPU). "
-                    "It uses the one evaluation pipeline, as every FID in the workbench.", icon=":material/info:")
+        truncation_curve_panel(
+            curve, lambda progress: sx.w_truncation_curve(run, ckpt, n=curve_n, recompute=True, progress=progress),
+            psi, "sx_curve", "Not measured yet for this checkpoint: press **Measure the curve** (about a minute on a "
+            "CPU). It uses the one evaluation pipeline, as every FID in the workbench.")
 
 with tabs["Path length"]:
     if tabs["Path length"].open:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from ganlib.explore import latent as lx
 from ganlib.ui import core
-from ganlib.ui.explorer import truncation_figure
+from ganlib.ui.curve_panel import truncation_curve_panel
 
 OVERRIDE = "_lx_override"  # a latent that replaces the seed's (a favourite, an arithmetic result)
 DIRS_SIG = "_lx_dirs_signature"  # what the direction sliders were set for
@@ -181,23 +181,11 @@ with tabs["Truncation curve"]:
                    f"`{extractor}` extractor, at each value of the truncation method chosen above. Measured "
                    "once per checkpoint and kept in the run folder." + (f" {note}" if note else ""))
         curve = lx.load_truncation_curve(run, ckpt, method=method, n=curve_n)
-        measure = st.button("Measure again" if curve else "Measure the curve", key="lx_curve_go",
-                       icon=":material/query_stats:", type="secondary" if curve else "primary")
-        if measure:
-            bar = st.progress(0.0, text="Starting")
-            try:
-                curve = lx.truncation_curve(run, ckpt, method=method, n=curve_n, recompute=True,
-                                            progress=lambda f, t: bar.progress(min(1.0, f), text=t))
-            except Exception as e:  # noqa: BLE001 - data or extractor missing: say so, keep the page
-                st.error(f"Could not measure the curve: {e}", icon=":material/error:")
-            bar.empty()
-        if curve:
-            st.plotly_chart(truncation_figure(curve, truncation[1]), key="lx_curve_chart")
-            if curve.note:
-                st.caption(curve.note)
-        else:
-            st.info("Not measured yet for this checkpoint and method: press **Measure the curve** "
-                    "(about a minute on a CPU).", icon=":material/info:")
+        truncation_curve_panel(
+            curve, lambda progress: lx.truncation_curve(run, ckpt, method=method, n=curve_n, recompute=True,
+                                                        progress=progress),
+            truncation[1], "lx_curve", "Not measured yet for this checkpoint and method: press **Measure the "
+            "curve** (about a minute on a CPU).")
 
 with tabs["Corner grid"]:
     if tabs["Corner grid"].open:
