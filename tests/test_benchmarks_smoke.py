@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import load_script
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import load_script
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import load_script
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow]

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from helpers import page, run
+from tests.helpers import page, run
 
 from ganlib.core.images import grid_image, png_bytes  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
