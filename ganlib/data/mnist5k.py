@@ -13,7 +13,7 @@ CLASS_NAMES = [str(i) for i in range(10)]
 
 
 @DATASETS.register("mnist5k")
-def load_mnist5k(data_path: str = "", image_size: int = 28) -> RawData:
+def load_mnist5k(data_path: str = "", read=None, progress=None) -> RawData:
     return _parsed()
 
 

@@ -49,12 +49,12 @@ def _part(which: int) -> RawData:
 
 
 @DATASETS.register("mnist5k_train")
-def load_train(data_path: str = "", image_size: int = 28) -> RawData:
+def load_train(data_path: str = "", read=None, progress=None) -> RawData:
     return _part(0)
 
 
 @DATASETS.register("mnist5k_heldout")
-def load_heldout(data_path: str = "", image_size: int = 28) -> RawData:
+def load_heldout(data_path: str = "", read=None, progress=None) -> RawData:
     return _part(1)
 
 

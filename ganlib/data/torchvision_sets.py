@@ -47,5 +47,5 @@ def _load(name: str, data_path: str) -> RawData:
 
 
 for _name in _SETS:
-    DATASETS.add(_name, lambda data_path="", image_size=0, _n=_name: _load(_n, data_path))
+    DATASETS.add(_name, lambda data_path="", read=None, progress=None, _n=_name: _load(_n, data_path))
 MAY_DOWNLOAD.update(_SETS)
