@@ -236,7 +236,8 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
         st.progress(snap["fraction"], text=f"{epoch_txt} · elapsed {core.fmt_seconds(snap['elapsed_s'])}"
                     f" · ETA {core.fmt_seconds(snap['eta_s'])}")
         if snap["state"] == "queued":
-            st.caption("Loading the data and building the models...")
+            fraction, text = snap.get("loading") or (0.0, "")
+            st.progress(fraction, text=text) if text else st.caption("Loading the data and building the models...")
         elif snap["state"] == "pausing":
             st.caption("Pausing at the end of the current step...")
         b1, b2, b3, _ = st.columns([1, 1, 1, 5])

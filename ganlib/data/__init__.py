@@ -51,6 +51,7 @@ NO_PATH_DATASETS: set[str] = set()  # datasets that never read data_path (bundle
 NEEDS_PATH: set[str] = set()  # datasets that cannot load without a data_path; loaders add theirs
 MAY_DOWNLOAD: set[str] = set()  # loaders that fetch from the internet without a local copy; loaders add theirs
 READS_FILES: set[str] = set()  # loaders whose images go through read_image (background, resize_mode apply)
+NATIVE_SHAPES: dict[str, tuple[int, int]] = {}  # a built-in set's own (size, channels); loaders add theirs
 
 
 @dataclass(frozen=True)
@@ -180,4 +181,5 @@ from ganlib.data import edges2digits as _edges2digits  # noqa: E402,F401
 from ganlib.data import digits2styled as _digits2styled  # noqa: E402,F401
 from ganlib.data import paired_folder as _paired_folder  # noqa: E402,F401
 from ganlib.data import unpaired_folder as _unpaired_folder  # noqa: E402,F401
+from ganlib.data import emoji as _emoji  # noqa: E402,F401
 # isort: on

@@ -19,8 +19,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+import torch
+from PIL import Image
 
+from ganlib.core.images import grid_image
+from ganlib.data import NATIVE_SHAPES, QUICK_FACTS
 from ganlib.data.image_files import MIN_SIDE, ReadOptions, peek, read_image
+from ganlib.data.on_device import to_model_range
 from ganlib.data.sources import Entry, ImageSource, open_source
 from ganlib.data.workers import in_workers
 
@@ -43,7 +48,7 @@ class DataReport:
     n_sizes: int  # distinct sizes
     modes: dict[str, int]  # PIL mode -> count
     formats: dict[str, int]
-    has_alpha: int  # images with transparency (an alpha channel or a transparent palette entry)
+    alpha_images: int  # images with transparency (an alpha channel or a transparent palette entry)
     sixteen_bit: int
     palette: int
     cmyk: int
@@ -55,7 +60,11 @@ class DataReport:
     why_size: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "has_alpha": self.has_alpha}
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.alpha_images > 0
 
     @property
     def single_class(self) -> bool:
@@ -76,7 +85,7 @@ class DataReport:
             out.append(f"sizes: {self.n_sizes} distinct; smallest {s['min'][0]}x{s['min'][1]}, median "
                        f"{s['median'][0]}x{s['median'][1]}, largest {s['max'][0]}x{s['max'][1]}")
             out.append(f"modes: {self.mode_text()}")
-            special = [f"{n:,} {what}" for n, what in ((self.has_alpha, "with transparency (composited over the "
+            special = [f"{n:,} {what}" for n, what in ((self.alpha_images, "with transparency (composited over the "
                                                                           "background)"),
                                                          (self.sixteen_bit, "16-bit or float (scaled to 8 bits)"),
                                                          (self.palette, "palette"), (self.cmyk, "CMYK (to RGB)")) if n]
@@ -186,8 +195,8 @@ def suggest_size(dims: np.ndarray) -> tuple[int, str]:
     limit = int(np.quantile(side, SIZE_QUANTILE, method="lower"))
     size = next((s for s in CANDIDATE_SIZES if s <= limit), CANDIDATE_SIZES[-1])
     enlarged = int((side < size).sum())
-    why = f"the largest common size that {'no' if not enlarged else f'only {enlarged:,}'} image" \
-          f"{'s' if enlarged != 1 else ''} must be enlarged for"
+    whom = "no image" if not enlarged else f"only {enlarged:,} image{'s' if enlarged != 1 else ''}"
+    why = f"the largest common size that {whom} must be enlarged for"
     return size, why
 
 
@@ -225,6 +234,29 @@ def preview(path: Path | str, read: ReadOptions, n: int = 64) -> tuple[np.ndarra
     return np.stack([blank if a is None else a for a in arrays]), names, cols
 
 
+def preview_grid(path: Path | str, read: ReadOptions, n: int = 64, max_side: int = 640) -> tuple[Image.Image, int]:
+    """`preview` as one PIL image (tiles apart on mid-gray, so a white background's edge shows;
+    small images enlarged without blurring) and the number of images in it."""
+    images, names, cols = preview(path, read, n)
+    x = to_model_range(torch.from_numpy(images), images.shape[1], images.shape[-1])
+    scale = max(1, min(4, max_side // (cols * (read.size + 2))))
+    return grid_image(x, nrow=cols, padding=2, scale=scale, pad_value=0.5), len(names)
+
+
 def _spread(n: int, k: int) -> list[int]:
     """k indices spread evenly over range(n) (all of them when n <= k)."""
     return list(range(n)) if n <= k else np.linspace(0, n - 1, k).round().astype(int).tolist()
+
+
+def suggested_shape(dataset: str, data_path: str = "") -> Optional[tuple[int, int, str]]:
+    """(image_size, channels, why) that a dataset's images suggest: a folder's or zip's from its
+    inspection, a built-in set's from its own size; None when not known without a download."""
+    if dataset in NATIVE_SHAPES:
+        size, channels = NATIVE_SHAPES[dataset]
+        best, why = suggest_size(np.array([[size, size]]))
+        return best, channels, f"{dataset} is {size}x{size} {'colour' if channels == 3 else 'gray'}; {why}"
+    if dataset in QUICK_FACTS:
+        r = inspect(data_path)
+        if r.n_images:
+            return r.suggested_image_size, r.suggested_channels, r.why_size
+    return None

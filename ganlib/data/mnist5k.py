@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganlib.data import DATASETS, NO_PATH_DATASETS, DatasetUnavailable, RawData
+from ganlib.data import DATASETS, NATIVE_SHAPES, NO_PATH_DATASETS, DatasetUnavailable, RawData
 
 CLASS_NAMES = [str(i) for i in range(10)]
 
@@ -18,6 +18,7 @@ def load_mnist5k(data_path: str = "", read=None, progress=None) -> RawData:
 
 
 NO_PATH_DATASETS.add("mnist5k")
+NATIVE_SHAPES["mnist5k"] = (28, 1)
 
 
 def fixed_shuffle(raw: RawData) -> RawData:

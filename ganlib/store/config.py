@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ganlib.core.errors import ConfigError
-from ganlib.data import DATASETS
+from ganlib.data import DATASETS, NEEDS_PATH
+from ganlib.data.image_files import RESIZE_MODES, parse_background
 from ganlib.losses import LOSSES
 from ganlib.losses.diffaugment import POLICIES, policies_of
 from ganlib.metrics import FEATURE_EXTRACTORS
@@ -66,7 +67,8 @@ class TrainConfig:
     about half a minute of training on a 2-core CPU. The seeds' own recipes are presets."""
 
     dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets", role="arch")
-    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.", role="arch")
+    data_path: str = _f("", "Folder (or .zip) of images for `folder` and `zip`, or torchvision's root for the "
+                            "others.", role="arch")
     model: str = _f("cdcgan_compact", "Model name from the model registry.", choices="models", role="arch")
     loss: str = _f("hinge", "GAN loss from the loss registry.", choices="losses", role="arch", d_only="setting")
     epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1, role="schedule")
@@ -93,6 +95,10 @@ class TrainConfig:
     channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch")
     max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1,
                          role="arch")
+    background: str = _f("white", "What transparent pixels become (and pad's borders): white, black, or a colour "
+                                  "#rrggbb.", role="arch")
+    resize_mode: str = _f("crop", "How a non-square image becomes a square: crop (its centre), pad (all of it, on "
+                                  "the background) or stretch.", choices=list(RESIZE_MODES), role="arch")
     eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1,
                          role="live")
     eval_samples: int = _f(2_000, "Generated samples per evaluation (capped at the number of real images).",
@@ -181,8 +187,14 @@ class TrainConfig:
             value = getattr(self, name)
             if value not in reg:
                 raise ConfigError(name, f"unknown {name} {value!r}; choose one of {', '.join(reg.names())}")
-        if self.dataset == "folder" and not self.data_path:
-            raise ConfigError("data_path", "the folder dataset needs a path to a folder of images")
+        if self.dataset in NEEDS_PATH and not self.data_path.strip():
+            raise ConfigError("data_path", f"the {self.dataset} dataset needs a path to a folder (or .zip) of images")
+        try:
+            parse_background(self.background)
+        except ValueError as e:
+            raise ConfigError("background", str(e).removeprefix("background ")) from None
+        if self.resize_mode not in RESIZE_MODES:
+            raise ConfigError("resize_mode", f"must be one of {', '.join(RESIZE_MODES)}, got {self.resize_mode!r}")
         if not DEVICE_RE.match(self.device):
             raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.channels not in (1, 3):

@@ -4,10 +4,12 @@ for the other fields' values (the Train page shows only those widgets)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Optional
 
 from ganlib.core.errors import ConfigError
-from ganlib.data import NO_PATH_DATASETS
+from ganlib.data import NO_PATH_DATASETS, READS_FILES
+from ganlib.data.inspection import CANDIDATE_SIZES
+from ganlib.data.inspection import suggested_shape as data_shape
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, field_specs
@@ -42,6 +44,8 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     hide: set[str] = set()
     if values.get("dataset", "mnist5k") in NO_PATH_DATASETS:
         hide.add("data_path")
+    if values.get("dataset", "mnist5k") not in READS_FILES:  # no image files, no transparency or odd shapes
+        hide |= {"background", "resize_mode"}
     kind = spec.kind if spec is not None else "gan"
     hide |= {f.name for f in field_specs() if f.metadata["kinds"] and kind not in f.metadata["kinds"]}
     if str(values.get("device", "auto")).startswith("cuda"):
@@ -76,3 +80,23 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     if values.get("extractor", "auto") == "digits":
         hide.add("inception_weights")
     return names - hide
+
+
+def suggested_shape(values: dict[str, Any]) -> Optional[tuple[int, int, str]]:
+    """(image_size, channels, why) for a run on these values' data: what the data suggests
+    (`data.inspection.suggested_shape`), the size lowered to the largest one the chosen model
+    accepts. None for data that suggests nothing (a download, or no readable image)."""
+    shape = data_shape(values.get("dataset", ""), values.get("data_path", ""))
+    if shape is None:
+        return None
+    size, channels, why = shape
+    for s in [c for c in CANDIDATE_SIZES if c <= size]:
+        try:
+            TrainConfig.from_dict({**values, "image_size": s, "channels": channels})
+        except ConfigError as e:
+            if e.field == "image_size":
+                continue
+        if s != size:
+            why += f"; {values.get('model')} takes {s}, not {size}"
+        return s, channels, why
+    return None

@@ -35,7 +35,7 @@ from ganlib.store.presets import PRESETS, apply_preset
 MAX_SLIDER_STEPS = 120
 # Fields grouped into the page's boxes, in order; fields not named here land in "Other".
 GROUPS: dict[str, list[str]] = {
-    "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
+    "Data": ["dataset", "data_path", "image_size", "channels", "max_images", "background", "resize_mode"],
     "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm",
               "direction", "lambda_l1", "lambda_cycle", "lambda_identity", "pool_size"],  # the last five: translators
     "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
@@ -48,7 +48,8 @@ GROUPS: dict[str, list[str]] = {
 }
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
-PATH_HINTS = {"folder": "Folder of images (class subfolders become labels)",
+PATH_HINTS = {"folder": "Folder (or .zip) of images; class subfolders become labels",
+              "zip": "A .zip of images (stylegan2-ada's dataset.json, or class subfolders)",
               "paired_folder": "Folder with train/ (A|B side by side) or A/train and B/train",
               "unpaired_folder": "Folder with trainA/, trainB/ (and testA/, testB/)"}
 TRAIN_PREFILL = "train_prefill"  # a config for the Train form (a clone from Compare runs), consumed once
