@@ -20,6 +20,7 @@ from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
 from ganlib.ui.chart_lineage import annotate, changes_text, edit_text, lineage_context
 from ganlib.ui.config_form import config_form, live_edit_widgets, preset_changes, preset_picker, train_defaults
+from ganlib.ui.data_panel import data_panel
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
@@ -134,7 +135,10 @@ def new_run_form(defaults) -> None:
     with c_preset:
         preset = preset_picker("cfg")
     notes = st.container()  # filled below, once the values are known: the preset, the edits, errors
+    data_slot = st.container()  # the data panel, above the form: what will be trained
     values = config_form(defaults=defaults, prefix="cfg")
+    with data_slot:
+        data_panel(values, prefix="cfg")
     cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)

@@ -16,7 +16,7 @@ a, b, c = st.columns(3)
 seed_a = int(a.number_input("Start seed", 0, 2**31 - 1, 0, 1, key="walk_seed_a"))
 seed_b = int(b.number_input("End seed", 0, 2**31 - 1, 1, 1, key="walk_seed_b"))
 label_a = label_b = None
-if info.conditional:
+if info.picks_labels:
     label_a = a.selectbox("Start label", range(info.num_classes), key="walk_label_a", format_func=lambda i: classes[i])
     label_b = b.selectbox("End label", range(info.num_classes), index=min(1, info.num_classes - 1),
                           key="walk_label_b", format_func=lambda i: classes[i])
@@ -32,7 +32,7 @@ except (FileNotFoundError, ValueError) as e:
     st.error(str(e), icon=":material/error:")
     st.stop()
 
-lab = f", label {classes[label_a]} → {classes[label_b]}" if info.conditional else ""
+lab = f", label {classes[label_a]} → {classes[label_b]}" if info.picks_labels else ""
 st.image(walk.strip, caption=f"{run.name}, epoch {info.epoch}: seed {seed_a} → {seed_b}{lab}, "
          f"{steps} steps, {MODES[mode].lower()}", output_format="PNG")
 gif = walk.gif()

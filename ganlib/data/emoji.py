@@ -35,6 +35,7 @@ from ganlib.data import (
     RawData,
 )
 from ganlib.data.image_files import ReadOptions
+from ganlib.data.inspection import BUILTIN_SOURCES
 from ganlib.data.pack import packed
 from ganlib.data.sources import Entry, ImageSource
 
@@ -154,3 +155,4 @@ HELDOUT_SPLITS.add("emoji_train", "emoji_heldout")
 NO_PATH_DATASETS.update(("emoji", "emoji_train", "emoji_heldout"))
 READS_FILES.update(("emoji", "emoji_train", "emoji_heldout"))
 NATIVE_SHAPES.update({name: (72, 3) for name in ("emoji", "emoji_train", "emoji_heldout")})
+BUILTIN_SOURCES["emoji"] = source  # its train and held-out splits are parts of the same files

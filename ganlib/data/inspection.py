@@ -16,14 +16,14 @@ import hashlib
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ganlib.core.images import grid_image
-from ganlib.data import NATIVE_SHAPES, QUICK_FACTS
+from ganlib.data import MAY_DOWNLOAD, NATIVE_SHAPES, QUICK_FACTS, load_raw
 from ganlib.data.image_files import MIN_SIDE, ReadOptions, peek, read_image
 from ganlib.data.on_device import to_model_range
 from ganlib.data.sources import Entry, ImageSource, open_source
@@ -107,7 +107,10 @@ class DataReport:
 
 def inspect(path: Path | str, workers: Optional[int] = None) -> DataReport:
     """The report of the folder or zip at `path` (SourceError for a path that is neither)."""
-    src = open_source(path)
+    return inspect_source(open_source(path), workers)
+
+
+def inspect_source(src: ImageSource, workers: Optional[int] = None) -> DataReport:
     key = (str(src.path.resolve()), src.kind, src.fingerprint())
     if key in _reports:
         _reports.move_to_end(key)
@@ -204,7 +207,11 @@ def preview(path: Path | str, read: ReadOptions, n: int = 64) -> tuple[np.ndarra
     """Up to `n` images read exactly as a run at `read` trains on them (uint8 (k, C, S, S)),
     their file names and the grid's columns: one row per class for labelled data (up to 8 classes,
     n // rows images each), else a square grid of images spread evenly over the files."""
-    src = open_source(path)
+    return preview_source(open_source(path), read, n)
+
+
+def preview_source(src: ImageSource, read: ReadOptions, n: int = 64) -> tuple[np.ndarray, list[str], int]:
+    """`preview` of a listed source (a folder, a zip, a built-in set's files)."""
     if src.labelled and len(src.class_names) > 1:
         rows = min(len(src.class_names), 8)
         cols = max(1, n // rows)
@@ -238,9 +245,56 @@ def preview_grid(path: Path | str, read: ReadOptions, n: int = 64, max_side: int
     """`preview` as one PIL image (tiles apart on mid-gray, so a white background's edge shows;
     small images enlarged without blurring) and the number of images in it."""
     images, names, cols = preview(path, read, n)
-    x = to_model_range(torch.from_numpy(images), images.shape[1], images.shape[-1])
-    scale = max(1, min(4, max_side // (cols * (read.size + 2))))
-    return grid_image(x, nrow=cols, padding=2, scale=scale, pad_value=0.5), len(names)
+    return _grid(torch.from_numpy(images), cols, read, max_side), len(names)
+
+
+def _grid(images: torch.Tensor, cols: int, read: ReadOptions, max_side: int) -> Image.Image:
+    x = to_model_range(images, read.channels or images.shape[1], read.size or images.shape[-1])
+    scale = max(1, min(4, max_side // (cols * (x.shape[-1] + 2))))
+    return grid_image(x, nrow=cols, padding=2, scale=scale, pad_value=0.5)
+
+
+# ---- any registered dataset, built-in sets included --------------------------------------------
+BUILTIN_SOURCES: dict[str, Callable[[], ImageSource]] = {}  # a built-in set of files (emoji) -> its listing
+
+
+def describe(dataset: str, data_path: str = "") -> Optional[DataReport]:
+    """The report of a dataset: a folder's or zip's inspection, a built-in set's files (emoji),
+    or the images of a built-in set without files (mnist5k); None for one that would download."""
+    if dataset in QUICK_FACTS:
+        return inspect(data_path)
+    if dataset in BUILTIN_SOURCES:
+        return inspect_source(BUILTIN_SOURCES[dataset]())
+    if dataset in MAY_DOWNLOAD or dataset not in NATIVE_SHAPES:
+        return None
+    raw = load_raw(dataset)
+    n, c, h, w = raw.images.shape
+    names = raw.class_names
+    counts = torch.bincount(raw.labels, minlength=len(names)).tolist() if raw.labels is not None else []
+    mode = "L" if c == 1 else "RGB"
+    report = DataReport(dataset, "built-in", n, n, dict(zip(names, counts)), {k: [w, h] for k in ("min", "median", "max")},
+                        {k: min(w, h) for k in ("min", "median", "max")}, 1, {mode: n}, {"built-in": n}, 0, 0, 0, 0,
+                        n if c == 3 else 0)
+    report.suggested_image_size, report.why_size = suggest_size(np.array([[w, h]]))
+    report.suggested_channels = c
+    return report
+
+
+def dataset_preview(dataset: str, data_path: str, read: ReadOptions, n: int = 64,
+                    max_side: int = 640) -> tuple[Image.Image, int]:
+    """The preview grid of any local dataset at `read` (a folder's files, or a built-in set)."""
+    if dataset in QUICK_FACTS:
+        return preview_grid(data_path, read, n, max_side)
+    if dataset in BUILTIN_SOURCES:
+        images, names, cols = preview_source(BUILTIN_SOURCES[dataset](), read, n)
+        return _grid(torch.from_numpy(images), cols, read, max_side), len(names)
+    raw = load_raw(dataset, data_path, read.size or 64, channels=read.channels, background=read.background,
+                   resize_mode=read.resize_mode)
+    labels = raw.labels if raw.labels is not None else torch.zeros(len(raw.images), dtype=torch.long)
+    rows = min(int(labels.max()) + 1, 8)
+    cols = max(1, n // rows) if rows > 1 else max(1, int(np.sqrt(n)))
+    pick = [i for c in range(rows) for i in torch.nonzero(labels == c).flatten()[: cols if rows > 1 else cols * cols]]
+    return _grid(raw.images[torch.stack(pick)] if pick else raw.images[:1], cols, read, max_side), len(pick)
 
 
 def _spread(n: int, k: int) -> list[int]:
