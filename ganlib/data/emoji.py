@@ -10,7 +10,8 @@ Animals & Nature, Food & Drink, Travel & Places, Activities, Objects, Symbols, F
 character. Left out: the 2,060 skin-tone variants (recolourings of a People & Body drawing that
 would fill that class five times over, and put near-copies of a held-out image in training),
 the 26 lone regional-indicator letters (halves of flags), the Component group (hair and skin
-swatches) and the few emoji newer than the table. That leaves 1,904 images.
+swatches), the few emoji newer than the table, and 35 drawings identical to another (flags that
+territories share, sequences drawn as their first emoji). That leaves 1,869 images.
 
 `emoji_train` / `emoji_heldout` are a fixed split (seed 0): a fifth of every class is held out.
 A run on `emoji_train` has never seen a held-out emoji (`HELDOUT_SPLITS`). All three sets come in a
@@ -18,12 +19,14 @@ fixed shuffled order, so `max_images` takes a mix of classes.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 import torch
+from PIL import Image
 
 from ganlib.data import (
     DATASETS,
@@ -88,12 +91,23 @@ def group_of(unified: str) -> Optional[str]:
     return group if group in GROUPS else None
 
 
+def _pixels_digest(f: Path) -> bytes:
+    with Image.open(f) as im:
+        return hashlib.blake2b(im.convert("RGBA").tobytes(), digest_size=16).digest()
+
+
+@lru_cache(maxsize=1)
 def source() -> ImageSource:
+    """The kept files in name order; a drawing identical to an earlier one (France's flag is also
+    Clipperton's and St Martin's; some sequences repeat their first emoji's picture) is left out,
+    so no copy sits on both sides of the split."""
     folder = assets()
-    entries = []
+    entries, seen = [], set()
     for f in sorted(folder.glob("*.png")):
         g = group_of(f.stem)
-        if g is not None:
+        digest = _pixels_digest(f) if g is not None else None
+        if g is not None and digest not in seen:
+            seen.add(digest)
             st = f.stat()
             entries.append(Entry(f.name, GROUPS.index(g), st.st_size, st.st_mtime_ns))
     return ImageSource(folder, "folder", entries, list(GROUPS))
@@ -148,7 +162,7 @@ def load_emoji_heldout(data_path: str = "", read: ReadOptions = ReadOptions(64, 
     return _part(raw, split(raw.labels)[1], "held-out split")
 
 
-load_emoji.description = f"{DESCRIPTION}; 1,904 images"
+load_emoji.description = f"{DESCRIPTION}; 1,869 images"
 load_emoji_train.description = f"emoji's training split (four fifths of each class). {DESCRIPTION}"
 load_emoji_heldout.description = f"emoji's held-out fifth, never seen by a run on emoji_train. {DESCRIPTION}"
 HELDOUT_SPLITS.add("emoji_train", "emoji_heldout")

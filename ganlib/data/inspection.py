@@ -205,7 +205,7 @@ def suggest_size(dims: np.ndarray) -> tuple[int, str]:
 
 def preview(path: Path | str, read: ReadOptions, n: int = 64) -> tuple[np.ndarray, list[str], int]:
     """Up to `n` images read exactly as a run at `read` trains on them (uint8 (k, C, S, S)),
-    their file names and the grid's columns: one row per class for labelled data (up to 8 classes,
+    their file names ("" for a blank cell) and the grid's columns: one row per class for labelled data (up to 8 classes,
     n // rows images each), else a square grid of images spread evenly over the files."""
     return preview_source(open_source(path), read, n)
 
@@ -233,7 +233,9 @@ def preview_source(src: ImageSource, read: ReadOptions, n: int = 64) -> tuple[np
                 if a is not None:
                     row.append(a)
                     names.append(e.name)
-            arrays += row + [None] * ((-len(row) % cols) if len(groups) > 1 else 0)  # a class's row stays its own
+            blanks = (-len(row) % cols) if len(groups) > 1 else 0  # a class's row stays its own
+            arrays += row + [None] * blanks
+            names += [""] * blanks
     shown = [a for a in arrays if a is not None]
     if not shown:
         raise ValueError(f"none of the files tried in {src.path} is a readable image")
@@ -245,7 +247,7 @@ def preview_grid(path: Path | str, read: ReadOptions, n: int = 64, max_side: int
     """`preview` as one PIL image (tiles apart on mid-gray, so a white background's edge shows;
     small images enlarged without blurring) and the number of images in it."""
     images, names, cols = preview(path, read, n)
-    return _grid(torch.from_numpy(images), cols, read, max_side), len(names)
+    return _grid(torch.from_numpy(images), cols, read, max_side), sum(1 for name in names if name)
 
 
 def _grid(images: torch.Tensor, cols: int, read: ReadOptions, max_side: int) -> Image.Image:
@@ -287,7 +289,7 @@ def dataset_preview(dataset: str, data_path: str, read: ReadOptions, n: int = 64
         return preview_grid(data_path, read, n, max_side)
     if dataset in BUILTIN_SOURCES:
         images, names, cols = preview_source(BUILTIN_SOURCES[dataset](), read, n)
-        return _grid(torch.from_numpy(images), cols, read, max_side), len(names)
+        return _grid(torch.from_numpy(images), cols, read, max_side), sum(1 for name in names if name)
     raw = load_raw(dataset, data_path, read.size or 64, channels=read.channels, background=read.background,
                    resize_mode=read.resize_mode)
     labels = raw.labels if raw.labels is not None else torch.zeros(len(raw.images), dtype=torch.long)

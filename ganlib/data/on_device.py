@@ -38,7 +38,7 @@ def to_model_range(images: torch.Tensor, channels: int, size: int, chunk: int = 
                 x = x[:, :1].expand(-1, 3, -1, -1)
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out.append(x.clamp_(-1, 1).contiguous(memory_format=memory_format))
+        out.append(x.contiguous(memory_format=memory_format).clamp_(-1, 1))  # contiguous first: an expand is a view
     return torch.cat(out) if len(out) != 1 else out[0]
 
 
