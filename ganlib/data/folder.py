@@ -25,7 +25,7 @@ def load_files(kind: str, data_path: str, read: ReadOptions, progress: Optional[
     if kind == "zip" and src.kind != "zip":
         raise DatasetUnavailable(f"zip dataset: {data_path} is a folder; choose the folder dataset for it")
     if not src.entries:
-        raise DatasetUnavailable(f"{kind} dataset: {src.path} holds no files"
+        raise DatasetUnavailable(f"{kind} dataset: no images in {src.path}: it is empty"
                                  + (f" ({src.left_out[0]})" if src.left_out else ""))
     try:
         pack = packed(src, ReadOptions(read.size or 64, read.channels or 3, read.background, read.resize_mode),
@@ -44,9 +44,6 @@ def quick_facts(data_path: str, kind: str = "folder") -> DataFacts:
         report = inspect(data_path)
     except SourceError as e:
         raise DatasetUnavailable(f"{kind} dataset: {e}") from None
-    if not report.n_images:
-        first = f"; first: {report.skipped[0]}" if report.skipped else ""
-        raise DatasetUnavailable(f"no readable images in {data_path} ({len(report.skipped)} files skipped{first})")
     return DataFacts(report.n_images, bool(report.classes), "images")
 
 

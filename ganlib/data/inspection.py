@@ -26,7 +26,7 @@ from ganlib.core.images import grid_image
 from ganlib.data import MAY_DOWNLOAD, NATIVE_SHAPES, QUICK_FACTS, load_raw
 from ganlib.data.image_files import MIN_SIDE, ReadOptions, peek, read_image
 from ganlib.data.on_device import to_model_range
-from ganlib.data.sources import Entry, ImageSource, open_source
+from ganlib.data.sources import Entry, ImageSource, SourceError, open_source
 from ganlib.data.workers import in_workers
 
 CANDIDATE_SIZES = (256, 128, 64, 32, 28, 16, 8)  # the square sizes a suggestion picks from, largest first
@@ -111,19 +111,30 @@ def inspect(path: Path | str, workers: Optional[int] = None) -> DataReport:
 
 
 def inspect_source(src: ImageSource, workers: Optional[int] = None) -> DataReport:
+    """The report of a listed source; SourceError (one line: the first reason) when it holds no
+    readable image."""
     key = (str(src.path.resolve()), src.kind, src.fingerprint())
-    if key in _reports:
-        _reports.move_to_end(key)
-        return _reports[key]
+    if key not in _reports:
+        _reports[key] = _inspected(src, workers)
+        while len(_reports) > _REMEMBERED:
+            _reports.popitem(last=False)
+    _reports.move_to_end(key)
+    report = _reports[key]
+    if not report.n_images:
+        if not report.n_files:
+            raise SourceError(f"no images in {src.path}: it is empty")
+        first = f"; first: {report.skipped[0]}" if report.skipped else ""
+        raise SourceError(f"no readable images in {src.path} ({len(report.skipped)} file"
+                          f"{'s' if len(report.skipped) != 1 else ''} skipped{first})")
+    return report
+
+
+def _inspected(src: ImageSource, workers: Optional[int]) -> DataReport:
     chunks = [src.entries[i:i + CHUNK] for i in range(0, len(src.entries), CHUNK)]
     facts: list[tuple[Entry, Any, str]] = []
     for part in in_workers(peek_chunk, [(src.path, src.kind, c) for c in chunks], workers):
         facts.extend(part)
-    report = _summary(src, facts)
-    _reports[key] = report
-    while len(_reports) > _REMEMBERED:
-        _reports.popitem(last=False)
-    return report
+    return _summary(src, facts)
 
 
 def peek_chunk(path: Path, kind: str, entries: list[Entry]) -> list[tuple[Entry, Any, str]]:

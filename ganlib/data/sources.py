@@ -87,7 +87,8 @@ def _open_zip_cached(path: Path) -> tuple[zipfile.ZipFile, dict[str, zipfile.Zip
 
 
 def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
-    f = io.BytesIO(read_member(zf, info, ZIP_LIMITS.max_member_bytes))
+    """A member's bytes, never more than it declares (a member that lies is a bomb: refused)."""
+    f = io.BytesIO(read_member(zf, info, min(info.file_size, ZIP_LIMITS.max_member_bytes)))
     f.name = info.filename
     return f
 
