@@ -136,3 +136,20 @@ def test_stylegan_quality_runs_both_arms_and_writes_json(tmp_path):
     assert all(r["state"] == "completed" and r["epochs"] >= 1 for r in results.values()), results
     assert results["stylegan"]["ppl_z"] > 0 and results["stylegan"]["ppl_w"] > 0
     assert sg.verdict(list(results.values()))[0].startswith("classes covered")
+
+
+def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatch):
+    bench = load_script("data_loading")
+    perf, out = tmp_path / "PERF.md", tmp_path / "data.json"
+    perf.write_text("# Performance\n\n## Earlier\n\nkept\n")
+    assert bench.main(["--images", "1500", "--size", "16", "--folder", str(tmp_path / "icons"), "--json", str(out),
+                       "--write-perf", str(perf)]) == 0
+    res = json.loads(out.read_text())
+    assert res["first"]["images"] == res["second"]["images"] == res["old"]["images"] == 1500
+    assert res["pixel_bytes"] == 1500 * 3 * 16 * 16
+    for kind in ("uint8", "float32", "streamed", "uint8_again"):
+        r = res[kind]
+        assert r["state"] == "completed" and r["images_per_s"] > 0 and r["peak_rss"] >= r["baseline_rss"] > 0
+    text = perf.read_text()
+    assert "## Earlier\n\nkept" in text and text.count(bench.SECTION) == 1 and "benchmarks/data_loading.py" in text
+    assert "| uint8 resident (now) |" in text and "| second (the pack mapped, checksums verified) |" in text

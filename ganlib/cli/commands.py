@@ -49,7 +49,8 @@ def one_line(message: str) -> str:
 
 class FractionBar:
     """A progress bar on stderr fed by the library's `progress(fraction, text)` callbacks (a
-    folder's packing, a zip's writing); nothing when `show` is off or tqdm is missing."""
+    folder's packing, a zip's writing); nothing when `show` is off, stderr is no terminal (a log
+    file would only fill with carriage returns) or tqdm is missing."""
 
     def __init__(self, show: bool = True):
         self.show = show and tqdm is not None
@@ -59,7 +60,8 @@ class FractionBar:
         if not self.show:
             return
         if self.bar is None:
-            self.bar = tqdm(total=1.0, file=sys.stderr, leave=False, bar_format="{desc} {percentage:3.0f}%|{bar}|")
+            self.bar = tqdm(total=1.0, file=sys.stderr, leave=False, disable=None,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}|")
         self.bar.set_description(text, refresh=False)
         self.bar.update(max(0.0, min(1.0, fraction)) - self.bar.n)
 

@@ -119,11 +119,11 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Optional[Run]]:
     if args.config and args.preset:
         raise CLIError("--config and --preset both choose the starting config: use one")
     if args.preset:
-        return apply_preset(args.preset, **given, **data_shaped(preset_values(args.preset), given)), None
+        return apply_preset(args.preset, **given, **data_shaped(args, preset_values(args.preset), given)), None
     if args.config:
         return TrainConfig.from_dict({**load_config_file(args.config).to_dict(), **given}), None
     if not args.resume:
-        return TrainConfig.from_dict({**given, **data_shaped(TrainConfig().to_dict(), given)}), None
+        return TrainConfig.from_dict({**given, **data_shaped(args, TrainConfig().to_dict(), given)}), None
     resume = find_run(args.resume, args.runs_dir)
     st = resume.status()
     if st.get("state") in LIVE_STATES:
@@ -138,9 +138,11 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Optional[Run]]:
     return cfg, resume
 
 
-def data_shaped(base: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+def data_shaped(args: argparse.Namespace, base: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
     """A new run on image files (a folder, a zip, emoji): the image_size and channels the flags
-    leave out, from the data (what it suggests, at a size the model takes), said in one line."""
+    leave out, from the data (what it suggests, at a size the model takes). The one line that
+    says so is kept in `args.data_line` and printed once the run exists (a refused run prints
+    only its error)."""
     values = {**base, **given}
     if values.get("dataset") not in READS_FILES or ("image_size" in given and "channels" in given):
         return {}
@@ -153,8 +155,8 @@ def data_shaped(base: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
     size, channels, why = shape
     out = {k: v for k, v in (("image_size", size), ("channels", channels)) if k not in given}
     which = "both from the data" if len(out) == 2 else f"{next(iter(out))} from the data"
-    eprint(f"data: training at image_size {given.get('image_size', size)}, channels {given.get('channels', channels)}"
-           f" ({which}: {why}; --image-size and --channels choose)")
+    args.data_line = (f"data: training at image_size {given.get('image_size', size)}, channels "
+                      f"{given.get('channels', channels)} ({which}: {why}; --image-size and --channels choose)")
     return out
 
 
@@ -162,10 +164,11 @@ class _Console:
     """The progress bar and the per-epoch lines on stderr, and the Ctrl-C handler, as the
     engine's callbacks."""
 
-    def __init__(self, cfg: TrainConfig, resume: Optional[Run], progress: bool):
+    def __init__(self, cfg: TrainConfig, resume: Optional[Run], progress: bool, data_line: str = ""):
         self.cfg, self.resume, self.progress = cfg, resume, progress and tqdm is not None
         self.bar = None
         self.data_bar = FractionBar(self.progress)  # a folder's first load: packing its files
+        self.data_line = data_line  # where the image size and channels came from
         self.interrupt = Interrupt()
         self.announced = False
 
@@ -177,6 +180,8 @@ class _Console:
         self.data_bar.close()
         if self.resume is None:
             eprint(f"run folder: {run.path}")
+        if self.data_line:
+            eprint(self.data_line)
         note = run.status().get("data_note")
         if note and "skipped" in note:  # said here, not only in status.json
             eprint(f"data: {note}")
@@ -221,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         eprint(str(done))
         print(done.run.path)
         return OK
-    console = _Console(cfg, resume, progress=not args.no_progress)
+    console = _Console(cfg, resume, progress=not args.no_progress, data_line=getattr(args, "data_line", ""))
     t0 = time.perf_counter()
     try:
         result = train(cfg, runs_dir=args.runs_dir, resume=resume.path if resume else None,

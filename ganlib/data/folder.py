@@ -25,7 +25,7 @@ def load_files(kind: str, data_path: str, read: ReadOptions, progress: Optional[
     if kind == "zip" and src.kind != "zip":
         raise DatasetUnavailable(f"zip dataset: {data_path} is a folder; choose the folder dataset for it")
     if not src.entries:
-        raise DatasetUnavailable(f"{kind} dataset: no images in {src.path}: it is empty"
+        raise DatasetUnavailable(f"{kind} dataset: no readable images in {src.path}: it is empty"
                                  + (f" ({src.left_out[0]})" if src.left_out else ""))
     try:
         pack = packed(src, ReadOptions(read.size or 64, read.channels or 3, read.background, read.resize_mode),

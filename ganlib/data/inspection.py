@@ -122,7 +122,7 @@ def inspect_source(src: ImageSource, workers: Optional[int] = None) -> DataRepor
     report = _reports[key]
     if not report.n_images:
         if not report.n_files:
-            raise SourceError(f"no images in {src.path}: it is empty")
+            raise SourceError(f"no readable images in {src.path}: it is empty")
         first = f"; first: {report.skipped[0]}" if report.skipped else ""
         raise SourceError(f"no readable images in {src.path} ({len(report.skipped)} file"
                           f"{'s' if len(report.skipped) != 1 else ''} skipped{first})")
