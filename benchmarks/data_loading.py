@@ -14,7 +14,7 @@ Loads, each in a fresh process with a fresh cache folder ($GANLIB_CACHE_DIR): `f
 every file in worker processes into the pack; `second` maps the pack; `old` reads the files one
 by one in one process as the loader did before packs (every run paid it). Wall-clock seconds.
 
-Runs, each a fresh process, 1 epoch of `vae` (its MLP variant: 2.6 M parameters, so the data is
+Runs, each a fresh process, 1 epoch of `vae --variant mlp` (a small, quick model, so the data is
 what differs; batch 128, no evaluation) on the folder at
 `--size`, colour: `uint8` (the pixels resident as uint8, each batch converted), `float32` (the
 old path, emulated: the whole set converted to float32 before training, as the loader did),
@@ -135,7 +135,8 @@ def run_config(folder: str, size: int):
     from ganlib.store.config import TrainConfig
 
     return TrainConfig(dataset="folder", data_path=str(folder), image_size=size, channels=3, model="vae",
-                       batch_size=128, epochs=1, eval_every=0, device="cpu", checkpoint_every=1)
+                       variant="mlp", lr_g=2e-4, lr_d=2e-4, batch_size=128, epochs=1, eval_every=0, device="cpu",
+                       checkpoint_every=1)
 
 
 def stream_limit(folder: Path, size: int, n: int) -> int:

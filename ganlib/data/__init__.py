@@ -48,7 +48,7 @@ DATASETS: Registry[Loader] = Registry("dataset")
 # experiments may test on as new data (mnist5k_train -> mnist5k_heldout).
 HELDOUT_SPLITS: Registry[str] = Registry("held-out split")
 NO_PATH_DATASETS: set[str] = set()  # datasets that never read data_path (bundled with a package); loaders add theirs
-NEEDS_PATH: set[str] = set()  # datasets that cannot load without a data_path; loaders add theirs
+NEEDS_PATH: set[str] = set()  # a folder or zip of your own images at data_path (inspected, previewed; no path refused)
 MAY_DOWNLOAD: set[str] = set()  # loaders that fetch from the internet without a local copy; loaders add theirs
 READS_FILES: set[str] = set()  # loaders whose images go through read_image (background, resize_mode apply)
 NATIVE_SHAPES: dict[str, tuple[int, int]] = {}  # a built-in set's own (size, channels); loaders add theirs

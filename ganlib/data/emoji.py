@@ -33,7 +33,9 @@ from ganlib.data import (
     HELDOUT_SPLITS,
     NATIVE_SHAPES,
     NO_PATH_DATASETS,
+    QUICK_FACTS,
     READS_FILES,
+    DataFacts,
     DatasetUnavailable,
     RawData,
 )
@@ -170,3 +172,15 @@ NO_PATH_DATASETS.update(("emoji", "emoji_train", "emoji_heldout"))
 READS_FILES.update(("emoji", "emoji_train", "emoji_heldout"))
 NATIVE_SHAPES.update({name: (72, 3) for name in ("emoji", "emoji_train", "emoji_heldout")})
 BUILTIN_SOURCES["emoji"] = source  # its train and held-out splits are parts of the same files
+
+
+def _facts(which: Optional[int]) -> DataFacts:
+    """From the file listing alone: a form checks a config without packing the emoji."""
+    labels = torch.tensor([e.label for e in source().entries])
+    n = len(labels) if which is None else len(split(labels)[which])
+    return DataFacts(n, True, "images")
+
+
+QUICK_FACTS.add("emoji", lambda data_path="": _facts(None))
+QUICK_FACTS.add("emoji_train", lambda data_path="": _facts(0))
+QUICK_FACTS.add("emoji_heldout", lambda data_path="": _facts(1))

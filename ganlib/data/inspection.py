@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from ganlib.core.images import grid_image
-from ganlib.data import MAY_DOWNLOAD, NATIVE_SHAPES, QUICK_FACTS, load_raw
+from ganlib.data import MAY_DOWNLOAD, NATIVE_SHAPES, NEEDS_PATH, load_raw
 from ganlib.data.image_files import MIN_SIDE, ReadOptions, peek, read_image
 from ganlib.data.on_device import to_model_range
 from ganlib.data.sources import Entry, ImageSource, SourceError, open_source
@@ -274,7 +274,7 @@ BUILTIN_SOURCES: dict[str, Callable[[], ImageSource]] = {}  # a built-in set of 
 def describe(dataset: str, data_path: str = "") -> Optional[DataReport]:
     """The report of a dataset: a folder's or zip's inspection, a built-in set's files (emoji),
     or the images of a built-in set without files (mnist5k); None for one that would download."""
-    if dataset in QUICK_FACTS:
+    if dataset in NEEDS_PATH:
         return inspect(data_path)
     if dataset in BUILTIN_SOURCES:
         return inspect_source(BUILTIN_SOURCES[dataset]())
@@ -285,9 +285,9 @@ def describe(dataset: str, data_path: str = "") -> Optional[DataReport]:
     names = raw.class_names
     counts = torch.bincount(raw.labels, minlength=len(names)).tolist() if raw.labels is not None else []
     mode = "L" if c == 1 else "RGB"
-    report = DataReport(dataset, "built-in", n, n, dict(zip(names, counts)), {k: [w, h] for k in ("min", "median", "max")},
-                        {k: min(w, h) for k in ("min", "median", "max")}, 1, {mode: n}, {"built-in": n}, 0, 0, 0, 0,
-                        n if c == 3 else 0)
+    stats = ("min", "median", "max")
+    report = DataReport(dataset, "built-in", n, n, dict(zip(names, counts)), {k: [w, h] for k in stats},
+                        {k: min(w, h) for k in stats}, 1, {mode: n}, {"built-in": n}, 0, 0, 0, 0, n if c == 3 else 0)
     report.suggested_image_size, report.why_size = suggest_size(np.array([[w, h]]))
     report.suggested_channels = c
     return report
@@ -296,7 +296,7 @@ def describe(dataset: str, data_path: str = "") -> Optional[DataReport]:
 def dataset_preview(dataset: str, data_path: str, read: ReadOptions, n: int = 64,
                     max_side: int = 640) -> tuple[Image.Image, int]:
     """The preview grid of any local dataset at `read` (a folder's files, or a built-in set)."""
-    if dataset in QUICK_FACTS:
+    if dataset in NEEDS_PATH:
         return preview_grid(data_path, read, n, max_side)
     if dataset in BUILTIN_SOURCES:
         images, names, cols = preview_source(BUILTIN_SOURCES[dataset](), read, n)
@@ -322,7 +322,7 @@ def suggested_shape(dataset: str, data_path: str = "") -> Optional[tuple[int, in
         size, channels = NATIVE_SHAPES[dataset]
         best, why = suggest_size(np.array([[size, size]]))
         return best, channels, f"{dataset} is {size}x{size} {'colour' if channels == 3 else 'gray'}; {why}"
-    if dataset in QUICK_FACTS:
+    if dataset in NEEDS_PATH:
         r = inspect(data_path)
         if r.n_images:
             return r.suggested_image_size, r.suggested_channels, r.why_size

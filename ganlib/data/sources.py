@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import stat
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,8 +112,28 @@ def open_source(path: Path | str) -> ImageSource:
     raise SourceError(f"{p} is not a folder or a .zip: it does not exist")
 
 
-def _visible(p: Path, root: Path) -> bool:
-    return not any(part.startswith(".") for part in p.relative_to(root).parts)
+def _files(top: Path, root: Path) -> list[tuple[str, int, int]]:
+    """(path relative to root, size, mtime ns) of every visible file under `top`, sorted; links
+    to files and folders are followed (a folder met twice, by a loop of links, once)."""
+    out, seen = [], set()
+    for here, dirs, names in os.walk(top, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = Path(here).relative_to(root).as_posix()
+        for name in names:
+            if name.startswith("."):
+                continue
+            try:
+                st = os.stat(os.path.join(here, name))
+            except OSError:  # a broken link: not a file of the dataset
+                continue
+            if stat.S_ISREG(st.st_mode):
+                out.append((name if rel == "." else f"{rel}/{name}", st.st_size, st.st_mtime_ns))
+    return sorted(out)
 
 
 def _folder(root: Path) -> ImageSource:
@@ -119,10 +141,7 @@ def _folder(root: Path) -> ImageSource:
     entries, left_out = [], []
     groups = [(i, d) for i, d in enumerate(subdirs)] if subdirs else [(None, root)]
     for label, d in groups:
-        for f in sorted(d.rglob("*")):
-            if f.is_file() and _visible(f, root):
-                st = f.stat()
-                entries.append(Entry(f.relative_to(root).as_posix(), label, st.st_size, st.st_mtime_ns))
+        entries += [Entry(name, label, size, mtime) for name, size, mtime in _files(d, root)]
     if subdirs:
         left_out = [f"{f.name}: not in a class subfolder" for f in sorted(root.iterdir())
                     if f.is_file() and not f.name.startswith(".")]

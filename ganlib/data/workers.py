@@ -4,13 +4,18 @@ header reading. Few files stay in this process (a pool costs about a second to s
     for result in in_workers(decode_chunk, jobs):   # results in the order of `jobs`
         ...
 
-Workers come from a forkserver that has imported the data layer once: safe to start from a
-threaded server (the dashboard), and no torch import per worker.
+Workers are forked from this process when it runs one thread (the CLI, a script, a notebook):
+they start at once, with the reader already imported, and never re-run the main script (a
+spawned worker would, so a script without `if __name__ == "__main__":` would break). A process
+with other threads (the dashboard's server) must not fork, since a lock another thread holds
+would stay locked in the child: its workers come from a forkserver that imported the reader once
+(the server's main module, streamlit's, is guarded).
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -33,10 +38,16 @@ def in_workers(fn: Callable[..., Any], jobs: Sequence[tuple], workers: Optional[
         for job in jobs:
             yield fn(*job)
         return
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=_context()) as pool:
+        yield from pool.map(_call, [(fn, job) for job in jobs])
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["ganlib.data.workers", "ganlib.data.pack", "ganlib.data.inspection"])
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
-        yield from pool.map(_call, [(fn, job) for job in jobs])
+    return ctx
 
 
 def _call(item: tuple) -> Any:

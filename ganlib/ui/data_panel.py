@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import streamlit as st
 
-from ganlib.data import MAY_DOWNLOAD, QUICK_FACTS, DatasetUnavailable
+from ganlib.data import MAY_DOWNLOAD, NEEDS_PATH, DatasetUnavailable
 from ganlib.data.image_files import ReadOptions
 from ganlib.data.inspection import DataReport, dataset_preview, describe
 from ganlib.store.config_context import suggested_shape
@@ -61,7 +61,7 @@ def data_panel(values: dict[str, Any], prefix: str = "cfg") -> None:
     dataset, path = values.get("dataset", ""), str(values.get("data_path") or "").strip()
     if dataset in MAY_DOWNLOAD:
         return
-    if dataset in QUICK_FACTS and not path:
+    if dataset in NEEDS_PATH and not path:
         st.info("Type the path of a folder (or .zip) of images under **Data path**: how many images, their "
                 "classes, sizes and modes, and a preview as they will be trained appear here.",
                 icon=":material/folder_open:")
