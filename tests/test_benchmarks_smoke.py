@@ -146,7 +146,7 @@ def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatc
                        "--write-perf", str(perf)]) == 0
     res = json.loads(out.read_text())
     assert res["first"]["images"] == res["second"]["images"] == res["old"]["images"] == 1500
-    assert res["pixel_bytes"] == 1500 * 3 * 16 * 16
+    assert res["pixel_bytes"] == 1500 * 3 * 16 * 16 and res["first"]["cpu_s"] > res["second"]["cpu_s"] > 0
     for kind in ("uint8", "float32", "streamed", "uint8_again"):
         r = res[kind]
         assert r["state"] == "completed" and r["images_per_s"] > 0 and r["peak_rss"] >= r["baseline_rss"] > 0

@@ -81,7 +81,8 @@ def test_the_cli_inspects_previews_and_packs(icons, tmp_path, capsys):
     assert main(["data", "preview", str(icons), "--out", str(grid), "--image-size", "16", "--channels", "3",
                  "--background", "black", "--resize-mode", "pad"]) == 0
     with Image.open(grid) as im:
-        assert im.mode == "RGB" and im.getpixel((3, 3)) == (0, 0, 0)  # a transparent corner, on black
+        assert im.mode == "RGB" and im.getpixel((1, 1)) == (128, 128, 128)  # mid-gray between the tiles
+        assert im.getpixel((12, 12)) == (0, 0, 0)  # the first tile's transparent corner, on black
     out = tmp_path / "icons.zip"
     assert main(["data", "pack", str(icons), "--out", str(out), "--no-progress"]) == 0
     captured = capsys.readouterr()

@@ -67,6 +67,7 @@ def test_the_data_panel_shows_the_folder_before_start_and_applies_the_suggestion
 def test_a_missing_path_is_said_in_the_panel_and_start_stays_off(tmp_path):
     at = run(page("pages/1_Train.py"))
     at.selectbox(key="cfg_dataset").set_value("folder")
+    run(at)
     at.text_input(key="cfg_data_path").input(str(tmp_path / "nowhere"))
     run(at)
     assert any("does not exist" in e.value for e in at.error) and at.button(key="start").disabled

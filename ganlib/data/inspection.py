@@ -71,8 +71,9 @@ class DataReport:
         return len(self.classes) <= 1
 
     def mode_text(self) -> str:
-        names = {"RGBA": "RGBA (alpha)", "LA": "LA (gray + alpha)", "PA": "PA (palette + alpha)",
-                 "P": "P (palette)", "CMYK": "CMYK", "I;16": "I;16 (16-bit)", "I": "I (32-bit)", "F": "F (float)"}
+        names = {"1": "1 (1-bit)", "L": "L (gray)", "RGBA": "RGBA (alpha)", "LA": "LA (gray + alpha)",
+                 "PA": "PA (palette + alpha)", "P": "P (palette)", "CMYK": "CMYK", "I;16": "I;16 (16-bit)",
+                 "I": "I (32-bit)", "F": "F (float)"}
         return ", ".join(f"{names.get(m, m)} {c:,}" for m, c in sorted(self.modes.items(), key=lambda kv: -kv[1]))
 
     def lines(self) -> list[str]:
@@ -225,7 +226,7 @@ def preview_source(src: ImageSource, read: ReadOptions, n: int = 64) -> tuple[np
     """`preview` of a listed source (a folder, a zip, a built-in set's files)."""
     if src.labelled and len(src.class_names) > 1:
         rows = min(len(src.class_names), 8)
-        cols = max(1, n // rows)
+        cols = max(1, min(8, n // rows))  # one row per class, at most 8 a row: a readable grid
         groups = [[e for e in src.entries if e.label == c] for c in range(rows)]
     else:
         cols = max(1, int(np.sqrt(n)))
@@ -305,7 +306,7 @@ def dataset_preview(dataset: str, data_path: str, read: ReadOptions, n: int = 64
                    resize_mode=read.resize_mode)
     labels = raw.labels if raw.labels is not None else torch.zeros(len(raw.images), dtype=torch.long)
     rows = min(int(labels.max()) + 1, 8)
-    cols = max(1, n // rows) if rows > 1 else max(1, int(np.sqrt(n)))
+    cols = max(1, min(8, n // rows)) if rows > 1 else max(1, int(np.sqrt(n)))
     pick = [i for c in range(rows) for i in torch.nonzero(labels == c).flatten()[: cols if rows > 1 else cols * cols]]
     return _grid(raw.images[torch.stack(pick)] if pick else raw.images[:1], cols, read, max_side), len(pick)
 
