@@ -6,7 +6,7 @@ the data suggests; and the preview of images exactly as a run would train on the
     print("\\n".join(report.lines()))
     images, names = preview(Path("icons"), ReadOptions(size=64, channels=3), n=64)  # uint8 (n, C, S, S)
 
-Only the files' headers are read here (PNG chunks are checksummed too), in worker processes when
+Only the files' headers are read here (PNG chunks are checksummed too), in parallel workers when
 there are many; the pack decodes every pixel and may skip a file whose data is broken past its
 header. Reports are remembered per content fingerprint, so asking again is instant.
 """
@@ -32,6 +32,7 @@ from ganlib.data.workers import in_workers
 CANDIDATE_SIZES = (256, 128, 64, 32, 28, 16, 8)  # the square sizes a suggestion picks from, largest first
 SIZE_QUANTILE = 0.05  # the suggested size enlarges at most this share of the images
 CHUNK = 256
+MAX_ROWS = 10  # classes a preview shows, a row each (the digits, the emoji groups)
 _REMEMBERED = 8
 _reports: "OrderedDict[tuple, DataReport]" = OrderedDict()
 
@@ -217,7 +218,7 @@ def suggest_size(dims: np.ndarray) -> tuple[int, str]:
 
 def preview(path: Path | str, read: ReadOptions, n: int = 64) -> tuple[np.ndarray, list[str], int]:
     """Up to `n` images read exactly as a run at `read` trains on them (uint8 (k, C, S, S)),
-    their file names ("" for a blank cell) and the grid's columns: one row per class for labelled data (up to 8 classes,
+    their file names ("" for a blank cell) and the grid's columns: one row per class for labelled data (up to MAX_ROWS classes,
     n // rows images each), else a square grid of images spread evenly over the files."""
     return preview_source(open_source(path), read, n)
 
@@ -225,7 +226,7 @@ def preview(path: Path | str, read: ReadOptions, n: int = 64) -> tuple[np.ndarra
 def preview_source(src: ImageSource, read: ReadOptions, n: int = 64) -> tuple[np.ndarray, list[str], int]:
     """`preview` of a listed source (a folder, a zip, a built-in set's files)."""
     if src.labelled and len(src.class_names) > 1:
-        rows = min(len(src.class_names), 8)
+        rows = min(len(src.class_names), MAX_ROWS)
         cols = max(1, min(8, n // rows))  # one row per class, at most 8 a row: a readable grid
         groups = [[e for e in src.entries if e.label == c] for c in range(rows)]
     else:
@@ -305,7 +306,7 @@ def dataset_preview(dataset: str, data_path: str, read: ReadOptions, n: int = 64
     raw = load_raw(dataset, data_path, read.size or 64, channels=read.channels, background=read.background,
                    resize_mode=read.resize_mode)
     labels = raw.labels if raw.labels is not None else torch.zeros(len(raw.images), dtype=torch.long)
-    rows = min(int(labels.max()) + 1, 8)
+    rows = min(int(labels.max()) + 1, MAX_ROWS)
     cols = max(1, min(8, n // rows)) if rows > 1 else max(1, int(np.sqrt(n)))
     pick = [i for c in range(rows) for i in torch.nonzero(labels == c).flatten()[: cols if rows > 1 else cols * cols]]
     return _grid(raw.images[torch.stack(pick)] if pick else raw.images[:1], cols, read, max_side), len(pick)

@@ -1,4 +1,4 @@
-"""Packed once: a folder's or zip's images decoded (in parallel worker processes) into one uint8
+"""Packed once: a folder's or zip's images decoded (in parallel: `workers.in_workers`) into one uint8
 array on disk, which every later load maps in a fraction of a second.
 
     raw = packed(open_source(path), ReadOptions(size=64, channels=3), progress=print)
@@ -125,7 +125,7 @@ def _touch(path: Path) -> None:
 
 def build_pack(src: ImageSource, read: ReadOptions, folder: Path, key: str, progress: Optional[Progress] = None,
                workers: Optional[int] = None) -> Pack:
-    """Decode every entry (in worker processes when there are many) straight into the pack file."""
+    """Decode every entry (in parallel workers when there are many) into the pack file."""
     say = progress or (lambda f, t: None)
     n = len(src.entries)
     if n == 0:

@@ -65,7 +65,8 @@ class ImageSource:
     @contextmanager
     def reader(self) -> Iterator[Callable[[Entry], IO[bytes] | Path]]:
         """A function from an entry to what `read_image` opens. A zip stays open in this process
-        (the last one read), since reading its directory again for every chunk of files is slow."""
+        (the last one read), since reading its directory again for every chunk of files is slow.
+        Its reads are serialised by zipfile's own lock, so worker threads may share it."""
         if self.kind == "folder":
             yield lambda e: self.path / e.name
             return
@@ -77,11 +78,14 @@ _OPEN_ZIP: dict[tuple, tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]] = {}
 
 
 def _open_zip_cached(path: Path) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
+    """One open zip per process (the pid is in the key: a forked worker must not read through
+    its parent's file offset)."""
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    key = (os.getpid(), str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _OPEN_ZIP:
-        for zf, _ in _OPEN_ZIP.values():
-            zf.close()
+        for (pid, *_), (zf, _) in _OPEN_ZIP.items():
+            if pid == os.getpid():  # a parent's zip (inherited by fork) is not ours to close
+                zf.close()
         _OPEN_ZIP.clear()
         zf = open_zip(path)
         _OPEN_ZIP[key] = (zf, {i.filename: i for i in zf.infolist()})
