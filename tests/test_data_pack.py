@@ -93,6 +93,33 @@ def test_worker_processes_pack_exactly_what_this_process_packs(tmp_path, cache):
     assert here.skipped == there.skipped and len(here.skipped) == 1 and here.skipped[0].startswith("a/junk.png: ")
 
 
+@pytest.mark.slow  # a pack in threads and one in forked processes
+def test_a_threaded_process_reads_in_threads_and_gets_the_same_pack(tmp_path, cache):
+    """The dashboard's server has threads: forking there is unsafe, so its workers are threads."""
+    import threading
+
+    from ganlib.data import workers
+
+    root = colour_folder(tmp_path / "imgs", n=300)
+    assert workers.forks()  # pytest runs one thread
+    forked = pack_mod.build_pack(open_source(root), READ, cache, "forked", workers=2)
+    hold = threading.Event()
+    other = threading.Thread(target=hold.wait)
+    other.start()
+    try:
+        assert not workers.forks()
+        threaded = pack_mod.build_pack(open_source(root), READ, cache, "threaded", workers=2)
+    finally:
+        hold.set()
+        other.join()
+    assert torch.equal(forked.images, threaded.images) and torch.equal(forked.labels, threaded.labels)
+    zipped = tmp_path / "imgs.zip"
+    write_dataset_zip(root, zipped, READ)  # read here: this process now holds the zip open
+    packed(open_source(zipped), READ)
+    from_zip = pack_mod.build_pack(open_source(zipped), READ, cache, "zip", workers=2)  # forked: their own zip
+    assert torch.equal(from_zip.images, forked.images)
+
+
 def test_progress_is_reported_while_packing(tmp_path, cache):
     seen = []
     packed(open_source(colour_folder(tmp_path / "imgs")), READ, progress=lambda f, t: seen.append((f, t)))
