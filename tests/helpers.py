@@ -1,11 +1,15 @@
-"""What several test files share: loading a benchmark script as a module, and opening and
-running a page under Streamlit's AppTest with its exceptions surfaced."""
+"""What several test files share: loading a benchmark script as a module, opening and running a
+page under Streamlit's AppTest with its exceptions surfaced, and a PNG that lies about its size."""
 from __future__ import annotations
 
 import importlib.util
+import io
+import struct
 import sys
+import zlib
 from pathlib import Path
 
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,3 +32,15 @@ def run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header says width x height (a decompression bomb's), with a tiny, wrong, image
+    stream: a reader must refuse it from the header, before decoding a pixel."""
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = data.index(b"IHDR")
+    struct.pack_into(">II", data, ihdr + 4, width, height)
+    struct.pack_into(">I", data, ihdr + 17, zlib.crc32(bytes(data[ihdr:ihdr + 17])))
+    return bytes(data)

@@ -3,10 +3,8 @@ traceback, and nothing is created (no run folder, no pack); a bad file among goo
 skipped and named, and the rest trains."""
 from __future__ import annotations
 
-import io
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +12,7 @@ import pytest
 from PIL import Image
 
 from ganlib.cli import main
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("L", (1, 1)).save(buf, format="PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = data.index(b"IHDR")
-    struct.pack_into(">II", data, ihdr + 4, width, height)
-    struct.pack_into(">I", data, ihdr + 17, zlib.crc32(bytes(data[ihdr:ihdr + 17])))
-    return bytes(data)
+from tests.helpers import png_claiming
 
 
 def lying_zip(path: Path, declared: int) -> Path:

@@ -2,9 +2,6 @@
 hand-made image whose right answer is known."""
 from __future__ import annotations
 
-import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +9,7 @@ import pytest
 from PIL import Image
 
 from ganlib.data.image_files import ReadOptions, parse_background, peek, read_image
+from tests.helpers import png_claiming
 
 
 def rgba_icon(path: Path) -> Path:
@@ -103,17 +101,6 @@ def test_the_resampling_is_antialiased(tmp_path):
     Image.fromarray(checker).save(tmp_path / "checker.png")
     a = read_image(tmp_path / "checker.png", ReadOptions(size=8)).astype(int)
     assert np.abs(a - 128).max() <= 3  # an even gray, not an aliased pattern of black and white
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header says width x height (with a tiny, wrong, image stream)."""
-    buf = io.BytesIO()
-    Image.new("L", (1, 1)).save(buf, format="PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = data.index(b"IHDR")
-    struct.pack_into(">II", data, ihdr + 4, width, height)
-    struct.pack_into(">I", data, ihdr + 17, zlib.crc32(bytes(data[ihdr:ihdr + 17])))
-    return bytes(data)
 
 
 def test_bombs_tiny_images_and_junk_are_skipped_with_the_reason(tmp_path):
