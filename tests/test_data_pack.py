@@ -94,26 +94,28 @@ def test_worker_processes_pack_exactly_what_this_process_packs(tmp_path, cache):
 
 
 @pytest.mark.slow  # a pack in threads and one in forked processes
-def test_a_threaded_process_reads_in_threads_and_gets_the_same_pack(tmp_path, cache):
+def test_a_threaded_process_reads_in_threads_and_gets_the_same_pack(tmp_path, cache, monkeypatch):
     """The dashboard's server has threads: forking there is unsafe, so its workers are threads."""
     import threading
 
     from ganlib.data import workers
 
-    root = colour_folder(tmp_path / "imgs", n=300)
-    assert workers.forks()  # pytest runs one thread
-    forked = pack_mod.build_pack(open_source(root), READ, cache, "forked", workers=2)
     hold = threading.Event()
     other = threading.Thread(target=hold.wait)
     other.start()
     try:
-        assert not workers.forks()
-        threaded = pack_mod.build_pack(open_source(root), READ, cache, "threaded", workers=2)
+        assert not workers.forks()  # another thread runs: no fork
     finally:
         hold.set()
         other.join()
+    root = colour_folder(tmp_path / "imgs", n=300)
+    monkeypatch.setattr(workers, "forks", lambda: True)  # as a one-thread process (the CLI) does
+    forked = pack_mod.build_pack(open_source(root), READ, cache, "forked", workers=2)
+    monkeypatch.setattr(workers, "forks", lambda: False)  # as the dashboard's server does
+    threaded = pack_mod.build_pack(open_source(root), READ, cache, "threaded", workers=2)
     assert torch.equal(forked.images, threaded.images) and torch.equal(forked.labels, threaded.labels)
     zipped = tmp_path / "imgs.zip"
+    monkeypatch.setattr(workers, "forks", lambda: True)
     write_dataset_zip(root, zipped, READ)  # read here: this process now holds the zip open
     packed(open_source(zipped), READ)
     from_zip = pack_mod.build_pack(open_source(zipped), READ, cache, "zip", workers=2)  # forked: their own zip

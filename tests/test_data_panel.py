@@ -95,5 +95,5 @@ def test_the_emoji_set_trains_offline_in_colour(tmp_path):
                       device="cpu")
     res = train(cfg, runs_dir=tmp_path)
     assert res.state == "completed" and res.rows[0]["d_loss"] > 0
-    grid = torch.from_numpy(np.asarray(Image.open(res.run.sample_path(1))))
+    grid = torch.from_numpy(np.array(Image.open(res.run.sample_path(1))))
     assert grid.shape[-1] == 3  # a colour grid
