@@ -221,12 +221,13 @@ memory-mapped pack that the process touched (file pages the kernel may drop) as 
 memory; the baseline is the process after importing torch and ganlib.
 
 What the figures say: uint8 residency took {mib(fl['peak_rss'] - u['peak_rss'])} less peak memory
-than the float32 path on this data ({(fl['peak_rss'] - u['peak_rss']) / max(1, 3 * px):.0%} of the
-3/4 of the float pixels it saves); the streamed run held {mib(st['peak_rss'] - st['baseline_rss'])}
-over its baseline. The first load costs about one decode of every file ({f['cpu_s']:.0f} CPU s
-against {o['cpu_s']:.0f} for one process reading them in turn: the workers add little work), spread
-over the cores; every later load is the second row, where before every run paid the third. The
-images/s of the epochs are wall-clock figures on a shared machine (the load column): compare the
+than the float32 path (which, converting, held the float pixels twice: its chunks, then their
+concatenation); the streamed run held {mib(st['peak_rss'] - st['baseline_rss'])} over its baseline,
+against {mib(u['peak_rss'] - u['baseline_rss'])} resident. The first load does one decode of every
+file, spread over the cores ({f['cpu_s']:.1f} CPU s in all processes, against {o['cpu_s']:.1f} for one
+process reading them in turn: the rest is starting the workers and carrying the pixels back); every
+later load is the second row, where before every run paid the third. The images/s of the epochs
+are wall-clock figures on a shared machine (the load column): compare the
 streamed and resident rows only when taken in a quiet window."""
 
 

@@ -139,16 +139,16 @@ def build_pack(src: ImageSource, read: ReadOptions, folder: Path, key: str, prog
 
     def write(f) -> None:
         nonlocal probe, written, shape_of
-        for done, (arrays, reasons, index) in enumerate(_decoded_chunks(src, read, workers), start=1):
+        for done, (block, reasons, index) in enumerate(_decoded_chunks(src, read, workers), start=1):
             skipped.extend(reasons)
-            for i, a in zip(index, arrays):
+            if block is not None:
                 if probe is None:
-                    probe = a.shape
+                    probe = block.shape[1:]
                     shape_of = (n, *probe)
                     np.lib.format.write_array_header_1_0(f, _header(shape_of))
-                f.write(np.ascontiguousarray(a).tobytes())
-                labels.append(src.entries[i].label)
-                written += 1
+                f.write(memoryview(block))  # one contiguous write per chunk, rows in file order
+                labels.extend(src.entries[i].label for i in index)
+                written += len(index)
             say(min(1.0, done * CHUNK / n), f"Packing {src.path.name}: {min(done * CHUNK, n):,} of {n:,} files decoded")
         if probe is None:
             raise ValueError(f"no readable images in {src.path} ({len(skipped)} files skipped"
@@ -201,7 +201,7 @@ def _evict_old(folder: Path, source: str) -> None:
 
 # ---- decoding, in this process or in workers ------------------------------------------------
 def _decoded_chunks(src: ImageSource, read: ReadOptions, workers: Optional[int]):
-    """(arrays, skip reasons, entry indices of the arrays) per chunk of CHUNK entries, in order."""
+    """(stacked rows or None, skip reasons, entry indices of the rows) per chunk of CHUNK entries, in order."""
     n = len(src.entries)
     chunks = [list(range(i, min(i + CHUNK, n))) for i in range(0, n, CHUNK)]
     jobs = [(src.path, src.kind, [src.entries[i] for i in chunk], read, chunk) for chunk in chunks]
@@ -209,8 +209,9 @@ def _decoded_chunks(src: ImageSource, read: ReadOptions, workers: Optional[int])
 
 
 def decode_chunk(path: Path, kind: str, entries: list, read: ReadOptions, index: list[int]) -> tuple:
-    """Read `entries` of the source at `path` (a worker reopens it): the arrays of the readable
-    ones, the reasons for the rest, and the indices of the arrays."""
+    """Read `entries` of the source at `path` (a worker reopens it): the readable ones stacked in
+    one array (None when none reads; one array crosses back from a worker faster than many), the
+    reasons for the rest, and the entry indices of the stacked rows."""
     src = ImageSource(path, kind, entries, [])
     arrays, reasons, ok = [], [], []
     with src.reader() as open_entry:
@@ -224,4 +225,4 @@ def decode_chunk(path: Path, kind: str, entries: list, read: ReadOptions, index:
             if a is not None:
                 arrays.append(a)
                 ok.append(i)
-    return arrays, reasons, ok
+    return (np.ascontiguousarray(np.stack(arrays)) if arrays else None), reasons, ok
