@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ from benchmarks.common import command_line, write_perf  # noqa: E402
 
 SECTION = "## Your own images: packing, uint8 residency, streaming (issue 21)"
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "ganlib-bench-emoji-folder"
+ALTERNATIONS = 2  # resident-then-streamed epoch pairs of the throughput comparison
 
 
 def load_average() -> float:
@@ -100,6 +102,8 @@ def child(kind: str, folder: str, size: int) -> dict[str, Any]:
     elif kind == "old":
         read = ReadOptions(size, 3)
         n = len([a for a in (read_image(f, read) for f in image_files(Path(folder))) if a is not None])
+    elif kind == "alternate":
+        return alternate(folder, size)
     else:
         return run_epoch(kind, folder, size, base)
     return {"seconds": time.perf_counter() - t0, "cpu_s": cpu_seconds() - cpu0, "images": n, "load": load_average()}
@@ -136,6 +140,28 @@ def run_epoch(kind: str, folder: str, size: int, base: int) -> dict[str, Any]:
     return {"state": state, "images_per_s": row["images_per_sec"], "epoch_s": row["epoch_time_s"],
             "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "baseline_rss": base,
             "load": load_average()}
+
+
+def alternate(folder: str, size: int, rounds: int = ALTERNATIONS) -> dict[str, Any]:
+    """Resident and streamed epochs in turn in one process, so both see the same machine load:
+    the ratio of their images/s is what a shared machine can still tell."""
+    from ganlib.engine.callbacks import Callbacks
+    from ganlib.engine.training import prepare
+
+    with tempfile.TemporaryDirectory() as runs:
+        cfg = run_config(folder, size).replace(epochs=rounds)
+        resident = prepare(cfg, runs_dir=Path(runs) / "r")
+        n = len(resident.data)
+        os.environ["GANLIB_MEMORY_LIMIT"] = str(stream_limit(Path(folder), size, n))
+        streamed = prepare(cfg, runs_dir=Path(runs) / "s")
+        del os.environ["GANLIB_MEMORY_LIMIT"]
+        assert streamed.data.streamed and not resident.data.streamed
+        rates: dict[str, list[float]] = {"resident": [], "streamed": []}
+        for _ in range(rounds):
+            for name, trainer in (("resident", resident), ("streamed", streamed)):
+                rates[name].append(trainer.train_epoch(Callbacks(), time.perf_counter())["images_per_sec"])
+                trainer.epoch += 1
+    return {"rates": rates, "load": load_average()}
 
 
 def run_config(folder: str, size: int):
@@ -176,7 +202,7 @@ def measure(folder: Path, size: int) -> dict[str, Any]:
             res[kind] = in_child(kind, folder, size, cache)
         limit = stream_limit(folder, size, res["first"]["images"])
         res["streamed"] = in_child("streamed", folder, size, cache, {"GANLIB_MEMORY_LIMIT": str(limit)})
-        res["uint8_again"] = in_child("uint8", folder, size, cache)  # resident once more: load drifts
+        res["alternate"] = in_child("alternate", folder, size, cache)  # throughput: both under the same load
     res["pixel_bytes"] = res["first"]["images"] * 3 * size * size
     return res
 
@@ -196,7 +222,8 @@ def run_row(label: str, r: dict[str, Any]) -> str:
 
 def section(res: dict[str, Any], n: int, size: int, command: str) -> str:
     f, s, o = res["first"], res["second"], res["old"]
-    u, fl, st, u2 = res["uint8"], res["float32"], res["streamed"], res["uint8_again"]
+    u, fl, st, alt = res["uint8"], res["float32"], res["streamed"], res["alternate"]
+    rate = {k: statistics.median(v) for k, v in alt["rates"].items()}
     px = res["pixel_bytes"]
     return f"""Made by `{command}` on {res['machine']}. {n:,} RGBA PNGs of {size}x{size} (Twemoji drawings,
 flipped, turned and with their channels reordered; the folder is made once). Each figure comes from
@@ -214,7 +241,12 @@ a fresh process; the load average (1 min) when it was taken is beside it: **timi
 {run_row("uint8 resident (now)", u)}
 {run_row("float32 resident (the old path, emulated)", fl)}
 {run_row("streamed from the pack ($GANLIB_MEMORY_LIMIT forces it)", st)}
-{run_row("uint8 resident, again (load drift)", u2)}
+
+Throughput, resident against streamed, epochs taken in turn in one process ({ALTERNATIONS} of each;
+median images/s; load {alt['load']} at the end): resident {rate['resident']:,.0f}, streamed
+{rate['streamed']:,.0f}, a ratio of {rate['streamed'] / rate['resident']:.2f} (each epoch:
+resident {', '.join(f'{r:,.0f}' for r in alt['rates']['resident'])}; streamed
+{', '.join(f'{r:,.0f}' for r in alt['rates']['streamed'])}).
 
 The pixels are {mib(px)} as uint8 and {mib(4 * px)} as float32. Peak RSS counts the pages of the
 memory-mapped pack that the process touched (file pages the kernel may drop) as well as its own
