@@ -21,7 +21,8 @@ old path, emulated: the whole set converted to float32 before training, as the l
 `streamed` (the pack memory-mapped, batches gathered on the prefetch thread; forced by
 $GANLIB_MEMORY_LIMIT). Peak memory is the process's maximum resident set (getrusage), which
 includes torch itself (`baseline`: the same process after importing torch and the library,
-before the data). Throughput is the epoch's images/s.
+before the data). Throughput is the epoch's images/s, with one torch thread (TORCH_THREADS: two
+threads on a loaded 2-core machine stall and swamp the difference measured).
 
 Every figure sits beside the machine's load average (`uptime`) when it was taken: timings on a
 shared machine must be taken again in a quiet window; the memory figures do not depend on load.
@@ -49,6 +50,9 @@ from benchmarks.common import command_line, write_perf  # noqa: E402
 SECTION = "## Your own images: packing, uint8 residency, streaming (issue 21)"
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "ganlib-bench-emoji-folder"
 ALTERNATIONS = 2  # resident-then-streamed epoch pairs of the throughput comparison
+# One torch thread in the runs: on a shared 2-core machine, two-thread kernels stall whenever one
+# thread is descheduled (benchmarks/train_speed.py says the same), which swamped every difference.
+TORCH_THREADS = 1
 
 
 def load_average() -> float:
@@ -90,7 +94,9 @@ def build_folder(folder: Path, n: int, size: int) -> Path:
 
 # ---- the children: one measurement each, in a fresh process ----------------------------------
 def child(kind: str, folder: str, size: int) -> dict[str, Any]:
-    import torch  # noqa: F401 - the baseline includes torch, as every run's does
+    import torch  # the baseline includes torch, as every run's does
+
+    torch.set_num_threads(TORCH_THREADS)
 
     from ganlib.data import load_raw
     from ganlib.data.image_files import ReadOptions, image_files, read_image
@@ -246,7 +252,8 @@ Throughput, resident against streamed, epochs taken in turn in one process ({ALT
 median images/s; load {alt['load']} at the end): resident {rate['resident']:,.0f}, streamed
 {rate['streamed']:,.0f}, a ratio of {rate['streamed'] / rate['resident']:.2f} (each epoch:
 resident {', '.join(f'{r:,.0f}' for r in alt['rates']['resident'])}; streamed
-{', '.join(f'{r:,.0f}' for r in alt['rates']['streamed'])}).
+{', '.join(f'{r:,.0f}' for r in alt['rates']['streamed'])}). One torch thread
+({TORCH_THREADS}); streaming does the same work plus a gather on another thread.
 
 The pixels are {mib(px)} as uint8 and {mib(4 * px)} as float32. Peak RSS counts the pages of the
 memory-mapped pack that the process touched (file pages the kernel may drop) as well as its own
