@@ -38,8 +38,9 @@ def squeeze_memory(monkeypatch, cfg) -> None:
                                                                          + need.data // 2) / memory.HEADROOM))
 
 
+@pytest.mark.slow  # two runs of 2 epochs
 def test_data_over_the_memory_check_streams_the_same_batches(tiny_cfg, tmp_path, monkeypatch):
-    cfg = tiny_cfg(epochs=2, eval_every=2, eval_samples=100, max_images=2048)  # 8 prefetched batches: 1/4
+    cfg = tiny_cfg(epochs=2, eval_every=2, eval_samples=100, max_images=1024, batch_size=32)  # 8 batches: 1/4
     resident = train(cfg, runs_dir=tmp_path / "resident")
     squeeze_memory(monkeypatch, cfg)
     streamed_trainer = prepare(cfg, runs_dir=tmp_path / "probe")
