@@ -21,7 +21,7 @@ ganlib side: the extractor is built ONCE, `make_inception(device, random_weights
 amp=<device is cuda>)` (the FID Inception: pool3 features, 2048-d; bf16 autocast on CUDA). The
 real statistics are precomputed (ganlib keeps them in a disk cache, so they are not part of an
 evaluation): here they come from an untimed pass over `--n` images of a second generator seed,
-which also serves as ganlib's warm-up. One timed evaluation = `ganlib.metrics.evaluate.
+which also serves as ganlib's warm-up. One timed evaluation = `ganlib.metrics.evaluation.
 generated_features` (an mlp_gan generator, randomly initialised, draws `--n` images on the device
 in chunks of 500, which go straight into the extractor), `RunningStats`, and `frechet_distance`
 against the precomputed real mu/sigma.
@@ -173,7 +173,7 @@ class GanlibFID:
         self.real_sigma: Optional[torch.Tensor] = None
 
     def stats(self, seed: int, marks: Optional[list] = None):
-        from ganlib.metrics.evaluate import generated_features
+        from ganlib.metrics.evaluation import generated_features
         from ganlib.metrics.feature_stats import RunningStats
         from ganlib.models.handle import GeneratorHandle
 

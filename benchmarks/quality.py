@@ -27,7 +27,7 @@ largest sample_every and checkpoint_every a config takes): a checkpoint per epoc
 be charged to the budget.
 
 Evaluation: `ganlib.store.checkpoints.load_handle` of the run's latest checkpoint, then
-`ganlib.metrics.evaluate.evaluate` with the digit extractor on N = `--samples` (5,000) generated
+`ganlib.metrics.evaluation.score_images` with the digit extractor on N = `--samples` (5,000) generated
 samples against the first N real digits (all of mnist5k by default) as the reference: FID, classes
 covered, class KL, precision, recall and, for conditional models, label accuracy (the share of
 samples the digit classifier puts in the class they were asked for).
@@ -129,10 +129,10 @@ def train_for(cfg, budget_s: float, runs_dir: str, device: torch.device) -> dict
 
 
 def evaluate_checkpoint(path: str, ref, ext, n: int, device: torch.device) -> dict[str, Any]:
-    from ganlib.metrics.evaluate import evaluate
+    from ganlib.metrics.evaluation import score_images
     from ganlib.store.checkpoints import load_handle
 
-    res = evaluate(load_handle(path, device), ref, ext, n=n, device=device)
+    res = score_images(load_handle(path, device), ref, ext, n=n, device=device)
     return {**res.row, "warnings": res.warnings}
 
 
@@ -234,7 +234,7 @@ def main(argv=None) -> int:
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     from ganlib.data import load_dataset
-    from ganlib.metrics.pipeline import get_extractor
+    from ganlib.metrics.evaluation import get_extractor
     from ganlib.metrics.reference import dataset_key, real_reference
     from ganlib.store.config import TrainConfig
 

@@ -39,7 +39,7 @@ from benchmarks.common import command_line, pick_device  # noqa: E402
 from ganlib.data import cached_run_data, data_fields  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore.style import path_length  # noqa: E402
-from ganlib.metrics.pipeline import evaluate_generator  # noqa: E402
+from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
 from ganlib.store.checkpoints import load_handle  # noqa: E402
 from ganlib.store.presets import apply_preset  # noqa: E402
 

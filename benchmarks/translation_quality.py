@@ -38,7 +38,7 @@ from benchmarks.common import command_line, pick_device, write_perf  # noqa: E40
 from ganlib.data import load_dataset  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore.sampling import get_generator  # noqa: E402
-from ganlib.metrics.pipeline import evaluate_generator  # noqa: E402
+from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
 from ganlib.metrics.translation import translate  # noqa: E402
 from ganlib.store.presets import apply_preset  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402

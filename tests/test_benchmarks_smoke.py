@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -206,25 +206,24 @@ def test_truncation_curve_is_measured_once_and_cached(trained, monkeypatch):
     assert all(0 <= p <= 1 for p in curve.column("precision") + curve.column("recall"))
     path = lx.curve_path(run, method="scale", n=64)
     assert path.is_file() and path.parent == run.path / "explorer"
-    # psi = 1 is the untruncated generator: the same FID as evaluate() on G itself
+    # psi = 1 is the untruncated generator: the same FID as score_images() on G itself
     from ganlib.data import cached_run_data
     from ganlib.explore.sampling import get_generator
-    from ganlib.metrics.evaluate import evaluate
-    from ganlib.metrics.pipeline import get_extractor
+    from ganlib.metrics.evaluation import get_extractor, score_images
     from ganlib.metrics.reference import real_reference
 
     h = get_generator(run)
     data = cached_run_data(run.config())
     ext = get_extractor("digits")
     ref = real_reference(data.images, data.labels, ext, 64)
-    plain = evaluate(h, ref, ext, n=64, n_boot=2, kid_subsets=5)
+    plain = score_images(h, ref, ext, n=64, n_boot=2, kid_subsets=5)
     assert curve.column("fid")[1] == pytest.approx(plain.row["fid"], rel=1e-5)
     assert not h.G.training
 
     def boom(*a, **k):
         raise AssertionError("recomputed a cached curve")
 
-    monkeypatch.setattr("ganlib.metrics.pipeline.evaluate", boom)
+    monkeypatch.setattr("ganlib.metrics.evaluation.score_images", boom)
     again = lx.truncation_curve(run, method="scale", values=[0.5, 1.0], n=64)
     assert again.rows == curve.rows
     assert lx.load_truncation_curve(run, method="scale", n=64).rows == curve.rows

@@ -21,14 +21,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.helpers import page, run
-
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.store.config import TrainConfig, field_specs  # noqa: E402
 from ganlib.store.config_context import relevant_fields  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
 from ganlib.store.run_health import run_verdict  # noqa: E402
 from ganlib.ui import core, health_view  # noqa: E402
+from tests.helpers import page, run
 
 TINY = dict(max_images=256, batch_size=64, device="cpu")
 PAGES = ["app.py", "pages/1_Train.py", "pages/2_Samples.py", "pages/3_Generate.py", "pages/4_Latent_walk.py",

@@ -15,11 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.helpers import page, run
-
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
+from tests.helpers import page, run
 
 
 @pytest.fixture(scope="module")

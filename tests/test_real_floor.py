@@ -10,11 +10,10 @@ import torch
 
 from ganlib.data import ImageData, load_dataset
 from ganlib.metrics import reference
-from ganlib.metrics.evaluate import EVAL_COLUMNS
+from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.metrics.extractor_digits import make_digit_classifier
 from ganlib.metrics.kid import kid, kid_subset_size
-from ganlib.metrics.labels import METRIC_LABELS
-from ganlib.metrics.pipeline import evaluate_generator
+from ganlib.metrics.metric_registry import METRICS, eval_columns
 from ganlib.metrics.reference import real_floor, real_reference
 from ganlib.models import build_models
 from ganlib.models.handle import GeneratorHandle
@@ -109,8 +108,8 @@ def test_evaluate_generator_reports_the_floor_columns(digits):
     data = ImageData(digits.images[:600], digits.labels[:600], digits.class_names, "mnist5k")
     res = evaluate_generator(handle, data, extractor="digits", n=250, n_boot=2, kid_subsets=5)
     row = res.row
-    assert {"fid_floor", "kid_floor"} <= set(row) and {"fid_floor", "kid_floor"} <= set(EVAL_COLUMNS)
-    assert {"fid_floor", "kid_floor"} <= set(METRIC_LABELS)
+    assert {"fid_floor", "kid_floor"} <= set(row) and {"fid_floor", "kid_floor"} <= set(eval_columns())
+    assert {"fid_floor", "kid_floor"} <= set(METRICS)
     assert res.details["floor_n"] == 250 and not any("halves" in w for w in res.warnings)
     assert 0 <= row["fid_floor"] < row["fid"] and row["kid_floor"] < row["kid"]
     assert 100 < row["fid"] < 1000  # an untrained generator on the standardised digit features

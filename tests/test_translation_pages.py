@@ -13,8 +13,6 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.helpers import page, run
-
 from ganlib.core.images import grid_image, png_bytes  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore.sampling import get_generator  # noqa: E402
@@ -22,6 +20,7 @@ from ganlib.explore.translation import held_out_translation, inputs_from_bytes  
 from ganlib.interchange.export import export_zip  # noqa: E402
 from ganlib.interchange.importing import import_file  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
+from tests.helpers import page, run
 
 TINY = dict(max_images=32, image_size=16, batch_size=16, epochs=1, device="cpu", eval_every=0,
             lr_g=2e-4, lr_d=2e-4, cpu_threads=1)

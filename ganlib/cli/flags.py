@@ -17,7 +17,7 @@ from ganlib.core.devices import resolve_device
 from ganlib.data import DATASETS
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
-from ganlib.metrics.pipeline import get_extractor
+from ganlib.metrics.evaluation import get_extractor
 from ganlib.models import MODELS
 from ganlib.store.config import DEVICE_RE, ConfigError, TrainConfig, field_specs
 

@@ -31,7 +31,7 @@ from ganlib.engine.callbacks import Callbacks, TrainProgress
 from ganlib.engine.stream import StatStream, check_numbers
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 from ganlib.interchange.tensorboard import TensorBoardLogger
-from ganlib.metrics.pipeline import evaluate_generator
+from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle, grid_latents
 from ganlib.store.checkpoints import capture_rng, clone_state, restore_rng, save_checkpoint

@@ -41,7 +41,7 @@ from ganlib.core.errors import ConfigError
 from ganlib.core.threads import torch_threads
 from ganlib.data import HELDOUT_SPLITS, ImageData, data_fields, load_dataset
 from ganlib.explore.augment_report import summary_table
-from ganlib.metrics.pipeline import Progress
+from ganlib.metrics.evaluation import Progress
 from ganlib.models import MODELS
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint, load_handle

@@ -1,9 +1,8 @@
 """Layer 2, metrics: feature extractors (a registry), distances (FID, KID, IS, precision/recall,
-class coverage, memorisation), cached real statistics and the one evaluation pipeline that
-the engine, the Evaluate page, the explorers and the CLI call. It imports core and the
-plugins (data, models), never the store, the engine or anything above.
-
-Metrics: feature extractors (a registry), distribution distances and sample diagnostics.
+class coverage, memorisation), cached real statistics, the metric registry (`metric_registry`:
+every column's compute, label, format and direction) and the one evaluation
+(`evaluation.evaluate_generator`) that the engine, the Evaluate page, the explorers and the CLI
+call. It imports core and the plugins (data, models), never the store, the engine or anything above.
 
 Every extractor takes images in [-1, 1], (N, C, H, W) of any size and channel count, and does
 its own preprocessing, so a metric value depends only on (extractor, N) — which is what every

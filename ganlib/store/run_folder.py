@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.atomic import atomic_write_text, is_temp_file
-from ganlib.core.numbers import finite_or_none
+from ganlib.core.numbers import finite_or_none, number
 from ganlib.store.config import TrainConfig
 
 DEFAULT_RUNS_DIR = Path(os.environ.get("GANLIB_RUNS_DIR", Path(__file__).resolve().parents[2] / "checkpoints"))
@@ -373,12 +373,12 @@ def _by_epoch(folder: Path, ext: str) -> list[tuple[int, Path]]:
 
 
 def _num(v: str) -> float | str | None:
+    """A metrics.csv cell: a number, None for an empty cell (a column this row does not have,
+    e.g. FID on an epoch without evaluation), else its text (the extractor's name)."""
     if v is None or v == "":
-        return None  # a column this row does not have (e.g. FID on an epoch without evaluation)
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return v
+        return None
+    f = number(v)
+    return v if f is None else f
 
 
 def _pid_alive(pid: Any) -> bool:

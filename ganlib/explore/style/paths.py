@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ganlib.explore.style.styles import broadcast, synthesize, w_of
-from ganlib.metrics.pipeline import get_extractor
+from ganlib.metrics.evaluation import get_extractor
 from ganlib.models.handle import GeneratorHandle, seeded_latents
 
 SPACES = ("z", "w")
