@@ -118,7 +118,7 @@ def draw(path: Path, device: torch.device) -> torch.Tensor:
 def check_plain_checkpoint(path: Path, cfg) -> None:
     """Float32, contiguous tensors under the plain modules' names: the speed options leave no trace."""
     from ganlib.models import build_models
-    from ganlib.store.checkpoints import load_checkpoint
+    from ganlib.store.checkpoint_format import load_checkpoint
 
     ck = load_checkpoint(path)
     G, D = build_models(cfg)

@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from common import command_line, write_perf  # noqa: E402
 
-from ganlib.store.checkpoints import load_checkpoint  # noqa: E402
+from ganlib.store.checkpoint_format import load_checkpoint  # noqa: E402
 from ganlib.store.run_folder import list_runs  # noqa: E402
 
 SECTION = "## Kill -9 campaign"
-COMPARED = ("G", "D", "G_ema", "opt_g", "opt_d", "rng", "epoch", "metrics")
+COMPARED = ("rng", "epoch", "metrics")  # beside every network and optimizer the checkpoint names
 WALL_CLOCK = ("time", "per_sec", "elapsed")  # metrics columns that measure the clock, not the training
 
 
@@ -62,7 +62,7 @@ def same(a: Any, b: Any) -> bool:
 
 def rows_without_times(ck: dict) -> dict:
     """A checkpoint's compared parts; wall-clock columns of the metrics rows differ run to run."""
-    out = {k: ck.get(k) for k in COMPARED}
+    out = {k: ck.get(k) for k in (*COMPARED, *ck["networks"], *ck["optimizers"])}
     out["metrics"] = [{k: v for k, v in r.items() if not any(w in k for w in WALL_CLOCK)}
                       for r in ck.get("metrics") or []]
     return out

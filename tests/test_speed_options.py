@@ -11,7 +11,8 @@ import ganlib.engine.update_rules.common
 from ganlib.cli.train import resume_config
 from ganlib.engine.training import prepare, train
 from ganlib.models import build_models
-from ganlib.store.checkpoints import load_checkpoint, load_handle
+from ganlib.store.checkpoint_format import load_checkpoint
+from ganlib.store.checkpoints import load_handle
 from ganlib.store.config import ConfigError, TrainConfig
 from ganlib.store.config_context import relevant_fields
 from ganlib.store.run_folder import Run

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
-from ganlib.store.checkpoints import load_checkpoint, save_checkpoint
+from ganlib.store.checkpoint_format import load_checkpoint, save_checkpoint, with_config
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run, new_run_dir
 
@@ -40,8 +40,7 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
     diff = {k: [getattr(base, k), getattr(cfg, k)] for k in changes if getattr(base, k) != getattr(cfg, k)}
     edits = [e for e in ck.get("edits", []) if e["epoch"] <= epoch] + \
         [{"epoch": epoch, "source": "fork", "changes": diff}]
-    save_checkpoint(run.checkpoint_path(epoch), {**{k: v for k, v in ck.items() if k != "version"},
-                                                 "config": cfg.to_dict(), "edits": edits})
+    save_checkpoint(run.checkpoint_path(epoch), with_config(ck, cfg.to_dict(), edits))
     run.write_metrics([dict(r) for r in ck.get("metrics", [])][:epoch])
     run.write_evals([e for e in ck.get("evals", []) if e["epoch"] <= epoch])
     run.write_edits(edits)

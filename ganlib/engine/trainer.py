@@ -34,7 +34,7 @@ from ganlib.interchange.tensorboard import TensorBoardLogger
 from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle, grid_latents
-from ganlib.store.checkpoints import capture_rng, clone_state, restore_rng, save_checkpoint
+from ganlib.store.checkpoint_format import build_checkpoint, capture_rng, clone_state, restore_rng, save_checkpoint
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run
 
@@ -88,24 +88,17 @@ class Trainer:
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """Everything a resumed run needs. Absent parts (a VAE's D, an EMA that is off) are None."""
-        models = {k: (m.state_dict() if m is not None else None) for k, m in self.rule.models().items()}
-        opts = {k: o.state_dict() for k, o in self.rule.optimizers().items()}
-        return {
-            "epoch": self.epoch,
-            "config": self.cfg.to_dict(),
-            "D": None, **models, **opts, **self.rule.extra_state(),
-            "rng": capture_rng(self.device),
-            "fixed_z": self.fixed_z,
-            "fixed_labels": self.fixed_labels,
-            "num_classes": self.num_classes,
-            "class_names": list(self.data.class_names),
-            "metrics": [dict(r) for r in self.rows],
-            "evals": [dict(e) for e in self.evals],
-            "best_fid": self.best_fid,
-            "evals_since_best": self.evals_since_best,
-            "edits": [dict(e) for e in self.edits],
-        }
+        """Everything a resumed run needs, as `store.checkpoint_format` lays it out. Absent parts
+        (a VAE's D, an EMA that is off) are None."""
+        return build_checkpoint(
+            epoch=self.epoch, config=self.cfg.to_dict(),
+            networks={"D": None, **{k: (m.state_dict() if m is not None else None)
+                                    for k, m in self.rule.models().items()}},
+            optimizers={k: o.state_dict() for k, o in self.rule.optimizers().items()},
+            extra=self.rule.extra_state(), rng=capture_rng(self.device), fixed_z=self.fixed_z,
+            fixed_labels=self.fixed_labels, num_classes=self.num_classes, class_names=self.data.class_names,
+            metrics=self.rows, evals=self.evals, best_fid=self.best_fid, evals_since_best=self.evals_since_best,
+            edits=self.edits)
 
     def load_weights(self, ck: dict[str, Any]) -> None:
         """Models, optimizers and RNG, copied into the existing tensors (compiled graphs keep
