@@ -14,7 +14,7 @@ import streamlit as st
 from ganlib.engine.forks import fork
 from ganlib.engine.jobs import JobBusy
 from ganlib.store.checkpoints import find_checkpoint
-from ganlib.store.config import ConfigError, TrainConfig, fixed_in
+from ganlib.store.config import ConfigError, TrainConfig, fixed_in, with_changes
 from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import LIVE_STATES, Run
 from ganlib.ui import charts, core, epoch_view, evaluate_view
@@ -183,7 +183,7 @@ def resume_form() -> None:
                           key=f"resume_device_{run.name}")
     cfg = None
     try:
-        cfg = cfg0.replace(epochs=int(epochs), device=device)
+        cfg = with_changes(cfg0, {"epochs": int(epochs), "device": device}, "resume")
         core.check_device(cfg.device)
     except ConfigError as e:
         cfg = None

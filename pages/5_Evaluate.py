@@ -10,8 +10,8 @@ import streamlit as st
 
 from ganlib.core.errors import ConfigError
 from ganlib.explore import checkpoint_evaluation as ej
+from ganlib.store.config_rules import CHOICE_REGISTRIES
 from ganlib.ui import charts, core, evaluate_view
-from ganlib.ui.config_form import registry_for
 from ganlib.ui.reference_lines import run_untrained
 
 RESULTS = "_evaluate_results"  # session key owned by no widget: the last computed table
@@ -52,7 +52,7 @@ except Exception as e:  # noqa: BLE001 - a missing folder, an offline torchvisio
     st.stop()
 
 c_ext, c_n = st.columns(2)
-names = registry_for("extractors").names()
+names = CHOICE_REGISTRIES["extractors"].names()
 extractor = c_ext.selectbox("Extractor", names, index=names.index(cfg.extractor) if cfg.extractor in names else 0,
                             key=f"eval_extractor_{run.name}",
                             help="auto: the shipped digit classifier for grayscale data, the FID Inception for "

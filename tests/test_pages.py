@@ -22,8 +22,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ganlib.engine.training import train  # noqa: E402
-from ganlib.store.config import TrainConfig, field_specs  # noqa: E402
-from ganlib.store.config_context import relevant_fields  # noqa: E402
+from ganlib.store.config import (  # noqa: E402
+    TrainConfig,
+    field_specs,
+    relevant_fields,  # noqa: E402
+)
 from ganlib.store.run_folder import Run  # noqa: E402
 from ganlib.store.run_health import run_verdict  # noqa: E402
 from ganlib.ui import core, health_view  # noqa: E402

@@ -13,8 +13,7 @@ from ganlib.engine.training import prepare, train
 from ganlib.models import build_models
 from ganlib.store.checkpoint_format import load_checkpoint
 from ganlib.store.checkpoints import load_handle
-from ganlib.store.config import ConfigError, TrainConfig
-from ganlib.store.config_context import relevant_fields
+from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 from ganlib.store.run_folder import Run
 
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")
@@ -136,8 +135,8 @@ def test_compiled_vae_trains(tmp_path, cheap_compile):
 
 
 @pytest.mark.parametrize("changes, field, why", [
-    ({"precision": "fp16"}, "precision", "fp32, bf16"),
-    ({"compile": "max"}, "compile", "off, compile, cuda_graphs"),
+    ({"precision": "fp16"}, "precision", "fp32 or bf16"),
+    ({"compile": "max"}, "compile", "off, compile or cuda_graphs"),
     ({"model": "mlp_gan", "channels_last": True}, "channels_last", "no convolutional"),
     ({"model": "vae", "channels_last": True}, "channels_last", "no convolutional"),
 ])

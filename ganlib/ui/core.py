@@ -26,7 +26,7 @@ from ganlib.engine.jobs import JobManager
 from ganlib.explore import sampling, translation
 from ganlib.store import run_folder as runs_mod
 from ganlib.store.checkpoints import checkpoint_choices
-from ganlib.store.config_context import check_against_data
+from ganlib.store.config_rules import check_against_data
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
 from ganlib.store.sweep_folder import trial_runs
