@@ -1,24 +1,24 @@
 """Augment: does the run's generator help a classifier? Seed 003 lists data augmentation as a
 use of GANs, with pros and cons; this page measures both on a run.
 
-The experiment (`ganlib.explore.augmentation.augment_run`) runs in the process's one
-`AugmentRunner` thread; a fragment polls its snapshot every second while it runs, so the rest
-of the page (and every other page) stays usable. Results are read back from the run folder
+The experiment (`ganlib.explore.augmentation.augment_run`) runs as a task of the process's one
+task runner (through `AugmentRunner`; a training job and an experiment do not run at once); a
+fragment polls its snapshot every second while it runs, so the rest of the page (and every
+other page) stays usable. Results are read back from the run folder
 (augment.json), so they survive a reload and show for whoever opens the run.
 """
 import streamlit as st
 
 from ganlib.core.errors import ConfigError
-from ganlib.explore.augment_jobs import AugmentBusy
+from ganlib.engine.tasks import TaskBusy
 from ganlib.explore.augment_report import reading, summary_table
 from ganlib.explore.augmentation import AugmentSettings, heldout_dataset
-from ganlib.ui import augment_view, core
+from ganlib.ui import augment_view, pickers, resources
 
 POLL_S = 1.0
 SIZE_OPTIONS = [5, 10, 20, 50, 100, 200, 400]
 D0 = AugmentSettings()
 
-core.page_setup("Augment")
 st.title("Augment")
 st.markdown("Does adding GAN-made images to a small labelled set help a classifier? A small CNN is trained on "
             "**real** images only, on the same **real + generated** images, and on **generated** images only "
@@ -26,18 +26,18 @@ st.markdown("Does adding GAN-made images to a small labelled set help a classifi
             "on real images **the generator never saw**. *GAN-test* (Shmelkov et al. 2018) runs the other way: "
             "classifiers trained on real images, tested on generated ones.")
 
-runs = [r for r in core.list_runs() if r.checkpoints() or r.best_checkpoint_path().is_file()]
+runs = [r for r in pickers.list_runs() if r.checkpoints() or r.best_checkpoint_path().is_file()]
 if not runs:
     st.info("No run has a checkpoint yet. The experiment needs a conditional run trained on a split that keeps "
             "real images back: on **Train**, pick the dataset `mnist5k_train` (the default model is "
             "conditional), train a minute or two, and come back.", icon=":material/info:")
     st.stop()
 
-runner = augment_view.get_augment_runner()
+runner = resources.augment_runner()
 c_run, c_ck = st.columns([2, 1])
 with c_run:
-    run = core.pick_run(runs, key="aug_run")
-ckpt = core.pick_checkpoint(run, "aug", c_ck, default_best=True)
+    run = pickers.pick_run(runs, key="aug_run")
+ckpt = pickers.pick_checkpoint(run, "aug", c_ck, default_best=True)
 refusal = None
 try:
     heldout = heldout_dataset(run.config())
@@ -60,11 +60,14 @@ settings = AugmentSettings(real_per_class=tuple(sorted(sizes)), generated_per_cl
                            steps=int(steps))
 snap = runner.snapshot()
 busy = snap["state"] == "running"
+waiting = None if busy else runner.tasks.refusal("augmentation")  # a training job holds the slot
+if waiting:
+    st.info(f"{waiting}.", icon=":material/hourglass_top:")
 if st.button("Run the experiment", type="primary", key="aug_start", icon=":material/science:",
-             disabled=bool(refusal) or not sizes or busy):
+             disabled=bool(refusal) or not sizes or busy or bool(waiting)):
     try:
         runner.start(run, settings, checkpoint=ckpt)
-    except AugmentBusy as e:
+    except TaskBusy as e:
         st.error(str(e), icon=":material/error:")
     st.rerun()
 

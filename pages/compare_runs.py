@@ -1,24 +1,25 @@
 """Compare runs: pick several runs; see the config fields that differ, their curves overlaid on
 shared axes (runs that differ only by seed also as one median line with its IQR band), their
-latest sample grids side by side, and clone any of them into Train."""
+FID during training (one chart per extractor and N, with the real-vs-real floor and each run's
+untrained ceiling), their latest sample grids side by side, and clone any of them into Train."""
 import pandas as pd
 import streamlit as st
 
 from ganlib.core.errors import ConfigError
 from ganlib.explore import run_comparison as compare
 from ganlib.explore import seed_groups
-from ganlib.ui import core
+from ganlib.ui import charts, pickers
 from ganlib.ui.charts import load_grid
 from ganlib.ui.compare_view import clone_to_train, overlay_figure, run_colors
+from ganlib.ui.reference_lines import run_untrained
 from ganlib.ui.sweep_view import band_figure
 
 PER_ROW = 4  # at most this many grids side by side
 
-core.page_setup("Compare runs")
 st.title("Compare runs")
-runs = core.list_runs()
+runs = pickers.list_runs()
 if not runs:
-    core.no_runs_info("Compare runs")
+    pickers.no_runs_info("Compare runs")
     st.stop()
 
 by_name = {r.name: r for r in runs}
@@ -62,7 +63,7 @@ else:
         missing = [c for c in picked if len(compare.curves(chosen, [c])[c]) < len(chosen)]
         if missing:
             st.caption("Not every run has " + ", ".join(compare.label(c) for c in missing)
-                       + " (FID needs live evaluation, eval_every > 0; VAEs log an ELBO, not GAN losses).")
+                       + " (metrics need live evaluation, eval_every > 0; VAEs log an ELBO, not GAN losses).")
 
 # ---- seeds ------------------------------------------------------------------------------------
 groups = [g for g in seed_groups.seed_groups(chosen) if len(g[1]) > 1]
@@ -74,6 +75,22 @@ if groups and columns and picked:
         bands = seed_groups.group_bands(groups, c)
         if bands:
             st.plotly_chart(band_figure(bands, "epoch", compare.label(c), height=300), key=f"cmp_band_{c}")
+
+# ---- FID during training ----------------------------------------------------------------------
+st.subheader("FID during training")
+histories = {r.name: r.metrics() for r in chosen}
+figs = charts.fid_compare_figures(histories, {r.name: run_untrained(r) for r in chosen})
+missing = [name for name, rows in histories.items() if not charts.evaluated(rows)]
+if len(figs) > 1:
+    st.info("Not overlaid: these runs (or parts of them) were evaluated with different extractors or N "
+            f"({'; '.join(charts.eval_tag(k) for k, _ in figs)}). FID is a distance in one feature space and "
+            "is biased by N, so values from another extractor or N are another quantity: one chart each.",
+            icon=":material/info:")
+for i, (_key, fig) in enumerate(figs):
+    st.plotly_chart(fig, key=f"fid_history_{i}")
+if missing:
+    st.caption(f"No live evaluation in {', '.join(missing)} (eval every = 0, or not reached yet): "
+               "nothing to draw for them; **Evaluate** measures a checkpoint now.")
 
 # ---- grids and clone -------------------------------------------------------------------------
 st.subheader("Latest grids")

@@ -1,6 +1,7 @@
 """Evaluate: the full metric table of a checkpoint (best.pt or any epoch), optionally beside
-other runs' best checkpoints at the same extractor and N; the FID history of the chosen runs;
-real against generated classes; and each generated sample's nearest training image.
+other runs' best checkpoints at the same extractor and N; real against generated classes; and
+each generated sample's nearest training image. The runs' FID during training is on Compare
+runs, with their other curves.
 
 The computation (`ganlib.explore.checkpoint_evaluation`) runs in the page thread with a progress bar: it is
 seconds for N of a few thousand with the digit extractor on a CPU.
@@ -11,19 +12,17 @@ import streamlit as st
 from ganlib.core.errors import ConfigError
 from ganlib.explore import checkpoint_evaluation as ej
 from ganlib.store.config_rules import CHOICE_REGISTRIES
-from ganlib.ui import charts, core, evaluate_view
-from ganlib.ui.reference_lines import run_untrained
+from ganlib.ui import charts, evaluate_view, pickers
 
 RESULTS = "_evaluate_results"  # session key owned by no widget: the last computed table
 PAIRS = 8  # nearest-neighbour pairs shown
 PAIRS_PER_ROW = 4
 NN_SAMPLES = 500  # generated samples searched for their nearest training image
 
-core.page_setup("Evaluate")
 st.title("Evaluate")
-all_runs = core.list_runs()
+all_runs = pickers.list_runs()
 if not all_runs:
-    core.no_runs_info("Evaluate")
+    pickers.no_runs_info("Evaluate")
     st.stop()
 runs = [r for r in all_runs if r.checkpoints() or r.best_checkpoint_path().is_file()]
 if not runs:
@@ -34,12 +33,13 @@ if not runs:
 # ---- what to evaluate -----------------------------------------------------------------------
 c_run, c_ck = st.columns([2, 1])
 with c_run:
-    run = core.pick_run(runs, key="eval_run")
-ckpt = core.pick_checkpoint(run, "eval", c_ck, default_best=True,
+    run = pickers.pick_run(runs, key="eval_run")
+ckpt = pickers.pick_checkpoint(run, "eval", c_ck, default_best=True,
                             help="best.pt is the lowest-FID state kept by live evaluation during training.")
 others = st.multiselect("Compare with other runs", [r.name for r in runs if r.name != run.name], key="eval_compare",
                         help="Each is evaluated at its best.pt (else its latest checkpoint) with the same "
-                             "extractor and N, so the numbers are comparable; their FID histories are drawn below.")
+                             "extractor and N, so the numbers are comparable (their FID during training is on "
+                             "**Compare runs**).")
 try:
     cfg = run.config()
 except (ConfigError, OSError, ValueError) as e:
@@ -164,20 +164,3 @@ else:
             st.warning(f"{mem.share_close:.0%} of the generated samples lie closer to a training image than 95 % of "
                        "real images lie to theirs: the generator may be memorising its training set "
                        "(look at the pairs above).", icon=":material/content_copy:")
-
-# ---- FID during training ----------------------------------------------------------------------
-st.subheader("FID during training")
-chosen = [run] + [r for r in runs if r.name in others]
-histories = {r.name: r.metrics() for r in chosen}
-figs = charts.fid_compare_figures(histories, {r.name: run_untrained(r) for r in chosen})
-missing = [name for name, rows in histories.items() if not charts.evaluated(rows)]
-if len(figs) > 1:
-    st.info("Not overlaid: these runs (or parts of them) were evaluated with different extractors or N "
-            f"({'; '.join(charts.eval_tag(k) for k, _ in figs)}). FID is a distance in one feature space and "
-            "is biased by N, so values from another extractor or N are another quantity: one chart each.",
-            icon=":material/info:")
-for i, (_key, fig) in enumerate(figs):
-    st.plotly_chart(fig, key=f"fid_history_{i}")
-if missing:
-    st.caption(f"No live evaluation in {', '.join(missing)} (eval every = 0, or not reached yet): "
-               "nothing to draw for them.")

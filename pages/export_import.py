@@ -6,24 +6,23 @@ import streamlit as st
 
 from ganlib.core.errors import ConfigError
 from ganlib.interchange import config_files, export, tensorboard
-from ganlib.ui import core
+from ganlib.ui import pickers
 
 LAST_IMPORT = "_exp_last_import"  # session key owned by no widget: the run the last import made
 
-core.page_setup("Export and import")
 st.title("Export and import")
-runs = core.list_runs()
+runs = pickers.list_runs()
 tab_export, tab_import = st.tabs(["Export", "Import"])
 
 # ---- export ------------------------------------------------------------------------------------
 def export_tab() -> None:
     if not runs:
-        core.no_runs_info("Export")
+        pickers.no_runs_info("Export")
         return
     c_run, c_ck = st.columns([2, 1])
     with c_run:
-        run = core.pick_run(runs, key="exp_run")
-    ckpt = core.pick_checkpoint(run, "exp", c_ck, label="Weights from")
+        run = pickers.pick_run(runs, key="exp_run")
+    ckpt = pickers.pick_checkpoint(run, "exp", c_ck, label="Weights from")
     try:
         cfg = run.config()
     except (ConfigError, ValueError, OSError) as e:
@@ -51,7 +50,7 @@ def export_tab() -> None:
         st.code(yaml_text, language="yaml")
 
     st.subheader("TensorBoard")
-    st.caption(f"Writes `tb/` event files from metrics.csv; then run `tensorboard --logdir {core.runs_root()}`.")
+    st.caption(f"Writes `tb/` event files from metrics.csv; then run `tensorboard --logdir {pickers.runs_root()}`.")
     row = st.container(horizontal=True)
     if row.button("Write TensorBoard logs", key="exp_tb", icon=":material/insights:"):
         try:
@@ -59,7 +58,7 @@ def export_tab() -> None:
         except (OSError, ValueError) as e:
             st.error(f"Could not write the logs: {e}", icon=":material/error:")
     if row.button("Write for every run", key="exp_tb_all", icon=":material/select_all:"):
-        paths = tensorboard.write_tensorboard_all(core.runs_root())
+        paths = tensorboard.write_tensorboard_all(pickers.runs_root())
         st.success(f"Wrote event files for {len(paths)} run{'s' if len(paths) != 1 else ''}.", icon=":material/check:")
 
 
@@ -106,7 +105,7 @@ with tab_import:
         try:
             with st.spinner("Checking and importing..."):
                 new = export.import_file(up.getvalue(), up.name, cfg=cfg_override, num_classes=num_classes,
-                                         runs_root=core.runs_root())
+                                         runs_root=pickers.runs_root())
             st.session_state[LAST_IMPORT] = new.name
         except (ValueError, ConfigError, OSError) as e:  # ImportRefused is a ValueError
             st.session_state.pop(LAST_IMPORT, None)  # the refusal replaces an earlier success
@@ -114,5 +113,5 @@ with tab_import:
     last = st.session_state.get(LAST_IMPORT)
     if last:
         st.success(f"Imported as run **{last}**, for sampling only (it has no optimizer state to resume from). "
-                   "Open **Generate**, **Latent walk** or **Real or fake** to sample it.",
+                   "Open **Generate**, the **Latent explorer** or **Real or fake** to sample it.",
                    icon=":material/check_circle:")

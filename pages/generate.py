@@ -1,18 +1,23 @@
 """Generate: new images from a run's checkpoint, with a fixed or random seed and, for
-conditional models, one label for all images or one label per row."""
+conditional models, one label for all images or one label per row. An image-to-image run
+(pix2pix, CycleGAN) translates held-out or uploaded images instead (`ui.translate_view`); the
+old /Translate address opens this page on the newest such run."""
 import math
 import random
 
 import streamlit as st
 
-from ganlib.explore import sampling
-from ganlib.ui import core
+from ganlib.explore import sampling, translation
+from ganlib.ui import pickers
+from ganlib.ui.translate_view import translate_view
 
 RANDOM_SEED = "_generate_random_seed"  # session key owned by no widget
 
-core.page_setup("Generate")
 st.title("Generate")
-run, ckpt, info = core.pick_generator("Generate", "gen")
+run, ckpt, info = pickers.pick_generator("Generate", "gen", translators=True)
+if translation.is_translator(info):
+    translate_view(run, info)
+    st.stop()
 
 c1, c2, c3 = st.columns(3)
 use_random = c1.checkbox("Random seed", key="gen_random", help="Draw a new seed with the button; the seed is shown "

@@ -1,6 +1,10 @@
 """Latent explorer: one latent vector, edited by seed, random draw and sliders along GANSpace
-principal directions; truncation with its measured quality curve; a grid between four corner
-latents; a class morph for conditional models; latent arithmetic; pinned favourites.
+principal directions; truncation with its measured quality curve; interpolation between two
+seeds (a strip and an animated GIF: it was the Latent walk page) or four corner latents; a class
+morph for conditional models; latent arithmetic; pinned favourites. A StyleGAN run adds the
+tabs of its parts (they were the Style explorer page: `ui.style_view`), its walk in Z and W under
+Interpolate and truncation in W on the Truncation curve tab. The old /Latent_walk and
+/Style_explorer addresses open the Interpolate and Style mixing tabs.
 
 The page holds no torch: `ganlib.explore.latent` takes and returns numpy arrays and images.
 Tabs run lazily (only the open one computes); widgets inside them keep their values while
@@ -12,17 +16,18 @@ import numpy as np
 import streamlit as st
 
 from ganlib.explore import latent as lx
-from ganlib.ui import core
+from ganlib.ui import pickers, style_view
 from ganlib.ui.curve_panel import truncation_curve_panel
+from ganlib.ui.walk_view import interpolate_tab
 
 OVERRIDE = "_lx_override"  # a latent that replaces the seed's (a favourite, an arithmetic result)
 DIRS_SIG = "_lx_dirs_signature"  # what the direction sliders were set for
 MAX_DIRS = 20
 THRESHOLDS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, math.inf]
 
-core.page_setup("Latent explorer")
 st.title("Latent explorer")
-run, ckpt, info = core.pick_generator("the Latent explorer", "lx")
+run, ckpt, info = pickers.pick_generator("the Latent explorer", "lx")
+stylegan = info.config.get("model") == "stylegan"
 
 dim = info.latent_dim
 classes = info.class_names or [str(i) for i in range(info.num_classes)]
@@ -139,7 +144,8 @@ with left:
                 st.error(str(e), icon=":material/error:")
 
 # ---- the views ------------------------------------------------------------------------------
-tab_names = ["Directions", "Truncation curve", "Corner grid", "Class morph", "Arithmetic", "Favourites"]
+tab_names = ["Directions", "Truncation curve", "Interpolate", "Class morph", "Arithmetic", "Favourites"]
+tab_names += style_view.TABS if stylegan else []
 with right:
     tabs = dict(zip(tab_names, st.tabs(tab_names, key="lx_tab", on_change="rerun")))
 
@@ -176,36 +182,27 @@ with tabs["Truncation curve"]:
         t1, t2 = st.columns([1, 2])
         curve_n = t1.select_slider("Samples per point (N)", [250, 500, 1000, 2000], value=lx.CURVE_N,
                                    key="lx_curve_n", persist_state="page")
+        in_w = stylegan and t1.segmented_control(
+            "Truncate", ["z (the method above)", "w (StyleGAN's ψ)"], default="z (the method above)",
+            key="lx_curve_space", persist_state="page") == "w (StyleGAN's ψ)"
+        curve_method = "w" if in_w else method
         extractor, note = lx.resolve(run, "auto")
         t2.caption(f"FID, precision and recall of {curve_n:,} samples against as many real images, with the "
-                   f"`{extractor}` extractor, at each value of the truncation method chosen above. Measured "
-                   "once per checkpoint and kept in the run folder." + (f" {note}" if note else ""))
-        curve = lx.load_truncation_curve(run, ckpt, method=method, n=curve_n)
+                   f"`{extractor}` extractor, at each value of "
+                   + ("ψ in W (w̄ + ψ (w − w̄))" if in_w else "the truncation method chosen above")
+                   + ". Measured once per checkpoint and kept in the run folder." + (f" {note}" if note else ""))
+        curve = lx.load_truncation_curve(run, ckpt, method=curve_method, n=curve_n)
         truncation_curve_panel(
-            curve, lambda progress: lx.truncation_curve(run, ckpt, method=method, n=curve_n, recompute=True,
+            curve, lambda progress: lx.truncation_curve(run, ckpt, method=curve_method, n=curve_n, recompute=True,
                                                         progress=progress),
-            truncation[1], "lx_curve", "Not measured yet for this checkpoint and method: press **Measure the "
-            "curve** (about a minute on a CPU).")
+            st.session_state.get("sx_psi", 1.0) if in_w else truncation[1], "lx_curve",
+            "Not measured yet for this checkpoint and method: press **Measure the curve** (about a minute on a "
+            "CPU). It uses the one evaluation, as every FID in the workbench.")
 
-with tabs["Corner grid"]:
-    if tabs["Corner grid"].open:
-        st.caption("Four corner latents, by seed; the grid interpolates between them.")
-        cc = st.columns(4)
-        corner_names = ["Top left", "Top right", "Bottom left", "Bottom right"]
-        corner_seeds = [int(cc[i].number_input(corner_names[i], 0, 2**31 - 1, i + 1, 1, key=f"lx_corner_{i}",
-                                               persist_state="page")) for i in range(4)]
-        g1, g2, g3 = st.columns(3)
-        use_current = g1.checkbox("Top left is the current latent", True, key="lx_corner_current",
-                                  persist_state="page")
-        size = g2.slider("Rows and columns", 3, 9, 5, key="lx_grid_n", persist_state="page")
-        mode = g3.radio("Interpolation", list(lx.GRID_MODES), format_func=lx.GRID_MODES.get, key="lx_grid_mode",
-                        persist_state="page")
-        corners = lx.seed_latents(corner_seeds, dim)
-        if use_current:
-            corners[0] = z_edit
-        st.image(lx.render_corner_grid(run, corners, size, size, mode=mode, label=label, checkpoint=ckpt,
-                                       truncation=truncation, scale=3),
-                 caption=f"{size}×{size}, {lx.GRID_MODES[mode].lower()}", output_format="PNG")
+with tabs["Interpolate"]:
+    if tabs["Interpolate"].open:
+        interpolate_tab(run, ckpt, info, seed, label, z_edit, truncation,
+                        also=(lambda a, b, steps: style_view.z_vs_w(run, ckpt, a, b, steps)) if stylegan else None)
 
 with tabs["Class morph"]:
     if tabs["Class morph"].open and not info.conditional:
@@ -289,3 +286,9 @@ with tabs["Favourites"]:
             st.download_button("Download favourites.json", lx.favourites_path(run).read_bytes(),
                                f"{run.name}_favourites.json", "application/json", key="lx_fav_download",
                                icon=":material/download:", on_click="ignore")
+
+for name, view in style_view.TAB_VIEWS.items():
+    if stylegan:
+        with tabs[name]:
+            if tabs[name].open:
+                view(run, ckpt)

@@ -1,29 +1,31 @@
 """Playground: a tiny GAN learning a 2-D point cloud, live, in the spirit of GAN Lab.
 
 Each browser session has its own playground (`ganlib.explore.playground.PlaygroundRunner` in
-st.session_state): a daemon thread trains it on the CPU while one fragment redraws the plane
-a few times a second and another the loss and coverage traces once a second; both timers are
-off while paused. Settings that a running GAN can take
+st.session_state): while it plays it is a task of the process's one task runner (so it waits
+while a training job or an experiment holds the slot), training on the CPU while one fragment
+redraws the plane a few times a second and another the loss and coverage traces once a second;
+both timers are off while paused. Settings that a running GAN can take
 (learning rates, stabilisers) apply at once; the others restart the playground.
 """
 import streamlit as st
 
 from ganlib.core.errors import ConfigError
+from ganlib.engine.tasks import TaskBusy
 from ganlib.explore.playground import TOYS, PlaygroundConfig, PlaygroundRunner
 from ganlib.losses import LOSSES
-from ganlib.ui import core
 from ganlib.ui import playground_view as view
+from ganlib.ui import resources
 
 REFRESH_S = 0.4
 TRACE_REFRESH_S = 1.0
 RUNNER = "_pg_runner"  # session keys owned by no widget
+REFUSED = "_pg_refused"  # why Play could not start (the task runner's slot is taken)
 LR_OPTIONS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2]
 GP_OPTIONS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 R1_OPTIONS = [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 CLIP_OPTIONS = [0.01, 0.03, 0.1, 0.3]
 D0 = PlaygroundConfig()
 
-core.page_setup("Playground")
 st.title("Playground")
 st.markdown("A small GAN learns a cloud of points in the plane while you watch: **green** dots are the real "
             "data, **purple** dots are what the generator makes, the shading is the discriminator's "
@@ -31,8 +33,17 @@ st.markdown("A small GAN learns a cloud of points in the plane while you watch: 
             "Press **Play**, then change the settings and see what happens.")
 
 if RUNNER not in st.session_state:
-    st.session_state[RUNNER] = PlaygroundRunner(D0)
+    st.session_state[RUNNER] = PlaygroundRunner(D0, tasks=resources.task_runner())
 runner: PlaygroundRunner = st.session_state[RUNNER]
+
+
+def play() -> None:
+    """Play, or say why not: a training job or an experiment holds the task runner's slot."""
+    try:
+        runner.play()
+        st.session_state.pop(REFUSED, None)
+    except TaskBusy as e:
+        st.session_state[REFUSED] = str(e)
 
 
 def loss_changed() -> None:
@@ -44,7 +55,8 @@ left, right = st.columns([1, 2.6], gap="medium")
 with left:
     st.subheader("Setup")
     dist = st.selectbox("Data", TOYS.names(), key="pg_distribution", index=TOYS.names().index(D0.distribution),
-                        format_func=lambda n: f"{n}: {TOYS.get(n).description}")
+                        help="\n".join(f"- **{n}**: {TOYS.get(n).description}" for n in TOYS.names()))
+    st.caption(TOYS.get(dist).description)  # in full: in the box it was cut ("ring: 8 Gaussians in a ...")
     loss = st.selectbox("Loss", LOSSES.names(), key="pg_loss", index=LOSSES.names().index(D0.loss),
                         on_change=loss_changed, format_func=lambda n: n,
                         help="\n".join(f"- **{n}**: {LOSSES.get(n).description}" for n in LOSSES.names()))
@@ -92,7 +104,7 @@ with left:
 with right:
     playing = runner.playing
     b1, b2, b3, b4, _ = st.columns([1, 1, 1, 1, 1.2])
-    b1.button("Play", key="pg_play", icon=":material/play_arrow:", type="primary", on_click=runner.play,
+    b1.button("Play", key="pg_play", icon=":material/play_arrow:", type="primary", on_click=play,
               disabled=playing or runner.playground.diverged, width="stretch")
     b2.button("Pause", key="pg_pause", icon=":material/pause:", on_click=runner.pause, disabled=not playing,
               width="stretch")
@@ -101,6 +113,8 @@ with right:
               help="Pause and train one tick: as many steps as the speed says.")
     b4.button("Reset", key="pg_reset", icon=":material/restart_alt:", on_click=runner.reset, width="stretch",
               help="Start over: fresh weights from the seed, empty traces.")
+    if st.session_state.get(REFUSED) and not playing:
+        st.info(f"Play waits: {st.session_state[REFUSED]}.", icon=":material/hourglass_top:")
     sp, o1, o2 = st.columns([2.4, 1, 1], vertical_alignment="bottom")
     runner.speed = sp.slider("Speed (steps per tick, 20 ticks a second)", 1, 50, 10, key="pg_speed",
                              help="One step is n_critic D updates and one G update.")

@@ -7,18 +7,17 @@ import streamlit as st
 from ganlib.data import DatasetUnavailable
 from ganlib.explore import human_eval as he
 from ganlib.store.run_folder import Run
-from ganlib.ui import core
+from ganlib.ui import pickers
 
 ROUND = "_rof_round"  # session key owned by no widget: {"run", "batch", "pos", "answers"}
 
-core.page_setup("Real or fake")
-st.title("Real or fake?")
+st.title("Real or fake")
 st.caption("A human evaluation in the spirit of HYPE: real images from the run's own data and generated ones "
            "come in random order. Your error rate is HYPE∞: 50% means the generator fools you as often as a "
            "coin flip, 0% means you spot every fake. Keys: ← Real, → Fake.")
-all_runs = core.list_runs()
+all_runs = pickers.list_runs()
 if not all_runs:
-    core.no_runs_info("Real or fake")
+    pickers.no_runs_info("Real or fake")
     st.stop()
 runs = [r for r in all_runs if r.checkpoints()]
 if not runs:
@@ -28,8 +27,8 @@ if not runs:
 
 c_run, c_ck, c_n = st.columns([2, 1, 1])
 with c_run:
-    run = core.pick_run(runs, key="rof_run")
-ckpt = core.pick_checkpoint(run, "rof", c_ck)
+    run = pickers.pick_run(runs, key="rof_run")
+ckpt = pickers.pick_checkpoint(run, "rof", c_ck)
 n = int(c_n.number_input("Images per round", 10, 200, 50, 10, key="rof_n",
                          help="Half real, half generated. 50 answers take about two minutes."))
 

@@ -14,7 +14,7 @@ from ganlib.engine.sweep_launch import alive, launch
 from ganlib.explore import run_comparison, sweep_report
 from ganlib.store.sweep_folder import list_sweeps
 from ganlib.store.sweep_spec import SweepSpec
-from ganlib.ui import core
+from ganlib.ui import pickers
 from ganlib.ui.compare_view import clone_to_train
 from ganlib.ui.config_form import config_form
 from ganlib.ui.sweep_view import band_figure, parallel_figure, vary_widgets
@@ -23,14 +23,13 @@ POLL_S = 2.0
 LOG_LINES = 40  # the tail of sweep.log the page shows
 PICKED = "sweeps_picked"  # the sweep to show, kept across reruns (no widget owns it)
 
-core.page_setup("Sweeps")
 st.title("Sweeps")
 st.markdown("One run per setting is not evidence: GAN results move with the seed. A sweep trains every "
             "setting with several seeds, each trial for the same time budget, and says whether two settings "
             "differ beyond the spread of their seeds. Trials run on Ray Tune (a local Ray by default), each an "
             "ordinary run that every page can open.")
 
-with st.expander("Start a sweep", expanded=not list_sweeps(core.runs_root())):
+with st.expander("Start a sweep", expanded=not list_sweeps(pickers.runs_root())):
     st.caption("The base config is the Train form's; pick the fields to vary below it.")
     base = config_form(prefix="swp")
     grid = vary_widgets(base, prefix="swp")
@@ -49,12 +48,12 @@ with st.expander("Start a sweep", expanded=not list_sweeps(core.runs_root())):
         except ConfigError as e:
             st.error(str(e), icon=":material/error:")
         else:
-            sweep = launch(spec, core.runs_root(), address or None)
+            sweep = launch(spec, pickers.runs_root(), address or None)
             st.session_state[PICKED] = sweep.name
             st.success(f"Started {sweep.name}: {len(spec.settings()) * len(spec.seeds)} trials.",
                        icon=":material/play_arrow:")
 
-sweeps = list_sweeps(core.runs_root())
+sweeps = list_sweeps(pickers.runs_root())
 if not sweeps:
     st.info("No sweeps yet: start one above, or from the command line with "
             "`python -m ganlib sweep SPEC.yaml`.", icon=":material/info:")

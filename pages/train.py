@@ -11,15 +11,24 @@ from pathlib import Path
 
 import streamlit as st
 
+from ganlib.core.numbers import duration_text
 from ganlib.engine.forks import fork
-from ganlib.engine.jobs import JobBusy
+from ganlib.engine.tasks import TaskBusy
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.config import ConfigError, TrainConfig, fixed_in, with_changes
 from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import LIVE_STATES, Run
-from ganlib.ui import charts, core, epoch_view, evaluate_view
+from ganlib.ui import charts, epoch_view, evaluate_view, pickers, resources
 from ganlib.ui.chart_lineage import annotate, changes_text, edit_text, lineage_context
-from ganlib.ui.config_form import config_form, live_edit_widgets, preset_changes, preset_picker, train_defaults
+from ganlib.ui.config_form import (
+    check_data,
+    check_device,
+    config_form,
+    live_edit_widgets,
+    preset_changes,
+    preset_picker,
+    train_defaults,
+)
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
@@ -32,9 +41,8 @@ MODES = ["New run", "Resume a run", "Fork a run", LIVE]
 GOTO_LIVE = "_train_goto_live"  # set by a start: the next script run opens the live view
 STARTED = "_train_started"  # the start's toast, shown after that rerun
 
-core.page_setup("Train")
 st.title("Train")
-jm = core.get_job_manager()
+jm = resources.get_job_manager()
 if st.session_state.pop(GOTO_LIVE, False):
     st.session_state[MODE] = LIVE  # before the mode control is drawn: the view follows the new job
 if STARTED in st.session_state:
@@ -42,21 +50,21 @@ if STARTED in st.session_state:
 
 
 def busy_reason() -> str | None:
-    """Why no job can start now (one job runs at a time), or None."""
+    """Why no job can start now (the task runner's admission rule: a job or an experiment holds
+    the slot), or None."""
+    why = jm.runner.refusal("training")
     snap = jm.current()
-    if not (snap and snap["active"]):
-        return None
-    return (f"Job {snap['id']} is training ({snap['model']} on {snap['dataset']}, epoch {snap['epoch']}/"
-            f"{snap['epochs']}, {snap['state']}). One job runs at a time: stop it on **{LIVE}**, or wait "
-            "for it to end.")
+    if why and snap and snap["active"]:
+        why += f" (job {snap['id']}: epoch {snap['epoch']}/{snap['epochs']}, {snap['state']}; stop it on **{LIVE}**)"
+    return why + "." if why else None
 
 
 def start(cfg: TrainConfig, resume=None) -> None:
-    """Hand the config to the job manager (one job at a time: JobBusy otherwise) and open the
-    live view on the new job."""
+    """Hand the config to the job manager (TaskBusy when the task runner admits nothing now) and
+    open the live view on the new job."""
     try:
         job_id = jm.start(cfg, resume=resume)
-    except JobBusy as e:
+    except TaskBusy as e:
         st.warning(f"{e}.", icon=":material/hourglass_top:")
         return
     st.session_state[WATCH] = JOB  # follow the new job
@@ -84,18 +92,18 @@ def job_banner(was_active: bool) -> None:
 def fork_form() -> None:
     """A new run that continues from a checkpoint of another with edited hyperparameters; it
     restores the full state, so its curves continue (and overlay) the parent's."""
-    candidates = [r for r in core.list_runs() if r.checkpoints()]
+    candidates = [r for r in pickers.list_runs() if r.checkpoints()]
     if not candidates:
         st.info("No run has a checkpoint to fork from yet: train one first.")
         return
-    parent = core.pick_run(candidates, key="fork_run", label="Run to fork",
+    parent = pickers.pick_run(candidates, key="fork_run", label="Run to fork",
                            help="Any run with a checkpoint, also one that is training now.")
-    ck_name = core.pick_checkpoint(parent, "fork", label="From checkpoint",
+    ck_name = pickers.pick_checkpoint(parent, "fork", label="From checkpoint",
                                    help="The fork starts from this checkpoint's models, optimizers, RNG and epoch.")
     ck_path = find_checkpoint(parent, ck_name)
     ck_label = ck_name if ck_name == "best.pt" else f"epoch {int(ck_path.stem.split('_')[1])}"
     try:
-        base = core.checkpoint_config(ck_path)
+        base = pickers.checkpoint_config(ck_path)
     except Exception as e:  # noqa: BLE001 - a damaged checkpoint
         st.error(f"Cannot read {ck_label} of {parent.name}: {type(e).__name__}: {e}")
         return
@@ -104,14 +112,14 @@ def fork_form() -> None:
     values = config_form(defaults=base, prefix=f"fork_{parent.name}_{ck_path.stem}", fixed=fixed_in("fork"))
     changes = {k: v for k, v in values.items() if v != base.get(k)}
     try:
-        core.check_device(values["device"])
-        core.check_data(TrainConfig.from_dict(values))
+        check_device(values["device"])
+        check_data(TrainConfig.from_dict(values))
     except ConfigError as e:
         st.error(f"Cannot fork: **{e.field}**: {str(e).split(': ', 1)[-1]}", icon=":material/error:")
         return
     st.markdown("**Changes:** " + (changes_text({k: (base.get(k), v) for k, v in changes.items()})
                                    or "none (the fork retraces its parent)"))
-    busy = bool((jm.current() or {}).get("active"))
+    busy = busy_reason() is not None
     if busy:
         st.caption("A job is training: the fork is created now, and **Resume a run** trains it once the job ends.")
     if st.button("Create the fork" if busy else "Fork and train", type="primary", key="fork_start",
@@ -138,8 +146,8 @@ def new_run_form(defaults) -> None:
     cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)
-        core.check_device(cfg.device)
-        core.check_data(cfg)
+        check_device(cfg.device)
+        check_data(cfg)
     except ConfigError as e:
         cfg, problem = None, f"Cannot start: **{e.field}**: {str(e).split(': ', 1)[-1]}"
     reason = busy_reason()
@@ -157,11 +165,11 @@ def new_run_form(defaults) -> None:
 
 
 def resume_form() -> None:
-    candidates = [r for r in core.list_runs() if r.status().get("state") not in LIVE_STATES]
+    candidates = [r for r in pickers.list_runs() if r.status().get("state") not in LIVE_STATES]
     if not candidates:
         st.info("No run to resume yet: start a new run first (runs that are training now are not listed).")
         return
-    run = core.pick_run(candidates, key="resume_run", label="Run to continue",
+    run = pickers.pick_run(candidates, key="resume_run", label="Run to continue",
                         help="Training restarts from the run's latest checkpoint.")
     try:
         cfg0 = run.config()
@@ -184,7 +192,7 @@ def resume_form() -> None:
     cfg = None
     try:
         cfg = with_changes(cfg0, {"epochs": int(epochs), "device": device}, "resume")
-        core.check_device(cfg.device)
+        check_device(cfg.device)
     except ConfigError as e:
         cfg = None
         st.error(f"Cannot resume: **{e.field}**: {str(e).split(': ', 1)[-1]}")
@@ -233,8 +241,8 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
         epoch_txt = f"epoch {snap['epoch']}/{snap['epochs']}"
         if snap["steps_per_epoch"]:
             epoch_txt += f", step {snap['step']}/{snap['steps_per_epoch']}"
-        st.progress(snap["fraction"], text=f"{epoch_txt} · elapsed {core.fmt_seconds(snap['elapsed_s'])}"
-                    f" · ETA {core.fmt_seconds(snap['eta_s'])}")
+        st.progress(snap["fraction"], text=f"{epoch_txt} · elapsed {duration_text(snap['elapsed_s'])}"
+                    f" · ETA {duration_text(snap['eta_s'])}")
         if snap["state"] == "queued":
             st.caption("Loading the data and building the models...")
         elif snap["state"] == "pausing":
@@ -291,7 +299,7 @@ def live(view: str, was_active: bool) -> None:
     if view == JOB:
         rows, stream, run = job_view(was_active)
     else:
-        rows, stream, run = disk_view(Run(core.runs_root() / view), was_active)
+        rows, stream, run = disk_view(Run(pickers.runs_root() / view), was_active)
     if run is None:
         return
     evaluate_view.alerts(run, rows)
@@ -351,7 +359,7 @@ def watch_options() -> tuple[list[str], dict[str, str]]:
         # No state or run name here: the select box is outside the live fragment, so they would go stale.
         labels[JOB] = "This server's training job (follows the newest one)"
     job_run = snap["run_name"] if snap else None
-    for r in reversed(core.list_runs()):
+    for r in reversed(pickers.list_runs()):
         if r.name != job_run:
             labels[r.name] = f"{r.name} ({r.status().get('state', 'unknown')})"
     return list(labels), labels
@@ -373,7 +381,7 @@ def live_view() -> None:
         active = bool(current and current["active"])
         every = REFRESH_S
     else:
-        active = Run(core.runs_root() / view).status().get("state") in LIVE_STATES
+        active = Run(pickers.runs_root() / view).status().get("state") in LIVE_STATES
         every = DISK_REFRESH_S
     st.fragment(live, run_every=every if active else None)(view, active)
 

@@ -46,5 +46,6 @@ def test_labels_scale_and_compare_read_the_registry():
     assert METRICS.get("precision").title == "Precision" and not METRICS.get("precision").lower_is_better
     assert metric_label("d_fake") == "D(G(z))" and metric_label("my_new_stat") == "my new stat"
     assert run_comparison.label("kid") == kid.label  # Compare's labels are the registry's
-    assert run_comparison.CURVE_ORDER.index("d_loss") < run_comparison.CURVE_ORDER.index("fid")
+    assert run_comparison.CURVE_ORDER.index("d_loss") < run_comparison.CURVE_ORDER.index("kid")
+    assert "fid" in run_comparison.NOT_CURVES  # FID has its own charts on Compare runs, per extractor and N
     assert "fid_std" in run_comparison.NOT_CURVES and "eval_n" in run_comparison.NOT_CURVES

@@ -9,7 +9,7 @@ from PIL import Image
 
 from ganlib.cli import main
 from ganlib.engine.training import train
-from ganlib.explore import style as sx
+from ganlib.explore import latent as lx
 from ganlib.store.config import TrainConfig
 from tests.helpers import page, run
 
@@ -53,9 +53,9 @@ def test_ppl_prints_both_spaces_and_refuses_other_models(runs, capsys):
 
 
 def test_truncation_curve_in_w_goes_through_the_pipeline_and_is_cached(runs):
-    curve = sx.w_truncation_curve(runs[0], n=100, values=[0.5, 1.0])
+    curve = lx.truncation_curve(runs[0], method="w", n=100, values=[0.5, 1.0])
     assert curve.method == "w" and curve.values == [0.5, 1.0] and all(v > 0 for v in curve.column("fid"))
-    assert sx.load_w_truncation_curve(runs[0], n=100).rows == curve.rows
+    assert lx.load_truncation_curve(runs[0], method="w", n=100).rows == curve.rows
 
 
 def test_page_shows_each_tab_and_explains_other_models(runs):

@@ -22,7 +22,7 @@ from ganlib.store.run_folder import Run
 # Curves in the order they are offered: the training statistics, then the evaluation metrics,
 # as `metric_registry` lists them; any other numeric column follows. Labels come from there too.
 CURVE_ORDER = TRAINING + tuple(m.name for m in shown_metrics() if m.curve)
-DEFAULT_CURVES = ("d_loss", "g_loss", "neg_elbo", "fid")  # losses, and FID where a run has it
+DEFAULT_CURVES = ("d_loss", "g_loss", "neg_elbo")  # the losses; FID has its own charts, per extractor and N
 NOT_CURVES = {"epoch", "images_per_sec", "epoch_time_s", "elapsed_s", *EVAL_INFO,
               *(n for n in METRICS if not METRICS.get(n).curve)}
 

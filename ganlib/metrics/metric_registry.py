@@ -89,7 +89,8 @@ for _m in (
     # ---- a generator of images against real statistics (image_metrics) ----
     Metric("fid", "FID", "lower", "Fréchet distance between real and generated features; lower is better. "
            "± is the bootstrap std over generated samples.",
-           {"image": im.compute_fid, "translation": tr.compute_fid}, std="fid_std", tile_fmt=".2f"),
+           {"image": im.compute_fid, "translation": tr.compute_fid}, std="fid_std", tile_fmt=".2f",
+           curve=False),  # its own charts (one per extractor and N, floor and ceiling): not a plain curve
     Metric("fid_std", "FID std", "", "Bootstrap std of FID over the generated samples.", tile_fmt=".2f",
            families=IMG, curve=False),
     Metric("kid", "KID ×10³", "lower", "Kernel inception distance (unbiased MMD², cubic kernel) times 1,000; "
@@ -114,7 +115,7 @@ for _m in (
     Metric("fid_floor", "FID floor (real vs real)", "lower", "FID of other real images of the data against the "
            "same reference, at the same N and extractor: what a perfect generator would score. FID is biased "
            "upward by about dim / N, so this, not 0, is the best value.", {"image": im.compute_floor},
-           tile_fmt=".2f"),
+           tile_fmt=".2f", curve=False),
     Metric("kid_floor", "KID ×10³ floor (real vs real)", "lower", "KID (times 1,000) of other real images against "
            "the same reference, at the same N: about 0 up to its noise.", tile_fmt=".2f", table_fmt=".3f",
            scale=1e3, families=IMG),

@@ -24,10 +24,12 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
-from ganlib.data import NO_PATH_DATASETS
+from ganlib.core.devices import resolve_device
+from ganlib.core.errors import ConfigError
+from ganlib.data import NO_PATH_DATASETS, DatasetUnavailable, data_facts
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
-from ganlib.store.config_rules import CHOICE_REGISTRIES, hidden_fields
+from ganlib.store.config_rules import CHOICE_REGISTRIES, check_against_data, hidden_fields
 from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
@@ -290,3 +292,27 @@ def _widget_values(prefix: str, fields) -> dict[str, Any]:
     """Values the user already set in widgets further down the form (they may decide what is
     relevant above them: gradient_penalty shows gp_weight)."""
     return {n: st.session_state[f"{prefix}_{n}"] for n in fields if f"{prefix}_{n}" in st.session_state}
+
+
+# ---- checks a form makes before Start ------------------------------------------------------
+def check_device(name: str) -> None:
+    """Raise ConfigError now, in the page, for a device this machine does not have."""
+    resolve_device(name)
+
+
+def check_data(cfg) -> None:
+    """Raise ConfigError now, in the page, for a config its data refuses (a batch larger than
+    the data, a conditional model on unlabelled images, a missing folder), not after Start."""
+    facts = _data_facts(cfg.dataset, cfg.data_path, cfg.image_size, cfg.max_images)
+    if isinstance(facts, str):
+        raise ConfigError("dataset", facts)
+    if facts is not None:
+        check_against_data(cfg, facts.n_images, facts.has_labels, facts.kind)
+
+
+@st.cache_data(show_spinner="Reading the dataset...", max_entries=16, ttl=120)
+def _data_facts(name: str, data_path: str, image_size: int, max_images: int):
+    try:
+        return data_facts(name, data_path, image_size, max_images)
+    except DatasetUnavailable as e:
+        return str(e)

@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from ganlib.explore.sampling import slerp
 from ganlib.explore.style.styles import broadcast, synthesize, w_of
 from ganlib.metrics.evaluation import get_extractor
 from ganlib.models.handle import GeneratorHandle, seeded_latents
@@ -24,12 +25,10 @@ PPL_N = 2_000  # pairs
 PPL_BATCH = 200
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation of normalised latents (the paper's choice in Z)."""
-    a, b = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
-    omega = torch.acos((a * b).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
-    so = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+def unit_slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The paper's path in Z: the one `slerp` between the normalised latents (unit vectors stay
+    on the unit sphere)."""
+    return slerp(a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True), t)
 
 
 @torch.no_grad()
@@ -68,8 +67,8 @@ def path_length(h: GeneratorHandle, space: str = "w", n: int = PPL_N, eps: float
         z1, z2 = torch.randn(m, h.latent_dim, generator=gen), torch.randn(m, h.latent_dim, generator=gen)
         t = torch.rand(m, 1, generator=gen)
         if space == "z":
-            w0 = w_of(h, slerp(z1, z2, t))
-            w1 = w_of(h, slerp(z1, z2, t + eps))
+            w0 = w_of(h, unit_slerp(z1, z2, t))
+            w1 = w_of(h, unit_slerp(z1, z2, t + eps))
         else:
             wa, wb = w_of(h, z1), w_of(h, z2)
             tt = t.to(wa.device)
