@@ -308,8 +308,8 @@ class Trainer:
 
     @torch.no_grad()
     def write_grid(self) -> Path:
-        """The fixed-noise grid (from the EMA generator when there is one); for a VAE also
-        the reconstructions of 32 fixed real images, originals and reconstructions row by row."""
+        """The fixed-noise grid (from the EMA generator when there is one) and the rule's extra
+        grids (a VAE's reconstructions)."""
         G = self.rule.sampler()
         was_training = G.training
         G.eval()
@@ -317,16 +317,39 @@ class Trainer:
             with self.rng_untouched():
                 images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
                 path = save_grid(images, self.run.sample_path(self.epoch), nrow=cols)
-                if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
-                    cols = min(8, len(self.data))
-                    rows = min(4, len(self.data) // cols)
-                    x = self.data.images[:rows * cols]
-                    pairs = torch.stack([x.reshape(rows, cols, *x.shape[1:]),
-                                         G.reconstruct(x).reshape(rows, cols, *x.shape[1:])], 1)
-                    save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=cols)
+                for name, (extra, extra_cols) in self.rule.extra_grids(self.data, G).items():
+                    save_grid(extra, self.run.grid_path(name, self.epoch), nrow=extra_cols)
         finally:
             G.train(was_training)
         return path
+
+    # ---- the bare loop, for benchmarks ---------------------------------------------------
+    def train_steps(self, n: int) -> None:
+        """`n` training steps on the data's first batches (in order, wrapping around), with no
+        epoch bookkeeping: a benchmark's untimed warm-up."""
+        B = self.cfg.batch_size
+        for m in (self.G, self.D):
+            if m is not None:
+                m.train()
+        for i in range(n):
+            idx = torch.arange(i * B, (i + 1) * B, device=self.device) % len(self.data)
+            self.rule.train_step(*self.rule.batch(self.data, distributed.shard(idx)), i, 0.0)
+
+    def run_epochs(self, n: int = 1, cb: Optional[Callbacks] = None) -> list[dict[str, Any]]:
+        """Train `n` epochs and return their rows: the loop `fit` runs, without evaluation,
+        grids, checkpoints or status (what a speed benchmark times). Stops early, with the rows
+        so far, when `cb.should_stop()` says so."""
+        cb = cb or Callbacks()
+        t_run = time.perf_counter()
+        self.start_step = self.epoch * (len(self.data) // self.cfg.batch_size)
+        rows = []
+        for _ in range(n):
+            row = self.train_epoch(cb, t_run)
+            if row is None:
+                break
+            self.epoch += 1
+            rows.append(row)
+        return rows
 
     # ---- the run -------------------------------------------------------------------------
     def fit(self, cb: Callbacks) -> str:

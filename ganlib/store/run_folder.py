@@ -42,6 +42,7 @@ from ganlib.store.config import TrainConfig
 DEFAULT_RUNS_DIR = Path(os.environ.get("GANLIB_RUNS_DIR", Path(__file__).resolve().parents[2] / "checkpoints"))
 _RUN_RE = re.compile(r"^(\d{5})-")
 _EPOCH_RE = re.compile(r"epoch_(\d+)\.(png|pt)$")
+GRID_FOLDERS = ("samples", "recon")  # the per-epoch grids a run folder holds: the samples, a VAE's reconstructions
 
 # States a run can be in; "running" is only trusted while its process is alive.
 LIVE_STATES = ("queued", "running", "paused")
@@ -285,13 +286,19 @@ class Run:
 
     def recon_path(self, epoch: int) -> Path:
         """A VAE's reconstruction grid: 4 rows of originals, each followed by its reconstruction."""
-        return self.path / "recon" / f"epoch_{epoch:04d}.png"
+        return self.grid_path("recon", epoch)
+
+    def grid_path(self, name: str, epoch: int) -> Path:
+        """An epoch's grid of kind `name`: "samples", or an update rule's extra grid ("recon")."""
+        if name not in GRID_FOLDERS:
+            raise ValueError(f"unknown grid {name!r}; known: {', '.join(GRID_FOLDERS)}")
+        return self.path / name / f"epoch_{epoch:04d}.png"
 
     def reconstructions(self) -> list[tuple[int, Path]]:
         return _by_epoch(self.path / "recon", "png")
 
     def sample_path(self, epoch: int) -> Path:
-        return self.path / "samples" / f"epoch_{epoch:04d}.png"
+        return self.grid_path("samples", epoch)
 
     def checkpoint_path(self, epoch: int) -> Path:
         return self.checkpoint_dir / f"epoch_{epoch:04d}.pt"
