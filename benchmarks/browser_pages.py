@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
-from browser import chromium_page, serve, wait_idle  # noqa: E402
-from common import command_line, write_perf  # noqa: E402
 from page_loads import MAKE_RUNS, pages  # noqa: E402
+
+from benchmarks.browser import chromium_page, serve, wait_idle  # noqa: E402
+from benchmarks.harness import command_line, write_perf  # noqa: E402
 
 SECTION = "## Pages in the browser"
 TABLE_FITS_JS = """() => {

@@ -48,11 +48,11 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
 from benchmarks.digits_data import load_digits  # noqa: E402
+from benchmarks.harness import command_line, pick_device  # noqa: E402
 
 OPTIONS: dict[str, dict[str, Any]] = {  # in the order they run: the compiled ones last, the fastest config first
     "fp32": {}, "bf16": {"precision": "bf16"}, "channels_last": {"channels_last": True},

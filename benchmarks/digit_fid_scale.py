@@ -26,10 +26,10 @@ from typing import Any, Optional
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.harness import command_line, pick_device  # noqa: E402
 from ganlib.core.numbers import finite_or_none  # noqa: E402
 from ganlib.data import load_dataset  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402

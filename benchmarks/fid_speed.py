@@ -46,7 +46,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 import warnings
@@ -62,10 +61,10 @@ from scipy.linalg import sqrtm
 from torchvision.models import inception_v3
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.harness import command_line, median, pick_device, sync, timed  # noqa: E402
 
 LATENT_DIM = 100  # seed 000's latent_dim, and TrainConfig's default
 device = torch.device("cpu")  # seed 000's module-level `device`; set in main()
@@ -116,27 +115,10 @@ def seed_fid_from_moments(mu_real, sigma_real, mu_fake, sigma_fake) -> float:
 
 
 # ---- timing helpers ------------------------------------------------------------------------------
-def sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-
-
 def _mark(marks: Optional[list]) -> None:
     if marks is not None:
         sync(device)
         marks.append(time.perf_counter())
-
-
-def timed(fn: Callable[[], Any], dev: torch.device) -> tuple[float, Any]:
-    sync(dev)
-    t0 = time.perf_counter()
-    out = fn()
-    sync(dev)
-    return time.perf_counter() - t0, out
-
-
-def median(xs: list[float]) -> float:
-    return statistics.median(xs)
 
 
 # ---- the sides -----------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
-from common import command_line, write_perf  # noqa: E402
+from benchmarks.harness import command_line, write_perf  # noqa: E402
 
 SECTION = "## Page first loads"
 ONE_PAGE = """

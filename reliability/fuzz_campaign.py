@@ -2,8 +2,8 @@
 reader, run-folder CSV/JSON readers) with thousands of random examples each instead of CI's 25
 derandomized ones, and the outcome written to docs/RELIABILITY.md ("## Fuzz campaign").
 
-    python benchmarks/fuzz_campaign.py                      # 2,000 examples per property
-    python benchmarks/fuzz_campaign.py --examples 200 --no-write
+    python reliability/fuzz_campaign.py                      # 2,000 examples per property
+    python reliability/fuzz_campaign.py --examples 200 --no-write
 
 A property that fails prints hypothesis' shrunk falsifying example; the section lists it. Each
 property asserts "a clear refusal or a valid result, never another exception".
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+if str(ROOT) not in sys.path:  # run as `python reliability/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
-from common import command_line, write_perf  # noqa: E402
+from benchmarks.harness import command_line, write_perf  # noqa: E402
 
 SECTION = "## Fuzz campaign"
 

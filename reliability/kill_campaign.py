@@ -2,8 +2,8 @@
 during checkpoint writes), resume it each time, and compare every checkpoint bit for bit with
 an uninterrupted run of the same config. Writes "## Kill -9 campaign" in docs/RELIABILITY.md.
 
-    python benchmarks/kill_campaign.py                  # 12 kills, 10 epochs of 2,048 digits
-    python benchmarks/kill_campaign.py --kills 3 --epochs 4 --no-write
+    python reliability/kill_campaign.py                  # 12 kills, 10 epochs of 2,048 digits
+    python reliability/kill_campaign.py --kills 3 --epochs 4 --no-write
 
 After each kill it counts the temp files a torn write left (the next start must remove them) and
 loads every checkpoint (none may be corrupt); at the end each epoch's checkpoint (weights,
@@ -23,11 +23,10 @@ from typing import Any, Optional, Sequence
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+if str(ROOT) not in sys.path:  # run as `python reliability/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
-from common import command_line, write_perf  # noqa: E402
-
+from benchmarks.harness import command_line, write_perf  # noqa: E402
 from ganlib.store.checkpoint_format import load_checkpoint  # noqa: E402
 from ganlib.store.run_folder import list_runs  # noqa: E402
 

@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def load_script(name: str):
-    """benchmarks/NAME.py as a module (the folder is no package)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "benchmarks" / f"{name}.py")
+def load_script(name: str, folder: str = "benchmarks"):
+    """FOLDER/NAME.py (a benchmark, or a reliability tool in reliability/) as a module."""
+    spec = importlib.util.spec_from_file_location(f"{folder}_{name}", REPO / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -3,7 +3,7 @@ config parser, the image reader and the run-folder CSV/JSON readers. Each assert
 refusal or a valid result, never another exception".
 
 In CI each property runs GANLIB_FUZZ_EXAMPLES examples (default 25), derandomized, so the
-suite stays fast and repeatable; `benchmarks/fuzz_campaign.py` runs the same properties with
+suite stays fast and repeatable; `reliability/fuzz_campaign.py` runs the same properties with
 thousands of random examples and writes what it found to docs/RELIABILITY.md.
 """
 from __future__ import annotations
