@@ -28,9 +28,7 @@ from typing import Optional, Sequence
 
 from ganlib import __version__
 from ganlib.cli.commands import COMMANDS, INTERRUPTED, OK, USAGE, CLIError, eprint, one_line
-from ganlib.core.errors import RunBusy
-from ganlib.data import DatasetUnavailable
-from ganlib.store.config import ConfigError
+from ganlib.core.errors import UserError
 
 # Each import registers one subcommand; the order is that of `python -m ganlib --help`.
 # isort: off
@@ -42,8 +40,10 @@ from ganlib.cli import style_mix, ppl  # noqa: F401, E402
 from ganlib.cli import sweep  # noqa: F401, E402
 # isort: on
 
-# Errors a user can fix: printed as one line, exit code 2.
-USER_ERRORS = (ConfigError, DatasetUnavailable, CLIError, RunBusy, FileNotFoundError, ValueError, KeyError, OSError)
+# Errors a user can fix (`core.errors.UserError`: ConfigError, NotFound, UnknownName, RunBusy,
+# DatasetUnavailable, ImportRefused, CLIError...): printed as one line, exit code 2. Any other
+# exception is a bug and keeps its traceback.
+USER_ERRORS = (UserError,)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +71,6 @@ def unknown_argument(command: str, extras: list[str]) -> Exception:
 
 
 def error_message(e: BaseException) -> str:
-    # KeyError's str() is the repr of its argument; the registries put a sentence there.
-    if isinstance(e, KeyError) and e.args:
-        return one_line(e.args[0])
     return one_line(str(e) or type(e).__name__)
 
 

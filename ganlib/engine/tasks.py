@@ -29,11 +29,13 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from ganlib.core.errors import BadValue, UserError
+
 KINDS = ("training", "augmentation", "playground")  # what the dashboard runs in the background
 KEEP_FINISHED = 20  # finished tasks kept for their outcome
 
 
-class TaskBusy(RuntimeError):
+class TaskBusy(UserError, RuntimeError):
     """No slot is free for a new task; the message says which task holds it."""
 
 
@@ -83,7 +85,7 @@ class TaskRunner:
 
     def _refusal(self, kind: str) -> Optional[str]:
         if kind not in KINDS:
-            raise ValueError(f"unknown task kind {kind!r}; known: {', '.join(KINDS)}")
+            raise BadValue(f"unknown task kind {kind!r}; known: {', '.join(KINDS)}")
         running = [t for t in self._tasks.values() if t.active]
         if len(running) < self.slots:
             return None

@@ -15,10 +15,11 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from ganlib.core.errors import UserError
 from ganlib.core.registry import Registry
 
 
-class ExtractorUnavailable(RuntimeError):
+class ExtractorUnavailable(UserError, RuntimeError):
     """The extractor's weights cannot be had (offline, no local file); the message says how."""
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
+from ganlib.core.errors import BadValue
 from ganlib.core.registry import Registry
 from ganlib.metrics import image_metrics as im
 from ganlib.metrics import translation as tr
@@ -49,10 +50,10 @@ class Metric:
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS:
-            raise ValueError(f"metric {self.name}: direction must be lower, higher or empty, got {self.direction!r}")
+            raise BadValue(f"metric {self.name}: direction must be lower, higher or empty, got {self.direction!r}")
         unknown = set(self.compute) - set(FAMILIES)
         if unknown:
-            raise ValueError(f"metric {self.name}: unknown family {sorted(unknown)[0]!r}; known: {', '.join(FAMILIES)}")
+            raise BadValue(f"metric {self.name}: unknown family {sorted(unknown)[0]!r}; known: {', '.join(FAMILIES)}")
 
     @property
     def lower_is_better(self) -> bool:

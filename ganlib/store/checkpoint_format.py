@@ -34,6 +34,7 @@ from typing import Any, Mapping, Optional, Sequence
 import torch
 
 from ganlib.core.atomic import atomic_torch_save
+from ganlib.core.errors import BadValue
 
 FORMAT_VERSION = 2
 V1_NETWORKS = ("G", "D", "G_ema")
@@ -75,9 +76,9 @@ def build_checkpoint(*, epoch: int, config: dict[str, Any], networks: Mapping[st
     """A checkpoint of the current version from its parts (not yet written)."""
     clash = set(networks) & set(optimizers) or (set(networks) | set(optimizers)) & set(_FIXED_KEYS)
     if clash:
-        raise ValueError(f"checkpoint entry {sorted(clash)[0]!r} is named twice")
+        raise BadValue(f"checkpoint entry {sorted(clash)[0]!r} is named twice")
     if "G" not in networks or networks["G"] is None:
-        raise ValueError("a checkpoint needs the generator's weights (G)")
+        raise BadValue("a checkpoint needs the generator's weights (G)")
     ck = {
         "version": FORMAT_VERSION, "epoch": int(epoch), "config": dict(config),
         "networks": list(networks), "optimizers": list(optimizers),
@@ -107,9 +108,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         ck = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - corrupt, truncated or hostile files all land here
-        raise ValueError(f"{path} is not a loadable GAN Workbench checkpoint: {str(e).splitlines()[0][:200]}") from None
+        raise BadValue(f"{path} is not a loadable GAN Workbench checkpoint: {str(e).splitlines()[0][:200]}") from None
     if not isinstance(ck, dict) or "G" not in ck or "config" not in ck:
-        raise ValueError(f"{path} is not a GAN Workbench checkpoint (no generator or config in it)")
+        raise BadValue(f"{path} is not a GAN Workbench checkpoint (no generator or config in it)")
     ck = upgrade(ck, str(path))
     validate(ck, str(path))
     return ck
@@ -119,7 +120,7 @@ def upgrade(ck: dict[str, Any], where: str) -> dict[str, Any]:
     """`ck` in the current version: a version-1 checkpoint gets its network and optimizer names."""
     version = ck.get("version", 1)
     if not isinstance(version, int) or version < 1 or version > FORMAT_VERSION:
-        raise ValueError(f"{where}: checkpoint version {version!r}; this GAN Workbench reads versions 1 to "
+        raise BadValue(f"{where}: checkpoint version {version!r}; this GAN Workbench reads versions 1 to "
                          f"{FORMAT_VERSION}")
     if version == 1:
         ck["networks"] = [n for n in V1_NETWORKS if n in ck]
@@ -132,22 +133,22 @@ def validate(ck: dict[str, Any], where: str) -> None:
     """Raise ValueError naming what is wrong with a checkpoint of the current version."""
     missing = [k for k in REQUIRED if k not in ck]
     if missing:
-        raise ValueError(f"{where}: the checkpoint has no {missing[0]}")
+        raise BadValue(f"{where}: the checkpoint has no {missing[0]}")
     if not isinstance(ck["config"], dict):
-        raise ValueError(f"{where}: the checkpoint's config is not a mapping")
+        raise BadValue(f"{where}: the checkpoint's config is not a mapping")
     epoch = ck["epoch"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        raise ValueError(f"{where}: the checkpoint's epoch {epoch!r} is not an epoch number")
+        raise BadValue(f"{where}: the checkpoint's epoch {epoch!r} is not an epoch number")
     for kind in ("networks", "optimizers"):
         names = ck.get(kind)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ValueError(f"{where}: the checkpoint's {kind} must be a list of names")
+            raise BadValue(f"{where}: the checkpoint's {kind} must be a list of names")
         for n in names:
             sd = ck.get(n)
             if sd is not None and not isinstance(sd, dict):
-                raise ValueError(f"{where}: the checkpoint's {n} is not a state dict")
+                raise BadValue(f"{where}: the checkpoint's {n} is not a state dict")
     if "G" not in ck["networks"] or ck["G"] is None:
-        raise ValueError(f"{where}: the checkpoint has no generator weights")
+        raise BadValue(f"{where}: the checkpoint has no generator weights")
 
 
 def networks(ck: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ganlib.core.errors import NotFound
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoint_format import load_checkpoint, sampler_weights
@@ -38,13 +39,13 @@ def find_checkpoint(run: Run, checkpoint: str | Path | None = None, *, prefer_be
         if not p.is_file():
             p = run.checkpoint_dir / str(checkpoint)
         if not p.is_file():
-            raise FileNotFoundError(f"no checkpoint {checkpoint} in {run.path}")
+            raise NotFound(f"no checkpoint {checkpoint} in {run.path}")
         return p
     if prefer_best and run.best_checkpoint_path().is_file():
         return run.best_checkpoint_path()
     latest = run.latest_checkpoint()
     if latest is None:
-        raise FileNotFoundError(f"run {run.name} has no checkpoint yet; train at least until the first one is written")
+        raise NotFound(f"run {run.name} has no checkpoint yet; train at least until the first one is written")
     return latest
 
 

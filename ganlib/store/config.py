@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import BadValue, ConfigError
 from ganlib.losses.diffaugment import POLICIES, policies_of
 from ganlib.models import MODELS
 from ganlib.store.config_rules import check_choices, check_rules, hidden_fields
@@ -345,7 +345,7 @@ def changeable(when: str) -> tuple[str, ...]:
     """The fields that may change `when` ("live", "resume" or "fork"), in declaration order:
     what the live-edit form, `train --resume` and the fork form offer."""
     if when not in CHANGE_CONTEXTS:
-        raise ValueError(f"when must be one of {', '.join(CHANGE_CONTEXTS)}, got {when!r}")
+        raise BadValue(f"when must be one of {', '.join(CHANGE_CONTEXTS)}, got {when!r}")
     return tuple(f.name for f in field_specs() if when in ROLES[f.metadata["role"]])
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.atomic import atomic_write_text, is_temp_file
+from ganlib.core.errors import BadValue, NotFound
 from ganlib.core.numbers import finite_or_none, number
 from ganlib.store.config import TrainConfig
 
@@ -291,7 +292,7 @@ class Run:
     def grid_path(self, name: str, epoch: int) -> Path:
         """An epoch's grid of kind `name`: "samples", or an update rule's extra grid ("recon")."""
         if name not in GRID_FOLDERS:
-            raise ValueError(f"unknown grid {name!r}; known: {', '.join(GRID_FOLDERS)}")
+            raise BadValue(f"unknown grid {name!r}; known: {', '.join(GRID_FOLDERS)}")
         return self.path / name / f"epoch_{epoch:04d}.png"
 
     def reconstructions(self) -> list[tuple[int, Path]]:
@@ -346,7 +347,7 @@ def find_run(name_or_path: str | Path, root: str | Path | None = None) -> Run:
     for cand in (p, runs_dir(root) / p):
         if (cand / "config.json").is_file():
             return Run(cand)
-    raise FileNotFoundError(f"no run at {name_or_path} (a run folder holds config.json)")
+    raise NotFound(f"no run at {name_or_path} (a run folder holds config.json)")
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:

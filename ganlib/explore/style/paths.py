@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.explore.sampling import slerp
 from ganlib.explore.style.styles import broadcast, synthesize, w_of
 from ganlib.metrics.evaluation import get_extractor
@@ -38,7 +39,7 @@ def interpolate_z_w(h: GeneratorHandle, seed_a: int, seed_b: int, steps: int = 8
     each; Z is a linear walk between the latents mapped one by one, W a linear walk between
     their w's. The noise is the same for every image."""
     if steps < 2:
-        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+        raise BadValue(f"an interpolation needs at least 2 steps, got {steps}")
     za, zb = seeded_latents(int(seed_a), 1, h.latent_dim), seeded_latents(int(seed_b), 1, h.latent_dim)
     t = torch.linspace(0, 1, steps)[:, None]
     z_path = torch.lerp(za, zb, t)
@@ -56,9 +57,9 @@ def path_length(h: GeneratorHandle, space: str = "w", n: int = PPL_N, eps: float
                 progress: Optional[Any] = None) -> dict[str, Any]:
     """The perceptual path length of `h`'s generator in Z or W over `n` pairs (see the module)."""
     if space not in SPACES:
-        raise ValueError(f"space must be z or w, got {space!r}")
+        raise BadValue(f"space must be z or w, got {space!r}")
     if n < 10:
-        raise ValueError(f"n must be at least 10 pairs, got {n}")
+        raise BadValue(f"n must be at least 10 pairs, got {n}")
     G, ext = h.G, get_extractor("digits", str(h.device))
     gen = torch.Generator().manual_seed(int(seed))
     dists = []
