@@ -1,4 +1,4 @@
-"""Layer 8, ui: the thin Streamlit helpers behind `app.py` and `pages/`, and the only library
+"""Layer 8, ui: the thin Streamlit helpers behind `app.py` and `app_pages/`, and the only library
 code that imports streamlit (and plotly). It may import every layer below; pages import it and
 the library, never torch.
 

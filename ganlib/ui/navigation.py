@@ -49,49 +49,49 @@ class Moved:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/home.py", "Home", ":material/home:", "", "",
+    PageSpec("app_pages/home.py", "Home", ":material/home:", "", "",
              "the runs with their state and health, the device, and this map.", needs_runs=False),
     # ---- Train ----
-    PageSpec("pages/train.py", "Train", ":material/model_training:", "Train", "Train",
+    PageSpec("app_pages/train.py", "Train", ":material/model_training:", "Train", "Train",
              "set every option of a run (or start from a preset), start, resume or fork one, then pause, resume, "
              "stop or edit it live while the loss curves, D(x) / D(G(z)), the health verdict and the sample grid "
              "update.", needs_runs=False),
-    PageSpec("pages/sweeps.py", "Sweeps", ":material/tune:", "Train", "Sweeps",
+    PageSpec("app_pages/sweeps.py", "Sweeps", ":material/tune:", "Train", "Sweeps",
              "train every setting of a few fields with several seeds on Ray Tune; per setting the median and "
              "spread over seeds, whether two settings really differ, FID against time, and the best one into "
              "Train.", needs_runs=False),
     # ---- Inspect a run ----
-    PageSpec("pages/samples.py", "Samples", ":material/grid_view:", "Inspect a run", "Samples",
+    PageSpec("app_pages/samples.py", "Samples", ":material/grid_view:", "Inspect a run", "Samples",
              "the sample grid of every epoch with its losses and each sample's nearest training image, and the "
              "whole run as an animated timelapse (GIF or MP4)."),
-    PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:", "Inspect a run", "Evaluate",
+    PageSpec("app_pages/evaluate.py", "Evaluate", ":material/analytics:", "Inspect a run", "Evaluate",
              "the full metric table of a checkpoint (FID, KID, IS, precision/recall, per class), beside other "
              "runs at the same extractor and N, real against generated classes, and each sample's nearest "
              "training image."),
-    PageSpec("pages/compare_runs.py", "Compare runs", ":material/compare_arrows:", "Inspect a run", "Compare_runs",
+    PageSpec("app_pages/compare_runs.py", "Compare runs", ":material/compare_arrows:", "Inspect a run", "Compare_runs",
              "the settings that differ, the curves overlaid (runs that differ only by seed as a median with its "
              "spread), FID during training per extractor and N, the latest grids side by side; clone a run into "
              "Train."),
     # ---- Sample and explore ----
-    PageSpec("pages/generate.py", "Generate", ":material/auto_awesome:", "Sample and explore", "Generate",
+    PageSpec("app_pages/generate.py", "Generate", ":material/auto_awesome:", "Sample and explore", "Generate",
              "new images from any checkpoint with a chosen or random seed (one label for all images or one per "
              "row), as PNG or NPZ; an image-to-image run (pix2pix, CycleGAN) translates held-out or uploaded "
              "images instead."),
-    PageSpec("pages/latent_explorer.py", "Latent explorer", ":material/explore:", "Sample and explore",
+    PageSpec("app_pages/latent_explorer.py", "Latent explorer", ":material/explore:", "Sample and explore",
              "Latent_explorer",
              "edit one latent along principal directions; truncation with its measured quality; interpolate "
              "between two seeds (animated GIF) or four corners; class morphs, latent arithmetic, pinned "
              "favourites; for a StyleGAN run, style mixing, noise, walks in Z and W, and path length."),
     # ---- Experiments ----
-    PageSpec("pages/real_or_fake.py", "Real or fake", ":material/psychology_alt:", "Experiments", "Real_or_fake",
+    PageSpec("app_pages/real_or_fake.py", "Real or fake", ":material/psychology_alt:", "Experiments", "Real_or_fake",
              "judge real and generated images one at a time; your error rate (HYPE) per checkpoint."),
-    PageSpec("pages/augment.py", "Augment", ":material/dataset:", "Experiments", "Augment",
+    PageSpec("app_pages/augment.py", "Augment", ":material/dataset:", "Experiments", "Augment",
              "does the run's generator help a classifier? Accuracy on held-out real digits with real, real + "
              "generated and generated-only training data (CAS), over several seeds."),
-    PageSpec("pages/playground.py", "Playground", ":material/scatter_plot:", "Experiments", "Playground",
+    PageSpec("app_pages/playground.py", "Playground", ":material/scatter_plot:", "Experiments", "Playground",
              "a tiny GAN learning a 2-D point cloud live, to see the game and its failure modes.", needs_runs=False),
     # ---- Import and export ----
-    PageSpec("pages/export_import.py", "Export and import", ":material/import_export:", "Import and export",
+    PageSpec("app_pages/export_import.py", "Export and import", ":material/import_export:", "Import and export",
              "Export_import",
              "a run as a zip, its config as JSON or YAML, its metrics as TensorBoard logs; a zip or a weights file "
              "back in as a new run."),
@@ -108,11 +108,11 @@ def _stylegan(run: Run) -> bool:
 
 
 MOVED: tuple[Moved, ...] = (
-    Moved("Timelapse", "Timelapse", "pages/samples.py", {"samples_tab": "Timelapse"}),
-    Moved("Latent_walk", "Latent walk", "pages/latent_explorer.py", {"lx_tab": "Interpolate"}),
-    Moved("Style_explorer", "Style explorer", "pages/latent_explorer.py", {"lx_tab": "Style mixing"},
+    Moved("Timelapse", "Timelapse", "app_pages/samples.py", {"samples_tab": "Timelapse"}),
+    Moved("Latent_walk", "Latent walk", "app_pages/latent_explorer.py", {"lx_tab": "Interpolate"}),
+    Moved("Style_explorer", "Style explorer", "app_pages/latent_explorer.py", {"lx_tab": "Style mixing"},
           pick=_stylegan, pick_key="lx_run"),
-    Moved("Translate", "Translate", "pages/generate.py", pick=run_is_translation, pick_key="gen_run"),
+    Moved("Translate", "Translate", "app_pages/generate.py", pick=run_is_translation, pick_key="gen_run"),
 )
 
 

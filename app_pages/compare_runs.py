@@ -71,7 +71,8 @@ if groups and columns and picked:
     st.subheader("Seed-replicated")
     st.caption(f"{sum(len(g) for _, g in groups)} of the picked runs differ only by seed and form {len(groups)} "
                "group(s): each line is the median over a group's seeds, the band their interquartile range.")
-    for c in picked:
+    with_fid = any(charts.evaluated(r.metrics()) for r in chosen)  # FID's own median too
+    for c in [*picked, *(["fid"] if with_fid else [])]:
         bands = seed_groups.group_bands(groups, c)
         if bands:
             st.plotly_chart(band_figure(bands, "epoch", compare.label(c), height=300), key=f"cmp_band_{c}")
