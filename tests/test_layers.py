@@ -4,7 +4,7 @@ Every module of `ganlib/` belongs to a layer (its first folder); it may import i
 and the layers below, never one above, and never a sibling plugin (data, models and losses do
 not know each other). Module-level imports form no circle (a package's `__init__` importing its
 own plugins at the bottom, to register them, is the one pattern allowed). Streamlit is imported
-only by `ganlib/ui/`, `app.py` and `pages/`; torch never by `app.py` or a page. The pages are
+only by `ganlib/ui/`, `app.py` and `app_pages/`; torch never by `app.py` or a page. The pages are
 found by listing the folder, so a new page is checked without editing this file.
 """
 from __future__ import annotations
@@ -133,7 +133,7 @@ def test_imports_inside_functions_say_why():
 
 
 def _front_end_files() -> list[Path]:
-    return [REPO / "app.py"] + sorted((REPO / "pages").glob("*.py"))
+    return [REPO / "app.py"] + sorted((REPO / "app_pages").glob("*.py"))
 
 
 def test_pages_and_app_never_import_torch():

@@ -13,7 +13,7 @@ from ganlib.ui.config_form import TRAIN_PREFILL
 from tests.helpers import page, run
 from tests.test_sweeps import BASE, fake_run
 
-SWEEPS = "pages/15_Sweeps.py"
+SWEEPS = "app_pages/sweeps.py"
 
 
 @pytest.fixture
@@ -74,17 +74,18 @@ def test_a_finished_sweep_shows_tables_charts_verdict_and_clones_the_best(finish
     assert len(charts) == 2  # parallel coordinates, FID against wall time
     at.button(key="swp_clone").click()
     run(at)
-    assert at.session_state[TRAIN_PREFILL]["lr_g"] == 1e-4 and at.session_state[TRAIN_PREFILL]["seed"] == 0
+    assert at.title[0].value == "Train" and TRAIN_PREFILL not in at.session_state  # the form took it
+    assert at.select_slider(key="cfg_lr_g").value == 1e-4 and at.number_input(key="cfg_seed").value == 0
 
 
 def test_compare_groups_runs_that_differ_only_by_seed(finished):
-    at = page("pages/9_Compare_runs.py")
+    at = page("app_pages/compare_runs.py")
     at.session_state["cmp_runs"] = [t.name for t in finished.trials()]
     run(at)
     assert any("6 of the picked runs differ only by seed and form 2 group(s)" in c.value for c in at.caption)
     # the overlay, then one median-and-IQR chart per picked metric
     keys = [c.key for c in at.get("plotly_chart")]
-    assert keys == ["cmp_curves", "cmp_band_d_loss", "cmp_band_g_loss", "cmp_band_fid"]
+    assert keys == ["cmp_curves", "cmp_band_d_loss", "cmp_band_g_loss", "cmp_band_fid", "fid_history_0"]
 
 
 @pytest.mark.slow
