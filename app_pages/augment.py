@@ -13,6 +13,7 @@ from ganlib.core.errors import ConfigError
 from ganlib.engine.tasks import TaskBusy
 from ganlib.explore.augment_report import reading, summary_table
 from ganlib.explore.augmentation import AugmentSettings, heldout_dataset
+from ganlib.store.run_folder import Run
 from ganlib.ui import augment_view, pickers, resources
 
 POLL_S = 1.0
@@ -26,12 +27,10 @@ st.markdown("Does adding GAN-made images to a small labelled set help a classifi
             "on real images **the generator never saw**. *GAN-test* (Shmelkov et al. 2018) runs the other way: "
             "classifiers trained on real images, tested on generated ones.")
 
-runs = [r for r in pickers.list_runs() if r.checkpoints() or r.best_checkpoint_path().is_file()]
-if not runs:
-    st.info("No run has a checkpoint yet. The experiment needs a conditional run trained on a split that keeps "
-            "real images back: on **Train**, pick the dataset `mnist5k_train` (the default model is "
-            "conditional), train a minute or two, and come back.", icon=":material/info:")
-    st.stop()
+runs = pickers.runs_or_stop("Augment", Run.has_checkpoint,
+                            "No run has a checkpoint yet. The experiment needs a conditional run trained on a split "
+                            "that keeps real images back: on **Train**, pick the dataset `mnist5k_train` (the default "
+                            "model is conditional), train a minute or two, and come back.")
 
 runner = resources.augment_runner()
 c_run, c_ck = st.columns([2, 1])

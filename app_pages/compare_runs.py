@@ -17,10 +17,7 @@ from ganlib.ui.sweep_view import band_figure
 PER_ROW = 4  # at most this many grids side by side
 
 st.title("Compare runs")
-runs = pickers.list_runs()
-if not runs:
-    pickers.no_runs_info("Compare runs")
-    st.stop()
+runs = pickers.runs_or_stop("Compare runs")
 
 by_name = {r.name: r for r in runs}
 labels = {r.name: f"{r.name}  ({r.status().get('state', 'unknown')})" for r in runs}

@@ -12,6 +12,7 @@ import streamlit as st
 from ganlib.core.errors import ConfigError
 from ganlib.explore import checkpoint_evaluation as ej
 from ganlib.store.config_rules import CHOICE_REGISTRIES
+from ganlib.store.run_folder import Run
 from ganlib.ui import charts, evaluate_view, pickers
 
 RESULTS = "_evaluate_results"  # session key owned by no widget: the last computed table
@@ -20,15 +21,9 @@ PAIRS_PER_ROW = 4
 NN_SAMPLES = 500  # generated samples searched for their nearest training image
 
 st.title("Evaluate")
-all_runs = pickers.list_runs()
-if not all_runs:
-    pickers.no_runs_info("Evaluate")
-    st.stop()
-runs = [r for r in all_runs if r.checkpoints() or r.best_checkpoint_path().is_file()]
-if not runs:
-    st.info("No run has a checkpoint yet: a run writes one every `checkpoint every` epochs and at its end. "
-            "Open **Train** to start or finish one.", icon=":material/info:")
-    st.stop()
+runs = pickers.runs_or_stop("Evaluate", Run.has_checkpoint,
+                            "No run has a checkpoint yet: a run writes one every `checkpoint every` epochs and at its "
+                            "end. Open **Train** to start or finish one.")
 
 # ---- what to evaluate -----------------------------------------------------------------------
 c_run, c_ck = st.columns([2, 1])

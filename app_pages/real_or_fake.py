@@ -15,15 +15,9 @@ st.title("Real or fake")
 st.caption("A human evaluation in the spirit of HYPE: real images from the run's own data and generated ones "
            "come in random order. Your error rate is HYPE∞: 50% means the generator fools you as often as a "
            "coin flip, 0% means you spot every fake. Keys: ← Real, → Fake.")
-all_runs = pickers.list_runs()
-if not all_runs:
-    pickers.no_runs_info("Real or fake")
-    st.stop()
-runs = [r for r in all_runs if r.checkpoints()]
-if not runs:
-    st.info("No run has a checkpoint yet: train until the first checkpoint is written, then judge it here.",
-            icon=":material/info:")
-    st.stop()
+runs = pickers.runs_or_stop("Real or fake", lambda r: bool(r.checkpoints()),
+                            "No run has a checkpoint yet: train until the first checkpoint is written, then judge "
+                            "it here.")
 
 c_run, c_ck, c_n = st.columns([2, 1, 1])
 with c_run:

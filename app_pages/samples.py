@@ -13,15 +13,8 @@ from ganlib.ui import charts, epoch_view, pickers
 TABS = ["Grids", "Timelapse"]
 
 st.title("Samples")
-all_runs = pickers.list_runs()
-if not all_runs:
-    pickers.no_runs_info("Samples")
-    st.stop()
-runs = [r for r in all_runs if r.samples()]
-if not runs:
-    st.info("No run has written a sample grid yet; a run writes its first one when training starts.",
-            icon=":material/info:")
-    st.stop()
+runs = pickers.runs_or_stop("Samples", lambda r: bool(r.samples()),
+                            "No run has written a sample grid yet; a run writes its first one when training starts.")
 
 
 @st.cache_data(show_spinner="Building the animation...", max_entries=8)

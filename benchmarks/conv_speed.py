@@ -61,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import EngineLoop, command_line, pick_device, timed  # noqa: E402
+from benchmarks.harness import EngineLoop, start, timed  # noqa: E402
 from benchmarks.seed_loops import Seed001Loop as SeedLoop  # noqa: E402
 
 BENCH_DATASET = "bench_cifar_shaped"
@@ -187,8 +187,7 @@ def build_engines(args, device_name: str, device: torch.device, runs_dir: str, r
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = start(__file__, argv, args)
     B = args.batch_size
     import ganlib.engine.update_rules.common
 

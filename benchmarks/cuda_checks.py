@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the reposit
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.digits_data import load_digits  # noqa: E402
-from benchmarks.harness import command_line, pick_device  # noqa: E402
+from benchmarks.harness import start  # noqa: E402
 
 OPTIONS: dict[str, dict[str, Any]] = {  # in the order they run: the compiled ones last, the fastest config first
     "fp32": {}, "bf16": {"precision": "bf16"}, "channels_last": {"channels_last": True},
@@ -299,8 +299,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, desc = pick_device(args.device, args.threads)
+    command, device, desc = start(__file__, argv, args)
     import ganlib.engine.update_rules.common as common  # after parse_args: --help needs no torch setup
 
     common.COMPILE_BACKEND = args.compile_backend

@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import command_line, median, pick_device, sync, timed  # noqa: E402
+from benchmarks.harness import median, start, sync, timed  # noqa: E402
 
 LATENT_DIM = 100  # seed 000's latent_dim, and TrainConfig's default
 device = torch.device("cpu")  # seed 000's module-level `device`; set in main()
@@ -220,8 +220,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     global device
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = start(__file__, argv, args)
     dev = device
     versions = (f"torch {torch.__version__}, torchvision {torchvision.__version__}, numpy {np.__version__}, "
                 f"scipy {scipy.__version__}, python {platform.python_version()}")

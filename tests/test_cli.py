@@ -203,6 +203,8 @@ def test_only_our_own_errors_are_user_errors(tmp_path, capsys, monkeypatch):
 
     assert main(["sample", "no-such-run", "--out", str(tmp_path / "x.png"), "--runs-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: no run at no-such-run")
+    assert main(["fid", str(tmp_path / "missing"), str(tmp_path / "also-missing")]) == 2  # NotFound: ours
+    assert "no such folder or file" in capsys.readouterr().err
 
     def bug(*args, **kwargs):
         raise ValueError("operands could not be broadcast together")  # what numpy would raise

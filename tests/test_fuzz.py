@@ -32,6 +32,7 @@ from ganlib.interchange.importing import import_file
 from ganlib.store.config import ConfigError, TrainConfig, field_specs
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
+from tests.helpers import rezip
 
 EXAMPLES = int(os.environ.get("GANLIB_FUZZ_EXAMPLES", "25"))
 CAMPAIGN = "GANLIB_FUZZ_EXAMPLES" in os.environ
@@ -57,14 +58,6 @@ def run_zip(tmp_path_factory):
     data = export.export_zip(train(cfg, runs_dir=root).run)
     zf = zipfile.ZipFile(io.BytesIO(data))
     return data, {n: zf.read(n) for n in zf.namelist()}
-
-
-def rezip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    return buf.getvalue()
 
 
 def imports_or_refuses(data: bytes, name: str = "x.zip") -> None:

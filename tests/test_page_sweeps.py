@@ -17,9 +17,8 @@ SWEEPS = "app_pages/sweeps.py"
 
 
 @pytest.fixture
-def root(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    return tmp_path
+def root(empty_dir):
+    return empty_dir
 
 
 @pytest.fixture

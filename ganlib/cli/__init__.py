@@ -41,8 +41,9 @@ from ganlib.cli import sweep  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix (`core.errors.UserError`: ConfigError, NotFound, UnknownName, RunBusy,
-# DatasetUnavailable, ImportRefused, CLIError...): printed as one line, exit code 2. Any other
-# exception is a bug and keeps its traceback.
+# DatasetUnavailable, ImportRefused, CLIError...): printed as one line, exit code 2; so is the
+# system's refusal of a path the user named (an OSError with its filename). Any other exception
+# is a bug and keeps its traceback.
 USER_ERRORS = (UserError,)
 
 
@@ -86,6 +87,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return COMMANDS.get(args.command).run(args)
     except USER_ERRORS as e:
         eprint(f"error: {error_message(e)}")
+        return USAGE
+    except OSError as e:
+        if e.filename is None:  # not the system's answer about a file the user named: a bug
+            raise
+        eprint(f"error: {e.filename}: {e.strerror or type(e).__name__}")  # --out into a missing folder, ...
         return USAGE
     except KeyboardInterrupt:
         eprint("\ninterrupted")

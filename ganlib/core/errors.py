@@ -22,6 +22,10 @@ class NotFound(UserError, FileNotFoundError):
     """A run, a checkpoint, a folder or a file that is not there (yet)."""
 
 
+class NotAFolder(UserError, NotADirectoryError):
+    """A path that should be a folder (the runs folder) is a file."""
+
+
 class UnknownName(UserError, KeyError):
     """A name no registry knows; the message lists the known ones."""
 

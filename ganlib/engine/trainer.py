@@ -13,6 +13,7 @@ last one on disk), so a run always resumes from its last good epoch.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -296,32 +297,32 @@ class Trainer:
         if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < PREVIEW_EVERY_S or not self.lead:
             return
         self.last_preview = elapsed_s
-        G = self.rule.sampler()
-        was_training = G.training
-        G.eval()
-        try:
-            with self.rng_untouched():
-                images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
-                save_grid(images, self.run.preview_path, nrow=cols)
-        finally:
-            G.train(was_training)
+        with self.sampler_for_grids() as G:
+            images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
+            save_grid(images, self.run.preview_path, nrow=cols)
 
     @torch.no_grad()
     def write_grid(self) -> Path:
         """The fixed-noise grid (from the EMA generator when there is one) and the rule's extra
         grids (a VAE's reconstructions)."""
+        with self.sampler_for_grids() as G:
+            images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
+            path = save_grid(images, self.run.sample_path(self.epoch), nrow=cols)
+            for name, (extra, extra_cols) in self.rule.extra_grids(self.data, G).items():
+                save_grid(extra, self.run.grid_path(name, self.epoch), nrow=extra_cols)
+        return path
+
+    @contextlib.contextmanager
+    def sampler_for_grids(self):
+        """The sampling generator in eval mode, the training RNG untouched, its mode restored after."""
         G = self.rule.sampler()
         was_training = G.training
         G.eval()
         try:
             with self.rng_untouched():
-                images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
-                path = save_grid(images, self.run.sample_path(self.epoch), nrow=cols)
-                for name, (extra, extra_cols) in self.rule.extra_grids(self.data, G).items():
-                    save_grid(extra, self.run.grid_path(name, self.epoch), nrow=extra_cols)
+                yield G
         finally:
             G.train(was_training)
-        return path
 
     # ---- the bare loop, for benchmarks ---------------------------------------------------
     def train_steps(self, n: int) -> None:

@@ -170,15 +170,14 @@ TRAINING = tuple(n for n in METRICS if not METRICS.get(n).compute and not METRIC
 def metrics_of(family: str) -> list[Metric]:
     """The metrics an evaluation of `family` writes, in registration order (the order of tables
     and tiles), std columns included."""
-    return [METRICS.get(n) for n in METRICS if METRICS.get(n).written_by(family)]
+    return [m for m in map(METRICS.get, METRICS) if m.written_by(family)]
 
 
 def shown_metrics(family: Optional[str] = None) -> list[Metric]:
     """The metrics a table lists (a std is shown beside its metric, not as a row of its own);
     every family's when `family` is None."""
-    fams = (family,) if family else FAMILIES
-    return [METRICS.get(n) for n in METRICS if n not in STD_COLUMNS
-            and any(METRICS.get(n).written_by(f) for f in fams)]
+    return [m for m in map(METRICS.get, METRICS)
+            if m.name not in STD_COLUMNS and any(m.written_by(f) for f in ((family,) if family else FAMILIES))]
 
 
 def eval_columns(family: str = "image") -> tuple[str, ...]:

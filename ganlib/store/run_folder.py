@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.atomic import atomic_write_text, is_temp_file
-from ganlib.core.errors import BadValue, NotFound
+from ganlib.core.errors import BadValue, NotAFolder, NotFound
 from ganlib.core.numbers import finite_or_none, number
 from ganlib.store.config import TrainConfig
 
@@ -74,7 +74,7 @@ def check_runs_root(root: Path) -> None:
     for p in (root, *root.parents):
         if p.exists():
             if not p.is_dir():
-                raise NotADirectoryError(f"runs folder {root}: {p} is a file, not a folder")
+                raise NotAFolder(f"runs folder {root}: {p} is a file, not a folder")
             return
 
 
@@ -252,6 +252,10 @@ class Run:
             if f is not None and (best is None or f < best[0]):
                 best = (f, int(r["epoch"]))
         return best[1] if best else None
+
+    def has_checkpoint(self) -> bool:
+        """An epoch's checkpoint or best.pt: something to sample, evaluate or judge."""
+        return bool(self.checkpoints()) or self.best_checkpoint_path().is_file()
 
     def best_checkpoint_path(self) -> Path:
         """The checkpoint of the lowest FID so far (written when live evaluation is on)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import streamlit as st
 
@@ -36,6 +36,23 @@ def list_runs() -> list[Run]:
     """Every sweep's trials (named `<sweep>.<run>`), then the runs: the newest run stays last,
     the pickers' default."""
     return trial_runs(runs_root()) + runs_mod.list_runs(runs_root())
+
+
+def runs_or_stop(what: str, keep: Optional[Callable[[Run], bool]] = None, none_kept: str = "") -> list[Run]:
+    """The runs a page works on: all of them, or those `keep` accepts. With none, the page says
+    so and stops: no run at all points to Train (`no_runs_info(what)`), none that fits says
+    `none_kept`."""
+    runs = list_runs()
+    if not runs:
+        no_runs_info(what)
+        st.stop()
+    if keep is None:
+        return runs
+    kept = [r for r in runs if keep(r)]
+    if not kept:
+        st.info(none_kept, icon=":material/info:")
+        st.stop()
+    return kept
 
 
 def runs_table(runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -108,10 +125,7 @@ def pick_generator(page: str, key: str, *, translators: bool = False):
     """The run, checkpoint and generator handle a sampling page works on: a run picker, the
     checkpoint picker, and the generator loaded once. Stops the page with a message when there
     is nothing to sample, or (unless `translators`) when the run is an image-to-image one."""
-    runs = list_runs()
-    if not runs:
-        no_runs_info(page)
-        st.stop()
+    runs = runs_or_stop(page)
     c_run, c_ck = st.columns([2, 1])
     with c_run:
         run = pick_run(runs, key=f"{key}_run")
