@@ -110,8 +110,8 @@ else:
             table = table.drop(columns=["run", "checkpoint"])
         st.dataframe(table, hide_index=True, height="content", column_config={  # every row, no scroll box
             "value": st.column_config.NumberColumn(format="%.5g"),
-            "± std": st.column_config.NumberColumn(format="%.3g", help="FID: bootstrap std over generated "
-                                                   "samples; KID: std over subsets; IS: std over splits"),
+            "± std": st.column_config.TextColumn(help="FID: bootstrap std over generated samples; KID: std over "
+                                                 "subsets; IS: std over splits; empty where a metric has none"),
             "N": st.column_config.NumberColumn(format="%d", help="generated samples (and real reference images)"),
         })
         for res in results:

@@ -31,7 +31,8 @@ def test_evaluate_computes_table_histogram_and_nearest_training_images(eval_runs
     # best.pt evaluated again with the same seed and N gives the FID it was kept for
     best = min((e for e in run_.evals() if not e.get("untrained")), key=lambda e: e["fid"])
     assert table.loc["FID", "value"] == pytest.approx(best["fid"], rel=1e-6)
-    assert table.loc["FID", "± std"] > 0 and 0 <= table.loc["Label accuracy", "value"] <= 1
+    assert float(table.loc["FID", "± std"]) > 0 and table.loc["Precision", "± std"] == ""  # no grey "None"
+    assert 0 <= table.loc["Label accuracy", "value"] <= 1
     assert {"KID ×10³", "IS", "Precision", "Recall", "Classes covered", "Class KL", "FID floor (real vs real)",
             "KID ×10³ floor (real vs real)"} <= set(table.index)
     assert 0 <= table.loc["FID floor (real vs real)", "value"] < table.loc["FID", "value"]

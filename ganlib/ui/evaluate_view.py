@@ -109,7 +109,8 @@ def per_class(record: Optional[dict[str, Any]], key: str, class_names: Optional[
 
 def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows (run, checkpoint, metric, value, ± std, extractor, N) of computed results, values as
-    their labels say (KID ×10³); metrics that do not apply (NaN: IS without logits, label
+    their labels say (KID ×10³), the std as text in its metric's format, empty where the metric
+    has none (a number column would show a grey "None" there); metrics that do not apply (NaN: IS without logits, label
     accuracy of unconditional models) are left out."""
     out = []
     for m in shown_metrics():
@@ -121,7 +122,7 @@ def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             s = finite_or_none(row.get(std)) if std else None
             out.append({"run": res["details"].get("run"), "checkpoint": res["details"].get("checkpoint"),
-                        "metric": m.title, "value": v * m.scale, "± std": None if s is None else s * m.scale,
+                        "metric": m.title, "value": v * m.scale, "± std": "" if s is None else m.table_text(s),
                         "extractor": row.get("extractor"), "N": int(row.get("eval_n") or 0)})
     return out
 

@@ -126,6 +126,8 @@ def pick_generator(page: str, key: str, *, translators: bool = False):
     checkpoint picker, and the generator loaded once. Stops the page with a message when there
     is nothing to sample, or (unless `translators`) when the run is an image-to-image one."""
     runs = runs_or_stop(page)
+    if not translators:  # a page that samples from noise lists the runs that can (pix2pix and CycleGAN cannot)
+        runs = [r for r in runs if not translation.run_is_translation(r)] or runs
     c_run, c_ck = st.columns([2, 1])
     with c_run:
         run = pick_run(runs, key=f"{key}_run")
