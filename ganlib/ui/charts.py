@@ -38,6 +38,12 @@ LAYOUT = dict(height=340, margin={"l": 10, "r": 10, "t": 75, "b": 10}, hovermode
               legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"})
 
 
+def axis_title(metric: str) -> str:
+    """A metric's axis as the registry names it: "KID ×10³ (lower is better)"."""
+    m = METRICS.get(metric)
+    return f"{m.label} ({m.direction} is better)" if m.direction else m.label
+
+
 def _epoch_axis(fig: go.Figure, xs: Sequence[float]) -> go.Figure:
     """Whole epochs only: with a few points Plotly would add ticks at 1.5, 2.5, ..."""
     xs = [x for x in xs if math.isfinite(x)]
@@ -242,7 +248,7 @@ def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
         _reference_lines(fig, "fid", key, grp, untrained, "" if len(groups) == 1 else eval_tag(key))
     title = f"FID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else \
         "FID: extractor or N changed during the run, one series each"
-    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="FID (lower is better)", **LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=axis_title("fid"), **LAYOUT)
     fig.update_layout(legend_traceorder="normal", meta={"metric": "fid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
 
@@ -275,7 +281,7 @@ def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
         _reference_lines(fig, "kid", key, grp, untrained, "" if len(groups) == 1 else eval_tag(key))
     title = (f"{m.label} ({eval_tag(next(iter(groups)))})" if len(groups) == 1
              else f"{m.label}, one series per extractor and N")
-    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=f"{m.label} (lower is better)",
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=axis_title("kid"),
                       showlegend=True, **LAYOUT)
     fig.update_layout(meta={"metric": "kid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
@@ -308,7 +314,7 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
         for value, names in floors.values():
             reference_line(fig, FLOOR, "fid", value, xs, "" if len(floors) == 1 else ", ".join(names))
         fig.update_layout(title=_title(f"FID ({eval_tag(key)})"), xaxis_title="epoch",
-                          yaxis_title="FID (lower is better)", **LAYOUT)
+                          yaxis_title=axis_title("fid"), **LAYOUT)
         out.append((key, _epoch_axis(fig, xs)))
     return out
 
