@@ -16,7 +16,7 @@ from ganlib.data.image_files import ReadOptions, read_image
 from ganlib.data.inspection import describe, inspect, preview, suggest_size
 from ganlib.data.pack import packed
 from ganlib.data.sources import open_source
-from ganlib.store.config_context import suggested_shape
+from ganlib.store.data_shape import suggested_shape
 
 
 @pytest.fixture

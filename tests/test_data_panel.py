@@ -40,7 +40,7 @@ def markdown(at) -> str:
 def test_the_data_panel_shows_the_folder_before_start_and_applies_the_suggestion(tmp_path):
     folder = icons(tmp_path / "icons")
     (folder / "faces" / "notes.txt").write_text("not an image")
-    at = run(page("pages/1_Train.py"))
+    at = run(page("app_pages/train.py"))
     at.selectbox(key="cfg_dataset").set_value("folder")
     run(at)
     assert any("Type the path of a folder" in i.value for i in at.info)  # a path first
@@ -65,7 +65,7 @@ def test_the_data_panel_shows_the_folder_before_start_and_applies_the_suggestion
 
 
 def test_a_missing_path_is_said_in_the_panel_and_start_stays_off(tmp_path):
-    at = run(page("pages/1_Train.py"))
+    at = run(page("app_pages/train.py"))
     at.selectbox(key="cfg_dataset").set_value("folder")
     run(at)
     at.text_input(key="cfg_data_path").input(str(tmp_path / "nowhere"))
@@ -81,11 +81,12 @@ def test_a_single_class_run_draws_a_square_grid_and_offers_no_label(tmp_path, mo
     cfg = TrainConfig(dataset="folder", data_path=str(folder), image_size=16, channels=3, model="cgan",
                       loss="nonsaturating", batch_size=8, epochs=1, eval_every=0, device="cpu")
     train(cfg, runs_dir=tmp_path / "runs")
-    at = run(page("pages/3_Generate.py"))
+    at = run(page("app_pages/generate.py"))
     assert not at.radio and "gen_label" not in [s.key for s in at.selectbox]
     assert any("one class (cats): no label to choose" in c.value for c in at.caption) and len(at.image) == 1
-    at = run(page("pages/4_Latent_walk.py"))
-    assert "walk_label_a" not in [s.key for s in at.selectbox] and len(at.image) >= 1
+    at = run(page("app_pages/latent_explorer.py"))
+    keys = [s.key for s in at.selectbox]
+    assert "lx_label" not in keys and "walk_label_a" not in keys and len(at.image) >= 1
 
 
 @pytest.mark.slow  # packs the emoji (a few seconds the first time) and trains an epoch

@@ -21,7 +21,7 @@ from ganlib.engine.callbacks import Callbacks
 from ganlib.engine.training import train
 from ganlib.interchange.config_files import load_config_file
 from ganlib.store.config import ConfigError, TrainConfig, changeable, with_changes
-from ganlib.store.config_context import suggested_shape
+from ganlib.store.data_shape import suggested_shape
 from ganlib.store.presets import PRESETS, apply_preset, preset_values
 from ganlib.store.run_folder import LIVE_STATES, Run, find_run
 

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Union
 
+from ganlib.core.errors import BadValue
+
 CHUNK = 1 << 20  # inflate 1 MiB at a time
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError,
               struct.error)
 
 
-class UnsafeZip(ValueError):
+class UnsafeZip(BadValue):
     """The zip (or one member) is refused; the message says why and names the member."""
 
 

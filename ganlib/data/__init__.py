@@ -16,13 +16,13 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import ConfigError, UserError
 from ganlib.core.registry import Registry
 from ganlib.data.image_files import ReadOptions
 from ganlib.data.on_device import Fits, ImageData, to_model_range  # noqa: F401 - ImageData is the data API
 
 
-class DatasetUnavailable(RuntimeError):
+class DatasetUnavailable(UserError, RuntimeError):
     """The data cannot be had (offline, missing folder, no images); the message says what to do."""
 
 

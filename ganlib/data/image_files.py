@@ -29,6 +29,8 @@ from typing import IO, Optional, Union
 import numpy as np
 from PIL import Image, ImageOps
 
+from ganlib.core.errors import BadValue
+
 # Modes read as one gray channel unless colour is asked for. Gray stays one channel so the digit
 # classifier sees the exact pixel values; the Inception extractor repeats it over 3 channels.
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
@@ -55,7 +57,7 @@ def parse_background(text: str) -> tuple[int, int, int]:
     if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
         r, g, b = (int(p) for p in parts)
         return r, g, b
-    raise ValueError(f"background must be white, black, a colour #rrggbb or r,g,b (0-255 each), got {text!r}")
+    raise BadValue(f"background must be white, black, a colour #rrggbb or r,g,b (0-255 each), got {text!r}")
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ class ReadOptions:
     def __post_init__(self):
         parse_background(self.background)
         if self.resize_mode not in RESIZE_MODES:
-            raise ValueError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, got {self.resize_mode!r}")
+            raise BadValue(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, got {self.resize_mode!r}")
         if self.channels not in (None, 1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+            raise BadValue(f"channels must be 1 or 3, got {self.channels}")
 
 
 def image_files(root: Path) -> list[Path]:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue
 from ganlib.core.images import grid_image
 from ganlib.data import MAY_DOWNLOAD, NATIVE_SHAPES, NEEDS_PATH, load_raw
 from ganlib.data.image_files import MIN_SIDE, ReadOptions, peek, read_image
@@ -218,8 +219,9 @@ def suggest_size(dims: np.ndarray) -> tuple[int, str]:
 
 def preview(path: Path | str, read: ReadOptions, n: int = 64) -> tuple[np.ndarray, list[str], int]:
     """Up to `n` images read exactly as a run at `read` trains on them (uint8 (k, C, S, S)),
-    their file names ("" for a blank cell) and the grid's columns: one row per class for labelled data (up to MAX_ROWS classes,
-    n // rows images each), else a square grid of images spread evenly over the files."""
+    their file names ("" for a blank cell) and the grid's columns: one row per class for labelled
+    data (up to MAX_ROWS classes, at most 8 images each), else a square grid of images spread
+    evenly over the files."""
     return preview_source(open_source(path), read, n)
 
 
@@ -251,7 +253,7 @@ def preview_source(src: ImageSource, read: ReadOptions, n: int = 64) -> tuple[np
             names += [""] * blanks
     shown = [a for a in arrays if a is not None]
     if not shown:
-        raise ValueError(f"none of the files tried in {src.path} is a readable image")
+        raise BadValue(f"none of the files tried in {src.path} is a readable image")
     blank = np.full_like(shown[0], 255)  # an empty cell of a short class row
     return np.stack([blank if a is None else a for a in arrays]), names, cols
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ganlib.core.atomic import atomic_write, atomic_write_text
+from ganlib.core.errors import BadValue
 from ganlib.data.image_files import ReadOptions, read_image
 from ganlib.data.sources import ImageSource
 from ganlib.data.workers import in_workers
@@ -129,7 +130,7 @@ def build_pack(src: ImageSource, read: ReadOptions, folder: Path, key: str, prog
     say = progress or (lambda f, t: None)
     n = len(src.entries)
     if n == 0:
-        raise ValueError(f"no files in {src.path}")
+        raise BadValue(f"no files in {src.path}")
     probe = None
     labels: list[Optional[int]] = []
     skipped: list[str] = list(src.left_out)
@@ -151,7 +152,7 @@ def build_pack(src: ImageSource, read: ReadOptions, folder: Path, key: str, prog
                 written += len(index)
             say(min(1.0, done * CHUNK / n), f"Packing {src.path.name}: {min(done * CHUNK, n):,} of {n:,} files decoded")
         if probe is None:
-            raise ValueError(f"no readable images in {src.path} ({len(skipped)} files skipped"
+            raise BadValue(f"no readable images in {src.path} ({len(skipped)} files skipped"
                              + (f"; first: {skipped[0]}" if skipped else "") + ")")
         if written != n:  # skipped files: the header says how many rows there are
             end = f.tell()

@@ -25,13 +25,14 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator, Optional
 
 from ganlib.core.bounded_zip import UnsafeZip, ZipLimits, checked_members, open_zip, read_member
+from ganlib.core.errors import BadValue
 
 # A zip of training images may be large, but each member is one image and the count is bounded.
 ZIP_LIMITS = ZipLimits(max_members=2_000_000, max_member_bytes=256 << 20, max_total_bytes=512 << 30)
 LABELS_FILE = "dataset.json"
 
 
-class SourceError(ValueError):
+class SourceError(BadValue):
     """The path cannot be a dataset (missing, a plain file, an unsafe zip); one line says why."""
 
 

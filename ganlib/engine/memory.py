@@ -23,7 +23,7 @@ from typing import Optional
 import torch
 
 from ganlib.core.devices import available_bytes
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import BadValue, ConfigError
 from ganlib.models import MODELS, build_models
 from ganlib.store.config import TrainConfig
 
@@ -138,7 +138,7 @@ def parse_bytes(text: str) -> int:
     try:
         value = float(t[:-1] if scale > 1 else t)
     except ValueError:
-        raise ValueError(f"GANLIB_MEMORY_LIMIT must be a size such as 512M or 2G, got {text!r}") from None
+        raise BadValue(f"GANLIB_MEMORY_LIMIT must be a size such as 512M or 2G, got {text!r}") from None
     return int(value * scale)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue
 from ganlib.core.images import gif_bytes, grid_image, png_bytes, to_uint8
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint, load_handle
@@ -66,7 +67,7 @@ def generate(run: str | Path | Run, n: int = 64, *, seed: Optional[int] = None,
     """`n` samples. For conditional models `labels` is one class for all, or one per sample;
     None cycles through the classes. `seed=None` draws a fresh random seed."""
     if n < 1 or n > 4096:
-        raise ValueError(f"n must be between 1 and 4096, got {n}")
+        raise BadValue(f"n must be between 1 and 4096, got {n}")
     h = get_generator(run, checkpoint, device)
     seed = random_seed() if seed is None else seed
     y = h.labels(labels, n)
@@ -114,9 +115,9 @@ def latent_walk(run: str | Path | Run, seed_a: int, seed_b: int, steps: int = 10
     """Interpolate from seed_a's latent to seed_b's; for conditional models the label
     embedding is blended too, so a 3 can morph into an 8."""
     if steps < 2 or steps > 256:
-        raise ValueError(f"steps must be between 2 and 256, got {steps}")
+        raise BadValue(f"steps must be between 2 and 256, got {steps}")
     if mode not in ("linear", "slerp"):
-        raise ValueError(f"mode must be linear or slerp, got {mode!r}")
+        raise BadValue(f"mode must be linear or slerp, got {mode!r}")
     h = get_generator(run, checkpoint, device)
     za, zb = h.latents(1, seed_a).cpu(), h.latents(1, seed_b).cpu()
     t = torch.linspace(0, 1, steps).unsqueeze(1)

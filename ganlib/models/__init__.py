@@ -12,8 +12,8 @@ decodes, and it has no discriminator.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
 
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -37,6 +37,9 @@ class ModelSpec:
     # What it trains on: "images", or translation data (ganlib/data/translation.py) that is
     # "paired" (source[i] -> images[i]) or "unpaired" (two domains; paired data serves too).
     data: str = "images"
+    # Options its architecture cannot take, each with the reason: `store.config_rules` refuses
+    # them and the Train form hides them.
+    unsupported: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def translation(self) -> bool:

@@ -21,7 +21,7 @@ import streamlit as st
 from ganlib.data import MAY_DOWNLOAD, NEEDS_PATH, DatasetUnavailable
 from ganlib.data.image_files import ReadOptions
 from ganlib.data.inspection import DataReport, dataset_preview, describe
-from ganlib.store.config_context import suggested_shape
+from ganlib.store.data_shape import suggested_shape
 
 CACHE_S = 30  # a folder's facts are read again after this long (files may have been added)
 PREVIEW_N = 64

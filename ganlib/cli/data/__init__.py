@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ganlib.cli.commands import COMMANDS, Command, eprint
+from ganlib.cli.commands import COMMANDS, CLIError, Command, eprint
 from ganlib.core.registry import Registry
 from ganlib.data.image_files import RESIZE_MODES, ReadOptions
 from ganlib.data.inspection import DataReport
@@ -56,7 +56,7 @@ def read_options(args: argparse.Namespace, report: DataReport) -> ReadOptions:
                f"({'as given' if args.image_size else 'suggested by the data'}"
                f"{'' if args.image_size else ': ' + report.why_size}; --image-size and --channels choose)")
     if not 8 <= size <= 1024:
-        raise ValueError(f"--image-size must be between 8 and 1024, got {size}")
+        raise CLIError(f"--image-size must be between 8 and 1024, got {size}")
     return ReadOptions(size, channels, args.background, args.resize_mode)
 
 

@@ -52,6 +52,16 @@ class VAEUpdate(UpdateRule):
             self.sums += torch.stack([loss.detach(), recon.detach(), kl.detach(), gn.to(self.device)]).float()
         self.n += 1
 
+    def extra_grids(self, data, G) -> dict[str, tuple[torch.Tensor, int]]:
+        """The reconstructions of up to 32 fixed real images (fewer on a tiny dataset): rows of
+        8 originals, each row followed by their reconstructions."""
+        cols = min(8, len(data))
+        rows = min(4, len(data) // cols)
+        x = data.first(rows * cols)
+        shape = (rows, cols, *x.shape[1:])
+        pairs = torch.stack([x.reshape(shape), G.reconstruct(x).reshape(shape)], 1)
+        return {"recon": (pairs.reshape(-1, *x.shape[1:]), cols)}
+
     def sum_groups(self):
         return [(self.stat_names, self.sums, self.n)]
 
