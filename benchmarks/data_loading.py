@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, write_perf  # noqa: E402
+from benchmarks.harness import command_line, median, write_perf  # noqa: E402
 
 SECTION = "## Your own images: packing, uint8 residency, streaming (issue 21)"
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "ganlib-bench-emoji-folder"
@@ -151,7 +150,6 @@ def run_epoch(kind: str, folder: str, size: int, base: int) -> dict[str, Any]:
 def alternate(folder: str, size: int, rounds: int = ALTERNATIONS) -> dict[str, Any]:
     """Resident and streamed epochs in turn in one process, so both see the same machine load:
     the ratio of their images/s is what a shared machine can still tell."""
-    from ganlib.engine.callbacks import Callbacks
     from ganlib.engine.training import prepare
 
     with tempfile.TemporaryDirectory() as runs:
@@ -165,8 +163,7 @@ def alternate(folder: str, size: int, rounds: int = ALTERNATIONS) -> dict[str, A
         rates: dict[str, list[float]] = {"resident": [], "streamed": []}
         for _ in range(rounds):
             for name, trainer in (("resident", resident), ("streamed", streamed)):
-                rates[name].append(trainer.train_epoch(Callbacks(), time.perf_counter())["images_per_sec"])
-                trainer.epoch += 1
+                rates[name].append(trainer.run_epochs(1)[0]["images_per_sec"])
     return {"rates": rates, "load": load_average()}
 
 
@@ -229,7 +226,7 @@ def run_row(label: str, r: dict[str, Any]) -> str:
 def section(res: dict[str, Any], n: int, size: int, command: str) -> str:
     f, s, o = res["first"], res["second"], res["old"]
     u, fl, st, alt = res["uint8"], res["float32"], res["streamed"], res["alternate"]
-    rate = {k: statistics.median(v) for k, v in alt["rates"].items()}
+    rate = {k: median(v) for k, v in alt["rates"].items()}
     px = res["pixel_bytes"]
     return f"""Made by `{command}` on {res['machine']}. {n:,} RGBA PNGs of {size}x{size} (Twemoji drawings,
 flipped, turned and with their channels reordered; the folder is made once). Each figure comes from
