@@ -51,14 +51,14 @@ def read_options(args: argparse.Namespace, report: DataReport) -> ReadOptions:
     """The flags' options, the data's suggestion for what they leave out (said on stderr)."""
     size = args.image_size or report.suggested_image_size
     channels = args.channels or report.suggested_channels
+    if not 8 <= size <= 1024:
+        raise CLIError(f"--image-size must be between 8 and 1024, got {size}")
+    read = ReadOptions(size, channels, args.background, args.resize_mode)  # a bad --background: one line, first
     if not (args.image_size and args.channels):
         eprint(f"reading at image_size {size}, channels {channels} "
                f"({'as given' if args.image_size else 'suggested by the data'}"
                f"{'' if args.image_size else ': ' + report.why_size}; --image-size and --channels choose)")
-    if not 8 <= size <= 1024:
-        raise CLIError(f"--image-size must be between 8 and 1024, got {size}")
-    return ReadOptions(size, channels, args.background, args.resize_mode)
-
+    return read
 
 COMMANDS.add("data", Command(add_parser, run))
 
