@@ -29,7 +29,7 @@ from ganlib.ui.config_form import (
     preset_picker,
     train_defaults,
 )
-from ganlib.ui.data_panel import data_panel
+from ganlib.ui.data_panel import data_panel, metrics_line
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
@@ -147,6 +147,7 @@ def new_run_form(defaults) -> None:
     values = config_form(defaults=defaults, prefix="cfg")
     with data_slot:
         data_panel(values, prefix="cfg")
+        metrics_line(values)
     cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)
@@ -318,7 +319,8 @@ def live(view: str, was_active: bool) -> None:
     with c_loss:
         if rows or stream:
             epoch_view.chart(annotate(charts.loss_figure(rows, stream), ctx, loss_cols), "loss_chart", run)
-            epoch_view.chart(annotate(charts.disc_figure(rows, stream), ctx, {}), "disc_chart", run)
+            epoch_view.chart(annotate(charts.disc_figure(rows, stream, charts.run_loss(run)), ctx, {}), "disc_chart",
+                             run)
             if stream and not rows:
                 st.caption("Thin lines: running means, about twice a second; each finished epoch adds a point.")
         else:
