@@ -86,4 +86,5 @@ FEATURE_EXTRACTORS: Registry[ExtractorSpec] = Registry("feature extractor")
 from ganlib.metrics import extractor_inception as _inception  # noqa: E402,F401
 from ganlib.metrics import extractor_digits as _digits  # noqa: E402,F401
 from ganlib.metrics import extractor_emoji as _emoji  # noqa: E402,F401
+from ganlib.metrics import health_rules as _health_rules  # noqa: E402,F401 - the verdict's rules, in order
 # isort: on

@@ -96,7 +96,10 @@ def choose_extractor(requested: str, dataset: str, images: Optional[Images] = No
     if dataset in NEEDS_PATH and images is not None:
         for name in FEATURE_EXTRACTORS:
             if FEATURE_EXTRACTORS.get(name).probe is not None:
-                fit = probe(name, images, device, cache_key)
+                try:
+                    fit = probe(name, images, device, cache_key)
+                except ExtractorUnavailable:  # its weights are not there: it cannot judge
+                    continue
                 tried.append((name, fit))
                 if fit.fits:
                     return ExtractorChoice(name, f"auto: {name}, the images fit it ({fit.text()})")
@@ -135,6 +138,10 @@ def _as_asked(name: str, dataset: str, images: Optional[Images], weights: str, d
     spec = FEATURE_EXTRACTORS.get(name)  # an unknown name fails here with the known ones
     missing = _unavailable(name, weights) if spec.general else None
     if missing is not None:
+        made = next((n for n in FEATURE_EXTRACTORS if dataset in FEATURE_EXTRACTORS.get(n).datasets), None)
+        if made is not None:  # the extractor made for this data fits it as well
+            return ExtractorChoice(made, f"{name} was asked for, but {missing} Using {made}, made for {dataset}, "
+                                         "meanwhile.")
         return ExtractorChoice(None, f"No feature metric: {name} was asked for, and {missing}")
     known = fits_dataset(name, dataset)
     if known is None and images is not None:

@@ -260,7 +260,3 @@ def _too_early(ev: Evidence) -> Verdict:
 
 def is_nan(v: Any) -> bool:
     return isinstance(v, float) and math.isnan(v)
-
-
-# Registration: the rules, in the order they are tried.
-from ganlib.metrics import health_rules as _rules  # noqa: E402,F401
