@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 
 ICONS = "/usr/share/icons/Adwaita/48x48/legacy"
-COMMON = ["--epochs", "4", "--eval-every", "2", "--eval-samples", "500", "--no-progress", "--seed", "0"]
+COMMON = ["--epochs", "3", "--eval-every", "1", "--eval-samples", "256", "--max-images", "512", "--no-progress",
+          "--seed", "0"]
 CASES: dict[str, list[str]] = {
-    "healthy_default": ["--dataset", "mnist5k"],
-    "collapsed": ["--dataset", "mnist5k", "--lr-g", "0.02", "--lr-d", "0.02", "--beta1", "0.9"],
+    "healthy_default": ["--dataset", "mnist5k", "--max-images", "5000", "--epochs", "10", "--eval-every", "5",
+                        "--eval-samples", "2000"],
+    "collapsed": ["--dataset", "mnist5k", "--model", "mlp_gan", "--lr-g", "0.005", "--lr-d", "0.005", "--beta1", "0.9"],
     "icons_on_black": ["--dataset", "folder", "--data-path", ICONS, "--channels", "1", "--image-size", "32",
                        "--background", "black", "--extractor", "digits"],
     "colour_28px": ["--dataset", "emoji", "--channels", "3", "--image-size", "28"],
