@@ -1,0 +1,69 @@
+"""Where one live evaluation's time goes (issue 22, item 6): the engine's `evaluate_generator` on
+N samples of the default recipe's generator against mnist5k with the digit extractor, after one
+warm-up call (the real statistics are cached per process, as in a run). Prints wall and CPU
+seconds of each timed call and, with --profile, cProfile's top functions by cumulative time.
+
+    nice -n 5 python benchmarks/eval_profile.py --n 2000 --repeats 3 [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import resource
+import sys
+import time
+
+import torch
+
+from ganlib.data import load_dataset
+from ganlib.metrics.evaluation import evaluate_generator
+from ganlib.models import build_models
+from ganlib.models.handle import GeneratorHandle
+from ganlib.store.config import TrainConfig
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    cfg = TrainConfig()
+    data = load_dataset(cfg.dataset, channels=cfg.channels, image_size=cfg.image_size)
+    G, _ = build_models(cfg, data.num_classes)
+    handle = GeneratorHandle(G=G.eval(), latent_dim=cfg.latent_dim, num_classes=data.num_classes,
+                             conditional=bool(getattr(G, "conditional", False)))
+    key = {"dataset": cfg.dataset, "image_size": cfg.image_size, "channels": cfg.channels}
+    evaluate_generator(handle, data, extractor="auto", n=args.n, dataset_key=key)  # warm-up: real stats, extractor
+    times, rows = [], []
+    prof = cProfile.Profile() if args.profile else None
+    for _ in range(args.repeats):
+        w, c = time.perf_counter(), cpu_s()
+        if prof:
+            prof.enable()
+        res = evaluate_generator(handle, data, extractor="auto", n=args.n, dataset_key=key)
+        if prof:
+            prof.disable()
+        times.append({"wall_s": round(time.perf_counter() - w, 3), "cpu_s": round(cpu_s() - c, 3)})
+        rows.append(res.row)
+    values = {k: v for k, v in rows[-1].items() if isinstance(v, float) and k != "eval_time_s"}
+    print(json.dumps({"n": args.n, "threads": torch.get_num_threads(), "calls": times,
+                      "values": {k: round(v, 6) for k, v in values.items()}}))
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
