@@ -28,7 +28,7 @@ CASES: dict[str, list[str]] = {
                         "--eval-samples", "2000"],
     "collapsed": ["--dataset", "mnist5k", "--model", "mlp_gan", "--lr-g", "0.005", "--lr-d", "0.005", "--beta1", "0.9"],
     "icons_on_black": ["--dataset", "folder", "--data-path", ICONS, "--channels", "1", "--image-size", "32",
-                       "--background", "black", "--extractor", "digits"],
+                       "--background", "black", "--extractor", "digits", "--model", "dcgan"],
     "colour_28px": ["--dataset", "emoji", "--channels", "3", "--image-size", "28"],
 }
 

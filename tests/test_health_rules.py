@@ -152,3 +152,21 @@ def fixture_run(name: str) -> Run:
 def test_the_healthy_default_is_learning():
     v = run_verdict(fixture_run("healthy_default"))
     assert (v.kind, v.level) == ("learning", "success") and "untrained" in v.detail
+
+
+def strip(rows: list[dict], *cols: str) -> list[dict]:
+    """The rows as a run without those metrics would have written them (no classifier, no extractor)."""
+    return [{k: ("" if k in cols else v) for k, v in r.items()} for r in rows]
+
+
+def test_the_collapsed_run_is_a_collapse_with_or_without_an_extractor():
+    run = fixture_run("collapsed")  # mlp_gan at lr 0.005: one image whatever the noise
+    v = run_verdict(run)
+    assert v.kind == "mode_collapse" and v.level == "error"
+    rows = run.metrics()
+    no_classes = verdict(strip(rows, "classes_covered"), [], {"state": "completed"}, loss="hinge", kind="gan")
+    assert no_classes.kind == "mode_collapse"  # precision and recall 0, pixels alike
+    no_features = strip(rows, "fid", "kid", "precision", "recall", "classes_covered", "is_mean", "class_kl",
+                        "label_acc")
+    v = verdict(no_features, [], {"state": "completed"}, loss="hinge", kind="gan")
+    assert v.kind == "mode_collapse" and "alike" in v.headline  # from the pixels alone
