@@ -14,14 +14,19 @@ import pstats
 import resource
 import sys
 import time
+from pathlib import Path
 
 import torch
 
-from ganlib.data import load_dataset
-from ganlib.metrics.evaluation import evaluate_generator
-from ganlib.models import build_models
-from ganlib.models.handle import GeneratorHandle
-from ganlib.store.config import TrainConfig
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib
+    sys.path.insert(0, str(ROOT))
+
+from ganlib.data import load_dataset  # noqa: E402
+from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
+from ganlib.models import build_models  # noqa: E402
+from ganlib.models.handle import GeneratorHandle  # noqa: E402
+from ganlib.store.config import TrainConfig  # noqa: E402
 
 
 def cpu_s() -> float:

@@ -13,13 +13,17 @@ import sys
 from pathlib import Path
 
 import torch
-from PIL import Image
 
-from ganlib.data import load_dataset, to_model_range
-from ganlib.data.image_files import ReadOptions
-from ganlib.data.inspection import sample
-from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable
-from ganlib.metrics.extractor_choice import choose_extractor, probe
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib
+    sys.path.insert(0, str(ROOT))
+from PIL import Image  # noqa: E402
+
+from ganlib.data import load_dataset, to_model_range  # noqa: E402
+from ganlib.data.image_files import ReadOptions  # noqa: E402
+from ganlib.data.inspection import sample  # noqa: E402
+from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable  # noqa: E402
+from ganlib.metrics.extractor_choice import choose_extractor, probe  # noqa: E402
 
 COLOUR_FOLDER = "/usr/share/icons/Adwaita/48x48/legacy"
 

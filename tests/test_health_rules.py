@@ -181,7 +181,7 @@ def prefixes(run: Run):
                          kind="gan")
 
 
-@pytest.mark.parametrize("case", ["icons_on_black", "collapsed"])
+@pytest.mark.parametrize("case", ["icons_on_black", "collapsed", "colour_28px"])
 def test_a_broken_run_is_never_green_at_any_epoch(case):
     for k, v in prefixes(fixture_run(case)):
         assert v.level != "success" and v.kind != "learning", (case, k, v)
@@ -197,3 +197,18 @@ def test_the_transparent_icon_run_read_on_black():
     v = verdict(rows, run.evals(), run.status(), loss="hinge", kind="gan")
     assert v.kind == "worse_than_untrained" and "73.1" in v.detail
     assert "do not fit it" in run.evals()[-1]["extractor_note"]  # the record says the features do not fit
+
+
+def test_colour_emoji_at_the_wrong_size():
+    """emoji at 28 px with the default recipe, judged by the emoji extractor: FID 229 -> 178 -> 243
+    against an untrained 185, recall 0, 2 of 9 groups: red, and the advice skips the preset the
+    run is already on."""
+    run = fixture_run("colour_28px")
+    v = run_verdict(run)
+    assert v.kind == "mode_collapse" and v.level == "error" and "preset" not in v.advice
+    assert v.detail.startswith("At epoch 3 the classifier finds only 2 of 9")
+    rows = strip(run.metrics(), "classes_covered", "pixel_spread")  # the rules on FID and recall alone
+    v = verdict(rows, run.evals(), run.status(), loss="hinge", kind="gan")
+    assert v.kind == "worse_than_untrained" and "184.8" in v.detail
+    v = verdict(rows[:2], run.evals()[:3], run.status(), loss="hinge", kind="gan")  # epoch 2: FID under the ceiling
+    assert v.kind == "mode_collapse" and "recall 0.00" in v.headline  # recall 0 twice, precision 0.24
