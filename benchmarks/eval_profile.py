@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the reposit
 
 from ganlib.data import load_dataset  # noqa: E402
 from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
-from ganlib.models import build_models  # noqa: E402
+from ganlib.models import MODELS, build_models  # noqa: E402
 from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 
@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig()
     data = load_dataset(cfg.dataset, channels=cfg.channels, image_size=cfg.image_size)
     G, _ = build_models(cfg, data.num_classes)
-    handle = GeneratorHandle(G=G.eval(), latent_dim=cfg.latent_dim, num_classes=data.num_classes,
-                             conditional=bool(getattr(G, "conditional", False)))
+    spec = MODELS.get(cfg.model)
+    handle = GeneratorHandle(G.eval(), cfg.latent_dim, data.num_classes, spec.conditional, list(data.class_names),
+                             spec.kind)
     key = {"dataset": cfg.dataset, "image_size": cfg.image_size, "channels": cfg.channels}
     evaluate_generator(handle, data, extractor="auto", n=args.n, dataset_key=key)  # warm-up: real stats, extractor
     times, rows = [], []

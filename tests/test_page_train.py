@@ -314,6 +314,16 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     titles = chart_titles(at)
     assert titles[:2] == ["Losses", "Discriminator outputs"]
     assert "FID (digits, N=256)" in titles and "KID ×10³ (digits, N=256)" in titles
+    # D's outputs on the scale the run's loss records them in (the loss registry's d_scale), never clipped
+    from ganlib.losses import LOSSES
+    scale = LOSSES.get(run_.config().loss).d_scale
+    disc = chart(at, "Discriminator outputs")
+    assert disc["layout"]["yaxis"]["title"]["text"] == scale.axis
+    notes = [a.get("text", "") for a in disc["layout"].get("annotations", [])]
+    assert notes == [text for _, text in scale.lines]
+    ys = [y for t in disc["data"] for y in t["y"] if y is not None]
+    rng = disc["layout"]["yaxis"].get("range")
+    assert rng is None or rng[0] <= min(ys) and max(ys) <= rng[1]
     fid = chart(at, "FID (")
     names = [t["name"] for t in fid["data"]]
     last = rows[-1]
