@@ -49,6 +49,37 @@ def _mmd2(x: torch.Tensor, y: torch.Tensor, degree: int, coef0: float) -> torch.
     return (sum_xx + sum_yy) / (m * (m - 1)) - 2 * k_xy.sum() / (m * m)
 
 
+# The kernel matrices of the whole sets are computed once, and each subset sums its block of
+# them, when the subsets would compute several times more kernel values than the matrices hold
+# (100 subsets of 1,000 from 2,000 and 2,000: 300 M against 16 M), the features are wide enough
+# that a kernel value costs more than fetching it (d >= GRAM_MIN_DIM; measured: 2.6x less CPU
+# at d = 128, slower at d = 64 with 5,000 real), and they fit in GRAM_LIMIT float64 entries
+# (about 400 MB). The blocks are the same numbers summed in the same order: KID is unchanged
+# (bit for bit at 2,000 against 2,000; within 1e-15 relative where BLAS blocks the products differently).
+GRAM_LIMIT = 50_000_000
+GRAM_MIN_DIM = 128
+
+
+def _grams_pay(n1: int, n2: int, m: int, d: int, n_subsets: int) -> bool:
+    whole = n1 * n1 + n2 * n2 + n1 * n2
+    return d >= GRAM_MIN_DIM and whole <= GRAM_LIMIT and 3 * n_subsets * m * m > 4 * whole
+
+
+def _grams(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+
+
+def _mmd2_from_grams(k_xx: torch.Tensor, k_yy: torch.Tensor, k_xy: torch.Tensor, i1: torch.Tensor,
+                     i2: torch.Tensor) -> torch.Tensor:
+    """`_mmd2(x[i1], y[i2])` from the whole sets' kernel matrices: the same blocks, summed alike."""
+    m = i1.shape[0]
+    b_xx = k_xx[i1[:, None], i1]  # one gather of the m x m block
+    b_yy = k_yy[i2[:, None], i2]
+    sum_xx = b_xx.sum() - torch.diagonal(b_xx).sum()
+    sum_yy = b_yy.sum() - torch.diagonal(b_yy).sum()
+    return (sum_xx + sum_yy) / (m * (m - 1)) - 2 * k_xy[i1[:, None], i2].sum() / (m * m)
+
+
 def kid(feats1: torch.Tensor, feats2: torch.Tensor, n_subsets: int = 100, subset_size: int = 1000,
         generator: Optional[torch.Generator] = None) -> tuple[float, float]:
     """KID between (N1, d) and (N2, d) features: (mean, std) of unbiased MMD^2 over subsets.
@@ -68,10 +99,11 @@ def kid(feats1: torch.Tensor, feats2: torch.Tensor, n_subsets: int = 100, subset
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     values = torch.empty(n_subsets, dtype=torch.float64, device=dev)
+    grams = _grams(x, y) if _grams_pay(n1, n2, m, x.shape[1], n_subsets) else None
     for i in range(n_subsets):
         i1 = torch.randperm(n1, generator=generator, device=generator.device)[:m].to(dev)
         i2 = torch.randperm(n2, generator=generator, device=generator.device)[:m].to(dev)
-        values[i] = _mmd2(x[i1], y[i2], 3, 1.0)
+        values[i] = _mmd2(x[i1], y[i2], 3, 1.0) if grams is None else _mmd2_from_grams(*grams, i1, i2)
     mean = float(values.mean())
     return mean, float(values.std(correction=0))
 
