@@ -146,7 +146,8 @@ def recipe(name: str) -> dict[str, Any]:
 
 def suggested_preset(channels: int, image_size: int) -> str:
     """The preset made for data of this shape: a colour preset for colour images (the one for
-    32 px up to 44 px, else the 64 px one), `recommended` (digits' recipe) for grayscale."""
+    32 px up to 44 px, else the 64 px one) once `colour32` / `colour64` are registered (issue 22
+    item 5: not measured yet, so not registered), `recommended` (digits' recipe) otherwise."""
     if channels != 3 or "colour32" not in PRESETS:
         return "recommended"
     return "colour32" if image_size <= 44 else "colour64"
