@@ -192,29 +192,34 @@ def precision_or_recall_near_zero(ev: Evidence) -> Optional[Verdict]:
       "loss is -log 0.05 = 3 and the minimax gradient has all but vanished; a balanced GAN sits near 0.3-0.5)",
       kinds=ADVERSARIAL)
 def d_winning(ev: Evidence) -> Optional[Verdict]:
-    if not ev.bce or len(ev.rows) < D_WIN_EPOCHS:
-        return None
-    recent = [finite_or_none(r.get("d_fake")) for r in ev.rows[-D_WIN_EPOCHS:]]
-    if None in recent or max(recent) >= D_FAKE_LOW:
+    recent = _last_epochs(ev, "d_fake") if ev.bce else None
+    if recent is None or max(recent) >= D_FAKE_LOW:
         return None
     return Verdict("d_winning", f"D is winning: D(G(z)) below {D_FAKE_LOW:g} for {D_WIN_EPOCHS} epochs.",
-                   f"D(G(z)) was {', '.join(f'{v:.3f}' for v in recent)} in epochs "
-                   f"{epoch_of(ev.rows[-D_WIN_EPOCHS])}-{epoch_of(ev.rows[-1])}: D rejects every sample, so G "
-                   "gets almost no gradient to learn from.", _d_advice(ev))
+                   f"D(G(z)) was {', '.join(f'{v:.3f}' for v in recent)} in epochs {_span(ev)}: D rejects every "
+                   "sample, so G gets almost no gradient to learn from.", _d_advice(ev))
 
 
 @rule("d_saturated", f"losses with a margin or a target (hinge, LSGAN, BCE): D's loss at most {D_LOSS_ZERO} for "
       f"{D_WIN_EPOCHS} epochs in a row: D separates every real image from every sample", kinds=ADVERSARIAL)
 def d_saturated(ev: Evidence) -> Optional[Verdict]:
-    if ev.loss is None or ev.loss.clip or ev.loss.needs_gp or len(ev.rows) < D_WIN_EPOCHS:
-        return None
-    recent = [finite_or_none(r.get("d_loss")) for r in ev.rows[-D_WIN_EPOCHS:]]
-    if None in recent or max(recent) > D_LOSS_ZERO:
+    floored = ev.loss is not None and not ev.loss.clip and not ev.loss.needs_gp  # a critic's loss has no floor
+    recent = _last_epochs(ev, "d_loss") if floored else None
+    if recent is None or max(recent) > D_LOSS_ZERO:
         return None
     return Verdict("d_saturated", f"D's scores are saturated: its loss is {recent[-1]:.3g}.",
-                   f"D's loss was {', '.join(f'{v:.3g}' for v in recent)} in epochs {epoch_of(ev.rows[-D_WIN_EPOCHS])}"
-                   f"-{epoch_of(ev.rows[-1])}: it tells every real image from every sample with room to spare, "
-                   "and G is not catching up.", _d_advice(ev))
+                   f"D's loss was {', '.join(f'{v:.3g}' for v in recent)} in epochs {_span(ev)}: it tells every "
+                   "real image from every sample with room to spare, and G is not catching up.", _d_advice(ev))
+
+
+def _last_epochs(ev: Evidence, col: str) -> Optional[list[float]]:
+    """`col` of the last D_WIN_EPOCHS epochs, or None when there are fewer or one is missing."""
+    recent = [finite_or_none(r.get(col)) for r in ev.rows[-D_WIN_EPOCHS:]]
+    return recent if len(recent) == D_WIN_EPOCHS and None not in recent else None
+
+
+def _span(ev: Evidence) -> str:
+    return f"{epoch_of(ev.rows[-D_WIN_EPOCHS])}-{epoch_of(ev.rows[-1])}"
 
 
 @rule("stuck", f"G's loss and D's loss both changed by less than {STUCK_CHANGE:g} (relative) over the last "
