@@ -33,6 +33,7 @@ from benchmarks.common import command_line, pick_device, write_perf  # noqa: E40
 from benchmarks.time_to_digits import Judge  # noqa: E402
 from ganlib.engine.callbacks import Callbacks  # noqa: E402
 from ganlib.engine.training import prepare  # noqa: E402
+from ganlib.models import latent_size  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 
 SECTION = "## Default recipe search"
@@ -65,9 +66,14 @@ def candidate_config(changes: dict, seed: int, device: str) -> TrainConfig:
 
 
 def run_candidate(changes: dict, seed: int, args, device) -> dict:
-    cfg = candidate_config(changes, seed, device.type)
+    return run_to_bar(candidate_config(changes, seed, device.type), args)
+
+
+def run_to_bar(cfg: TrainConfig, args) -> dict:
+    """Train `cfg` through the engine, judging every `args.check_images` images, until the bar is
+    met or `args.max_images` have been trained: the images it took, and the rate on this machine."""
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="search-"))
-    judge = Judge(trainer.device, cfg.latent_dim, conditional=True)
+    judge = Judge(trainer.device, latent_size(cfg), conditional=True)
     steps_per_check = max(1, args.check_images // cfg.batch_size)
     state = {"steps": 0, "met_images": None, "checks": [], "t0": time.perf_counter()}
 
@@ -84,7 +90,7 @@ def run_candidate(changes: dict, seed: int, args, device) -> dict:
     trainer.fit(Callbacks(should_stop=should_stop))
     train_s = time.perf_counter() - state["t0"] - judge.seconds
     trained = (state["steps"] - 1) * cfg.batch_size
-    return {"seed": seed, "met_images": state["met_images"], "train_s": train_s,
+    return {"seed": cfg.seed, "met_images": state["met_images"], "train_s": train_s, "judge_s": judge.seconds,
             "images_per_s": trained / train_s if train_s > 0 else None, "checks": state["checks"]}
 
 

@@ -125,13 +125,14 @@ class Clock:
 def run_default(args, device, clock: Clock) -> dict:
     from ganlib.engine.callbacks import Callbacks
     from ganlib.engine.training import prepare
+    from ganlib.models import latent_size
     from ganlib.store.config import TrainConfig
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), "device": device.type, "seed": args.seed, "epochs": 5000,
                                  "dataset": engine_dataset(args.data), **overrides})
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="ttd-"))
-    judge = Judge(trainer.device, cfg.latent_dim, conditional=True)
+    judge = Judge(trainer.device, latent_size(cfg), conditional=True)
     state = {"met": None, "checks": []}
 
     def should_stop() -> bool:

@@ -147,7 +147,7 @@ def test_stalled_when_fid_has_not_improved_for_two_evaluations():
 
 def test_every_kind_has_a_box_level_and_a_label():
     assert {level for level, _ in KINDS.values()} <= {"success", "info", "warning", "error"}
-    assert list(health.RULES) == ["failed", "diverged", "mode_collapse", "d_winning", "stalled"]
+    assert list(health.RULES) == ["failed", "diverged", "mode_collapse", "d_winning", "classes_missing", "stalled"]
 
 
 # ---- a run folder --------------------------------------------------------------------------

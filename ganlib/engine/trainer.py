@@ -32,7 +32,7 @@ from ganlib.engine.stream import StatStream, check_numbers
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 from ganlib.interchange.tensorboard import TensorBoardLogger
 from ganlib.metrics.pipeline import evaluate_generator
-from ganlib.models import MODELS, build_models
+from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import GeneratorHandle, grid_latents
 from ganlib.store.checkpoints import capture_rng, clone_state, restore_rng, save_checkpoint
 from ganlib.store.config import TrainConfig, with_changes
@@ -61,7 +61,7 @@ class Trainer:
         self.G, self.D = G.to(device, memory_format=fmt), (D.to(device, memory_format=fmt) if D is not None else None)
         self.rule: UpdateRule = UPDATE_RULES.get(self.spec.kind)(cfg, self.G, self.D, self.num_classes,
                                                                  self.conditional, device)
-        z, labels, self.grid_cols = grid_latents(cfg.seed, cfg.latent_dim, self.num_classes, self.conditional)
+        z, labels, self.grid_cols = grid_latents(cfg.seed, latent_size(cfg), self.num_classes, self.conditional)
         self.fixed_z = z.to(device)
         self.fixed_labels = labels.to(device) if labels is not None else None
         self.epoch = 0
@@ -256,7 +256,7 @@ class Trainer:
 
     def sampler_handle(self) -> GeneratorHandle:
         """The network samples and metrics come from (the EMA copy when there is one)."""
-        return GeneratorHandle(self.rule.sampler(), self.cfg.latent_dim, self.num_classes, self.conditional,
+        return GeneratorHandle(self.rule.sampler(), latent_size(self.cfg), self.num_classes, self.conditional,
                                list(self.data.class_names), self.spec.kind, self.epoch, "training")
 
     def evaluate(self) -> dict[str, Any]:

@@ -22,6 +22,8 @@ The rules run in the order of `RULES`; the first that finds something wins, else
   (0.05) for D_WIN_EPOCHS (3) epochs in a row. At 0.05 G's loss is -log 0.05 = 3 and the
   minimax gradient has all but vanished; a balanced GAN sits near 0.3-0.5. One such epoch
   happens at the start, when D learns first; three in a row is a trend.
+- classes missing (the families that `NOT_JUDGED` spares the collapse rule): the latest
+  evaluation covers at most half the classes: the model has not learned the labels yet.
 - stalled: three or more comparable evaluations, the best FID two or more evaluations back and
   the latest above it by more than STALL_RISE (10 %).
 """
@@ -43,7 +45,11 @@ RECALL_NEAR_ZERO = 0.02
 D_FAKE_LOW = 0.05
 D_WIN_EPOCHS = 3
 STALL_RISE = 0.10
-LOSS_COLUMNS = ("d_loss", "g_loss", "neg_elbo")
+LOSS_COLUMNS = ("d_loss", "g_loss", "neg_elbo", "fm_loss")
+# Rules a model kind is not judged by. Mode collapse and D winning are what a discriminator does
+# to its generator; a diffusion model has no discriminator, and its regression loss sees every
+# image, so few classes among its samples means "not learned yet" (classes_missing), not collapse.
+NOT_JUDGED: dict[str, frozenset[str]] = {"diffusion": frozenset({"mode_collapse", "d_winning"})}
 GRAD_COLUMNS = ("grad_norm_d", "grad_norm_g")
 
 # kind -> (level of the coloured box: success / info / warning / error, word for the runs table)
@@ -52,6 +58,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "too_early": ("info", "too early"),
     "mode_collapse": ("error", "collapse"),
     "d_winning": ("warning", "D winning"),
+    "classes_missing": ("warning", "classes missing"),
     "stalled": ("warning", "stalled"),
     "diverged": ("error", "diverged"),
     "failed": ("error", "failed"),
@@ -88,6 +95,7 @@ class Evidence:
     bce: Optional[bool]
     num_classes: Optional[int]
     records: list[dict[str, Any]] = field(default_factory=list)
+    kind: Optional[str] = None  # the model's kind ("gan", "vae", "diffusion", ...); None: unknown
 
 
 Rule = Callable[[Evidence], Optional[Verdict]]
@@ -96,16 +104,19 @@ RULES: Registry[Rule] = Registry("health rule")
 
 def verdict(rows: Sequence[dict[str, Any]], evals: Optional[Sequence[dict[str, Any]]] = None,
             status: Optional[dict[str, Any]] = None, *, loss: Optional[str] = None,
-            num_classes: Optional[int] = None) -> Verdict:
+            num_classes: Optional[int] = None, kind: Optional[str] = None) -> Verdict:
     """The verdict on a run: `rows` are metrics.csv's per-epoch rows, `evals` evals.jsonl's
     records (they give the number of classes), `status` status.json, `loss` the config's loss
-    (BCE losses make D(G(z)) a probability; None: no D-winning rule)."""
+    (BCE losses make D(G(z)) a probability; None: no D-winning rule), `kind` the model's kind
+    (the rules in `NOT_JUDGED` for it are skipped)."""
     rows = [dict(r) for r in rows]
     records = list(evals or [])
     ev = Evidence(rows, _comparable_evals(rows), dict(status or {}),
                   LOSSES.get(loss).bce if loss in LOSSES else None,
-                  num_classes or _classes_of(records), records)
+                  num_classes or _classes_of(records), records, kind)
     for name in RULES:
+        if name in NOT_JUDGED.get(kind or "", ()):
+            continue
         found = RULES.get(name)(ev)
         if found is not None:
             return found
@@ -225,6 +236,22 @@ def _d_winning(ev: Evidence) -> Optional[Verdict]:
                    f"{_epoch(ev.rows[-D_WIN_EPOCHS])}-{_epoch(ev.rows[-1])}: D rejects every sample, so G "
                    "gets almost no gradient to learn from.",
                    "Lower lr_d (halve it), or add label smoothing 0.1 or DiffAugment.")
+
+
+@RULES.register("classes_missing")
+def _classes_missing(ev: Evidence) -> Optional[Verdict]:
+    """Reached only by the kinds that skip mode collapse (which catches the same numbers first)."""
+    if not ev.evals:
+        return None
+    last, n = ev.evals[-1], ev.num_classes
+    k = finite_or_none(last.get("classes_covered"))
+    if k is None or not n or k > n * COLLAPSE_SHARE:
+        return None
+    return Verdict("classes_missing", f"Not every class yet: {_of(k, n)} classes.",
+                   f"At epoch {_epoch(last)} the classifier finds only {_of(k, n)} classes among samples drawn "
+                   "for every label: the model has not learned what the labels look like yet.",
+                   "Let it train longer; if it stays, raise guidance (it needs label_dropout above 0).",
+                   short=f"classes {k:.0f}/{n}")
 
 
 @RULES.register("stalled")

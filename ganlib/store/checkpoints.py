@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ganlib.core.atomic import atomic_torch_save
-from ganlib.models import MODELS, build_models
+from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
@@ -67,7 +67,7 @@ def load_handle(path: str | Path, device: str | torch.device = "cpu") -> Generat
     G, _ = build_models(cfg, num_classes)
     G.load_state_dict(ck["G_ema"] if ck.get("G_ema") is not None else ck["G"])
     spec = MODELS.get(cfg.model)
-    return GeneratorHandle(G.to(device).eval(), cfg.latent_dim, num_classes, spec.conditional,
+    return GeneratorHandle(G.to(device).eval(), latent_size(cfg), num_classes, spec.conditional,
                            [str(c) for c in ck.get("class_names") or []], spec.kind, int(ck.get("epoch", 0)),
                            str(path), cfg.to_dict())
 

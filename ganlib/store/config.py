@@ -158,6 +158,17 @@ class TrainConfig:
                                 "stages split the part before it).", 0.05, 1.0, 0.05, role="fork", kinds=("stylegan",))
     r1_every: int = _f(4, "StyleGAN: apply R1 every N D steps, N times as strong (lazy regularisation).", 1, 64, 1,
                        role="live", d_only="setting", kinds=("stylegan",))
+    # ---- diffusion (flow matching; docs/ARCHITECTURE.md, "The diffusion family") ----
+    sample_steps: int = _f(20, "Diffusion: Euler steps from the initial noise to an image when sampling (grids, "
+                               "metrics, Generate); each step is one network evaluation, two with guidance.",
+                           1, 1000, 1, role="schedule", kinds=("diffusion",))
+    guidance: float = _f(1.0, "Diffusion: classifier-free guidance scale w, velocity v_u + w (v_c - v_u): 1 = the "
+                              "conditional model alone, 0 = unconditional, above 1 truer to the label and less "
+                              "varied (needs label_dropout > 0).", 0.0, 10.0, 0.1, role="schedule",
+                          kinds=("diffusion",))
+    label_dropout: float = _f(0.1, "Diffusion: share of training labels replaced by 'no label', so that the network "
+                                   "also learns the unconditional velocity that guidance needs.", 0.0, 0.9, 0.05,
+                              role="live", kinds=("diffusion",))
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
@@ -223,10 +234,10 @@ class TrainConfig:
             raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
         if spec.translation:  # its own objective; the model's check refuses the GAN options
             return
-        if spec.kind == "vae":
+        if not spec.adversarial:
             for f in field_specs():
                 if f.metadata["d_only"] == "switch" and getattr(self, f.name) != f.default:
-                    raise ConfigError(f.name, f"{self.model} is a VAE: it has no discriminator, "
+                    raise ConfigError(f.name, f"{self.model} ({spec.kind}) has no discriminator, "
                                               f"so {f.name} does not apply")
             return
         penalised = loss.needs_gp or self.gradient_penalty or self.r1_gamma > 0

@@ -56,7 +56,7 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
     if spec is not None and spec.translation:  # its own objective: only the learning rates of its D
         hide |= {f.name for f in field_specs() if f.metadata["d_only"] == "switch"}
         hide |= {"loss", "d_norm", "clip_value", "gp_weight", "latent_dim", "ema_decay"}
-    elif spec is not None and spec.kind == "vae":
+    elif spec is not None and not spec.adversarial:
         hide |= gan_only
     else:
         if not (spec and spec.convolutional) or kind == "stylegan":  # stylegan's D has no norm layers
@@ -71,6 +71,8 @@ def relevant_fields(values: dict[str, Any]) -> set[str]:
             hide.add("gradient_penalty")  # always on with WGAN-GP
         if not (loss and loss.bce):
             hide.add("label_smoothing")
+    if spec is not None and spec.latent is not None:  # the family derives z's length (diffusion: the image's)
+        hide.add("latent_dim")
     if not values.get("eval_every", 1):
         hide |= {"eval_samples", "extractor", "inception_weights", "early_stop"}
     if values.get("extractor", "auto") == "digits":

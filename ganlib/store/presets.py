@@ -109,6 +109,16 @@ PRESETS.add("cyclegan", Preset(
      "pool_size": 50, "batch_size": 16, "epochs": 10}))
 
 
+PRESETS.add("diffusion", Preset(
+    "A class-conditional diffusion model (flow matching, seed 003's alternative to GANs) sized for a CPU, "
+    "chosen by measurement (docs/PERF.md, 'Diffusion recipe search'): the small U-Net, Adam lr 0.002 with "
+    "betas (0.9, 0.999), batch 64, EMA 0.99, 20 Euler steps, label dropout 0.1, guidance 1.",
+    {"dataset": "mnist5k", "image_size": 28, "channels": 1, "model": "diffusion", "variant": "small",
+     "batch_size": 64, "lr_g": 2e-3, "beta1": 0.9, "beta2": 0.999, "ema_decay": 0.99, "sample_steps": 20,
+     "guidance": 1.0, "label_dropout": 0.1, "epochs": 100, "time_budget": 600.0, "precision": "fp32",
+     "channels_last": False, "compile": "off"}))
+
+
 def preset_values(name: str) -> dict[str, Any]:
     """The fields the preset sets; an unknown name is a one-line ConfigError listing the known ones."""
     if name not in PRESETS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from ganlib.metrics.health import UNREADABLE, Verdict, verdict
+from ganlib.models import MODELS
 from ganlib.store.run_folder import Run
 
 
@@ -22,15 +23,16 @@ def run_verdict(run: Run, rows: Optional[Sequence[dict[str, Any]]] = None) -> Ve
     except Exception:  # noqa: BLE001 - any unreadable file (bytes, permissions, a folder) means "?"
         return UNREADABLE
     try:
-        loss = run.config().loss
-    except Exception:  # noqa: BLE001 - without the loss only the D-winning rule is off
-        loss = None
+        cfg = run.config()
+        loss, kind = cfg.loss, MODELS.get(cfg.model).kind
+    except Exception:  # noqa: BLE001 - without the config only the D-winning rule is off
+        loss = kind = None
     try:
         records = run.evals()
     except Exception:  # noqa: BLE001 - without the records the class count is unknown
         records = []
     try:
-        return verdict(rows, records, status, loss=loss)
+        return verdict(rows, records, status, loss=loss, kind=kind)
     except Exception:  # noqa: BLE001 - hand-edited cells of the wrong kind
         return UNREADABLE
 

@@ -44,6 +44,7 @@ GROUPS: dict[str, list[str]] = {
     "Speed": ["precision", "channels_last", "compile", "cpu_threads"],
     "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
                     "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan"],
+    "Diffusion": ["sample_steps", "guidance", "label_dropout"],
     "StyleGAN": ["mapping_layers", "adain", "noise_inputs", "style_mixing", "progressive", "grow_until", "r1_every"],
 }
 COLUMNS = 4  # box slots per row

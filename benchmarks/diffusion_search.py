@@ -1,0 +1,130 @@
+"""The search behind the `diffusion` preset: which flow-matching config reaches recognisable
+digits of every class in the fewest training images, and how fast those images go on a CPU.
+Each candidate is a set of TrainConfig changes from BASE, trained through ganlib's engine and
+judged every `--check-images` training images on the fixed batch of
+`benchmarks/time_to_digits.py` (every requested label recognised 90 % of the time), exactly as
+`benchmarks/recipe_search.py` judges the GAN candidates.
+
+    python benchmarks/diffusion_search.py                           # every candidate, 2 seeds
+    python benchmarks/diffusion_search.py --only small_2e-3,tiny_2e-3 --seeds 3
+    python benchmarks/diffusion_search.py --write-perf docs/PERF.md --json search.json
+
+Reported per candidate: seeds that met the bar, the median training images until they did (a
+count that does not depend on how busy the machine is), the images per second of training on
+this machine at this moment, and the judge's seconds per check (1,000 images drawn with the
+candidate's sampler: the sampling cost, which grows with `sample_steps` and doubles with
+guidance). The time from a cold process on a quiet machine is `time_to_digits.py`'s job
+(its `diffusion` arm).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
+from benchmarks.recipe_search import run_to_bar  # noqa: E402
+from ganlib.store.config import TrainConfig  # noqa: E402
+
+SECTION = "## Diffusion recipe search"
+# Every candidate starts here, whatever TrainConfig's defaults are, so the table keeps its meaning.
+BASE = {"model": "diffusion", "variant": "small", "batch_size": 64, "lr_g": 2e-3, "beta1": 0.9, "beta2": 0.999,
+        "ema_decay": 0.99, "sample_steps": 20, "guidance": 1.0, "label_dropout": 0.1}
+# name -> changes from BASE (evaluation off: the judge is the measure)
+CANDIDATES = {
+    "small_2e-3": {},
+    "small_1e-3": {"lr_g": 1e-3},
+    "small_4e-3": {"lr_g": 4e-3},
+    "small_2e-3_b128": {"batch_size": 128},
+    "small_2e-3_b32": {"batch_size": 32},
+    "small_2e-3_noema": {"ema_decay": 0.0},
+    "small_2e-3_ema999": {"ema_decay": 0.999},
+    "small_2e-3_g2": {"guidance": 2.0},
+    "small_2e-3_g3": {"guidance": 3.0},
+    "small_2e-3_s10": {"sample_steps": 10},
+    "small_2e-3_s10_g2": {"sample_steps": 10, "guidance": 2.0},
+    "tiny_2e-3": {"variant": "tiny"},
+    "tiny_4e-3": {"variant": "tiny", "lr_g": 4e-3},
+    "tiny_2e-3_g2": {"variant": "tiny", "guidance": 2.0},
+}
+
+
+def candidate_config(changes: dict, seed: int, device: str) -> TrainConfig:
+    return TrainConfig.from_dict({**TrainConfig().to_dict(), "eval_every": 0, "device": device, "seed": seed,
+                                  "epochs": 5000, "checkpoint_every": 1000, **BASE, **changes})
+
+
+def summary_row(name: str, runs: list[dict], max_images: int) -> str:
+    met = [r["met_images"] for r in runs if r["met_images"] is not None]
+    imgs = [r["met_images"] if r["met_images"] is not None else float("inf") for r in runs]
+    med = statistics.median(imgs)
+    rate = statistics.median([r["images_per_s"] for r in runs if r["images_per_s"]])
+    judge = statistics.median([r["judge_s"] / max(1, len(r["checks"])) for r in runs])
+    per_seed = ", ".join(f"{r['met_images']:,}" if r["met_images"] is not None else f"> {max_images:,}" for r in runs)
+    med_s = f"{med / rate:.0f}" if med != float("inf") else "—"
+    shown = f"> {max_images:,}" if med == float("inf") else f"{med:,.0f}"
+    return f"| {name} | {len(met)} of {len(runs)} | {shown} | {per_seed} | {med_s} | {rate:,.0f} | {judge:.1f} |"
+
+
+HEADER = ["| candidate | met the bar | median images to the bar | per seed | ≈ s at this rate | images/s "
+          "| judge s per check |", "| --- | --- | --- | --- | --- | --- | --- |"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", help="comma-separated candidate names (default: all)")
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--check-images", type=int, default=16_000, help="judge every this many training images")
+    p.add_argument("--max-images", type=int, default=400_000, help="give up after this many")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
+    p.add_argument("--json")
+    p.add_argument("--write-perf")
+    args = p.parse_args(argv)
+    names = args.only.split(",") if args.only else list(CANDIDATES)
+    unknown = set(names) - set(CANDIDATES)
+    if unknown:
+        p.error(f"unknown candidates {sorted(unknown)}; known: {', '.join(CANDIDATES)}")
+    device, desc = pick_device(args.device, args.threads)
+    command = command_line(__file__, argv)
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"command: {command}\ntorch {torch.__version__}, {desc}\nuptime at start: {load}", flush=True)
+    results = {}
+    for name in names:
+        results[name] = []
+        for s in range(args.first_seed, args.first_seed + args.seeds):
+            r = run_to_bar(candidate_config(CANDIDATES[name], s, device.type), args)
+            results[name].append(r)
+            print(f"  {name} seed {s}: {r['met_images']} images, {r['images_per_s']:.0f} img/s, "
+                  f"checks {r['checks']}", flush=True)
+        print(summary_row(name, results[name], args.max_images), flush=True)
+    load_end = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    lines = HEADER + [summary_row(n, rs, args.max_images) for n, rs in results.items()]
+    body = (f"Command: `{command}`  \n{time.strftime('%Y-%m-%d %H:%M %Z')}; torch {torch.__version__}; {desc}; "
+            f"load at start `{load}`, at the end `{load_end}`.\n\n" + "\n".join(lines)
+            + "\n\nCandidates (changes from BASE): "
+            + "; ".join(f"`{n}`: " + (", ".join(f"{k}={v}" for k, v in CANDIDATES[n].items()) or "BASE")
+                        for n in names)
+            + f". BASE: {', '.join(f'{k}={v}' for k, v in BASE.items())}.\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"command": command, "uptime": [load, load_end], "results": results},
+                                              indent=1))
+    if args.write_perf:
+        write_perf(Path(args.write_perf), SECTION, body)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
