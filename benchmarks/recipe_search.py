@@ -69,29 +69,44 @@ def run_candidate(changes: dict, seed: int, args, device) -> dict:
     return run_to_bar(candidate_config(changes, seed, device.type), args)
 
 
-def run_to_bar(cfg: TrainConfig, args) -> dict:
+def run_to_bar(cfg: TrainConfig, args, on_check=None, views=None) -> dict:
     """Train `cfg` through the engine, judging every `args.check_images` images, until the bar is
-    met or `args.max_images` have been trained: the images it took, and the rate on this machine."""
+    met or `args.max_images` have been trained: the images it took, and the rate on this machine.
+    `views` (name -> a function of the sampler giving what to judge) judges the same training run
+    several ways, e.g. a diffusion model at several sampler settings; each gets its own
+    `met_images` and checks under "views", and training stops when all have met the bar. The
+    first view's are also the run's own `met_images` and `checks`. `on_check(view, images,
+    result)` hears every check (a long search prints them)."""
+    views = views or {"": lambda G: G}
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="search-"))
     judge = Judge(trainer.device, latent_size(cfg), conditional=True)
     steps_per_check = max(1, args.check_images // cfg.batch_size)
-    state = {"steps": 0, "met_images": None, "checks": [], "t0": time.perf_counter()}
+    state = {"steps": 0, "t0": time.perf_counter()}
+    found = {name: {"met_images": None, "checks": [], "judge_s": 0.0} for name in views}
 
     def should_stop() -> bool:
         state["steps"] += 1
         images = (state["steps"] - 1) * cfg.batch_size
         if state["steps"] % steps_per_check == 1 or steps_per_check == 1:
-            res = judge.check(trainer.rule.sampler())
-            state["checks"].append([images, round(res["min_class_acc"], 3), round(res["acc"], 3)])
-            if res["met"]:
-                state["met_images"] = images
-        return state["met_images"] is not None or images >= args.max_images
+            for name, view in views.items():
+                if found[name]["met_images"] is not None:
+                    continue
+                before = judge.seconds
+                res = judge.check(view(trainer.rule.sampler()))
+                found[name]["judge_s"] += judge.seconds - before
+                found[name]["checks"].append([images, round(res["min_class_acc"], 3), round(res["acc"], 3)])
+                if on_check is not None:
+                    on_check(name, images, res)
+                if res["met"]:
+                    found[name]["met_images"] = images
+        return all(f["met_images"] is not None for f in found.values()) or images >= args.max_images
 
     trainer.fit(Callbacks(should_stop=should_stop))
     train_s = time.perf_counter() - state["t0"] - judge.seconds
     trained = (state["steps"] - 1) * cfg.batch_size
-    return {"seed": cfg.seed, "met_images": state["met_images"], "train_s": train_s, "judge_s": judge.seconds,
-            "images_per_s": trained / train_s if train_s > 0 else None, "checks": state["checks"]}
+    first = found[next(iter(views))]
+    return {"seed": cfg.seed, "met_images": first["met_images"], "train_s": train_s, "judge_s": judge.seconds,
+            "images_per_s": trained / train_s if train_s > 0 else None, "checks": first["checks"], "views": found}
 
 
 def summary_row(name: str, runs: list[dict], max_images: int) -> str:

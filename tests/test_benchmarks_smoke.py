@@ -136,3 +136,38 @@ def test_stylegan_quality_runs_both_arms_and_writes_json(tmp_path):
     assert all(r["state"] == "completed" and r["epochs"] >= 1 for r in results.values()), results
     assert results["stylegan"]["ppl_z"] > 0 and results["stylegan"]["ppl_w"] > 0
     assert sg.verdict(list(results.values()))[0].startswith("classes covered")
+
+
+def test_diffusion_search_candidates_hold_the_preset_and_a_tiny_search_runs(tmp_path, restore_threads):
+    """The search's candidates are valid configs, the preset is one of them, and a search of a
+    few hundred images runs and writes its JSON and PERF.md section."""
+    search = load_script("diffusion_search")
+    from ganlib.store.presets import apply_preset
+    preset = apply_preset("diffusion")
+    for changes in search.CANDIDATES.values():
+        assert search.candidate_config(changes, seed=0, device="cpu").model == "diffusion"
+    chosen = search.candidate_config(search.CANDIDATES[search.CHOSEN], 0, "cpu")
+    for field in ("variant", "batch_size", "lr_g", "beta1", "beta2", "ema_decay", "sample_steps", "guidance",
+                  "label_dropout"):
+        assert getattr(chosen, field) == getattr(preset, field), field
+    perf, out = tmp_path / "PERF.md", tmp_path / "s.json"
+    rc = search.main(["--only", "tiny_2e-3", "--seeds", "1", "--check-images", "64", "--max-images", "128",
+                      "--json", str(out), "--write-perf", str(perf)])
+    assert rc == 0
+    run = json.loads(out.read_text())["results"]["tiny_2e-3"][0]
+    assert run["met_images"] is None and len(run["checks"]) >= 2 and run["judge_s"] > 0
+    assert "## Diffusion recipe search" in perf.read_text()
+
+
+def test_sampling_cost_counts_network_evaluations(tmp_path, restore_threads):
+    cost = load_script("sampling_cost")
+    out = tmp_path / "c.json"
+    assert cost.main(["--batch", "4", "--repeats", "1", "--threads", "1", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]
+    from ganlib.models.diffusion import evaluations_per_image
+    from ganlib.store.presets import apply_preset
+    preset = apply_preset("diffusion")
+    assert [r["evals_per_image"] for r in res.values()] == [
+        1, 1, evaluations_per_image(preset.sample_steps, preset.guidance), evaluations_per_image(10, preset.guidance),
+        40, evaluations_per_image(50, preset.guidance)]
+    assert all(r["ms_per_image_b1"] > 0 and r["ms_per_image_b4"] > 0 for r in res.values())

@@ -231,3 +231,26 @@ def test_run_verdict_reads_the_kind_from_the_config(diffusion_run):
     from ganlib.store.run_health import run_verdict
 
     assert run_verdict(Run(diffusion_run.path)).kind in ("too_early", "learning")
+
+
+def test_a_slow_preview_grid_is_spaced_out(tmp_path, monkeypatch):
+    """The first minute's previews take at most a tenth of the time, however slow the sampler."""
+    import time
+
+    from ganlib.engine import trainer as trainer_module
+    from ganlib.engine.training import prepare
+
+    t = prepare(tiny(), runs_dir=tmp_path)
+    drawn = []
+    grid = t.rule.grid
+
+    def slow_grid(*a, **kw):
+        drawn.append(1)
+        time.sleep(0.8)
+        return grid(*a, **kw)
+
+    monkeypatch.setattr(t.rule, "grid", slow_grid)
+    t.write_preview(0.0)
+    assert t.preview_gap >= 0.8 / trainer_module.PREVIEW_SHARE
+    t.write_preview(trainer_module.PREVIEW_EVERY_S + 0.1)  # a fast grid would be due again
+    assert len(drawn) == 1 and t.run.preview_path.is_file()

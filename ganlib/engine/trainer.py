@@ -41,6 +41,7 @@ from ganlib.store.run_folder import Run
 PROGRESS_INTERVAL_S = 0.25
 PREVIEW_EVERY_S = 5.0  # the preview grid's refresh during the first minute (later the epoch grids do)
 PREVIEW_WINDOW_S = 60.0
+PREVIEW_SHARE = 0.1  # at most this share of the first minute goes to previews (a diffusion grid costs seconds)
 COMPILE_PROBE_STEPS = 3  # CUDA graph trees warm up on the 1st call of a graph, record on the 2nd, replay from the 3rd
 
 
@@ -77,6 +78,7 @@ class Trainer:
         self.deadline: Optional[float] = None  # perf_counter() at which the time budget ends
         self.stream = StatStream(run, lambda row: None)  # running means; fit() routes them to its callbacks
         self.last_preview = -math.inf
+        self.preview_gap = PREVIEW_EVERY_S  # seconds between previews: longer when drawing one is slow
         self.untrained: Optional[torch.nn.Module] = None  # the initial G, until its evaluation
         self.tensorboard: Optional[TensorBoardLogger] = None  # opened at the first logged epoch
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
@@ -299,10 +301,12 @@ class Trainer:
     @torch.no_grad()
     def write_preview(self, elapsed_s: float) -> None:
         """The fixed-noise grid every few seconds of the first minute, so a new user watches
-        digits form before the first epoch ends."""
-        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < PREVIEW_EVERY_S or not self.lead:
+        digits form before the first epoch ends. A grid that is slow to draw (a diffusion
+        sampler's) spaces them out, so previews take at most PREVIEW_SHARE of the time."""
+        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < self.preview_gap or not self.lead:
             return
         self.last_preview = elapsed_s
+        t0 = time.perf_counter()
         G = self.rule.sampler()
         was_training = G.training
         G.eval()
@@ -312,6 +316,7 @@ class Trainer:
                 save_grid(images, self.run.preview_path, nrow=cols)
         finally:
             G.train(was_training)
+        self.preview_gap = max(PREVIEW_EVERY_S, (time.perf_counter() - t0) / PREVIEW_SHARE)
 
     @torch.no_grad()
     def write_grid(self) -> Path:
