@@ -56,6 +56,9 @@ CANDIDATES = {
     "small_2e-3_drop2": {"label_dropout": 0.2},
     "tiny_2e-3": {"variant": "tiny"},
     "tiny_4e-3": {"variant": "tiny", "lr_g": 4e-3},
+    "tiny_6e-3": {"variant": "tiny", "lr_g": 6e-3},
+    "tiny_4e-3_b32": {"variant": "tiny", "lr_g": 4e-3, "batch_size": 32},
+    "tiny_4e-3_ema995": {"variant": "tiny", "lr_g": 4e-3, "ema_decay": 0.995},
 }
 
 CHOSEN = "small_2e-3"  # the candidate the `diffusion` preset took (tests hold them equal)

@@ -10,6 +10,7 @@ from ganlib.cli import main as cli_main
 from ganlib.core.errors import ConfigError
 from ganlib.engine.forks import fork
 from ganlib.engine.training import Callbacks, train
+from ganlib.explore.human_eval import make_batch
 from ganlib.explore.latent.interpolation import class_morph, render_corner_grid
 from ganlib.explore.sampling import generate, get_generator, latent_walk, with_sampler
 from ganlib.metrics.health import verdict
@@ -191,6 +192,8 @@ def test_generate_and_the_walks_take_a_diffusion_run(diffusion_run):
     corners = h.latents(4, 5).numpy()
     assert render_corner_grid(diffusion_run, corners, rows=2, cols=2, label=3).size[0] > 0
     assert len(class_morph(diffusion_run, corners[:1], 1, 7, steps=3)) == 1
+    batch = make_batch(diffusion_run, n=4, seed=0, size=28)  # Real or fake
+    assert sorted(item.kind for item in batch.items) == ["fake", "fake", "real", "real"]
 
 
 def test_sampler_settings_are_checked(diffusion_run, tmp_path):
@@ -254,3 +257,12 @@ def test_a_slow_preview_grid_is_spaced_out(tmp_path, monkeypatch):
     assert t.preview_gap >= 0.8 / trainer_module.PREVIEW_SHARE
     t.write_preview(trainer_module.PREVIEW_EVERY_S + 0.1)  # a fast grid would be due again
     assert len(drawn) == 1 and t.run.preview_path.is_file()
+
+
+def test_the_train_charts_show_the_diffusion_loss():
+    from ganlib.ui import charts
+
+    rows = [{"epoch": 1, "fm_loss": 0.6, "grad_norm_g": 0.4}, {"epoch": 2, "fm_loss": 0.4, "grad_norm_g": 0.3}]
+    loss, disc = charts.loss_figure(rows), charts.disc_figure(rows)
+    assert loss.layout.title.text.startswith("Diffusion loss") and list(loss.data[0].y) == [0.6, 0.4]
+    assert disc.layout.title.text == "Gradient norm"

@@ -46,11 +46,11 @@ D_FAKE_LOW = 0.05
 D_WIN_EPOCHS = 3
 STALL_RISE = 0.10
 LOSS_COLUMNS = ("d_loss", "g_loss", "neg_elbo", "fm_loss")
+GRAD_COLUMNS = ("grad_norm_d", "grad_norm_g")
 # Rules a model kind is not judged by. Mode collapse and D winning are what a discriminator does
 # to its generator; a diffusion model has no discriminator, and its regression loss sees every
 # image, so few classes among its samples means "not learned yet" (classes_missing), not collapse.
 NOT_JUDGED: dict[str, frozenset[str]] = {"diffusion": frozenset({"mode_collapse", "d_winning"})}
-GRAD_COLUMNS = ("grad_norm_d", "grad_norm_g")
 
 # kind -> (level of the coloured box: success / info / warning / error, word for the runs table)
 KINDS: dict[str, tuple[str, str]] = {
