@@ -24,7 +24,7 @@ from ganlib.store.run_folder import Run
 
 
 def tiny(**kw) -> TrainConfig:
-    base = dict(model="diffusion", variant="tiny", max_images=64, batch_size=16, epochs=2, device="cpu",
+    base = dict(model="diffusion", variant="tiny", max_images=48, batch_size=16, epochs=2, device="cpu",
                 eval_every=0, sample_steps=2, guidance=1.0, ema_decay=0.5, lr_g=1e-3, checkpoint_every=1)
     return TrainConfig(**{**base, **kw})
 
@@ -94,12 +94,12 @@ def test_tiny_diffusion_trains_checkpoints_and_samples_deterministically(tmp_pat
 
 
 def test_resume_equals_the_uninterrupted_run(tmp_path):
-    full = train(tiny(epochs=3, guidance=2.0), runs_dir=tmp_path / "a")
+    full = train(tiny(guidance=2.0), runs_dir=tmp_path / "a")
     half = train(tiny(epochs=1, guidance=2.0), runs_dir=tmp_path / "b")
-    rest = train(tiny(epochs=3, guidance=2.0), resume=half.run.path)
+    rest = train(tiny(guidance=2.0), resume=half.run.path)
     assert rest.state == "completed", rest.error
     assert [r["fm_loss"] for r in full.rows] == [r["fm_loss"] for r in rest.rows]
-    a, b = (load_checkpoint(r.run.checkpoint_path(3)) for r in (full, rest))
+    a, b = (load_checkpoint(r.run.checkpoint_path(2)) for r in (full, rest))
     assert all(torch.equal(a["G_ema"][k], b["G_ema"][k]) for k in a["G_ema"])
 
 
@@ -134,7 +134,7 @@ def test_the_evaluation_pipeline_runs_on_the_sampler(tmp_path):
     res = train(tiny(epochs=1, eval_every=1, eval_samples=100), runs_dir=tmp_path)
     assert res.state == "completed", res.error
     row = res.rows[-1]
-    assert row["eval_n"] == 64 and math.isfinite(row["fid"]) and row["extractor"] == "digits"
+    assert row["eval_n"] == 48 and math.isfinite(row["fid"]) and row["extractor"] == "digits"
 
 
 # ---- config ------------------------------------------------------------------------------

@@ -159,10 +159,10 @@ class TrainConfig:
     r1_every: int = _f(4, "StyleGAN: apply R1 every N D steps, N times as strong (lazy regularisation).", 1, 64, 1,
                        role="live", d_only="setting", kinds=("stylegan",))
     # ---- diffusion (flow matching; docs/ARCHITECTURE.md, "The diffusion family") ----
-    sample_steps: int = _f(20, "Diffusion: Euler steps from the initial noise to an image when sampling (grids, "
+    sample_steps: int = _f(10, "Diffusion: Euler steps from the initial noise to an image when sampling (grids, "
                                "metrics, Generate); each step is one network evaluation, two with guidance.",
                            1, 1000, 1, role="schedule", kinds=("diffusion",))
-    guidance: float = _f(1.0, "Diffusion: classifier-free guidance scale w, velocity v_u + w (v_c - v_u): 1 = the "
+    guidance: float = _f(2.0, "Diffusion: classifier-free guidance scale w, velocity v_u + w (v_c - v_u): 1 = the "
                               "conditional model alone, 0 = unconditional, above 1 truer to the label and less "
                               "varied (needs label_dropout > 0).", 0.0, 10.0, 0.1, role="schedule",
                           kinds=("diffusion",))
