@@ -10,13 +10,16 @@ is trained, so each training run is judged at every setting of `--samplers` (STE
     python benchmarks/diffusion_search.py                           # every candidate, 2 seeds
     python benchmarks/diffusion_search.py --only small_2e-3,tiny_2e-3 --seeds 3 --samplers 10x2
     python benchmarks/diffusion_search.py --write-perf docs/PERF.md --json search.json
+    python benchmarks/diffusion_search.py --rates --only tiny_4e-3_b32,small_2e-3   # training speed only
 
 Reported per candidate and sampler: seeds that met the bar, the median training images until
 they did (a count that does not depend on how busy the machine is), the images per second of
 training on this machine at this moment, and the judge's seconds per check (1,000 images drawn
 with that sampler: the sampling cost, which grows with the steps and doubles with guidance).
 The time from a cold process on a quiet machine is `time_to_digits.py`'s job (its `diffusion`
-arm).
+arm). `--rates` measures only the training step's images per second of each candidate (network,
+loss, Adam, EMA; no engine), the candidates interleaved over `--rounds` rounds in one process,
+so that a busy spell slows them all: their ratios hold on a shared machine.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
-from benchmarks.recipe_search import run_to_bar  # noqa: E402
+from benchmarks.recipe_search import add_search_args, candidate_names, run_to_bar, to_bar  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 
 SECTION = "## Diffusion recipe search"
@@ -93,15 +96,10 @@ def parse_samplers(text: str) -> dict[str, tuple[int, float]]:
 
 def summary_row(name: str, runs: list[dict], max_images: int) -> str:
     """One row from runs whose `met_images`, `checks` and `judge_s` (per check) are one sampler's."""
-    met = [r["met_images"] for r in runs if r["met_images"] is not None]
-    imgs = [r["met_images"] if r["met_images"] is not None else float("inf") for r in runs]
-    med = statistics.median(imgs)
-    rate = statistics.median([r["images_per_s"] for r in runs if r["images_per_s"]])
+    c = to_bar(runs, max_images)
     judge = statistics.median([r["judge_s"] for r in runs])
     per_seed = ", ".join(f"{r['met_images']:,}" if r["met_images"] is not None else f"> {max_images:,}" for r in runs)
-    med_s = f"{med / rate:.0f}" if med != float("inf") else "—"
-    shown = f"> {max_images:,}" if med == float("inf") else f"{med:,.0f}"
-    return f"| {name} | {len(met)} of {len(runs)} | {shown} | {per_seed} | {med_s} | {rate:,.0f} | {judge:.1f} |"
+    return f"| {name} | {c['met']} | {c['images']} | {per_seed} | {c['seconds']} | {c['rate']} | {judge:.1f} |"
 
 
 HEADER = ["| candidate, sampler | met the bar | median images to the bar | per seed | ≈ s at this rate | images/s "
@@ -111,25 +109,27 @@ HEADER = ["| candidate, sampler | met the bar | median images to the bar | per s
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", help="comma-separated candidate names (default: all)")
-    p.add_argument("--seeds", type=int, default=2)
+    add_search_args(p, check_images=16_000, max_images=400_000)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--samplers", default="10x2,20x2",
                    help="sampler settings to judge each run at, STEPSxGUIDANCE, comma-separated (default 10x2,20x2)")
-    p.add_argument("--check-images", type=int, default=16_000, help="judge every this many training images")
-    p.add_argument("--max-images", type=int, default=400_000, help="give up after this many")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
-    p.add_argument("--json")
-    p.add_argument("--write-perf")
+    p.add_argument("--rates", action="store_true", help="measure the candidates' training images/s only")
+    p.add_argument("--rounds", type=int, default=3, help="--rates: interleaved rounds (default 3)")
     args = p.parse_args(argv)
-    names = args.only.split(",") if args.only else list(CANDIDATES)
-    unknown = set(names) - set(CANDIDATES)
-    if unknown:
-        p.error(f"unknown candidates {sorted(unknown)}; known: {', '.join(CANDIDATES)}")
+    names = candidate_names(p, args, CANDIDATES)
     device, desc = pick_device(args.device, args.threads)
     command = command_line(__file__, argv)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"command: {command}\ntorch {torch.__version__}, {desc}\nuptime at start: {load}", flush=True)
+    if args.rates:
+        rates = training_rates(names, args.rounds)
+        load_end = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        for name, r in rates.items():
+            print(f"| {name} | {r:,.0f} |")
+        print(f"uptime at the end: {load_end}")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"command": command, "uptime": [load, load_end], "rates": rates}))
+        return 0
     samplers = parse_samplers(args.samplers)
     views = {k: (lambda G, s=s, g=g: SamplerView(G, s, g)) for k, (s, g) in samplers.items()}
     results: dict[str, list[dict]] = {}
@@ -156,6 +156,30 @@ def main(argv=None) -> int:
         write_perf(Path(args.write_perf), SECTION, body)
     print("\n".join(lines))
     return 0
+
+
+def training_rates(names: list[str], rounds: int, images: int = 2048) -> dict[str, float]:
+    """Median images/s of each candidate's training step (UpdateRule.train_step on random digits-
+    shaped batches), the candidates taking turns."""
+    from ganlib.engine.update_rules import UPDATE_RULES
+    from ganlib.models import build_models
+
+    rules = {}
+    for name in names:
+        cfg = candidate_config(CANDIDATES[name], 0, "cpu")
+        G, _ = build_models(cfg, 10)
+        rules[name] = (UPDATE_RULES.get("diffusion")(cfg, G, None, 10, True, torch.device("cpu")), cfg.batch_size)
+    seen: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(rounds):
+        for name, (rule, B) in rules.items():
+            x, y = torch.rand(B, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (B,))
+            rule.train_step(x, y, 0, 0.0)  # warm-up
+            steps = max(1, images // B)
+            t0 = time.perf_counter()
+            for i in range(steps):
+                rule.train_step(x, y, i, 0.0)
+            seen[name].append(steps * B / (time.perf_counter() - t0))
+    return {n: statistics.median(v) for n, v in seen.items()}
 
 
 def on_check(view: str, images: int, res: dict) -> None:

@@ -109,31 +109,48 @@ def run_to_bar(cfg: TrainConfig, args, on_check=None, views=None) -> dict:
             "images_per_s": trained / train_s if train_s > 0 else None, "checks": first["checks"], "views": found}
 
 
-def summary_row(name: str, runs: list[dict], max_images: int) -> str:
+def add_search_args(p: argparse.ArgumentParser, check_images: int, max_images: int) -> None:
+    """The options every recipe search takes (`--only` is added by the caller, with its help)."""
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--check-images", type=int, default=check_images, help="judge every this many training images")
+    p.add_argument("--max-images", type=int, default=max_images, help="give up after this many")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
+    p.add_argument("--json")
+    p.add_argument("--write-perf")
+
+
+def candidate_names(p: argparse.ArgumentParser, args: argparse.Namespace, candidates: dict) -> list[str]:
+    """The candidates `--only` names (all by default); an unknown one is a usage error."""
+    names = args.only.split(",") if args.only else list(candidates)
+    unknown = set(names) - set(candidates)
+    if unknown:
+        p.error(f"unknown candidates {sorted(unknown)}; known: {', '.join(candidates)}")
+    return names
+
+
+def to_bar(runs: list[dict], max_images: int) -> dict:
+    """The cells a search table shows for one candidate's runs: seeds that met the bar, the median
+    images to it, the seconds that is at the median rate, the rate."""
     met = [r["met_images"] for r in runs if r["met_images"] is not None]
-    imgs = [r["met_images"] if r["met_images"] is not None else float("inf") for r in runs]
-    med = statistics.median(imgs)
+    med = statistics.median([r["met_images"] if r["met_images"] is not None else float("inf") for r in runs])
     rate = statistics.median([r["images_per_s"] for r in runs if r["images_per_s"]])
-    med_s = f"{med / rate:.0f}" if med != float("inf") else "—"
-    shown = f"> {max_images:,}" if med == float("inf") else f"{med:,.0f}"
-    return f"| {name} | {len(met)} of {len(runs)} | {shown} | {med_s} | {rate:,.0f} |"
+    never = med == float("inf")
+    return {"met": f"{len(met)} of {len(runs)}", "images": f"> {max_images:,}" if never else f"{med:,.0f}",
+            "seconds": "—" if never else f"{med / rate:.0f}", "rate": f"{rate:,.0f}"}
+
+
+def summary_row(name: str, runs: list[dict], max_images: int) -> str:
+    c = to_bar(runs, max_images)
+    return f"| {name} | {c['met']} | {c['images']} | {c['seconds']} | {c['rate']} |"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", help="comma-separated candidate names (default: all)")
-    p.add_argument("--seeds", type=int, default=2)
-    p.add_argument("--check-images", type=int, default=6400, help="judge every this many training images")
-    p.add_argument("--max-images", type=int, default=200_000, help="give up after this many")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
-    p.add_argument("--json")
-    p.add_argument("--write-perf")
+    add_search_args(p, check_images=6400, max_images=200_000)
     args = p.parse_args(argv)
-    names = args.only.split(",") if args.only else list(CANDIDATES)
-    unknown = set(names) - set(CANDIDATES)
-    if unknown:
-        p.error(f"unknown candidates {sorted(unknown)}; known: {', '.join(CANDIDATES)}")
+    names = candidate_names(p, args, CANDIDATES)
     device, desc = pick_device(args.device, args.threads)
     command = command_line(__file__, argv)
     print(f"command: {command}\ntorch {torch.__version__}, {desc}")

@@ -157,6 +157,8 @@ def test_diffusion_search_candidates_hold_the_preset_and_a_tiny_search_runs(tmp_
     run = json.loads(out.read_text())["results"]["tiny_2e-3"][0]
     assert run["met_images"] is None and len(run["checks"]) >= 2 and run["judge_s"] > 0
     assert "## Diffusion recipe search" in perf.read_text()
+    rates = search.training_rates(["tiny_4e-3_b32", "small_2e-3"], rounds=1, images=64)
+    assert set(rates) == {"tiny_4e-3_b32", "small_2e-3"} and min(rates.values()) > 0
 
 
 def test_sampling_cost_counts_network_evaluations(tmp_path, restore_threads):

@@ -11,42 +11,21 @@ the engine asks for the sampler, so a live edit changes the next grid and evalua
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 from torch import nn
 
-from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule
-from ganlib.engine.update_rules.common import EMA, compiled, grad_norm, make_optimizer
+from ganlib.engine.update_rules import UPDATE_RULES
+from ganlib.engine.update_rules.common import compiled
+from ganlib.engine.update_rules.single_network import SingleNetworkUpdate
 
 
-class DiffusionUpdate(UpdateRule):
+class DiffusionUpdate(SingleNetworkUpdate):
     stat_names = ("fm_loss", "grad_norm_g")
-
-    def __init__(self, cfg: Any, G: nn.Module, D: Optional[nn.Module], num_classes: int, conditional: bool,
-                 device: torch.device, generator: Optional[torch.Generator] = None):
-        """The registry's signature; a diffusion model has no discriminator. `generator` draws
-        the noise, times and label drops (None: the global training RNG, which checkpoints hold)."""
-        self.cfg, self.G, self.device, self.gen = cfg, G, device, generator
-        self.num_classes, self.conditional = num_classes, conditional
-        self.params = list(G.parameters())
-        self.opt_g = make_optimizer(self.params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
-        self.ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.compile(cfg.compile)
-        self.reset()
 
     def compile(self, mode: str) -> None:
         self.loss_fn = compiled(self.G.loss, mode)
-
-    def optimizers(self):
-        return {"opt_g": self.opt_g}
-
-    def models(self):
-        return {"G": self.G, "G_ema": self.ema.model if self.ema else None}
-
-    def reset(self) -> None:
-        self.sums = torch.zeros(len(self.stat_names), device=self.device)
-        self.n = 0
 
     def sampler(self) -> nn.Module:
         """The EMA copy (or G) with the config's current sampling settings."""
@@ -69,21 +48,7 @@ class DiffusionUpdate(UpdateRule):
         noise, t, labels = self.draw(x, y)
         with self.autocast():
             loss = self.loss_fn(x, noise, t, labels)  # float32 even under autocast (FlowMatching.loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        gn = grad_norm(self.params)
-        self.opt_g.step()
-        if self.ema:
-            self.ema.update()
-        with torch.no_grad():
-            self.sums += torch.stack([loss.detach(), gn.to(self.device)]).float()
-        self.n += 1
-
-    def sum_groups(self):
-        return [(self.stat_names, self.sums, self.n)]
-
-    def epoch_means(self) -> dict[str, float]:
-        return dict(zip(self.stat_names, (self.sums / max(1, self.n)).tolist()))
+        self.apply(loss)
 
 
 UPDATE_RULES.add("diffusion", DiffusionUpdate)
