@@ -44,10 +44,12 @@ def arms() -> dict[str, TrainConfig]:
     return {
         "GAN default (cdcgan_compact)": TrainConfig(),
         "VAE (seed 000's MLP, latent 20)": TrainConfig(model="vae", latent_dim=20),
-        f"diffusion preset ({diffusion.sample_steps} steps, guidance {diffusion.guidance:g})": diffusion,
-        "diffusion, 10 steps": diffusion.replace(sample_steps=10),
+        f"diffusion preset ({diffusion.variant}, {diffusion.sample_steps} steps, guidance {diffusion.guidance:g})":
+            diffusion,
+        f"diffusion, {diffusion.sample_steps} steps, guidance 1": diffusion.replace(guidance=1.0),
         "diffusion, 20 steps, guidance 2": diffusion.replace(sample_steps=20, guidance=2.0),
-        "diffusion, 50 steps": diffusion.replace(sample_steps=50),
+        f"diffusion small (32/64 channels), {diffusion.sample_steps} steps, guidance {diffusion.guidance:g}":
+            diffusion.replace(variant="small"),
     }
 
 
