@@ -3,7 +3,7 @@ the first load of every page, Real or fake's next image after an answer, and whe
 runs table fits the window. Writes "## Pages in the browser" in docs/PERF.md.
 
     python benchmarks/browser_pages.py
-    python benchmarks/browser_pages.py --pages 6 9 --no-write
+    python benchmarks/browser_pages.py --pages playground compare_runs --no-write
 
 One server (`streamlit run app.py`) on a runs folder with two tiny finished runs; Home is
 opened first in a fresh server (torch and the app's imports load then), every other page in
@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
-from browser import chromium_page, serve, wait_idle  # noqa: E402
-from common import command_line, write_perf  # noqa: E402
-from page_loads import MAKE_RUNS, pages  # noqa: E402
+from benchmarks.browser import chromium_page, serve, wait_idle  # noqa: E402
+from benchmarks.harness import command_line, write_perf  # noqa: E402
+from benchmarks.page_loads import MAKE_RUNS, pages  # noqa: E402
 
 SECTION = "## Pages in the browser"
 TABLE_FITS_JS = """() => {
@@ -38,7 +39,10 @@ TABLE_FITS_JS = """() => {
 
 
 def url_path(page: Path) -> str:
-    return "" if page.name == "app.py" else page.stem.split("_", 1)[1]
+    """The page's address in the navigation (Home: the root)."""
+    from ganlib.ui.navigation import BY_PATH  # streamlit: only in the browser benchmark
+
+    return BY_PATH[page.relative_to(ROOT).as_posix()].url_path
 
 
 def load_page(browser_page, url: str, page: Path) -> dict:
@@ -68,7 +72,7 @@ def real_or_fake(browser_page, url: str, answers: int) -> list[float]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pages", nargs="*", default=[], help="page number prefixes (default: all; Home always first)")
+    p.add_argument("--pages", nargs="*", default=[], help="page file stems (default: all; Home always first)")
     p.add_argument("--answers", type=int, default=10, help="Real or fake answers timed")
     p.add_argument("--load", default="", help="how busy the machine was, for the note")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "PERF.md")
@@ -80,14 +84,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         env = {**os.environ, "GANLIB_RUNS_DIR": str(runs), "PYTHONPATH": str(ROOT)}
         subprocess.run([sys.executable, "-c", MAKE_RUNS, str(runs)], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-        todo = [ROOT / "app.py"] + [pg for pg in pages(args.pages) if pg.name != "app.py"]
+        todo = [ROOT / "app_pages/home.py"] + [pg for pg in pages(args.pages) if pg.name != "home.py"]
         rows, table = [], None
         with serve(runs) as url, chromium_page() as first:
             for page in todo:
-                tab = first if page.name == "app.py" else first.context.browser.new_page(viewport=first.viewport_size)
+                tab = first if page.name == "home.py" else first.context.browser.new_page(viewport=first.viewport_size)
                 r = load_page(tab, url, page)
                 fits = None
-                if page.name == "app.py":  # the table's grid is drawn after the script run
+                if page.name == "home.py":  # the table's grid is drawn after the script run
                     tab.locator('[data-testid="stDataFrame"] .dvn-scroller').wait_for()
                     fits = tab.evaluate(TABLE_FITS_JS)
                 rows.append((page.relative_to(ROOT).as_posix(), r["s"], r["exceptions"]))

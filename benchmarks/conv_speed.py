@@ -33,7 +33,7 @@ not printed). Left out: the every-10-epochs image grid. A TensorDataset of ready
 faster than torchvision's CIFAR-10 (PIL image -> ToTensor -> Normalize per item), so the seed's
 real loop is, if anything, slower than timed here.
 
-Engine side: `ganlib.engine.trainer.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
+Engine side: `benchmarks.harness.EngineLoop` (`prepare`, then `Trainer.run_epochs`) on a benchmark-only dataset
 registered here (ganlib itself is not changed), `TrainConfig(model="dcgan", variant="seed001",
 channels=3, image_size=32, batch_size=32)`, loss nonsaturating (the seed's BCE, on logits),
 same lr and betas. With n_critic 1 the engine's G step reuses the D step's fakes (one generator
@@ -53,18 +53,16 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.harness import EngineLoop, start, timed  # noqa: E402
 from benchmarks.seed_loops import Seed001Loop as SeedLoop  # noqa: E402
-from benchmarks.train_speed import timed  # noqa: E402  (clock read after torch.cuda.synchronize)
 
 BENCH_DATASET = "bench_cifar_shaped"
 LATENT_DIM = 100
@@ -120,40 +118,13 @@ def variant_name(opts: dict) -> str:
         ("" if opts["compile"] == "off" else "+" + opts["compile"])
 
 
-class EngineLoop:
-    def __init__(self, device_name: str, seed: int, runs_dir: str, batch_size: int, variant: str = "fp32"):
-        from ganlib.engine.training import Callbacks, prepare
-        from ganlib.store.config import TrainConfig
+def engine_config(device_name: str, seed: int, batch_size: int, variant: str = "fp32"):
+    from ganlib.store.config import TrainConfig  # after the benchmark dataset is registered
 
-        self.cfg = TrainConfig(dataset=BENCH_DATASET, model="dcgan", variant="seed001", channels=3, image_size=32,
-                               loss="nonsaturating", epochs=1000, batch_size=batch_size, latent_dim=LATENT_DIM,
-                               lr_g=LR, lr_d=LR, beta1=BETA1, beta2=BETA2, seed=seed, device=device_name,
-                               eval_every=0, **speed_options(variant))
-        self.name = variant
-        t0 = time.perf_counter()
-        self.trainer = prepare(self.cfg, runs_dir=runs_dir)  # with compile: compiles (Trainer.try_compile)
-        self.setup_s = time.perf_counter() - t0
-        self.trainer.start_step = 0  # set by Trainer.fit(); train_epoch's progress report reads it
-        self.callbacks = Callbacks()
-        self.device = self.trainer.device
-        self.batch_size = batch_size
-        self.steps_per_epoch = len(self.trainer.data) // batch_size
-        self.images_per_epoch = self.steps_per_epoch * batch_size
-        self.last_row: dict | None = None
-
-    def warmup(self, steps: int) -> None:
-        t, B = self.trainer, self.batch_size
-        t.G.train()
-        t.D.train()
-        for i in range(steps):
-            idx = torch.arange(i * B, (i + 1) * B, device=self.device) % len(t.data)
-            t.rule.train_step(t.data.images[idx], None, i, 0.0)
-
-    def run(self) -> str:
-        row = self.trainer.train_epoch(self.callbacks, time.perf_counter())
-        self.trainer.epoch += 1
-        self.last_row = row
-        return f"epoch {row['epoch']}: d_loss {row['d_loss']:.4f}, g_loss {row['g_loss']:.4f}"
+    return TrainConfig(dataset=BENCH_DATASET, model="dcgan", variant="seed001", channels=3, image_size=32,
+                       loss="nonsaturating", epochs=1000, batch_size=batch_size, latent_dim=LATENT_DIM,
+                       lr_g=LR, lr_d=LR, beta1=BETA1, beta2=BETA2, seed=seed, device=device_name,
+                       eval_every=0, **speed_options(variant))
 
 
 # ---- driver ------------------------------------------------------------------------------
@@ -198,7 +169,7 @@ def build_engines(args, device_name: str, device: torch.device, runs_dir: str, r
     engines = []
     for name in args.variants:
         try:
-            engine = EngineLoop(device_name, args.seed, runs_dir, args.batch_size, name)
+            engine = EngineLoop(engine_config(device_name, args.seed, args.batch_size, name), runs_dir, name)
             warm_s = timed(lambda e=engine: e.warmup(args.warmup_steps), device)[0] if args.warmup_steps else 0.0
         except Exception as e:  # noqa: BLE001 - e.g. out of memory, or bf16 on a GPU without it
             results[name] = {"error": f"{type(e).__name__}: {e}"}
@@ -216,8 +187,7 @@ def build_engines(args, device_name: str, device: torch.device, runs_dir: str, r
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = start(__file__, argv, args)
     B = args.batch_size
     import ganlib.engine.update_rules.common
 

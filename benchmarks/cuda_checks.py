@@ -48,11 +48,11 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
 from benchmarks.digits_data import load_digits  # noqa: E402
+from benchmarks.harness import start  # noqa: E402
 
 OPTIONS: dict[str, dict[str, Any]] = {  # in the order they run: the compiled ones last, the fastest config first
     "fp32": {}, "bf16": {"precision": "bf16"}, "channels_last": {"channels_last": True},
@@ -118,7 +118,7 @@ def draw(path: Path, device: torch.device) -> torch.Tensor:
 def check_plain_checkpoint(path: Path, cfg) -> None:
     """Float32, contiguous tensors under the plain modules' names: the speed options leave no trace."""
     from ganlib.models import build_models
-    from ganlib.store.checkpoints import load_checkpoint
+    from ganlib.store.checkpoint_format import load_checkpoint
 
     ck = load_checkpoint(path)
     G, D = build_models(cfg)
@@ -299,8 +299,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, desc = pick_device(args.device, args.threads)
+    command, device, desc = start(__file__, argv, args)
     import ganlib.engine.update_rules.common as common  # after parse_args: --help needs no torch setup
 
     common.COMPILE_BACKEND = args.compile_backend

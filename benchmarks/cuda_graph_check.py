@@ -45,11 +45,11 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
 from benchmarks.cuda_checks import register_data  # noqa: E402
+from benchmarks.harness import start as start_script  # noqa: E402
 
 LOSS_REL = 2e-2  # the per-step losses of the two trainers, relative (compiled kernels add in another order)
 OF_MOVEMENT = 0.1  # weights, buffers and EMA: graphs vs eager at most this share of how far eager's moved
@@ -147,8 +147,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, desc = pick_device(args.device, args.threads)
+    command, device, desc = start_script(__file__, argv, args)
     from torch._dynamo.utils import counters
 
     import ganlib.engine.update_rules.common as common  # after parse_args: --help needs no engine

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
+from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E402
 from benchmarks.recipe_search import add_search_args, candidate_names, run_to_bar, to_bar  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 

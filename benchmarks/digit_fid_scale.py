@@ -26,17 +26,17 @@ from typing import Any, Optional
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.harness import command_line, pick_device  # noqa: E402
 from ganlib.core.numbers import finite_or_none  # noqa: E402
 from ganlib.data import load_dataset  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
+from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
 from ganlib.metrics.extractor_digits import make_digit_classifier  # noqa: E402
 from ganlib.metrics.frechet import fid_from_features  # noqa: E402
 from ganlib.metrics.kid import kid  # noqa: E402
-from ganlib.metrics.pipeline import evaluate_generator  # noqa: E402
 from ganlib.metrics.train_digit_classifier import load_digits, split_indices  # noqa: E402
 from ganlib.models import MODELS, build_models  # noqa: E402
 from ganlib.models.handle import GeneratorHandle  # noqa: E402

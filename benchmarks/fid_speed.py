@@ -21,7 +21,7 @@ ganlib side: the extractor is built ONCE, `make_inception(device, random_weights
 amp=<device is cuda>)` (the FID Inception: pool3 features, 2048-d; bf16 autocast on CUDA). The
 real statistics are precomputed (ganlib keeps them in a disk cache, so they are not part of an
 evaluation): here they come from an untimed pass over `--n` images of a second generator seed,
-which also serves as ganlib's warm-up. One timed evaluation = `ganlib.metrics.evaluate.
+which also serves as ganlib's warm-up. One timed evaluation = `ganlib.metrics.evaluation.
 generated_features` (an mlp_gan generator, randomly initialised, draws `--n` images on the device
 in chunks of 500, which go straight into the extractor), `RunningStats`, and `frechet_distance`
 against the precomputed real mu/sigma.
@@ -46,7 +46,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 import warnings
@@ -62,10 +61,10 @@ from scipy.linalg import sqrtm
 from torchvision.models import inception_v3
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.harness import median, start, sync, timed  # noqa: E402
 
 LATENT_DIM = 100  # seed 000's latent_dim, and TrainConfig's default
 device = torch.device("cpu")  # seed 000's module-level `device`; set in main()
@@ -116,27 +115,10 @@ def seed_fid_from_moments(mu_real, sigma_real, mu_fake, sigma_fake) -> float:
 
 
 # ---- timing helpers ------------------------------------------------------------------------------
-def sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-
-
 def _mark(marks: Optional[list]) -> None:
     if marks is not None:
         sync(device)
         marks.append(time.perf_counter())
-
-
-def timed(fn: Callable[[], Any], dev: torch.device) -> tuple[float, Any]:
-    sync(dev)
-    t0 = time.perf_counter()
-    out = fn()
-    sync(dev)
-    return time.perf_counter() - t0, out
-
-
-def median(xs: list[float]) -> float:
-    return statistics.median(xs)
 
 
 # ---- the sides -----------------------------------------------------------------------------------
@@ -173,7 +155,7 @@ class GanlibFID:
         self.real_sigma: Optional[torch.Tensor] = None
 
     def stats(self, seed: int, marks: Optional[list] = None):
-        from ganlib.metrics.evaluate import generated_features
+        from ganlib.metrics.evaluation import generated_features
         from ganlib.metrics.feature_stats import RunningStats
         from ganlib.models.handle import GeneratorHandle
 
@@ -238,8 +220,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     global device
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = start(__file__, argv, args)
     dev = device
     versions = (f"torch {torch.__version__}, torchvision {torchvision.__version__}, numpy {np.__version__}, "
                 f"scipy {scipy.__version__}, python {platform.python_version()}")

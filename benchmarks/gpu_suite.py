@@ -43,11 +43,11 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import write_perf  # noqa: E402
 from benchmarks.gpu_suite_report import SECTION, perf_body, write_report  # noqa: E402
+from benchmarks.harness import write_perf  # noqa: E402
 
 DIGITS = ROOT / "benchmarks" / "data" / "digits.npz"
 DEADLINE_S = {"gpu": 470.0, "rehearse": 540.0}  # the rehearsal: 2 CPU cores, often shared

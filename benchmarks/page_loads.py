@@ -3,10 +3,11 @@ AppTest in a fresh process per page (so no page profits from another's imports o
 against a runs folder with two tiny finished runs. Writes "## Page first loads" in docs/PERF.md.
 
     python benchmarks/page_loads.py                 # every page
-    python benchmarks/page_loads.py --pages 6 9     # the pages whose file name starts so
+    python benchmarks/page_loads.py --pages playground compare_runs   # these pages (file names)
 
-The figure is the wall time of `AppTest.run()` for the page's first script run (imports
-included), the median of --repeats fresh processes.
+The figure is the wall time of `AppTest.run()` for the page's first script run, opened through
+app.py's navigation as the sidebar opens it (imports included), the median of --repeats fresh
+processes. The pages are the navigation's list (`ganlib.ui.navigation.PAGES`).
 """
 from __future__ import annotations
 
@@ -22,16 +23,19 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
-from common import command_line, write_perf  # noqa: E402
+from benchmarks.harness import command_line, write_perf  # noqa: E402
 
 SECTION = "## Page first loads"
 ONE_PAGE = """
 import json, sys, time
 from streamlit.testing.v1 import AppTest
 t0 = time.perf_counter()
-at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at = AppTest.from_file("app.py", default_timeout=120)
+if sys.argv[1] != "app_pages/home.py":
+    at.switch_page(sys.argv[1])
 at.run()
 print(json.dumps({"s": time.perf_counter() - t0, "exceptions": [str(e.value)[:200] for e in at.exception]}))
 """
@@ -45,11 +49,12 @@ for model in ("mlp_gan", "cgan"):
 """
 
 
-def pages(prefixes: Sequence[str]) -> list[Path]:
-    found = [ROOT / "app.py"] + sorted((ROOT / "pages").glob("*.py"), key=lambda p: int(p.name.split("_")[0]))
-    if prefixes:
-        found = [p for p in found if any(p.name.startswith(f"{x}_") or p.name == x for x in prefixes)]
-    return found
+def pages(names: Sequence[str]) -> list[Path]:
+    """The navigation's pages, Home first, or those whose file stems are `names`."""
+    from ganlib.ui.navigation import PAGES  # streamlit: only when the pages are listed
+
+    found = [ROOT / spec.path for spec in PAGES]
+    return [p for p in found if not names or p.stem in names]
 
 
 def load_time(page: Path, env: dict) -> dict:
@@ -60,7 +65,7 @@ def load_time(page: Path, env: dict) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pages", nargs="*", default=[], help="page number prefixes (default: all, Home included)")
+    p.add_argument("--pages", nargs="*", default=[], help="page file stems (default: all, Home included)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--load", default="", help="how busy the machine was, for the table's note")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "PERF.md")

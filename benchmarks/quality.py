@@ -16,9 +16,9 @@ Adam 2e-4 with betas (0.5, 0.999), seed 0):
     cdcgan         conditional DCGAN with a projection discriminator
     vae            seed 000's MLP VAE (latent_dim 20)
 
-Budget: each run calls `ganlib.engine.trainer.train` with a very large epoch count and
-`Callbacks(should_stop=...)` that says stop once `--budget-s` seconds have passed since the run
-started (`on_start`: data loaded, models built). The step in flight is abandoned and the engine
+Budget: each run is `benchmarks.harness.train_for`: `ganlib.engine.training.train` with a very
+large epoch count and the config's own `time_budget` of `--budget-s` seconds, counted from the
+start of training (data loaded, models built). The step in flight is abandoned and the engine
 writes its snapshot of the last finished epoch as the checkpoint, so the model evaluated is the
 one after the last whole epoch inside the budget. Live evaluation is off (eval_every 0), the
 fixed-noise grid is drawn every 100 epochs and a checkpoint every 1,000 and at the stop (the
@@ -27,7 +27,7 @@ largest sample_every and checkpoint_every a config takes): a checkpoint per epoc
 be charged to the budget.
 
 Evaluation: `ganlib.store.checkpoints.load_handle` of the run's latest checkpoint, then
-`ganlib.metrics.evaluate.evaluate` with the digit extractor on N = `--samples` (5,000) generated
+`ganlib.metrics.evaluation.score_images` with the digit extractor on N = `--samples` (5,000) generated
 samples against the first N real digits (all of mnist5k by default) as the reference: FID, classes
 covered, class KL, precision, recall and, for conditional models, label accuracy (the share of
 samples the digit classifier puts in the class they were asked for).
@@ -55,12 +55,11 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
-from benchmarks.digits_data import export_digits, load_digits  # noqa: E402
-from benchmarks.train_speed import sync  # noqa: E402
+from benchmarks.digits_data import load_digits  # noqa: E402
+from benchmarks.harness import check_data_arg, start, train_for, write_perf  # noqa: E402
 
 ENTRIES: dict[str, dict[str, Any]] = {
     "mlp_gan": {"model": "mlp_gan"},
@@ -110,29 +109,11 @@ def entry_config(name: str, dataset: str, args: argparse.Namespace, device_name:
                           "checkpoint_every": FEW_CHECKPOINTS, "sample_every": FEW_GRIDS, **ENTRIES[name]})
 
 
-def train_for(cfg, budget_s: float, runs_dir: str, device: torch.device) -> dict[str, Any]:
-    """Train until the wall-clock budget is spent; the engine keeps the last finished epoch."""
-    from ganlib.engine.training import Callbacks, train
-
-    clock: dict[str, float] = {}
-    cb = Callbacks(on_start=lambda run: clock.setdefault("t0", time.perf_counter()),
-                   should_stop=lambda: time.perf_counter() - clock["t0"] >= budget_s)
-    result = train(cfg, runs_dir=runs_dir, callbacks=cb)
-    sync(device)
-    wall = time.perf_counter() - clock["t0"]
-    train_s = sum(r["epoch_time_s"] for r in result.rows)
-    images = sum(r["images_per_sec"] * r["epoch_time_s"] for r in result.rows)
-    return {"run": str(result.run.path), "state": result.state, "error": result.error, "epochs": result.epoch,
-            "wall_s": wall, "train_s": train_s, "images_trained": round(images),
-            "images_per_s": images / train_s if train_s else float("nan"),
-            "checkpoint": str(result.run.latest_checkpoint() or "")}
-
-
 def evaluate_checkpoint(path: str, ref, ext, n: int, device: torch.device) -> dict[str, Any]:
-    from ganlib.metrics.evaluate import evaluate
+    from ganlib.metrics.evaluation import score_images
     from ganlib.store.checkpoints import load_handle
 
-    res = evaluate(load_handle(path, device), ref, ext, n=n, device=device)
+    res = score_images(load_handle(path, device), ref, ext, n=n, device=device)
     return {**res.row, "warnings": res.warnings}
 
 
@@ -216,8 +197,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [m for m in a.models if m not in ENTRIES]
     if unknown or not a.models:
         p.error(f"unknown entry {unknown[0] if unknown else '(none)'}; choose from {', '.join(ENTRIES)}")
-    if not ((a.data == ["mnist5k"]) or (a.data[0] == "npz" and len(a.data) == 2)):
-        p.error("--data takes `mnist5k` or `npz PATH`")
+    check_data_arg(p, a.data, "mnist5k")
     if a.budget_s <= 0 or a.samples < 2 or a.batch_size < 1 or a.threads < 0 or a.max_images < 0:
         p.error("need --budget-s > 0, --samples >= 2, --batch-size >= 1, --threads >= 0, --max-images >= 0")
     return a
@@ -225,16 +205,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    if args.export_digits:
-        export_digits(args.export_digits)
+    started = start(__file__, argv, args)
+    if started is None:  # --export-digits: written, nothing to measure
         return 0
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = started
     device_name = device.type
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     from ganlib.data import load_dataset
-    from ganlib.metrics.pipeline import get_extractor
+    from ganlib.metrics.evaluation import get_extractor
     from ganlib.metrics.reference import dataset_key, real_reference
     from ganlib.store.config import TrainConfig
 
@@ -258,7 +237,7 @@ def main(argv=None) -> int:
         runs_dir = args.runs_dir or tmp
         for name in args.models:
             cfg = entry_config(name, dataset, args, device_name)
-            r: dict[str, Any] = {"overrides": ENTRIES[name], **train_for(cfg, args.budget_s, runs_dir, device)}
+            r: dict[str, Any] = {"overrides": ENTRIES[name], **train_for(cfg, args.budget_s, runs_dir, device)[1]}
             if r["checkpoint"]:
                 r.update(evaluate_checkpoint(r["checkpoint"], ref, ext, n, device))
             else:
@@ -285,7 +264,7 @@ def main(argv=None) -> int:
     if args.write_perf:
         body = "\n".join([
             f"Each entry trains on {trained_on} for a wall-clock budget of {args.budget_s:g} s "
-            f"(`ganlib.engine.trainer.train`, stopped by `should_stop`; the last finished epoch is kept), then its "
+            f"(`ganlib.engine.training.train` with `time_budget`; the last finished epoch is kept), then its "
             f"generator is evaluated once with the digit extractor on N = {n:,} samples against {n:,} real digits. "
             f"Targets: cgan and cdcgan samples are classified as their requested label at least "
             f"{LABEL_ACC_TARGET:.0%} of the time; dcgan and dcgan_wgan_gp reach a lower FID than mlp_gan in "

@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
+from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E402
 from benchmarks.time_to_digits import Judge  # noqa: E402
 from ganlib.engine.callbacks import Callbacks  # noqa: E402
 from ganlib.engine.training import prepare  # noqa: E402

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
+from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E402
 from ganlib.models import MODELS, build_models, latent_size  # noqa: E402
 from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402

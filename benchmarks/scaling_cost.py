@@ -19,9 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
+    sys.path.insert(0, str(ROOT))
 
 from ganlib.models import build_models  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
@@ -34,7 +34,7 @@ def one(procs: int, args: argparse.Namespace, root: Path) -> dict[str, float]:
            "--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--eval-every", "0",
            "--cpu-threads", "1", "--no-progress", "--runs-dir", str(runs)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     run = next(runs.iterdir())
     with open(run / "metrics.csv") as f:
         rows = list(csv.DictReader(f))

@@ -27,19 +27,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
+from benchmarks.harness import command_line, pick_device, train_for  # noqa: E402
 from ganlib.data import cached_run_data, data_fields  # noqa: E402
-from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore.style import path_length  # noqa: E402
-from ganlib.metrics.pipeline import evaluate_generator  # noqa: E402
+from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
 from ganlib.store.checkpoints import load_handle  # noqa: E402
 from ganlib.store.presets import apply_preset  # noqa: E402
 
@@ -56,9 +54,8 @@ def arm_config(arm: str, seed: int, args):
 
 def measure(arm: str, seed: int, args, runs_dir: Path) -> dict[str, Any]:
     cfg = arm_config(arm, seed, args)
-    t0 = time.perf_counter()
-    res = train(cfg, runs_dir=runs_dir)
-    wall = time.perf_counter() - t0
+    res, info = train_for(cfg, args.budget_s, runs_dir)
+    wall = info["wall_s"]
     if res.state != "completed" or not res.rows:  # "failed": no result to evaluate
         return {"arm": arm, "seed": seed, "state": "no epoch" if res.state == "completed" else res.state,
                 "error": res.error or "no epoch finished inside the budget"}

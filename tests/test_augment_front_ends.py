@@ -6,21 +6,18 @@ import contextlib
 import io
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
 from ganlib.cli import main  # noqa: E402
 from ganlib.engine.training import train  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
+from tests.helpers import page as page_at  # noqa: E402
+from tests.helpers import run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 TINY_EXPERIMENT = ["--real-per-class", "5,10", "--generated-per-class", "20", "--seeds", "2", "--steps", "20",
@@ -82,10 +79,7 @@ def test_cli_names_the_bad_setting(runs):
 # ---- the page ---------------------------------------------------------------------------------
 def page(root: Path, monkeypatch) -> AppTest:
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(root))
-    at = AppTest.from_file(str(REPO / "pages/13_Augment.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run(page_at("app_pages/augment.py"))
 
 
 def test_page_refuses_a_run_that_saw_the_heldout_images(runs, monkeypatch):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ def test_quality_runs_and_writes_json_and_perf_section(tmp_path, restore_threads
     assert res["eval_n"] == 256 and res["device"] == "cpu" and "benchmarks/quality.py" in res["command"]
     r = res["results"]["cgan"]
     assert r["epochs"] >= 1, "no epoch of 2 steps finished in 1 s"
-    assert r["state"] == "stopped" and r["wall_s"] >= 1 and r["images_per_s"] > 0
+    assert r["state"] == "completed" and r["wall_s"] >= 1  # the engine's time_budget ends it and r["images_per_s"] > 0
     assert math.isfinite(r["fid"]) and 0 <= r["classes_covered"] <= 10 and 0 <= r["label_acc"] <= 1
     assert r["passed"] == (r["label_acc"] >= 0.9)
     text = perf.read_text()

@@ -1,7 +1,9 @@
 """The dashboard's main path in a real browser: `streamlit run app.py`, then Chromium (driven by
 Playwright's sync API) sets a tiny config on the Train page through the real widgets, starts
 the run and waits for the live charts, the sample grid and the completion message, then clicks
-a point of the loss curve and sees that epoch's grid beside its nearest training images.
+a point of the loss curve and sees that epoch's grid beside its nearest training images; then
+clicks through every page of the sidebar, section by section, and opens the old addresses of
+the merged pages.
 
 Chromium is Debian's /usr/bin/chromium (`apt-get install chromium`; `.ci/run` installs it;
 $GANLIB_CHROMIUM names another binary): Playwright's own browser download is not used. The
@@ -23,6 +25,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from ganlib.ui.navigation import PAGES
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("GANLIB_CHROMIUM", "/usr/bin/chromium")
@@ -187,10 +191,13 @@ def drive_train_page(page, server, tmp_path) -> None:
         start = page.get_by_role("button", name="Start training")
         expect(start).to_be_visible(timeout=60_000)
         _log(t0, "Train page drawn")
-        # The sidebar is the app's own page list.
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        for label in ("Home", "Train", "Samples", "Generate", "Latent walk"):
-            expect(sidebar.get_by_text(label, exact=True)).to_be_visible()
+        # The sidebar is the navigation's one list, in its sections.
+        sidebar = page.locator('[data-testid="stSidebarNav"]')
+        for spec in PAGES:
+            expect(sidebar.get_by_role("link", name=spec.title, exact=True)).to_be_visible()
+        for section in {spec.section for spec in PAGES if spec.section}:
+            expect(sidebar.locator("header", has_text=section).first).to_be_visible()
+        expect(page.get_by_text("Page not found")).to_have_count(0)  # a direct address opens its page
 
         # At 1400 px no value is cut and no label breaks mid-word, for the defaults and for the
         # preset with the longest values; picking a preset fills the form, "recommended" restores it.
@@ -278,6 +285,28 @@ def drive_train_page(page, server, tmp_path) -> None:
         _idle(page)
         scroll, client = page.evaluate(TABLE_WIDTH_JS)
         assert scroll <= client + 1, f"Home's runs table needs {scroll} px, has {client}"
+
+        # Every page, clicked in the sidebar section by section: its title, no exception.
+        for spec in PAGES[1:]:
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=spec.title, exact=True).click()
+            expect(page.locator("h1", has_text=spec.title)).to_be_visible(timeout=60_000)
+            _idle(page, 60_000)
+            assert page.url.rstrip("/").endswith("/" + spec.url_path), (spec.title, page.url)
+            expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        _log(t0, "every page of the sidebar opened")
+
+        # The old addresses of merged pages open their new homes, on the tab that holds them.
+        for old, title, tab, shown in (("Timelapse", "Samples", "Timelapse", "Download GIF"),
+                                       ("Latent_walk", "Latent explorer", "Interpolate", "Start seed"),
+                                       ("Translate", "Generate", None, "Download PNG")):
+            page.goto(f"{server['url']}/{old}")
+            expect(page.locator("h1", has_text=title)).to_be_visible(timeout=60_000)
+            _idle(page, 60_000)
+            if tab:
+                expect(page.get_by_role("tab", name=tab, exact=True)).to_have_attribute("aria-selected", "true")
+            expect(page.get_by_text(shown, exact=True).first).to_be_visible(timeout=60_000)
+            expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        _log(t0, "old addresses opened their new homes")
 
         # What the server wrote, where it was told to.
         (run_dir,) = [p for p in server["runs_dir"].iterdir() if p.is_dir()]

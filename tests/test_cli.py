@@ -196,6 +196,24 @@ def test_bad_config_values(args, field, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+def test_only_our_own_errors_are_user_errors(tmp_path, capsys, monkeypatch):
+    """A ValueError from deep inside a library is a bug: it keeps its traceback instead of
+    passing as a quiet one-line "user error" (exit 2); a run or name that is not there is ours."""
+    import ganlib.cli.runs
+
+    assert main(["sample", "no-such-run", "--out", str(tmp_path / "x.png"), "--runs-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: no run at no-such-run")
+    assert main(["fid", str(tmp_path / "missing"), str(tmp_path / "also-missing")]) == 2  # NotFound: ours
+    assert "no such folder or file" in capsys.readouterr().err
+
+    def bug(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")  # what numpy would raise
+
+    monkeypatch.setattr(ganlib.cli.runs, "list_runs", bug)
+    with pytest.raises(ValueError, match="broadcast"):
+        main(["runs", "--runs-dir", str(tmp_path)])
+
+
 def test_negative_lr_message(tmp_path, capsys):
     assert main(["train", "--lr-g", "-1", "--runs-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: lr_g: learning rate must be a positive number, got -1")

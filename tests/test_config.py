@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ganlib.store.config import ConfigError, TrainConfig
-from ganlib.store.config_context import check_against_data
+from ganlib.store.config_rules import check_against_data
 
 
 def test_defaults_are_the_measured_recipe_and_the_seeds_are_presets():
@@ -76,7 +76,7 @@ def test_data_dependent_checks():
 
 
 def test_relevant_fields_follow_the_choices():
-    from ganlib.store.config_context import relevant_fields
+    from ganlib.store.config import relevant_fields
 
     wgan = relevant_fields({"model": "dcgan", "loss": "wgan"})
     assert {"clip_value", "n_critic", "d_norm", "patch_gan", "variant"} <= wgan

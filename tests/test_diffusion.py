@@ -17,8 +17,7 @@ from ganlib.metrics.health import verdict
 from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.diffusion import FlowMatching, euler_sample, evaluations_per_image
 from ganlib.store.checkpoints import load_checkpoint, load_handle
-from ganlib.store.config import TrainConfig
-from ganlib.store.config_context import relevant_fields
+from ganlib.store.config import TrainConfig, relevant_fields
 from ganlib.store.presets import apply_preset
 from ganlib.store.run_folder import Run
 

@@ -12,7 +12,6 @@ import urllib.error
 
 import numpy as np
 import pytest
-import scipy.linalg
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -36,6 +35,7 @@ from ganlib.metrics.extractor_inception import (
 from ganlib.metrics.train_digit_classifier import indices_digest, load_digits, split_indices
 from ganlib.models import build_models
 from ganlib.store.config import TrainConfig
+from tests.helpers import reference_fid_of
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -85,11 +85,6 @@ def test_digit_weights_reach_99_percent_on_the_held_out_split(digits_ext):
     assert abs(acc - meta["test_accuracy"]) < 0.002  # what the json claims is what it does
 
 
-def scipy_fid(f1: np.ndarray, f2: np.ndarray) -> float:
-    """pytorch-fid's calculate_frechet_distance on numpy moments (sqrtm of the product)."""
-    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
-    diff = f1.mean(0) - f2.mean(0)
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2).real))
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +105,7 @@ def test_digit_features_are_standardised_on_the_training_digits(split_features):
 @pytest.mark.slow
 def test_digit_fid_scale_held_out_real_near_zero_untrained_generator_in_the_hundreds(digits_ext, split_features):
     f_train, f_test = split_features
-    heldout = scipy_fid(f_train, f_test)
+    heldout = reference_fid_of(f_train, f_test)
     meta = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())
     assert heldout == pytest.approx(meta["features"]["heldout_fid"], rel=1e-3)  # as the json says
     assert 0 <= heldout < 1  # 1,000 held-out real digits against the 4,000 training digits
@@ -120,7 +115,7 @@ def test_digit_fid_scale_held_out_real_near_zero_untrained_generator_in_the_hund
         G, _ = build_models(cfg, 10)
         with torch.no_grad():
             x = G.eval()(torch.randn(1000, cfg.latent_dim), torch.arange(1000) % 10)
-        fid = scipy_fid(f_train, digits_ext.features(x).double().numpy())
+        fid = reference_fid_of(f_train, digits_ext.features(x).double().numpy())
         assert 100 < fid < 1000, (model, fid)  # was 15,000 to 25,000 on the raw post-ReLU features
 
 

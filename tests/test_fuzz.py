@@ -3,7 +3,7 @@ config parser, the image reader and the run-folder CSV/JSON readers. Each assert
 refusal or a valid result, never another exception".
 
 In CI each property runs GANLIB_FUZZ_EXAMPLES examples (default 25), derandomized, so the
-suite stays fast and repeatable; `benchmarks/fuzz_campaign.py` runs the same properties with
+suite stays fast and repeatable; `reliability/fuzz_campaign.py` runs the same properties with
 thousands of random examples and writes what it found to docs/RELIABILITY.md.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ganlib.interchange.importing import import_file
 from ganlib.store.config import ConfigError, TrainConfig, field_specs
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
+from tests.helpers import rezip
 
 EXAMPLES = int(os.environ.get("GANLIB_FUZZ_EXAMPLES", "25"))
 CAMPAIGN = "GANLIB_FUZZ_EXAMPLES" in os.environ
@@ -57,14 +58,6 @@ def run_zip(tmp_path_factory):
     data = export.export_zip(train(cfg, runs_dir=root).run)
     zf = zipfile.ZipFile(io.BytesIO(data))
     return data, {n: zf.read(n) for n in zf.namelist()}
-
-
-def rezip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    return buf.getvalue()
 
 
 def imports_or_refuses(data: bytes, name: str = "x.zip") -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +154,7 @@ def test_suite_scripts_import_without_streamlit_plotly_or_mlxtend():
             "for m in ('cuda_checks', 'cuda_graph_check', 'gpu_suite', 'gpu_suite_report', 'train_speed', "
             "'conv_speed', 'fid_speed', 'quality', 'time_to_digits'):\n"
             "    importlib.import_module('benchmarks.' + m)\n"
-            "import ganlib.engine.training, ganlib.metrics.pipeline, ganlib.store.checkpoints\n"
+            "import ganlib.engine.training, ganlib.metrics.evaluation, ganlib.store.checkpoints\n"
             "from benchmarks.cuda_checks import parse_args; parse_args([])\n")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -3,31 +3,23 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore import human_eval as he  # noqa: E402
-from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
+from tests.helpers import page  # noqa: E402
+from tests.helpers import run as _run  # noqa: E402
 
-PAGE = "pages/8_Real_or_fake.py"
+PAGE = "app_pages/real_or_fake.py"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    run = train(TrainConfig(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0, model="mlp_gan",
-                            loss="nonsaturating", lr_g=2e-4, lr_d=2e-4), runs_dir=root).run
-    return root, run
+@pytest.fixture
+def trained(runs_copy):
+    """This module's copy of the session's tiny runs; the mlp_gan run is judged."""
+    return runs_copy.root, runs_copy.mlp
 
 
 # ---- statistics ------------------------------------------------------------------------------
@@ -98,7 +90,7 @@ def test_batch_is_half_real_half_fake_upscaled_and_repeatable(trained):
     assert kinds not in (["real"] * 5 + ["fake"] * 5, ["fake"] * 5 + ["real"] * 5), kinds
     im = Image.open(io.BytesIO(batch.items[0].png))
     assert im.size == (252, 252) and im.mode == "L"  # 28 px * 9, nearest neighbour
-    assert batch.checkpoint == "epoch_0001.pt" and batch.epoch == 1
+    assert batch.checkpoint == "epoch_0002.pt" and batch.epoch == 2
     again = he.make_batch(run, n=10, seed=7)
     assert [i.png for i in again.items] == [i.png for i in batch.items] and again.session != batch.session
     assert [i.kind for i in again.items] == kinds  # the same order for the same seed
@@ -122,26 +114,16 @@ def test_real_images_are_the_training_images(trained):
 
 # ---- page --------------------------------------------------------------------------------------
 def _page() -> AppTest:
-    return AppTest.from_file(str(REPO / PAGE), default_timeout=60)
-
-
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def test_page_without_runs_points_to_train(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    at = _run(_page())
-    assert any("Train" in i.value for i in at.info) and not at.image
+    return page(PAGE)
 
 
 def test_page_round_records_answers_and_reports_error_rate(trained, monkeypatch):
     root, run = trained
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(root))
     run.human_eval_file.unlink(missing_ok=True)
-    at = _run(_page())
+    at = _page()
+    at.session_state["rof_run"] = run.name
+    _run(at)
     assert not at.image and any("Start a round" in i.value for i in at.info)
     at.number_input(key="rof_n").set_value(10)
     _run(at)
@@ -161,5 +143,5 @@ def test_page_round_records_answers_and_reports_error_rate(trained, monkeypatch)
     assert any("Round done" in s.value and f"{er.errors}/10" in s.value for s in at.success)
     assert not at.image  # the round is over
     table = at.dataframe[0].value
-    assert list(table["group"]) == ["epoch_0001.pt"] and table["answers"][0] == 10
+    assert list(table["group"]) == ["epoch_0002.pt"] and table["answers"][0] == 10
     assert table["error_rate"][0] == pytest.approx(er.rate)

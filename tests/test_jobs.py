@@ -2,7 +2,8 @@ import time
 
 import pytest
 
-from ganlib.engine.jobs import JobBusy, JobManager
+from ganlib.engine.jobs import JobManager
+from ganlib.engine.tasks import TaskBusy, TaskRunner
 
 
 def _wait_for(pred, timeout=60.0):
@@ -28,7 +29,7 @@ def test_job_runs_in_background_and_completes(tiny_cfg, tmp_path):
 def test_one_job_at_a_time_pause_and_stop(tiny_cfg, tmp_path):
     jm = JobManager(tmp_path)
     jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))
-    with pytest.raises(JobBusy):
+    with pytest.raises(TaskBusy):
         jm.start(tiny_cfg())
     assert _wait_for(lambda: jm.snapshot(jid)["step"] > 0)
     jm.pause(jid)
@@ -62,3 +63,44 @@ def test_bad_setup_becomes_a_failed_job_with_message(tiny_cfg, tmp_path):
     jid = jm.start(tiny_cfg(dataset="folder", data_path=str(tmp_path / "nope")))
     snap = jm.wait(jid, timeout=60)
     assert snap["state"] == "failed" and "not a folder" in snap["error"] and snap["run"] is None
+
+
+def test_one_admission_rule_for_every_kind_of_task(tiny_cfg, tmp_path):
+    """A training job, an augmentation experiment and the playground share one runner: while
+    one holds the slot the others are refused with its name; its end frees the slot."""
+    from ganlib.explore.augment_jobs import AugmentRunner
+    from ganlib.explore.augmentation import AugmentSettings
+    from ganlib.explore.playground import PlaygroundRunner
+    from ganlib.store.run_folder import Run
+
+    tasks = TaskRunner(slots=1)
+    jm = JobManager(tmp_path, runner=tasks)
+    jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))
+    try:
+        with pytest.raises(TaskBusy, match=f"Training job {jid}"):
+            PlaygroundRunner(tasks=tasks).play()
+        with pytest.raises(TaskBusy, match="One task runs at a time"):
+            AugmentRunner(tasks).start(Run(tmp_path / "any"), AugmentSettings())
+        assert tasks.refusal("augmentation") and [t["kind"] for t in tasks.active()] == ["training"]
+    finally:
+        jm.stop(jid)
+        jm.wait(jid, timeout=60)
+    assert _wait_for(lambda: tasks.refusal("playground") is None)
+    pg = PlaygroundRunner(tasks=tasks, speed=2, tick_s=0.01)
+    try:
+        pg.play()
+        assert tasks.refusal("training")  # the playground holds the slot while it plays...
+        pg.pause()
+        assert _wait_for(lambda: tasks.refusal("training") is None)  # ...and frees it on a pause
+    finally:
+        pg.close()
+    two = TaskRunner(slots=2)  # more slots (a GPU machine): two tasks run side by side
+    a = two.submit("training", "a", lambda stop: stop.wait(5))
+    two.submit("augmentation", "b", lambda stop: stop.wait(5))
+    with pytest.raises(TaskBusy, match="a; b are running. 2 tasks run"):
+        two.submit("playground", "c", lambda stop: None)
+    for t in two.active():
+        two.stop(t["id"])
+    two.wait(a.id, timeout=5)
+    with pytest.raises(ValueError, match="unknown task kind"):
+        two.refusal("render")

@@ -1,12 +1,9 @@
-"""Latent explorer and Compare runs: the math on generators whose answer is known, then both
-pages through AppTest on tiny real runs (one epoch on 256 digits, on the CPU)."""
+"""The Latent explorer's library: the math on generators whose answer is known, then its helpers
+on tiny real runs (the page is tested in test_page_latent_explorer.py)."""
 from __future__ import annotations
 
 import json
 import math
-import sys
-from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,20 +11,14 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from ganlib.engine.training import train  # noqa: E402
 from ganlib.explore import latent as lx  # noqa: E402
-from ganlib.explore import run_comparison as compare  # noqa: E402
 from ganlib.models.handle import GeneratorHandle  # noqa: E402
 from ganlib.models.mlp_gan import MLPGenerator  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 from ganlib.store.run_folder import Run  # noqa: E402
+from tests.helpers import run  # noqa: E402
 
 TINY = dict(max_images=256, batch_size=64, epochs=1, device="cpu", eval_every=0)
-NEW_PAGES = ["pages/7_Latent_explorer.py", "pages/9_Compare_runs.py"]
 
 
 # ---- synthetic generators ----------------------------------------------------------------
@@ -182,21 +173,10 @@ def test_favourites_round_trip(tmp_path):
 
 
 # ---- tiny real runs ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    mlp = train(TrainConfig(model="mlp_gan", **TINY), runs_dir=root).run
-    cgan = train(TrainConfig(model="cgan", lr_g=3e-4, **TINY), runs_dir=root).run
-    fresh = root / "00002-mlp_gan-mnist5k"
-    fresh.mkdir()
-    (fresh / "config.json").write_text((mlp.path / "config.json").read_text())
-    return SimpleNamespace(root=root, mlp=mlp, cgan=cgan, fresh=fresh.name)
-
-
 @pytest.fixture
-def runs(trained, monkeypatch):
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(trained.root))
-    return trained
+def trained(runs_copy):
+    """This module's copy of the session's tiny runs (conftest.image_runs)."""
+    return runs_copy
 
 
 def test_truncation_curve_is_measured_once_and_cached(trained, monkeypatch):
@@ -206,25 +186,24 @@ def test_truncation_curve_is_measured_once_and_cached(trained, monkeypatch):
     assert all(0 <= p <= 1 for p in curve.column("precision") + curve.column("recall"))
     path = lx.curve_path(run, method="scale", n=64)
     assert path.is_file() and path.parent == run.path / "explorer"
-    # psi = 1 is the untruncated generator: the same FID as evaluate() on G itself
+    # psi = 1 is the untruncated generator: the same FID as score_images() on G itself
     from ganlib.data import cached_run_data
     from ganlib.explore.sampling import get_generator
-    from ganlib.metrics.evaluate import evaluate
-    from ganlib.metrics.pipeline import get_extractor
+    from ganlib.metrics.evaluation import get_extractor, score_images
     from ganlib.metrics.reference import real_reference
 
     h = get_generator(run)
     data = cached_run_data(run.config())
     ext = get_extractor("digits")
     ref = real_reference(data.images, data.labels, ext, 64)
-    plain = evaluate(h, ref, ext, n=64, n_boot=2, kid_subsets=5)
+    plain = score_images(h, ref, ext, n=64, n_boot=2, kid_subsets=5)
     assert curve.column("fid")[1] == pytest.approx(plain.row["fid"], rel=1e-5)
     assert not h.G.training
 
     def boom(*a, **k):
         raise AssertionError("recomputed a cached curve")
 
-    monkeypatch.setattr("ganlib.metrics.pipeline.evaluate", boom)
+    monkeypatch.setattr("ganlib.metrics.evaluation.score_images", boom)
     again = lx.truncation_curve(run, method="scale", values=[0.5, 1.0], n=64)
     assert again.rows == curve.rows
     assert lx.load_truncation_curve(run, method="scale", n=64).rows == curve.rows
@@ -244,175 +223,6 @@ def test_run_helpers_on_a_conditional_run(trained):
         lx.class_morph(trained.mlp, z, 0, 1)
 
 
-# ---- pages ---------------------------------------------------------------------------------
-def page(path: str) -> AppTest:
-    return AppTest.from_file(str(REPO / path), default_timeout=120)
-
-
-def run_page(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def captions(at: AppTest) -> list[str]:
-    return [im.caption for el in at.image for im in el.proto.imgs]
-
-
-
-
-def test_explorer_edits_the_latent_and_pins_a_favourite(runs):
-    at = page(NEW_PAGES[0])
-    at.session_state["lx_run"] = runs.mlp.name
-    at.session_state["lx_k"] = 4
-    run_page(at)
-    assert captions(at)[0] == "seed 0"
-    first = at.image[0].value
-    assert len(at.image) == 1 + 4  # the latent and one strip per direction
-    at.slider(key="lx_dir_0").set_value(2.0)
-    run_page(at)
-    assert captions(at)[0] == "seed 0 + PC1 +2.0" and at.image[0].value != first
-    at.slider(key="lx_psi").set_value(0.5)
-    run_page(at)
-    assert captions(at)[0] == "seed 0 + PC1 +2.0, ψ 0.5"
-    at.radio(key="lx_trunc_method").set_value("resample")
-    run_page(at)
-    assert captions(at)[0] == "seed 0 + PC1 +2.0"  # threshold off
-    at.select_slider(key="lx_threshold").set_value(1.0)
-    run_page(at)
-    assert captions(at)[0] == "seed 0 + PC1 +2.0, threshold 1"
-    at.radio(key="lx_trunc_method").set_value("scale")
-    run_page(at)
-    assert captions(at)[0] == "seed 0 + PC1 +2.0, ψ 0.5"  # each method keeps its value
-    at.text_input(key="lx_pin_name").input("pc1 up")
-    at.button(key="FormSubmitter:lx_pin_form-Pin as favourite").click()
-    run_page(at)
-    assert any("pc1 up" in s.value for s in at.success)
-    (fav,) = lx.load_favourites(runs.mlp)
-    assert fav.name == "pc1 up" and fav.seed is None and len(fav.latent) == 100
-
-    at.button(key="lx_random").click()
-    run_page(at)
-    seed = at.number_input(key="lx_seed").value
-    assert captions(at)[0].startswith(f"seed {seed} + PC1")
-
-    at.session_state["lx_tab"] = "Favourites"
-    run_page(at)
-    assert "pc1 up" in captions(at)
-    at.button(key="lx_fav_load").click()
-    run_page(at)
-    assert captions(at)[0].startswith("favourite 'pc1 up'")  # direction sliders reset to 0
-    assert at.session_state["lx_dir_0"] == 0.0
-    at.button(key="lx_fav_delete").click()
-    run_page(at)
-    assert lx.load_favourites(runs.mlp) == [] and at.info
-
-
-def test_explorer_grid_arithmetic_and_truncation_curve(runs, monkeypatch):
-    monkeypatch.setitem(lx.CURVE_VALUES, "scale", (0.5, 1.0))
-    at = page(NEW_PAGES[0])
-    at.session_state["lx_run"] = runs.mlp.name
-    at.session_state["lx_k"] = 2
-    run_page(at)
-    at.session_state["lx_tab"] = "Corner grid"
-    run_page(at)
-    at.slider(key="lx_grid_n").set_value(3)
-    at.radio(key="lx_grid_mode").set_value("linear")
-    run_page(at)
-    assert "3×3, bilinear" in captions(at)
-
-    at.session_state["lx_tab"] = "Arithmetic"
-    run_page(at)
-    assert [f"#{i}" for i in range(16)] == captions(at)[1:17]
-    at.multiselect(key="lx_ar_a").set_value([0, 1])
-    at.multiselect(key="lx_ar_b").set_value([2])
-    run_page(at)
-    assert captions(at)[-3:] == ["mean(A)", "mean(B)", "= mean(A) − mean(B)"]
-    at.button(key="lx_ar_use").click()
-    run_page(at)
-    assert captions(at)[0] == "arithmetic mean(A) − mean(B)"
-
-    at.session_state["lx_tab"] = "Truncation curve"
-    run_page(at)
-    assert any("Not measured yet" in i.value for i in at.info)
-    at.select_slider(key="lx_curve_n").set_value(500)
-    at.button(key="lx_curve_go").click()
-    run_page(at)
-    assert at.get("plotly_chart") and not at.error
-    run_page(at)  # measured once: the next visit reads the cached curve
-    assert at.get("plotly_chart") and at.button(key="lx_curve_go").label == "Measure again"
-    assert lx.load_truncation_curve(runs.mlp, method="scale", n=500).values == [0.5, 1.0]
-    assert any("N capped" in c.value for c in at.caption)  # 256 images in the data
-
-
-def test_explorer_conditional_class_morph(runs):
-    at = page(NEW_PAGES[0])
-    at.session_state["lx_run"] = runs.cgan.name
-    at.session_state["lx_k"] = 2
-    run_page(at)
-    at.selectbox(key="lx_label").set_value(3)
-    run_page(at)
-    assert captions(at)[0] == "seed 0, class 3"
-    at.session_state["lx_tab"] = "Class morph"
-    run_page(at)
-    at.selectbox(key="lx_morph_b").set_value(8)
-    at.slider(key="lx_morph_rows").set_value(1)
-    run_page(at)
-    assert len(at.image[-1].proto.imgs) == 2  # the current latent and one more seed
-    assert any("from 3 to 8" in c.value for c in at.caption)
-
-
-def test_explorer_unconditional_morph_and_missing_checkpoint(runs):
-    at = page(NEW_PAGES[0])
-    at.session_state["lx_run"] = runs.mlp.name
-    at.session_state["lx_tab"] = "Class morph"
-    at.session_state["lx_k"] = 1
-    run_page(at)
-    assert any("unconditional" in i.value for i in at.info)
-    at.selectbox(key="lx_run").set_value(runs.fresh)
-    run_page(at)
-    assert any("no checkpoint" in e.value for e in at.error) and not at.image
-
-
-@pytest.mark.parametrize("path", NEW_PAGES)
-def test_new_pages_without_runs_point_to_train(tmp_path, monkeypatch, path):
-    monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    at = run_page(page(path))
-    assert any("Train" in i.value for i in at.info) and not at.image
-
-
-def test_compare_shows_differences_curves_grids(runs):
-    at = page(NEW_PAGES[1])
-    at.session_state["cmp_runs"] = [runs.mlp.name, runs.cgan.name]
-    run_page(at)
-    df = at.dataframe[0].value
-    assert list(df.columns) == ["run", "model", "lr_g"]  # only what differs
-    assert list(df["model"]) == ["mlp_gan", "cgan"]
-    assert at.multiselect(key="cmp_metrics").value == ["d_loss", "g_loss"]
-    fig = at.get("plotly_chart")[0]
-    assert len(json.loads(fig.proto.spec)["data"]) == 4  # 2 runs x 2 metrics on shared axes
-    assert captions(at) == ["epoch 1", "epoch 1"]
-    at.multiselect(key="cmp_runs").set_value([runs.mlp.name])
-    run_page(at)
-    assert "pick another" in at.caption[0].value and len(at.dataframe) == 1  # only "All settings"
-
-
-def test_compare_clones_a_run_into_train(runs):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    run_page(at)
-    at.switch_page(NEW_PAGES[1])
-    at.session_state["cmp_runs"] = [runs.mlp.name, runs.cgan.name]
-    run_page(at)
-    at.button(key=f"cmp_clone_{runs.cgan.name}").click()
-    run_page(at)
-    assert at.title[0].value == "Train"
-    want = compare.clone_config(runs.cgan)
-    if "train_prefill" in at.session_state:  # the Train page has not consumed it (yet)
-        assert at.session_state["train_prefill"] == want
-    else:
-        assert at.selectbox(key="cfg_model").value == "cgan"
-
-
 def test_train_defaults_fill_the_config_form():
     """What the Train page does with a clone: `config_form(defaults=train_defaults())`."""
 
@@ -424,18 +234,18 @@ def test_train_defaults_fill_the_config_form():
         st.session_state["_values"] = config_form(defaults=train_defaults(), prefix="cfg")
 
     at = AppTest.from_function(script, default_timeout=60)
-    run_page(at)
+    run(at)
     at.number_input(key="cfg_max_images").set_value(300)  # the user had edited the form
     at.number_input(key="cfg_seed").set_value(5)
-    run_page(at)
+    run(at)
     cfg = TrainConfig(model="cgan", lr_g=3e-4, dropout=0.35, max_images=256, batch_size=64, epochs=7,
                       device="cpu", ema_decay=0.999, latent_dim=64).to_dict()
     at.session_state["train_prefill"] = cfg
-    run_page(at)
+    run(at)
     assert at.session_state["_values"] == cfg and "train_prefill" not in at.session_state
     assert at.session_state["train_mode"] == "New run"
-    run_page(at)  # stays filled on later reruns, and edits still work
+    run(at)  # stays filled on later reruns, and edits still work
     assert at.session_state["_values"] == cfg
     at.number_input(key="cfg_max_images").set_value(512)
-    run_page(at)
+    run(at)
     assert at.session_state["_values"]["max_images"] == 512

@@ -4,7 +4,7 @@ Every module of `ganlib/` belongs to a layer (its first folder); it may import i
 and the layers below, never one above, and never a sibling plugin (data, models and losses do
 not know each other). Module-level imports form no circle (a package's `__init__` importing its
 own plugins at the bottom, to register them, is the one pattern allowed). Streamlit is imported
-only by `ganlib/ui/`, `app.py` and `pages/`; torch never by `app.py` or a page. The pages are
+only by `ganlib/ui/`, `app.py` and `app_pages/`; torch never by `app.py` or a page. The pages are
 found by listing the folder, so a new page is checked without editing this file.
 """
 from __future__ import annotations
@@ -21,7 +21,6 @@ PKG = REPO / "ganlib"
 RANKS = {"core": 0, "data": 1, "models": 1, "losses": 1, "metrics": 2, "store": 3, "interchange": 4,
          "engine": 5, "explore": 6, "cli": 7, "ui": 8}
 TOP = {"ganlib": 0, "ganlib.__main__": 7}  # the package docstring/version; `python -m ganlib`
-COMPAT = {"ganlib.config", "ganlib.training"}  # old import paths: re-exports that nothing inside may use
 
 
 def module_name(path: Path) -> str:
@@ -64,7 +63,7 @@ def imports(path: Path, top_level_only: bool = False) -> list[tuple[str, int]]:
 
 
 def test_every_module_has_a_layer():
-    unknown = [m for m in MODULES if m not in TOP and m not in COMPAT and layer(m) not in RANKS]
+    unknown = [m for m in MODULES if m not in TOP and layer(m) not in RANKS]
     assert not unknown, f"modules outside every layer folder: {unknown}; put them in one (docs/ARCHITECTURE.md)"
 
 
@@ -79,13 +78,8 @@ def test_every_layer_says_what_belongs_there():
 def test_no_import_goes_up_a_layer():
     bad = []
     for mod, path in MODULES.items():
-        if mod in COMPAT:
-            continue
         for target, line in imports(path):
             if not target.startswith("ganlib"):
-                continue
-            if target in COMPAT:
-                bad.append(f"{path.relative_to(REPO)}:{line} imports the old path {target}")
                 continue
             if target not in MODULES:
                 target = next(m for m in sorted(MODULES, key=len, reverse=True)
@@ -139,7 +133,7 @@ def test_imports_inside_functions_say_why():
 
 
 def _front_end_files() -> list[Path]:
-    return [REPO / "app.py"] + sorted((REPO / "pages").glob("*.py"))
+    return [REPO / "app.py"] + sorted((REPO / "app_pages").glob("*.py"))
 
 
 def test_pages_and_app_never_import_torch():

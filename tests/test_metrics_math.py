@@ -20,17 +20,11 @@ from ganlib.metrics.inception_score import inception_score
 from ganlib.metrics.kid import kid, mmd2_unbiased
 from ganlib.metrics.memorisation import nearest_training
 from ganlib.metrics.precision_recall import precision_recall
+from tests.helpers import reference_fid
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-def scipy_fid(mu1, s1, mu2, s2) -> float:
-    """pytorch-fid's calculate_frechet_distance (sqrtm of the product, real part)."""
-    covmean = scipy.linalg.sqrtm(s1 @ s2)
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
 def random_spd(rng, d, samples_per_dim=2):
@@ -113,7 +107,7 @@ def test_frechet_matches_scipy_sqrtm(d):
     rng = np.random.default_rng(d)
     s1, s2 = random_spd(rng, d, 2), random_spd(rng, d, 3)
     mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
-    ref = scipy_fid(mu1, s1, mu2, s2)
+    ref = reference_fid(mu1, s1, mu2, s2)
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(ref, rel=1e-6)
     # torch inputs give the same number
     t = [torch.from_numpy(a) for a in (mu1, s1, mu2, s2)]
@@ -130,7 +124,7 @@ def test_frechet_near_singular_covariances():
     mu1, mu2 = x.mean(0), y.mean(0)
     ours = frechet_distance(mu1, s1, mu2, s2)
     # Reference 1: pytorch-fid's sqrtm route.
-    assert ours == pytest.approx(scipy_fid(mu1, s1, mu2, s2), rel=1e-6)
+    assert ours == pytest.approx(reference_fid(mu1, s1, mu2, s2), rel=1e-6)
     # Reference 2, exact for low rank: with S1 = Xc^T Xc/(n-1), the non-zero eigenvalues of
     # S1 S2 are those of the small symmetric Xc S2 Xc^T/(n-1).
     xc = x - mu1
@@ -140,7 +134,7 @@ def test_frechet_near_singular_covariances():
     assert ours == pytest.approx(exact, rel=1e-8)
     # One singular, one full-rank covariance, both orders.
     s3 = random_spd(rng, 64, 3)
-    ref = scipy_fid(mu1, s1, mu2, s3)
+    ref = reference_fid(mu1, s1, mu2, s3)
     assert frechet_distance(mu1, s1, mu2, s3) == pytest.approx(ref, rel=1e-6)
     assert frechet_distance(mu2, s3, mu1, s1) == pytest.approx(ref, rel=1e-6)
 
@@ -199,7 +193,7 @@ def test_fid_of_large_gaussian_samples_matches_closed_form():
     d, n, reps = 8, 20_000, 8
     mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d) * 0.5
     s1, s2 = random_spd(rng, d, 3), random_spd(rng, d, 2) * 1.5
-    true = scipy_fid(mu1, s1, mu2, s2)
+    true = reference_fid(mu1, s1, mu2, s2)
     dm = mu1 - mu2
     bias = (np.trace(s1) + np.trace(s2)) / n
     sd_mean_term = 2 * math.sqrt(dm @ (s1 + s2) @ dm / n)
@@ -240,7 +234,7 @@ def test_fid_bootstrap_resamples_with_replacement(device):
     for v in values:
         idx = torch.randint(1000, (1000,), generator=g_ref).numpy()
         xb = gen64[idx]
-        assert v == pytest.approx(scipy_fid(xb.mean(0), np.cov(xb, rowvar=False), real_mu, real_sigma), rel=1e-8)
+        assert v == pytest.approx(reference_fid(xb.mean(0), np.cov(xb, rowvar=False), real_mu, real_sigma), rel=1e-8)
     assert mean == pytest.approx(np.mean(values), rel=1e-12)
     assert std == pytest.approx(np.std(values, ddof=1), rel=1e-9)
     point = frechet_distance(gen.double().mean(0), torch.cov(gen.double().T), real_mu, real_sigma)

@@ -8,7 +8,8 @@ import torch
 from ganlib.engine.training import train
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS
-from ganlib.store.checkpoints import load_checkpoint, load_handle
+from ganlib.store.checkpoint_format import load_checkpoint
+from ganlib.store.checkpoints import load_handle
 from ganlib.store.config import ConfigError, TrainConfig
 
 GAN_LOSSES = LOSSES.names()

@@ -4,18 +4,12 @@ from __future__ import annotations
 import gc
 import json
 import math
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from ganlib.engine.update_rules.gan import GANUpdate  # noqa: E402
 from ganlib.explore.playground import (  # noqa: E402
@@ -28,6 +22,7 @@ from ganlib.explore.playground import (  # noqa: E402
     near_data_share,
 )
 from ganlib.store.config import ConfigError  # noqa: E402
+from tests.helpers import page as page_at  # noqa: E402
 
 RING = TOYS.get("ring").centres
 
@@ -333,7 +328,7 @@ def figures(at: AppTest) -> list[dict]:
 
 @pytest.fixture
 def page():
-    at = AppTest.from_file(str(REPO / "pages" / "6_Playground.py"), default_timeout=60)
+    at = page_at("app_pages/playground.py")
     yield at
     runner = at.session_state["_pg_runner"] if "_pg_runner" in at.session_state else None
     if runner is not None:

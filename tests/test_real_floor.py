@@ -3,30 +3,20 @@ pipeline reports it (`fid_floor`, `kid_floor`), checked against a direct computa
 sqrtm FID of the two real sets, KID of the same subsets) and cached with the real statistics."""
 import math
 
-import numpy as np
 import pytest
-import scipy.linalg
 import torch
 
 from ganlib.data import ImageData, load_dataset
 from ganlib.metrics import reference
-from ganlib.metrics.evaluate import EVAL_COLUMNS
+from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.metrics.extractor_digits import make_digit_classifier
 from ganlib.metrics.kid import kid, kid_subset_size
-from ganlib.metrics.labels import METRIC_LABELS
-from ganlib.metrics.pipeline import evaluate_generator
+from ganlib.metrics.metric_registry import METRICS, eval_columns
 from ganlib.metrics.reference import real_floor, real_reference
 from ganlib.models import build_models
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.config import TrainConfig
-
-
-def scipy_fid(f1: np.ndarray, f2: np.ndarray) -> float:
-    """pytorch-fid's calculate_frechet_distance on numpy moments (sqrtm of the product)."""
-    mu1, mu2 = f1.mean(0), f2.mean(0)
-    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
-    covmean = scipy.linalg.sqrtm(s1 @ s2).real
-    return float((mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+from tests.helpers import reference_fid_of
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +50,7 @@ def test_floor_equals_scipy_fid_of_the_next_n_against_the_first_n(digits, ext, m
     assert fl.n == n and fl.note == ""
     a = ext.features(images[:n]).double().numpy()
     b = ext.features(images[n:2 * n]).double().numpy()
-    assert fl.fid == pytest.approx(scipy_fid(a, b), rel=1e-6)
+    assert fl.fid == pytest.approx(reference_fid_of(a, b), rel=1e-6)
     assert 0 <= fl.fid < 2  # the standardised digit features: real vs real is near 0
     direct = kid(torch.from_numpy(b), torch.from_numpy(a), n_subsets=5,
                  subset_size=kid_subset_size(n, n))
@@ -75,7 +65,7 @@ def test_short_data_uses_two_halves_and_says_so(digits, ext):
     assert fl.n == 150 and "two disjoint halves of 150 images" in fl.note and "2N = 400" in fl.note
     a = ext.features(images[:150]).double().numpy()
     b = ext.features(images[150:300]).double().numpy()
-    assert fl.fid == pytest.approx(scipy_fid(a, b), rel=1e-6) and fl.fid >= 0
+    assert fl.fid == pytest.approx(reference_fid_of(a, b), rel=1e-6) and fl.fid >= 0
     # 5 images: halves of 2; 3 images: halves of 1, no floor (a covariance needs 2)
     assert real_floor(digits.images[:5], ext, real_reference(digits.images[:5], None, ext, 5)).n == 2
     tiny = real_floor(digits.images[:3], ext, real_reference(digits.images[:3], None, ext, 3))
@@ -109,8 +99,8 @@ def test_evaluate_generator_reports_the_floor_columns(digits):
     data = ImageData(digits.images[:600], digits.labels[:600], digits.class_names, "mnist5k")
     res = evaluate_generator(handle, data, extractor="digits", n=250, n_boot=2, kid_subsets=5)
     row = res.row
-    assert {"fid_floor", "kid_floor"} <= set(row) and {"fid_floor", "kid_floor"} <= set(EVAL_COLUMNS)
-    assert {"fid_floor", "kid_floor"} <= set(METRIC_LABELS)
+    assert {"fid_floor", "kid_floor"} <= set(row) and {"fid_floor", "kid_floor"} <= set(eval_columns())
+    assert {"fid_floor", "kid_floor"} <= set(METRICS)
     assert res.details["floor_n"] == 250 and not any("halves" in w for w in res.warnings)
     assert 0 <= row["fid_floor"] < row["fid"] and row["kid_floor"] < row["kid"]
     assert 100 < row["fid"] < 1000  # an untrained generator on the standardised digit features

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,7 +15,8 @@ pytestmark = [pytest.mark.slow]
 def test_kill_campaign_resumes_bit_for_bit(tmp_path):
     doc = tmp_path / "RELIABILITY.md"
     doc.write_text("# Reliability\n\n## Kill -9 campaign\n\nstale\n\n## Other\n\nkept\n")
-    rc = load_script("kill_campaign").main(["--kills", "2", "--epochs", "4", "--images", "1024", "--out", str(doc)])
+    kill = load_script("kill_campaign", "reliability")
+    rc = kill.main(["--kills", "2", "--epochs", "4", "--images", "1024", "--out", str(doc)])
     text = doc.read_text()
     assert rc == 0, text
     assert "stale" not in text and "## Other\n\nkept" in text
@@ -27,7 +29,8 @@ def test_kill_campaign_resumes_bit_for_bit(tmp_path):
 def test_fuzz_campaign_reports_each_property(tmp_path):
     doc = tmp_path / "RELIABILITY.md"
     doc.write_text("# Reliability\n")
-    rc = load_script("fuzz_campaign").main(["--examples", "3", "-k", "config_ or readers", "--out", str(doc)])
+    fuzz = load_script("fuzz_campaign", "reliability")
+    rc = fuzz.main(["--examples", "3", "-k", "config_ or readers", "--out", str(doc)])
     text = doc.read_text()
     assert rc == 0, text
     assert "## Fuzz campaign" in text and "3 of 3 held" in text

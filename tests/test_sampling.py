@@ -4,17 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib.engine.training import train
 from ganlib.explore.sampling import generate, latent_walk, lerp, slerp
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    from ganlib.store.config import TrainConfig
-
-    root = tmp_path_factory.mktemp("runs")
-    base = dict(max_images=256, batch_size=64, epochs=1, device="cpu")
-    return {m: train(TrainConfig(model=m, **base), runs_dir=root).run for m in ("mlp_gan", "cgan")}
+@pytest.fixture
+def runs(image_runs):
+    """The session's tiny runs, read only here."""
+    return {"mlp_gan": image_runs.mlp, "cgan": image_runs.cgan}
 
 
 def test_slerp_keeps_endpoints_and_norm():

@@ -11,9 +11,9 @@ import ganlib.engine.update_rules.common
 from ganlib.cli.train import resume_config
 from ganlib.engine.training import prepare, train
 from ganlib.models import build_models
-from ganlib.store.checkpoints import load_checkpoint, load_handle
-from ganlib.store.config import ConfigError, TrainConfig
-from ganlib.store.config_context import relevant_fields
+from ganlib.store.checkpoint_format import load_checkpoint
+from ganlib.store.checkpoints import load_handle
+from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 from ganlib.store.run_folder import Run
 
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "penalty")
@@ -135,8 +135,8 @@ def test_compiled_vae_trains(tmp_path, cheap_compile):
 
 
 @pytest.mark.parametrize("changes, field, why", [
-    ({"precision": "fp16"}, "precision", "fp32, bf16"),
-    ({"compile": "max"}, "compile", "off, compile, cuda_graphs"),
+    ({"precision": "fp16"}, "precision", "fp32 or bf16"),
+    ({"compile": "max"}, "compile", "off, compile or cuda_graphs"),
     ({"model": "mlp_gan", "channels_last": True}, "channels_last", "no convolutional"),
     ({"model": "vae", "channels_last": True}, "channels_last", "no convolutional"),
 ])

@@ -1,5 +1,5 @@
-"""The Style explorer's front ends on a tiny real stylegan run: the `style-mix` and `ppl`
-commands, the truncation curve in W through the one pipeline, and the page under AppTest."""
+"""StyleGAN's front ends on a tiny real stylegan run: the `style-mix` and `ppl` commands, the
+truncation curve in W through the one pipeline, and the Latent explorer's StyleGAN tabs."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from PIL import Image
 
 from ganlib.cli import main
 from ganlib.engine.training import train
-from ganlib.explore import style as sx
+from ganlib.explore import latent as lx
 from ganlib.store.config import TrainConfig
 from tests.helpers import page, run
 
@@ -53,39 +53,54 @@ def test_ppl_prints_both_spaces_and_refuses_other_models(runs, capsys):
 
 
 def test_truncation_curve_in_w_goes_through_the_pipeline_and_is_cached(runs):
-    curve = sx.w_truncation_curve(runs[0], n=100, values=[0.5, 1.0])
+    curve = lx.truncation_curve(runs[0], method="w", n=100, values=[0.5, 1.0])
     assert curve.method == "w" and curve.values == [0.5, 1.0] and all(v > 0 for v in curve.column("fid"))
-    assert sx.load_w_truncation_curve(runs[0], n=100).rows == curve.rows
+    assert lx.load_truncation_curve(runs[0], method="w", n=100).rows == curve.rows
 
 
-def test_page_shows_each_tab_and_explains_other_models(runs):
-    at = page("pages/14_Style_explorer.py", timeout=120)
-    at.session_state["sx_run"] = runs[0].name
+def test_latent_explorer_shows_the_stylegan_tabs_for_a_stylegan_run_only(runs, monkeypatch):
+    """The Style explorer's features, now the Latent explorer's tabs for a stylegan run: style
+    mixing, noise, the walk in Z and W (under Interpolate), truncation in W (on the Truncation
+    curve tab) and path length."""
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(runs[0].path.parent))
+    at = page("app_pages/latent_explorer.py", timeout=120)
+    at.session_state["lx_run"] = runs[0].name
+    at.session_state["lx_k"] = 1
+    at.session_state["lx_tab"] = "Style mixing"
     run(at)
-    assert len(at.image) == 1 and at.radio(key="sx_cross").value == "coarse"
-    for tab, images in (("Noise", 2), ("Z vs W", 2)):
-        at.session_state["sx_tab"] = tab
-        run(at)
-        assert len(at.image) == images, tab
-    at.session_state["sx_tab"] = "Truncation in W"
+    assert at.radio(key="sx_cross").value == "coarse" and at.slider(key="sx_psi").value == 1.0
+    assert any("row's w at every layer" in c.value for c in at.caption)
+    at.session_state["lx_tab"] = "Noise"
     run(at)
-    assert at.button(key="sx_curve_go").label in ("Measure the curve", "Measure again")
-    at.session_state["sx_tab"] = "Path length"
+    assert any("One w, new noise" in im.caption for el in at.image for im in el.proto.imgs)
+    at.session_state["lx_tab"] = "Interpolate"
+    run(at)
+    captions = [im.caption for el in at.image for im in el.proto.imgs]
+    assert "A straight line in Z, each point mapped to w" in captions and \
+        "A straight line in W between the same two ends" in captions
+    at.session_state["lx_tab"] = "Truncation curve"
+    run(at)
+    at.segmented_control(key="lx_curve_space").set_value("w (StyleGAN's ψ)")
+    run(at)
+    assert at.button(key="lx_curve_go").label in ("Measure the curve", "Measure again")
+    assert any("ψ in W" in c.value for c in at.caption)
+    at.session_state["lx_tab"] = "Path length"
     run(at)
     assert any("LPIPS is not available offline" in c.value for c in at.caption)
     at.select_slider(key="sx_ppl_n").set_value(200)
     at.button(key="sx_ppl_go").click()
     run(at)
     assert [m.label for m in at.metric] == ["PPL in Z", "PPL in W"]
-    at = page("pages/14_Style_explorer.py")
-    at.session_state["sx_run"] = runs[1].name
+    at = page("app_pages/latent_explorer.py")
+    at.session_state["lx_run"] = runs[1].name  # cdcgan_compact: no StyleGAN tabs
+    at.session_state["lx_k"] = 1
     run(at)
-    assert any("Style explorer shows the parts of a StyleGAN" in i.value for i in at.info)
+    assert "Style mixing" not in [t.label for t in at.tabs]
 
 
 def test_train_page_shows_the_stylegan_parts_only_for_stylegan(tmp_path, monkeypatch):
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(tmp_path))
-    at = run(page("pages/1_Train.py"))
+    at = run(page("app_pages/train.py"))
     keys = {w.key for lst in (at.slider, at.number_input, at.checkbox) for w in lst if w.key}
     assert not {"cfg_mapping_layers", "cfg_style_mixing", "cfg_progressive"} & keys
     assert any(c.value == "Not used by cdcgan_compact." for c in at.caption)

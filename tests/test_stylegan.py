@@ -13,8 +13,7 @@ from ganlib.explore import style as sx
 from ganlib.models import build_models
 from ganlib.models.handle import GeneratorHandle
 from ganlib.models.stylegan import StyleLayer, adain, growth_at, stage_sizes
-from ganlib.store.config import ConfigError, TrainConfig
-from ganlib.store.config_context import relevant_fields
+from ganlib.store.config import ConfigError, TrainConfig, relevant_fields
 
 STYLE_FIELDS = {"mapping_layers", "adain", "noise_inputs", "style_mixing", "progressive", "grow_until", "r1_every"}
 LOSS_COLS = ("d_loss", "g_loss", "d_real", "d_fake", "stage", "alpha")

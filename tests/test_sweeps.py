@@ -71,6 +71,16 @@ def fake_run(root, n, seed, lr, fids):
     return run
 
 
+def test_a_copy_with_the_same_seed_is_not_a_seed_replicate(tmp_path):
+    """An imported copy (or a rerun) of a run has its seed: it repeats the run, it does not
+    replicate the setting (Compare runs said "seeds 0, 0")."""
+    a, copy, other = fake_run(tmp_path, 0, 0, 1e-4, [90]), fake_run(tmp_path, 1, 0, 1e-4, [90]), \
+        fake_run(tmp_path, 2, 1, 1e-4, [80])
+    groups = seed_groups.seed_groups([a, copy, other])
+    assert [[r.name for r in g] for _, g in groups] == [[a.name, other.name], [copy.name]]
+    assert "seeds 0, 1" in groups[0][0] and "0, 0" not in groups[0][0]
+
+
 def test_report_groups_seeds_and_gives_a_verdict(tmp_path):
     sweep = new_sweep_dir(SweepSpec.from_dict({"name": "unit", "base": BASE, "grid": {"lr_g": [1e-4, 1e-3]},
                                                "seeds": [0, 1, 2], "quality_fid": 50}), tmp_path)

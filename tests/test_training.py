@@ -10,7 +10,8 @@ import ganlib.core.atomic
 from ganlib.engine.training import Callbacks, Trainer, train
 from ganlib.losses import LOSSES, GANLoss
 from ganlib.losses.bce import bce_d_loss, nonsaturating_g_loss
-from ganlib.store.checkpoints import load_checkpoint, load_handle, save_checkpoint
+from ganlib.store.checkpoint_format import load_checkpoint, save_checkpoint
+from ganlib.store.checkpoints import load_handle
 from ganlib.store.run_folder import Run
 
 LOSS_COLS = ["d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d"]

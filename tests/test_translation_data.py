@@ -5,8 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
+from ganlib.core.images import grid_image, png_bytes
 from ganlib.data import DatasetUnavailable, load_dataset, load_raw
 from ganlib.data.translation import thicken
+from ganlib.explore.sampling import get_generator
+from ganlib.explore.translation import held_out_translation, inputs_from_bytes
+from ganlib.interchange.export import export_zip
+from ganlib.interchange.importing import import_file
 
 
 def test_edges2digits_pairs_edge_maps_with_their_digits_and_keeps_labels():
@@ -108,3 +113,17 @@ def test_unpaired_folder_layout_and_an_empty_domain(tmp_path):
         f.unlink()
     with pytest.raises(DatasetUnavailable, match="domain B is empty: no images in .*trainB"):
         load_raw("unpaired_folder", str(tmp_path), 8)
+
+
+def test_export_and_import_keep_a_translation_run_usable(tr_runs, tmp_path):
+    imported = import_file(export_zip(tr_runs.cyc), "cyc.zip", runs_root=tmp_path)
+    out = held_out_translation(get_generator(imported), "BtoA", count=2)
+    assert out.panels["output"].shape == (2, 1, 16, 16) and imported.samples()
+
+
+def test_uploaded_images_become_the_runs_input():
+    blob = png_bytes(grid_image(torch.zeros(1, 3, 40, 30), nrow=1, padding=0))
+    x = inputs_from_bytes([blob], channels=1, size=16)
+    assert x.shape == (1, 1, 16, 16)
+    with pytest.raises(ValueError, match="upload 2 is not a readable image"):
+        inputs_from_bytes([blob, b"junk"], channels=1, size=16)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ganlib.data import load_dataset
-from ganlib.metrics.pipeline import evaluate_generator
+from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.metrics.translation import PSNR_CAP_DB, l1, psnr, ssim
 from ganlib.models.handle import GeneratorHandle
 

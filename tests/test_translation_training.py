@@ -16,8 +16,7 @@ from ganlib.engine.training import prepare, train
 from ganlib.engine.update_rules.translation import decay_factor
 from ganlib.explore.sampling import get_generator
 from ganlib.explore.translation import held_out_translation, translate_images
-from ganlib.store.config import TrainConfig
-from ganlib.store.config_context import relevant_fields
+from ganlib.store.config import TrainConfig, relevant_fields
 from ganlib.store.run_folder import Run
 
 TERMS = {"pix2pix": ("d_loss", "g_loss", "g_adv", "g_l1"),

@@ -20,6 +20,7 @@ from ganlib.interchange.importing import import_file
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import summary_row
+from tests.helpers import rezip
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +33,6 @@ def run_zip(tmp_path_factory):
     data = export.export_zip(run)
     zf = zipfile.ZipFile(io.BytesIO(data))
     return data, run.name, {n: zf.read(n) for n in zf.namelist()}
-
-
-def rezip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    return buf.getvalue()
 
 
 def patched(data: bytes, member: str, *, flip: int = 0, declared: int | None = None) -> bytes:

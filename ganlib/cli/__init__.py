@@ -28,9 +28,7 @@ from typing import Optional, Sequence
 
 from ganlib import __version__
 from ganlib.cli.commands import COMMANDS, INTERRUPTED, OK, USAGE, CLIError, eprint, one_line
-from ganlib.core.errors import RunBusy
-from ganlib.data import DatasetUnavailable
-from ganlib.store.config import ConfigError
+from ganlib.core.errors import UserError
 
 # Each import registers one subcommand; the order is that of `python -m ganlib --help`.
 # isort: off
@@ -42,8 +40,11 @@ from ganlib.cli import style_mix, ppl  # noqa: F401, E402
 from ganlib.cli import sweep  # noqa: F401, E402
 # isort: on
 
-# Errors a user can fix: printed as one line, exit code 2.
-USER_ERRORS = (ConfigError, DatasetUnavailable, CLIError, RunBusy, FileNotFoundError, ValueError, KeyError, OSError)
+# Errors a user can fix (`core.errors.UserError`: ConfigError, NotFound, UnknownName, RunBusy,
+# DatasetUnavailable, ImportRefused, CLIError...): printed as one line, exit code 2; so is the
+# system's refusal of a path the user named (an OSError with its filename). Any other exception
+# is a bug and keeps its traceback.
+USER_ERRORS = (UserError,)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +72,6 @@ def unknown_argument(command: str, extras: list[str]) -> Exception:
 
 
 def error_message(e: BaseException) -> str:
-    # KeyError's str() is the repr of its argument; the registries put a sentence there.
-    if isinstance(e, KeyError) and e.args:
-        return one_line(e.args[0])
     return one_line(str(e) or type(e).__name__)
 
 
@@ -89,6 +87,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return COMMANDS.get(args.command).run(args)
     except USER_ERRORS as e:
         eprint(f"error: {error_message(e)}")
+        return USAGE
+    except OSError as e:
+        if e.filename is None:  # not the system's answer about a file the user named: a bug
+            raise
+        eprint(f"error: {e.filename}: {e.strerror or type(e).__name__}")  # --out into a missing folder, ...
         return USAGE
     except KeyboardInterrupt:
         eprint("\ninterrupted")

@@ -13,13 +13,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from ganlib.core.errors import UserError
 from ganlib.core.registry import Registry
 
 # Exit codes.
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 
 
-class CLIError(Exception):
+class CLIError(UserError):
     """A user error found by the CLI itself; printed as `error: <message>`, exit code 2."""
 
 

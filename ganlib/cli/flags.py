@@ -14,20 +14,16 @@ import typing
 
 from ganlib.cli.commands import CLIError, one_line
 from ganlib.core.devices import resolve_device
-from ganlib.data import DATASETS
-from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
-from ganlib.metrics.pipeline import get_extractor
-from ganlib.models import MODELS
+from ganlib.metrics.evaluation import get_extractor
 from ganlib.store.config import DEVICE_RE, ConfigError, TrainConfig, field_specs
+from ganlib.store.config_rules import CHOICE_REGISTRIES
 
 RUNS_DIR_HELP = "folder holding the runs (default: $GANLIB_RUNS_DIR or the repo's checkpoints/)"
 SHORT_RUNS_DIR_HELP = "folder holding the runs (default: $GANLIB_RUNS_DIR or checkpoints/)"  # export, import, ...
 INCEPTION_HINT = ("Offline, `--features digits` (the digit classifier shipped with ganlib) works for digit "
                   "images, but its values are not comparable with Inception FIDs.")
 
-# Registry names used as `choices` in the field metadata.
-_REGISTRIES = {"datasets": DATASETS, "models": MODELS, "losses": LOSSES}
 _METAVARS = {"dataset": "NAME", "model": "NAME", "loss": "NAME", "data_path": "PATH", "device": "DEV"}
 
 
@@ -54,7 +50,7 @@ def add_device(parser: argparse.ArgumentParser, default: str = "cpu") -> None:
 def _field_help(f: dataclasses.Field) -> str:
     text = f.metadata.get("help", "")
     spec = f.metadata.get("choices")
-    registry = _REGISTRIES.get(spec) if isinstance(spec, str) else None
+    registry = CHOICE_REGISTRIES.get(spec) if isinstance(spec, str) else None
     if registry is not None and registry.names():  # a list of choices is already spelled out in the help
         text += f" One of: {', '.join(registry.names())}."
     lo, hi = f.metadata.get("min"), f.metadata.get("max")

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from ganlib.cli.commands import COMMANDS, OK, CLIError, Command, eprint, one_line
 from ganlib.cli.flags import add_checkpoint, add_device, add_runs_dir, check_device, extractor
 from ganlib.explore.checkpoint_evaluation import evaluate_checkpoint
-from ganlib.metrics.labels import METRIC_LABELS, MetricLabel
+from ganlib.metrics.metric_registry import Metric, shown_metrics
 from ganlib.models import MODELS
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run, find_run
@@ -85,9 +85,9 @@ def strict_json(v: Any) -> Any:
     return v
 
 
-def _num(v: Any, m: MetricLabel) -> str:
+def _cell(v: Any, m: Metric) -> str:
     """A stored value as label `m` shows it in the table ("-" for none), scaled (KID ×10³)."""
-    return "-" if v is None or v != v else m.table(v)
+    return "-" if v is None or v != v else m.table_text(v)
 
 
 def metrics_table(r: dict[str, Any]) -> str:
@@ -122,14 +122,13 @@ def metrics_table(r: dict[str, Any]) -> str:
              "kid_floor": r.get("floor_n") or n}
     rows = []
     translation = bool(r.get("details", {}).get("translation"))
-    for m in METRIC_LABELS.values():
+    for m in shown_metrics("translation" if translation else "image"):
         if m.name == "label_acc" and not r["conditional"]:
             continue
-        own = m.name == "fid" or (m.name in notes) != translation  # FID is both families'
-        if not own or (translation and r.get(m.name) != r.get(m.name)):
-            continue  # the other family's metrics; a translation metric that does not apply (NaN)
-        value = values[m.name] if m.name in values else _num(r.get(m.name), m)
-        std = stds[m.name] if m.name in stds else (_num(r.get(m.std), m) if m.std else "")
+        if translation and r.get(m.name) != r.get(m.name):
+            continue  # a translation metric that does not apply (NaN)
+        value = values[m.name] if m.name in values else _cell(r.get(m.name), m)
+        std = stds[m.name] if m.name in stds else (_cell(r.get(m.std), m) if m.std else "")
         rows.append((m.label, value, std, sizes.get(m.name, n), "held-out split" if translation else notes[m.name]))
     head = ("metric", "value", "± std", "extractor", "N", "")
     table = [head] + [(a, b, c, ext, str(d), e) for a, b, c, d, e in rows]

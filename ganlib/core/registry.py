@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Generic, Iterator, TypeVar
 
+from ganlib.core.errors import BadValue, UnknownName
+
 T = TypeVar("T")
 # ASCII letters, digits, '_' and '-' (preset names such as `dcgan-seed001`), not starting with
 # '-': a name is typed as a CLI value, and one that starts with '-' would read as a flag.
@@ -30,10 +32,10 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T) -> None:
         if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-            raise ValueError(f"{self.kind} name {name!r} must be letters, digits, '_' and '-' "
+            raise BadValue(f"{self.kind} name {name!r} must be letters, digits, '_' and '-' "
                              "(not starting with '-')")
         if name in self._items:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise BadValue(f"{self.kind} {name!r} is already registered")
         self._items[name] = obj
 
     def get(self, name: str) -> T:
@@ -41,7 +43,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            raise UnknownName(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def names(self) -> list[str]:
         return list(self._items)

@@ -17,10 +17,11 @@ from typing import Any, Callable, Optional
 import torch
 import torch.nn.functional as F
 
+from ganlib.core.errors import UserError
 from ganlib.core.registry import Registry
 
 
-class DatasetUnavailable(RuntimeError):
+class DatasetUnavailable(UserError, RuntimeError):
     """The data cannot be had (offline, missing folder, no images); the message says what to do."""
 
 

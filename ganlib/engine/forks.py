@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
-from ganlib.store.checkpoints import load_checkpoint, save_checkpoint
+from ganlib.core.errors import NotFound
+from ganlib.store.checkpoint_format import load_checkpoint, save_checkpoint, with_config
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run, new_run_dir
 
@@ -28,7 +29,7 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
     `epochs` defaults to the parent's."""
     ck_path = Path(checkpoint) if checkpoint else parent.latest_checkpoint()
     if ck_path is None or not ck_path.is_file():
-        raise FileNotFoundError(f"run {parent.name} has no checkpoint {checkpoint or ''} to fork from".strip())
+        raise NotFound(f"run {parent.name} has no checkpoint {checkpoint or ''} to fork from".strip())
     ck = load_checkpoint(ck_path)
     base = TrainConfig.from_dict(ck["config"])
     epoch = int(ck["epoch"])
@@ -40,8 +41,7 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
     diff = {k: [getattr(base, k), getattr(cfg, k)] for k in changes if getattr(base, k) != getattr(cfg, k)}
     edits = [e for e in ck.get("edits", []) if e["epoch"] <= epoch] + \
         [{"epoch": epoch, "source": "fork", "changes": diff}]
-    save_checkpoint(run.checkpoint_path(epoch), {**{k: v for k, v in ck.items() if k != "version"},
-                                                 "config": cfg.to_dict(), "edits": edits})
+    save_checkpoint(run.checkpoint_path(epoch), with_config(ck, cfg.to_dict(), edits))
     run.write_metrics([dict(r) for r in ck.get("metrics", [])][:epoch])
     run.write_evals([e for e in ck.get("evals", []) if e["epoch"] <= epoch])
     run.write_edits(edits)

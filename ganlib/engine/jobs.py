@@ -1,13 +1,13 @@
-"""The job manager: one per process, it runs `training.train` in a background thread.
+"""The job manager: one per process, it runs `training.train` as a task of the process's
+`TaskRunner` (engine/tasks.py), whose one admission rule decides whether a job may start now.
 
 The dashboard holds one `JobManager` (through `st.cache_resource`), so every browser tab sees
 the same jobs. The worker thread never touches Streamlit: it writes progress into the job
 under a lock, and pages poll `snapshot()`, which returns plain data copied under that lock.
-One job runs at a time: two trainings on one device would halve each other's speed.
+A paused job keeps its slot (its thread is parked at a step boundary).
 """
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 import traceback
@@ -16,15 +16,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.engine.callbacks import Callbacks, TrainProgress
+from ganlib.engine.tasks import TaskRunner
 from ganlib.engine.training import train
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run
 
 STREAM_KEEP = 4000  # running-mean rows a job keeps for its charts
-
-
-class JobBusy(RuntimeError):
-    """Another job is running; stop it first."""
 
 
 @dataclass
@@ -55,23 +52,25 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, runs_dir: str | Path | None = None):
+    def __init__(self, runs_dir: str | Path | None = None, runner: Optional[TaskRunner] = None):
         self.runs_dir = runs_dir
+        self.runner = runner or TaskRunner()  # the dashboard passes the process's one runner
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}
-        self._ids = itertools.count(1)
+        self._next_id = 1
 
     # ---- commands ----------------------------------------------------------------------
     def start(self, cfg: TrainConfig, resume: str | Path | None = None) -> int:
-        """Start a new run (or continue `resume`) in the background; returns the job id."""
+        """Start a new run (or continue `resume`) in the background; returns the job id. Raises
+        `TaskBusy` when the runner admits no task now (another job or experiment runs)."""
         with self._lock:
-            if any(j.active for j in self._jobs.values()):
-                raise JobBusy("a training job is already running; stop it before starting another")
-            job = Job(next(self._ids), cfg, str(resume) if resume else None)
+            job = Job(self._next_id, cfg, str(resume) if resume else None)
             job._running.set()
-            job.thread = threading.Thread(target=self._work, args=(job,), name=f"ganlib-job-{job.id}", daemon=True)
+            task = self.runner.submit("training", f"Training job {job.id} ({cfg.model} on {cfg.dataset})",
+                                      lambda _stop: self._work(job))
+            job.thread = task.thread
             self._jobs[job.id] = job
-        job.thread.start()
+            self._next_id += 1
         return job.id
 
     def pause(self, job_id: int) -> None:

@@ -13,6 +13,7 @@ last one on disk), so a run always resumes from its last good epoch.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -31,10 +32,10 @@ from ganlib.engine.callbacks import Callbacks, TrainProgress
 from ganlib.engine.stream import StatStream, check_numbers
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 from ganlib.interchange.tensorboard import TensorBoardLogger
-from ganlib.metrics.pipeline import evaluate_generator
+from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import GeneratorHandle, grid_latents
-from ganlib.store.checkpoints import capture_rng, clone_state, restore_rng, save_checkpoint
+from ganlib.store.checkpoint_format import build_checkpoint, capture_rng, clone_state, restore_rng, save_checkpoint
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run
 
@@ -90,24 +91,17 @@ class Trainer:
 
     # ---- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """Everything a resumed run needs. Absent parts (a VAE's D, an EMA that is off) are None."""
-        models = {k: (m.state_dict() if m is not None else None) for k, m in self.rule.models().items()}
-        opts = {k: o.state_dict() for k, o in self.rule.optimizers().items()}
-        return {
-            "epoch": self.epoch,
-            "config": self.cfg.to_dict(),
-            "D": None, **models, **opts, **self.rule.extra_state(),
-            "rng": capture_rng(self.device),
-            "fixed_z": self.fixed_z,
-            "fixed_labels": self.fixed_labels,
-            "num_classes": self.num_classes,
-            "class_names": list(self.data.class_names),
-            "metrics": [dict(r) for r in self.rows],
-            "evals": [dict(e) for e in self.evals],
-            "best_fid": self.best_fid,
-            "evals_since_best": self.evals_since_best,
-            "edits": [dict(e) for e in self.edits],
-        }
+        """Everything a resumed run needs, as `store.checkpoint_format` lays it out. Absent parts
+        (a VAE's D, an EMA that is off) are None."""
+        return build_checkpoint(
+            epoch=self.epoch, config=self.cfg.to_dict(),
+            networks={"D": None, **{k: (m.state_dict() if m is not None else None)
+                                    for k, m in self.rule.models().items()}},
+            optimizers={k: o.state_dict() for k, o in self.rule.optimizers().items()},
+            extra=self.rule.extra_state(), rng=capture_rng(self.device), fixed_z=self.fixed_z,
+            fixed_labels=self.fixed_labels, num_classes=self.num_classes, class_names=self.data.class_names,
+            metrics=self.rows, evals=self.evals, best_fid=self.best_fid, evals_since_best=self.evals_since_best,
+            edits=self.edits)
 
     def load_weights(self, ck: dict[str, Any]) -> None:
         """Models, optimizers and RNG, copied into the existing tensors (compiled graphs keep
@@ -307,38 +301,61 @@ class Trainer:
             return
         self.last_preview = elapsed_s
         t0 = time.perf_counter()
-        G = self.rule.sampler()
-        was_training = G.training
-        G.eval()
-        try:
-            with self.rng_untouched():
-                images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
-                save_grid(images, self.run.preview_path, nrow=cols)
-        finally:
-            G.train(was_training)
+        with self.sampler_for_grids() as G:
+            images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
+            save_grid(images, self.run.preview_path, nrow=cols)
         self.preview_gap = max(PREVIEW_EVERY_S, (time.perf_counter() - t0) / PREVIEW_SHARE)
 
     @torch.no_grad()
     def write_grid(self) -> Path:
-        """The fixed-noise grid (from the EMA generator when there is one); for a VAE also
-        the reconstructions of 32 fixed real images, originals and reconstructions row by row."""
+        """The fixed-noise grid (from the EMA generator when there is one) and the rule's extra
+        grids (a VAE's reconstructions)."""
+        with self.sampler_for_grids() as G:
+            images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
+            path = save_grid(images, self.run.sample_path(self.epoch), nrow=cols)
+            for name, (extra, extra_cols) in self.rule.extra_grids(self.data, G).items():
+                save_grid(extra, self.run.grid_path(name, self.epoch), nrow=extra_cols)
+        return path
+
+    @contextlib.contextmanager
+    def sampler_for_grids(self):
+        """The sampling generator in eval mode, the training RNG untouched, its mode restored after."""
         G = self.rule.sampler()
         was_training = G.training
         G.eval()
         try:
             with self.rng_untouched():
-                images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
-                path = save_grid(images, self.run.sample_path(self.epoch), nrow=cols)
-                if self.spec.kind == "vae":  # up to 4 rows of 8 (fewer on a tiny dataset)
-                    cols = min(8, len(self.data))
-                    rows = min(4, len(self.data) // cols)
-                    x = self.data.images[:rows * cols]
-                    pairs = torch.stack([x.reshape(rows, cols, *x.shape[1:]),
-                                         G.reconstruct(x).reshape(rows, cols, *x.shape[1:])], 1)
-                    save_grid(pairs.reshape(-1, *x.shape[1:]), self.run.recon_path(self.epoch), nrow=cols)
+                yield G
         finally:
             G.train(was_training)
-        return path
+
+    # ---- the bare loop, for benchmarks ---------------------------------------------------
+    def train_steps(self, n: int) -> None:
+        """`n` training steps on the data's first batches (in order, wrapping around), with no
+        epoch bookkeeping: a benchmark's untimed warm-up."""
+        B = self.cfg.batch_size
+        for m in (self.G, self.D):
+            if m is not None:
+                m.train()
+        for i in range(n):
+            idx = torch.arange(i * B, (i + 1) * B, device=self.device) % len(self.data)
+            self.rule.train_step(*self.rule.batch(self.data, distributed.shard(idx)), i, 0.0)
+
+    def run_epochs(self, n: int = 1, cb: Optional[Callbacks] = None) -> list[dict[str, Any]]:
+        """Train `n` epochs and return their rows: the loop `fit` runs, without evaluation,
+        grids, checkpoints or status (what a speed benchmark times). Stops early, with the rows
+        so far, when `cb.should_stop()` says so."""
+        cb = cb or Callbacks()
+        t_run = time.perf_counter()
+        self.start_step = self.epoch * (len(self.data) // self.cfg.batch_size)
+        rows = []
+        for _ in range(n):
+            row = self.train_epoch(cb, t_run)
+            if row is None:
+                break
+            self.epoch += 1
+            rows.append(row)
+        return rows
 
     # ---- the run -------------------------------------------------------------------------
     def fit(self, cb: Callbacks) -> str:

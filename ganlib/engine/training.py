@@ -27,9 +27,9 @@ from ganlib.engine import distributed
 from ganlib.engine.callbacks import Callbacks, TrainResult
 from ganlib.engine.memory import check_fits
 from ganlib.engine.trainer import Trainer
-from ganlib.store.checkpoints import load_checkpoint
+from ganlib.store.checkpoint_format import load_checkpoint
 from ganlib.store.config import TrainConfig
-from ganlib.store.config_context import check_against_data
+from ganlib.store.config_rules import check_against_data
 from ganlib.store.run_folder import Run, check_runs_root, new_run_dir
 from ganlib.store.run_folder import runs_dir as runs_root
 from ganlib.store.run_lock import RunLock

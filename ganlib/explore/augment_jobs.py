@@ -1,13 +1,13 @@
-"""The augmentation experiment in a background thread, one at a time per process.
+"""The augmentation experiment as a task of the process's `TaskRunner` (engine/tasks.py).
 
-    runner = AugmentRunner()          # the dashboard keeps one per process (ganlib.ui.augment_view)
-    runner.start(run, settings)       # AugmentBusy while one runs
-    runner.snapshot()                 # {"state", "fraction", "text", "result", "error", ...}
+    runner = AugmentRunner(tasks)      # the dashboard keeps one per process (ganlib.ui.resources)
+    runner.start(run, settings)        # TaskBusy when the task runner admits nothing now
+    runner.snapshot()                  # {"state", "fraction", "text", "result", "error", ...}
     runner.stop()
 
 As the job manager does, the thread writes only into the runner's state under its lock and
-never calls Streamlit; pages poll `snapshot()`, which copies out under that lock. One at a time:
-two experiments on 2 CPU cores would each take twice as long.
+never calls Streamlit; pages poll `snapshot()`, which copies out under that lock. Whether it may
+start beside a training job is the task runner's one admission rule, not this module's.
 """
 from __future__ import annotations
 
@@ -15,41 +15,39 @@ import threading
 import time
 from typing import Any, Optional
 
+from ganlib.engine.tasks import TaskBusy, TaskRunner
 from ganlib.explore.augmentation import AugmentCancelled, AugmentSettings, augment_run
 from ganlib.store.run_folder import Run
 
 
-class AugmentBusy(RuntimeError):
-    """An experiment is already running in this process."""
-
-
 class AugmentRunner:
-    def __init__(self):
+    """The latest augmentation experiment of this process: start, stop, watch."""
+
+    def __init__(self, tasks: Optional[TaskRunner] = None):
+        self.tasks = tasks or TaskRunner()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._task: Optional[int] = None
         self._state: dict[str, Any] = {"state": "idle", "fraction": 0.0, "text": "", "run": None, "result": None,
                                        "error": None, "settings": None, "started": None, "finished": None}
 
     def start(self, run: Run, settings: AugmentSettings, *, checkpoint: Optional[str] = None,
               device: str = "auto") -> None:
         with self._lock:
-            if self._state["state"] == "running":
-                raise AugmentBusy(f"an augmentation experiment on {self._state['run']} is running; stop it first")
-            self._stop = threading.Event()
+            if self._state["state"] == "running":  # the state below holds one experiment
+                raise TaskBusy(f"the augmentation experiment on {self._state['run']} is running; stop it first")
+            task = self.tasks.submit("augmentation", f"The augmentation experiment on {run.name}",
+                                     lambda stop: self._work(run, settings, checkpoint, device, stop))
+            self._task = task.id
             self._state.update(state="running", fraction=0.0, text="starting", run=run.name, result=None,
                                error=None, settings=settings.to_dict(), started=time.time(), finished=None)
-            self._thread = threading.Thread(target=self._work, args=(run, settings, checkpoint, device, self._stop),
-                                            name="ganlib-augment", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        if self._task is not None:
+            self.tasks.stop(self._task)
 
     def wait(self, timeout: Optional[float] = None) -> dict[str, Any]:
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
+        if self._task is not None:
+            self.tasks.wait(self._task, timeout)
         return self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:

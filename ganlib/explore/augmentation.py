@@ -37,11 +37,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlib.core.devices import resolve_device
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import BadValue, ConfigError
 from ganlib.core.threads import torch_threads
 from ganlib.data import HELDOUT_SPLITS, ImageData, data_fields, load_dataset
 from ganlib.explore.augment_report import summary_table
-from ganlib.metrics.pipeline import Progress
+from ganlib.metrics.evaluation import Progress
 from ganlib.models import MODELS
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint, load_handle
@@ -68,18 +68,18 @@ class AugmentSettings:
     def check(self, available_per_class: int, dataset: str) -> None:
         """A one-line ValueError naming the setting that cannot be run."""
         if not self.real_per_class:
-            raise ValueError("real-per-class: give at least one size, e.g. 10,50,100")
+            raise BadValue("real-per-class: give at least one size, e.g. 10,50,100")
         low = min(self.real_per_class)
         if low < 1:
-            raise ValueError(f"real-per-class: sizes must be at least 1, got {low}")
+            raise BadValue(f"real-per-class: sizes must be at least 1, got {low}")
         high = max(self.real_per_class)
         if high > available_per_class:
-            raise ValueError(f"real-per-class: {high} is more than the {available_per_class} real images per "
+            raise BadValue(f"real-per-class: {high} is more than the {available_per_class} real images per "
                              f"class that {dataset} holds")
         for name, value, lo in (("generated-per-class", self.generated_per_class, 1), ("seeds", self.seeds, 1),
                                 ("steps", self.steps, 1), ("batch-size", self.batch_size, 1)):
             if value < lo:
-                raise ValueError(f"{name}: must be at least {lo}, got {value}")
+                raise BadValue(f"{name}: must be at least {lo}, got {value}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -178,10 +178,10 @@ def augmentation_experiment(handle: GeneratorHandle, real: ImageData, heldout: I
     the generator trained on, when given). `real` is the pool the real images are drawn from."""
     say, stop = progress or _noop, should_stop or (lambda: False)
     if not handle.conditional:
-        raise ValueError("the augmentation experiment needs a conditional generator: it asks for images of each class")
+        raise BadValue("the augmentation experiment needs a conditional generator: it asks for images of each class")
     classes = handle.num_classes
     if real.labels is None or heldout.labels is None:
-        raise ValueError("the augmentation experiment needs labelled real images")
+        raise BadValue("the augmentation experiment needs labelled real images")
     available = int(torch.bincount(real.labels.cpu(), minlength=classes).min())
     settings.check(available, real.name)
     device = real.images.device

@@ -6,7 +6,7 @@
     mem = memorisation_pairs(run, "best.pt", n_gen=500, k=8)   # nearest training images
 
 `evaluate_checkpoint` loads the checkpoint's generator handle and the run's dataset (with the
-checkpoint's own config fields) and calls the one pipeline, `ganlib.metrics.pipeline.
+checkpoint's own config fields) and calls the one pipeline, `ganlib.metrics.evaluation.
 evaluate_generator`, as the engine does. `progress(fraction, text)` is called between stages.
 
 `memorisation_pairs` is the memorisation check in pixel space: each generated sample's nearest
@@ -27,9 +27,9 @@ import torch
 
 from ganlib.core.images import grid_image, png_bytes
 from ganlib.data import cached_run_data, data_fields
-from ganlib.metrics.evaluate import EvalResult
+from ganlib.metrics.evaluation import Progress, evaluate_generator
 from ganlib.metrics.memorisation import nearest_training
-from ganlib.metrics.pipeline import Progress, evaluate_generator
+from ganlib.metrics.metric_registry import EvalResult
 from ganlib.metrics.precision_recall import pairwise_sq_dists
 from ganlib.metrics.translation import translate
 from ganlib.models import MODELS

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue, NotFound
 from ganlib.core.images import grid_image, png_bytes
 from ganlib.data import cached_run_data
 from ganlib.metrics.memorisation import nearest_training
@@ -40,7 +41,7 @@ def grid_tiles(path: str | Path, image_size: int, padding: int = PADDING) -> tup
     cell = image_size + padding
     ncol, nrow = (w - padding) // cell, (h - padding) // cell
     if ncol < 1 or nrow < 1 or ncol * cell + padding != w or nrow * cell + padding != h:
-        raise ValueError(f"{Path(path).name} is {w}x{h} px: not a grid of {image_size}-px images "
+        raise BadValue(f"{Path(path).name} is {w}x{h} px: not a grid of {image_size}-px images "
                          f"with {padding}-px padding")
     x = torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div(127.5).sub(1)
     tiles = [x[:, padding + r * cell: padding + r * cell + image_size,
@@ -85,12 +86,12 @@ def inspect_epoch(run: Run, epoch: float, *, device: str = "cpu", scale: int = 2
     """The grid of the saved epoch nearest `epoch` and each tile's nearest training image."""
     grid_epoch = nearest_grid_epoch(run, epoch)
     if grid_epoch is None:
-        raise FileNotFoundError(f"run {run.name} has no sample grid yet")
+        raise NotFound(f"run {run.name} has no sample grid yet")
     cfg = run.config()
     tiles, ncol = grid_tiles(run.sample_path(grid_epoch), cfg.image_size)
     data = cached_run_data(cfg, device)
     if tiles.shape[1:] != data.images.shape[1:]:
-        raise ValueError(f"the grid's images are {tuple(tiles.shape[1:])} but the run's data is "
+        raise BadValue(f"the grid's images are {tuple(tiles.shape[1:])} but the run's data is "
                          f"{tuple(data.images.shape[1:])}")
     nn = nearest_training(tiles.to(device), data.images)
     idx = nn.indices.cpu()

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue
 from ganlib.core.images import to_uint8
 from ganlib.data import cached_run_data
 from ganlib.explore import sampling
@@ -48,7 +49,7 @@ def wilson_interval(errors: int, n: int, z: float = Z95) -> tuple[float, float]:
     if n <= 0:
         return 0.0, 1.0
     if not 0 <= errors <= n:
-        raise ValueError(f"errors must be between 0 and n={n}, got {errors}")
+        raise BadValue(f"errors must be between 0 and n={n}, got {errors}")
     p = errors / n
     z2 = z * z
     denom = 1 + z2 / n
@@ -178,9 +179,9 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
     `size` pixels so that single pixels stay visible. All model calls happen here."""
     run = run if isinstance(run, Run) else find_run(run)
     if not 2 <= n <= 1000:
-        raise ValueError(f"a round holds between 2 and 1000 images, got {n}")
+        raise BadValue(f"a round holds between 2 and 1000 images, got {n}")
     if not 0.0 <= real_fraction <= 1.0:
-        raise ValueError(f"real_fraction must be in [0, 1], got {real_fraction}")
+        raise BadValue(f"real_fraction must be in [0, 1], got {real_fraction}")
     seed = sampling.random_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     n_real = int(round(n * real_fraction))
@@ -190,7 +191,7 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
 
     total = dataset_size(run)
     if n_real > total:
-        raise ValueError(f"the run's dataset has {total} images; a round needs {n_real} real ones")
+        raise BadValue(f"the run's dataset has {total} images; a round needs {n_real} real ones")
     pick = rng.choice(total, size=n_real, replace=False)
     real, real_labels = real_images(run, pick)
     items = [Item("real", _png(real[i], size), None if real_labels is None else int(real_labels[i]))
@@ -234,7 +235,7 @@ def record_answer(run: str | Path | Run, batch: Batch, index: int, answer: str,
     run = run if isinstance(run, Run) else find_run(run)
     answer = answer.lower()
     if answer not in KINDS:
-        raise ValueError(f"answer must be 'real' or 'fake', got {answer!r}")
+        raise BadValue(f"answer must be 'real' or 'fake', got {answer!r}")
     item = batch.items[index]
     rec = {"time": time.time() if t is None else t, "session": batch.session, "checkpoint": batch.checkpoint,
            "epoch": batch.epoch, "index": index, "kind": item.kind, "answer": answer,

@@ -11,23 +11,20 @@ grids, and a config to start a new run from. Plain data only; the Compare runs p
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from ganlib.core.numbers import finite_or_none
+from ganlib.metrics.metric_registry import EVAL_INFO, METRICS, TRAINING, metric_label, shown_metrics
 from ganlib.store.config import TrainConfig, field_specs
 from ganlib.store.run_folder import Run
 
-# Metric columns in the order they are offered; any other numeric column follows.
-PREFERRED = ("d_loss", "g_loss", "neg_elbo", "recon", "kl", "fid", "kid", "precision", "recall", "is_mean",
-             "classes_covered", "d_real", "d_fake")
-DEFAULT_CURVES = ("d_loss", "g_loss", "neg_elbo", "fid")  # losses, and FID where a run has it
-NOT_CURVES = {"epoch", "eval_n", "extractor", "eval_time_s", "images_per_sec", "epoch_time_s", "elapsed_s"}
-LABELS = {"d_loss": "D loss", "g_loss": "G loss", "neg_elbo": "negative ELBO", "recon": "reconstruction",
-          "kl": "KL", "fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall",
-          "is_mean": "IS", "classes_covered": "classes covered", "d_real": "D(x)", "d_fake": "D(G(z))",
-          "grad_norm_g": "G grad norm", "grad_norm_d": "D grad norm", "penalty": "penalty"}
-
+# Curves in the order they are offered: the training statistics, then the evaluation metrics,
+# as `metric_registry` lists them; any other numeric column follows. Labels come from there too.
+CURVE_ORDER = TRAINING + tuple(m.name for m in shown_metrics() if m.curve)
+DEFAULT_CURVES = ("d_loss", "g_loss", "neg_elbo")  # the losses; FID has its own charts, per extractor and N
+NOT_CURVES = {"epoch", "images_per_sec", "epoch_time_s", "elapsed_s", *EVAL_INFO,
+              *(n for n in METRICS if not METRICS.get(n).curve)}
 
 def run_config(run: Run) -> dict[str, Any]:
     """The run's config as a dict; a config.json that no longer loads gives its raw JSON."""
@@ -58,23 +55,15 @@ def config_diff(runs: Sequence[Run]) -> tuple[list[str], list[dict[str, Any]]]:
     return fields, [{"run": r.name, **{f: c.get(f) for f in fields}} for r, c in zip(runs, configs)]
 
 
-def _num(v: Any) -> Optional[float]:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def curve_columns(runs: Sequence[Run]) -> list[str]:
     """Numeric metric columns that at least one run has a value for, preferred ones first."""
     seen: dict[str, None] = {}
     for r in runs:
         for row in r.metrics():
             for k, v in row.items():
-                if k not in NOT_CURVES and _num(v) is not None:
+                if k not in NOT_CURVES and finite_or_none(v) is not None:
                     seen.setdefault(k)
-    pref = [c for c in PREFERRED if c in seen]
+    pref = [c for c in CURVE_ORDER if c in seen]
     return pref + [c for c in seen if c not in pref]
 
 
@@ -89,7 +78,7 @@ def curves(runs: Sequence[Run], columns: Sequence[str]) -> dict[str, dict[str, t
     for r in runs:
         rows = r.metrics()
         for c in columns:
-            pts = [(_num(row.get("epoch")), _num(row.get(c))) for row in rows]
+            pts = [(finite_or_none(row.get("epoch")), finite_or_none(row.get(c))) for row in rows]
             pts = [(e, v) for e, v in pts if e is not None and v is not None]
             if pts:
                 out[c][r.name] = ([e for e, _ in pts], [v for _, v in pts])
@@ -109,4 +98,4 @@ def clone_config(run: Run) -> dict[str, Any]:
 
 
 def label(column: str) -> str:
-    return LABELS.get(column, column.replace("_", " "))
+    return metric_label(column)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue
 from ganlib.core.images import gif_bytes, grid_image, png_bytes, to_uint8
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint, load_handle
@@ -83,7 +84,7 @@ def generate(run: str | Path | Run, n: int = 64, *, seed: Optional[int] = None,
     None cycles through the classes. `seed=None` draws a fresh random seed. `steps` and
     `guidance` set a diffusion run's sampler (`with_sampler`)."""
     if n < 1 or n > 4096:
-        raise ValueError(f"n must be between 1 and 4096, got {n}")
+        raise BadValue(f"n must be between 1 and 4096, got {n}")
     h = with_sampler(get_generator(run, checkpoint, device), steps, guidance)
     seed = random_seed() if seed is None else seed
     y = h.labels(labels, n)
@@ -133,9 +134,9 @@ def latent_walk(run: str | Path | Run, seed_a: int, seed_b: int, steps: int = 10
     embedding is blended too, so a 3 can morph into an 8. A diffusion run's latent is its
     initial noise; `sample_steps` and `guidance` set its sampler (`with_sampler`)."""
     if steps < 2 or steps > 256:
-        raise ValueError(f"steps must be between 2 and 256, got {steps}")
+        raise BadValue(f"steps must be between 2 and 256, got {steps}")
     if mode not in ("linear", "slerp"):
-        raise ValueError(f"mode must be linear or slerp, got {mode!r}")
+        raise BadValue(f"mode must be linear or slerp, got {mode!r}")
     h = with_sampler(get_generator(run, checkpoint, device), sample_steps, guidance)
     za, zb = h.latents(1, seed_a).cpu(), h.latents(1, seed_b).cpu()
     t = torch.linspace(0, 1, steps).unsqueeze(1)

@@ -35,12 +35,20 @@ def setting_key(config: dict[str, Any]) -> str:
 
 def seed_groups(runs: Sequence[Run]) -> list[tuple[str, list[Run]]]:
     """Runs grouped by their config without the seed (and the speed and schedule fields); each
-    group labelled by its runs' seeds. Groups of one run are kept (a setting with one seed)."""
-    groups: dict[str, list[Run]] = {}
+    group labelled by its runs' seeds. A group's seeds differ: a second run with a seed its group
+    already has (an imported copy, a rerun) repeats a run rather than replicating the setting, so
+    it starts a group of its own. Groups of one run are kept (a setting with one seed)."""
+    groups: dict[str, list[list[Run]]] = {}  # setting -> groups of runs with distinct seeds
     for r in runs:
-        groups.setdefault(setting_key(run_config(r)), []).append(r)
+        cfg = run_config(r)
+        same = groups.setdefault(setting_key(cfg), [])
+        home = next((g for g in same if all(run_config(m).get("seed") != cfg.get("seed") for m in g)), None)
+        if home is None:
+            same.append([r])
+        else:
+            home.append(r)
     out = []
-    for members in groups.values():
+    for members in (g for same in groups.values() for g in same):
         seeds = ", ".join(str(run_config(r).get("seed", "?")) for r in members)
         out.append((f"{members[0].name} + {len(members) - 1} more (seeds {seeds})" if len(members) > 1
                     else members[0].name, members))

@@ -21,6 +21,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ganlib.core.errors import NotFound
 from ganlib.store.run_folder import Run, find_run
 
 MAX_FRAMES = 500  # a longer run is thinned to about this many evenly spaced grids
@@ -61,7 +62,7 @@ def frames(run: str | Path | Run, *, scale: int = 1, max_frames: int = MAX_FRAME
     run = run if isinstance(run, Run) else find_run(run)
     grids = run.samples()
     if not grids:
-        raise FileNotFoundError(f"run {run.name} has no sample grids yet")
+        raise NotFound(f"run {run.name} has no sample grids yet")
     if len(grids) > max_frames:  # keep the first and the last, evenly in between
         keep = sorted(set(np.linspace(0, len(grids) - 1, max_frames).round().astype(int).tolist()))
         grids = [grids[i] for i in keep]

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue, NotFound
 from ganlib.core.images import grid_image, png_bytes, to_uint8
 from ganlib.data import ImageData, cached_run_data, to_model_range
 from ganlib.data.image_files import image_files, read_image
@@ -70,9 +71,9 @@ def directions(handle: GeneratorHandle) -> list[str]:
 def check_direction(handle: GeneratorHandle, direction: Optional[str]) -> str:
     direction = direction or directions(handle)[0]
     if direction not in ("AtoB", "BtoA"):
-        raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
+        raise BadValue(f"direction must be AtoB or BtoA, got {direction!r}")
     if direction not in directions(handle):
-        raise ValueError(f"this {handle.config.get('model')} run learned {directions(handle)[0]} only; "
+        raise BadValue(f"this {handle.config.get('model')} run learned {directions(handle)[0]} only; "
                          f"--direction {direction} needs a CycleGAN")
     return direction
 
@@ -121,12 +122,12 @@ def read_inputs(path: str | Path, channels: int, size: int) -> tuple[torch.Tenso
     p = Path(path).expanduser()
     files = [p] if p.is_file() else image_files(p) if p.is_dir() else []
     if not files:
-        raise FileNotFoundError(f"--input {path}: no such file or folder of images")
+        raise NotFound(f"--input {path}: no such file or folder of images")
     arrays = []
     for f in files:
         a = read_image(f, rgb=True, size=size)
         if a is None:
-            raise ValueError(f"--input: {f} is not a readable image")
+            raise BadValue(f"--input: {f} is not a readable image")
         arrays.append(a)
     return to_model_range(torch.from_numpy(np.stack(arrays)), channels, size), [f.stem for f in files]
 
@@ -140,5 +141,5 @@ def inputs_from_bytes(blobs: list[bytes], channels: int, size: int) -> torch.Ten
                 im = im.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
                 arrays.append(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         except Exception:  # noqa: BLE001 - not an image, truncated: said in one line
-            raise ValueError(f"upload {i + 1} is not a readable image") from None
+            raise BadValue(f"upload {i + 1} is not a readable image") from None
     return to_model_range(torch.from_numpy(np.stack(arrays)), channels, size)

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ganlib.core.atomic import atomic_write_text
+from ganlib.core.errors import BadValue
 from ganlib.store.config import TrainConfig
 
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -25,7 +26,7 @@ YAML_HEAD = "# GAN Workbench TrainConfig. Reproduce with: python -m ganlib train
 def _format(fmt: str) -> str:
     fmt = fmt.lower().lstrip(".")
     if fmt not in ("json", "yaml", "yml"):
-        raise ValueError(f"config format must be json or yaml, got {fmt!r}")
+        raise BadValue(f"config format must be json or yaml, got {fmt!r}")
     return "yaml" if fmt == "yml" else fmt
 
 
@@ -41,13 +42,13 @@ def parse_config_text(text: str, fmt: str = "json") -> TrainConfig:
     try:
         values = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"not valid JSON: {e}") from None
+        raise BadValue(f"not valid JSON: {e}") from None
     except RecursionError:
-        raise ValueError(f"not a config: nested too deeply to be one ({fmt})") from None
+        raise BadValue(f"not a config: nested too deeply to be one ({fmt})") from None
     except yaml.YAMLError as e:
-        raise ValueError(f"not valid YAML: {' '.join(str(e).split())}") from None
+        raise BadValue(f"not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(values, dict):
-        raise ValueError("a config file holds one mapping of field names to values")
+        raise BadValue("a config file holds one mapping of field names to values")
     return TrainConfig.from_dict(values)
 
 
@@ -56,7 +57,7 @@ def load_config_file(path: str | Path) -> TrainConfig:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ValueError(f"config file must end in .json, .yaml or .yml, got {path.name!r}")
+        raise BadValue(f"config file must end in .json, .yaml or .yml, got {path.name!r}")
     return parse_config_text(path.read_text(encoding="utf-8"), suffix)
 
 

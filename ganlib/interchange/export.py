@@ -29,14 +29,15 @@ import safetensors.torch
 from ganlib.core.atomic import atomic_write_bytes
 from ganlib.interchange.importing import (  # noqa: F401 - the import half, re-exported for the pages
     FORMAT,
-    FORMAT_VERSION,
     IMPORTED_STATE,
     NETWORKS,
+    ZIP_FORMAT_VERSION,
     ImportRefused,
     import_file,
     is_imported,
 )
-from ganlib.store.checkpoints import find_checkpoint, load_checkpoint
+from ganlib.store.checkpoint_format import load_checkpoint, networks
+from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run, find_run
 
@@ -51,16 +52,15 @@ def export_zip(run: str | Path | Run, checkpoint: str | Path | None = None) -> b
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         nets = []
-        for name in NETWORKS:
-            sd = ck.get(name)
-            if sd is None:
+        for name, sd in networks(ck).items():
+            if name not in NETWORKS:  # the networks a run zip knows (G, D, G_ema)
                 continue
             tensors = {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()}
             meta = {"ganlib_network": name, "ganlib_config": cfg.to_json(),
                     "num_classes": str(int(ck.get("num_classes", 10)))}
             zf.writestr(f"{top}/weights/{name}.safetensors", safetensors.torch.save(tensors, metadata=meta))
             nets.append(name)
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "run": run.name, "model": cfg.model,
+        manifest = {"format": FORMAT, "format_version": ZIP_FORMAT_VERSION, "run": run.name, "model": cfg.model,
                     "dataset": cfg.dataset, "epoch": int(ck.get("epoch", 0)),
                     "checkpoint": ck_path.relative_to(run.path).as_posix() if ck_path.is_relative_to(run.path)
                     else ck_path.name,

@@ -22,7 +22,6 @@ and its status is `imported (sampling only)`: sample it, walk it, judge it; do n
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import time
@@ -51,13 +50,14 @@ from ganlib.interchange.untrusted import (
 )
 from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import grid_latents
-from ganlib.store.checkpoints import load_handle, save_checkpoint
+from ganlib.store.checkpoint_format import build_checkpoint, save_checkpoint
+from ganlib.store.checkpoints import load_handle
 from ganlib.store.config import NUM_CLASSES_RANGE, ConfigError, TrainConfig
 from ganlib.store.run_folder import Run, new_run_dir, rows_to_csv
 
 FORMAT = "ganlib-run"
-FORMAT_VERSION = 1
-NETWORKS = ("G", "D", "G_ema")
+ZIP_FORMAT_VERSION = 1  # the run zip's own format (manifest.json), not the checkpoint's
+NETWORKS = ("G", "D", "G_ema")  # the networks a run zip carries
 IMPORTED_STATE = "imported (sampling only)"
 _GRID_RE = re.compile(r"^(samples|recon)/epoch_\d{4,}\.png$")
 
@@ -164,10 +164,10 @@ def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classe
         if not isinstance(manifest, dict):
             raise ImportRefused("manifest.json must hold an object")
         version = manifest.get("format_version", 1)
-        if manifest.get("format") not in (None, FORMAT) or not isinstance(version, int) or version > FORMAT_VERSION:
+        if manifest.get("format") not in (None, FORMAT) or not isinstance(version, int) or version > ZIP_FORMAT_VERSION:
             raise ImportRefused(f"manifest.json names format {manifest.get('format')} version "
                                 f"{manifest.get('format_version')}; this GAN Workbench reads {FORMAT} "
-                                f"version {FORMAT_VERSION}")
+                                f"version {ZIP_FORMAT_VERSION}")
     if cfg is None:
         if "config.json" not in files:
             raise ImportRefused("the zip has no config.json; export the run again or import its weights with a config")
@@ -303,19 +303,13 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
         if not run.samples() and not MODELS.get(cfg.model).translation:  # a bare weights file: draw the grid once
             with torch.no_grad():
                 save_grid(sampler.eval()(z, labels), run.sample_path(plan.epoch), nrow=ncol)
-        state = {
-            "epoch": plan.epoch, "config": cfg.to_dict(),
-            "G": state_dicts["G"], "D": state_dicts.get("D"), "G_ema": state_dicts.get("G_ema"),
-            "opt_g": None, "opt_d": None,
-            "rng": {"torch": torch.Generator().manual_seed(cfg.seed).get_state()},
-            "fixed_z": z, "fixed_labels": labels,
-            "num_classes": plan.num_classes, "class_names": list(plan.class_names),
-            "metrics": [dict(r) for r in run.metrics()
-                        if isinstance(r.get("epoch"), float) and r["epoch"] <= plan.epoch],
-            "evals": [],
-            "best_fid": math.inf, "evals_since_best": 0,
-            "imported": True, "imported_from": plan.source, "imported_at": time.time(),
-        }
+        state = build_checkpoint(
+            epoch=plan.epoch, config=cfg.to_dict(), networks={n: state_dicts.get(n) for n in NETWORKS},
+            optimizers={},  # none: an imported run can be sampled, not resumed
+            rng={"torch": torch.Generator().manual_seed(cfg.seed).get_state()}, fixed_z=z, fixed_labels=labels,
+            num_classes=plan.num_classes, class_names=plan.class_names,
+            metrics=[r for r in run.metrics() if isinstance(r.get("epoch"), float) and r["epoch"] <= plan.epoch],
+            extra={"imported": True, "imported_from": plan.source, "imported_at": time.time()})
         ck_path = save_checkpoint(run.checkpoint_path(plan.epoch), state)
         load_handle(ck_path)  # what the Generate page will do: it must work now
         run.write_status(state=IMPORTED_STATE, imported=True, source=plan.source, epoch=plan.epoch,

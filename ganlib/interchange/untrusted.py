@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load as parse_safetensors  # parses tensors only: no pickle
 
+from ganlib.core.errors import BadValue
 from ganlib.store.config import NUM_CLASSES_RANGE, bounds
 
 ALLOWED_SUFFIXES = (".json", ".jsonl", ".csv", ".png", ".safetensors")
@@ -34,7 +35,7 @@ MAX_MEMBERS = 20_000
 _CHUNK = 1 << 20  # inflate 1 MiB at a time
 
 
-class ImportRefused(ValueError):
+class ImportRefused(BadValue):
     """The file cannot be imported; the message says why (and what to change)."""
 
 
@@ -181,7 +182,7 @@ def parse_jsonl(content: bytes) -> str:
     try:
         lines = [ln for ln in content.decode("utf-8").splitlines() if ln.strip()]
         if not all(isinstance(json.loads(ln), dict) for ln in lines):
-            raise ValueError("every line must be an object")
+            raise BadValue("every line must be an object")
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ImportRefused(f"evals.jsonl is not valid JSON lines ({str(e)[:120] or 'nested too deeply'})") from None
     return "".join(ln + "\n" for ln in lines)
@@ -242,7 +243,7 @@ def check_png(content: bytes, name: str) -> None:
     try:
         with Image.open(io.BytesIO(content)) as im:
             if im.format != "PNG" or im.width * im.height > 64_000_000:
-                raise ValueError("not a PNG of a sensible size")
+                raise BadValue("not a PNG of a sensible size")
             im.verify()
     except Exception as e:  # noqa: BLE001 - PIL raises many kinds
         raise ImportRefused(f"{name} is not a valid PNG ({e})") from None

@@ -1,9 +1,8 @@
 """Layer 2, metrics: feature extractors (a registry), distances (FID, KID, IS, precision/recall,
-class coverage, memorisation), cached real statistics and the one evaluation pipeline that
-the engine, the Evaluate page, the explorers and the CLI call. It imports core and the
-plugins (data, models), never the store, the engine or anything above.
-
-Metrics: feature extractors (a registry), distribution distances and sample diagnostics.
+class coverage, memorisation), cached real statistics, the metric registry (`metric_registry`:
+every column's compute, label, format and direction) and the one evaluation
+(`evaluation.evaluate_generator`) that the engine, the Evaluate page, the explorers and the CLI
+call. It imports core and the plugins (data, models), never the store, the engine or anything above.
 
 Every extractor takes images in [-1, 1], (N, C, H, W) of any size and channel count, and does
 its own preprocessing, so a metric value depends only on (extractor, N) — which is what every
@@ -16,10 +15,11 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from ganlib.core.errors import UserError
 from ganlib.core.registry import Registry
 
 
-class ExtractorUnavailable(RuntimeError):
+class ExtractorUnavailable(UserError, RuntimeError):
     """The extractor's weights cannot be had (offline, no local file); the message says how."""
 
 

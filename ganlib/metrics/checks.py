@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from ganlib.core.errors import BadValue
+
 
 def require_finite(x: torch.Tensor, what: str = "features") -> torch.Tensor:
     """`x` itself when every entry is finite; else ValueError saying how many rows are not."""
@@ -18,6 +20,6 @@ def require_finite(x: torch.Tensor, what: str = "features") -> torch.Tensor:
             rows = ok.reshape(ok.shape[0], -1).all(dim=1) if ok.ndim > 1 else ok.reshape(-1)
             bad = int((~rows).sum())
             unit = "rows" if x.ndim > 1 else "entries"
-            raise ValueError(f"{what} contain NaN or inf ({bad} of {rows.numel()} {unit}): "
+            raise BadValue(f"{what} contain NaN or inf ({bad} of {rows.numel()} {unit}): "
                              "a metric of them would be a plausible wrong number, so none is computed")
     return x

@@ -20,6 +20,7 @@ from typing import Optional
 
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 
 DEFAULT_MIN_SHARE = 0.1
@@ -32,7 +33,7 @@ def class_histogram(pred_labels: torch.Tensor, num_classes: int) -> torch.Tensor
         labels = labels.argmax(dim=1)
     labels = labels.reshape(-1).long()
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes}), got [{int(labels.min())}, {int(labels.max())}]")
+        raise BadValue(f"labels must lie in [0, {num_classes}), got [{int(labels.min())}, {int(labels.max())}]")
     return torch.bincount(labels, minlength=num_classes)
 
 
@@ -60,9 +61,9 @@ def class_kl(gen_hist: torch.Tensor, real_hist: torch.Tensor, eps: float = 1e-6)
     p = require_finite(gen_hist.detach(), "generated class histogram").to(torch.float64)
     q = require_finite(real_hist.detach(), "real class histogram").to(device=p.device, dtype=torch.float64)
     if p.shape != q.shape or p.ndim != 1:
-        raise ValueError(f"need two (K,) histograms, got {tuple(p.shape)} and {tuple(q.shape)}")
+        raise BadValue(f"need two (K,) histograms, got {tuple(p.shape)} and {tuple(q.shape)}")
     if (p < 0).any() or (q < 0).any() or p.sum() <= 0 or q.sum() <= 0:
-        raise ValueError("histograms must be non-negative with a positive total")
+        raise BadValue("histograms must be non-negative with a positive total")
     k = p.numel()
     p = (1 - eps) * p / p.sum() + eps / k
     q = (1 - eps) * q / q.sum() + eps / k

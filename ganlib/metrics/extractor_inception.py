@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
 
 # Inception weights ported to PyTorch by pytorch-fid from
@@ -166,7 +167,7 @@ class InceptionExtractor(FeatureExtractor):
         elif x.shape[1] == 4:  # RGBA: drop alpha
             x = x[:, :3]
         elif x.shape[1] != 3:
-            raise ValueError(f"inception takes 1, 3 or 4 channels, got {x.shape[1]}")
+            raise BadValue(f"inception takes 1, 3 or 4 channels, got {x.shape[1]}")
         x = (x + 1) / 2  # our [-1, 1] -> pytorch-fid's [0, 1]
         x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
         return 2 * x - 1  # pytorch-fid's normalize_input

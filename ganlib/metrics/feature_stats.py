@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ganlib.core.atomic import atomic_write_bytes, atomic_write_text
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 
 
@@ -37,7 +38,7 @@ class RunningStats:
 
     def __init__(self, dim: int, device: torch.device | str = "cpu"):
         if dim < 1:
-            raise ValueError(f"feature dim must be >= 1, got {dim}")
+            raise BadValue(f"feature dim must be >= 1, got {dim}")
         self.dim = dim
         self.device = torch.device(device)
         self.n = 0
@@ -49,9 +50,9 @@ class RunningStats:
     def update(self, feats: torch.Tensor) -> "RunningStats":
         """Fold in a (B, dim) batch of features (any float dtype, any device)."""
         if feats.ndim != 2 or feats.shape[1] != self.dim:
-            raise ValueError(f"expected (B, {self.dim}) features, got {tuple(feats.shape)}")
+            raise BadValue(f"expected (B, {self.dim}) features, got {tuple(feats.shape)}")
         if self._fixed is not None:
-            raise ValueError("statistics read without a sample count `n` cannot be updated")
+            raise BadValue("statistics read without a sample count `n` cannot be updated")
         if feats.shape[0] == 0:
             return self
         x = require_finite(feats.detach().to(self.device, torch.float64))
@@ -69,7 +70,7 @@ class RunningStats:
         if self._fixed is not None:
             return self._fixed[0]
         if self.n < 1:
-            raise ValueError("no features accumulated")
+            raise BadValue("no features accumulated")
         return self._shift + self._sum / self.n
 
     @property
@@ -78,7 +79,7 @@ class RunningStats:
         if self._fixed is not None:
             return self._fixed[1]
         if self.n < 2:
-            raise ValueError(f"covariance needs at least 2 samples, have {self.n}")
+            raise BadValue(f"covariance needs at least 2 samples, have {self.n}")
         centred_sum = torch.outer(self._sum, self._sum) / self.n
         cov = (self._outer - centred_sum) / (self.n - 1)
         return (cov + cov.T) / 2  # exactly symmetric for eigh
@@ -106,7 +107,7 @@ class RunningStats:
         sigma_t = torch.as_tensor(sigma, dtype=torch.float64)
         dim = mu_t.numel()
         if sigma_t.shape != (dim, dim):
-            raise ValueError(f"sigma has shape {tuple(sigma_t.shape)}, expected ({dim}, {dim})")
+            raise BadValue(f"sigma has shape {tuple(sigma_t.shape)}, expected ({dim}, {dim})")
         stats = cls(dim, device)
         stats._shift = mu_t.to(stats.device)
         if n >= 2:

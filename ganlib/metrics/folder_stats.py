@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
+from ganlib.core.errors import BadValue, NotFound
 from ganlib.data.image_files import image_files, read_image
 from ganlib.metrics import FeatureExtractor
 from ganlib.metrics.feature_stats import RunningStats
@@ -30,9 +31,9 @@ def path_kind(path: Path) -> str:
     if path.is_file():
         if path.suffix.lower() == ".npz":
             return "npz"
-        raise ValueError(f"{path} is a file but not an .npz: give a folder of images or an .npz of "
+        raise BadValue(f"{path} is a file but not an .npz: give a folder of images or an .npz of "
                          f"statistics holding mu and sigma")
-    raise FileNotFoundError(f"no such folder or file: {path}")
+    raise NotFound(f"no such folder or file: {path}")
 
 
 def folder_stats(root: Path, extractor: FeatureExtractor, *, batch_size: int = 50, workers: int = 0,
@@ -43,7 +44,7 @@ def folder_stats(root: Path, extractor: FeatureExtractor, *, batch_size: int = 5
     mixed images needs no resizing here (every extractor resizes its input itself)."""
     files = image_files(root)
     if not files:
-        raise ValueError(f"no images in {root}: the folder is empty")
+        raise BadValue(f"no images in {root}: the folder is empty")
     device = extractor.device
     stats = RunningStats(extractor.feature_dim, device)
     skipped: list[Path] = []
@@ -69,7 +70,7 @@ def folder_stats(root: Path, extractor: FeatureExtractor, *, batch_size: int = 5
     note = (f"{len(skipped)} of {len(files)} file{'s' if len(files) != 1 else ''} skipped as not readable "
             f"images, e.g. {skipped[0].relative_to(root)}") if skipped else ""
     if stats.n < 2:
-        raise ValueError(f"{'no' if stats.n == 0 else 'only one'} readable image in {root}"
+        raise BadValue(f"{'no' if stats.n == 0 else 'only one'} readable image in {root}"
                          + (f" ({note})" if note else "") + "; FID needs at least 2")
     return stats, note
 
@@ -80,21 +81,21 @@ def load_stats(path: Path) -> RunningStats:
     try:
         z = np.load(path, allow_pickle=False)
     except Exception as e:  # noqa: BLE001 - not a zip, truncated, pickled objects
-        raise ValueError(f"{path} is not a readable .npz ({type(e).__name__}: {e}); expected "
+        raise BadValue(f"{path} is not a readable .npz ({type(e).__name__}: {e}); expected "
                          f"pytorch-fid statistics holding mu and sigma") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not pytorch-fid statistics (an .npz with mu and sigma)")
+        raise BadValue(f"{path} holds a single array, not pytorch-fid statistics (an .npz with mu and sigma)")
     with z:
         keys = list(z.files)
     missing = [k for k in ("mu", "sigma") if k not in keys]
     if missing:
-        raise ValueError(f"{path} holds {', '.join(keys) or 'no arrays'}, not pytorch-fid statistics: "
+        raise BadValue(f"{path} holds {', '.join(keys) or 'no arrays'}, not pytorch-fid statistics: "
                          f"no {' or '.join(missing)}")
     try:
         stats = RunningStats.from_npz(path)
         mu, sigma = stats.mean, stats.cov
     except Exception as e:  # noqa: BLE001 - wrong shapes or dtypes
-        raise ValueError(f"{path}: bad statistics: {e}") from None
+        raise BadValue(f"{path}: bad statistics: {e}") from None
     if not (bool(mu.isfinite().all()) and bool(sigma.isfinite().all())):
-        raise ValueError(f"{path}: mu or sigma contain NaN or inf")
+        raise BadValue(f"{path}: mu or sigma contain NaN or inf")
     return stats

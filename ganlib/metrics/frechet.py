@@ -28,6 +28,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
@@ -75,7 +76,7 @@ def _check_moments(mu: torch.Tensor, sigma: torch.Tensor, which: str) -> tuple[t
     if sigma.ndim == 0 and d == 1:
         sigma = sigma.reshape(1, 1)
     if sigma.shape != (d, d):
-        raise ValueError(f"sigma{which} has shape {tuple(sigma.shape)}, expected ({d}, {d})")
+        raise BadValue(f"sigma{which} has shape {tuple(sigma.shape)}, expected ({d}, {d})")
     return require_finite(mu, f"mu{which}"), require_finite(sigma, f"sigma{which}")
 
 
@@ -102,7 +103,7 @@ def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: 
     m1, s1 = _check_moments(_f64(mu1, dev), _f64(sigma1, dev), "1")
     m2, s2 = _check_moments(_f64(mu2, dev), _f64(sigma2, dev), "2")
     if m1.numel() != m2.numel():
-        raise ValueError(f"feature dims differ: {m1.numel()} vs {m2.numel()}")
+        raise BadValue(f"feature dims differ: {m1.numel()} vs {m2.numel()}")
     s1 = (s1 + s1.T) / 2
     s2 = (s2 + s2.T) / 2
     diff = m1 - m2
@@ -123,7 +124,7 @@ def mean_cov(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """float64 mean and unbiased covariance of (N, dim) features, on their device."""
     x = require_finite(feats.detach()).to(torch.float64)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"need (N >= 2, dim) features, got {tuple(x.shape)}")
+        raise BadValue(f"need (N >= 2, dim) features, got {tuple(x.shape)}")
     mu = x.mean(dim=0)
     xc = x - mu
     return mu, (xc.T @ xc) / (x.shape[0] - 1)
@@ -152,13 +153,13 @@ def fid_bootstrap(gen_feats: torch.Tensor, real_mu: ArrayLike, real_sigma: Array
     `generator` (CPU or on the features' device) makes the band reproducible; default seed 0.
     """
     if n_boot < 2:
-        raise ValueError("n_boot must be >= 2 for a spread")
+        raise BadValue("n_boot must be >= 2 for a spread")
     dev = gen_feats.device
     x = require_finite(gen_feats.detach(), "generated features").to(torch.float64)
     n, d = x.shape
     rm, rs = _check_moments(_f64(real_mu, dev), _f64(real_sigma, dev), " (real)")
     if rm.numel() != d:
-        raise ValueError(f"feature dims differ: {d} vs {rm.numel()}")
+        raise BadValue(f"feature dims differ: {d} vs {rm.numel()}")
     rs = (rs + rs.T) / 2
     rs_sqrt = psd_sqrt(rs)
     tr_real = torch.trace(rs)

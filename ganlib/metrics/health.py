@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from ganlib.core.numbers import finite_or_none
+from ganlib.core.numbers import finite_or_none, number
 from ganlib.core.registry import Registry
 from ganlib.losses import LOSSES
 
@@ -124,14 +124,6 @@ def verdict(rows: Sequence[dict[str, Any]], evals: Optional[Sequence[dict[str, A
 
 
 # ---- reading the rows ----------------------------------------------------------------------
-def _num(v: Any) -> Optional[float]:
-    """A cell as a float (inf and NaN kept: they are evidence), None when empty or text."""
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
 def _epoch(row: dict[str, Any]) -> str:
     e = finite_or_none(row.get("epoch"))
     return str(int(e)) if e is not None else "?"
@@ -180,7 +172,7 @@ def _diverged(ev: Evidence) -> Optional[Verdict]:
         return None
     last = ev.rows[-1]
     for col, limit in [(c, HUGE_LOSS) for c in LOSS_COLUMNS] + [(c, HUGE_GRAD) for c in GRAD_COLUMNS]:
-        v = _num(last.get(col))
+        v = number(last.get(col))
         if v is not None and (math.isnan(v) or abs(v) > limit):
             return Verdict("diverged", f"Diverged: {col} is {v:.3g} at epoch {_epoch(last)}.",
                            f"A {col} {'that is not a number' if math.isnan(v) else f'above {limit:g} in size'} "

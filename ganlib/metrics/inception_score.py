@@ -22,6 +22,7 @@ from typing import Literal, Optional
 
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 
 PROBS_SUM_TOL = 1e-2  # |row sum - 1| that `auto` still takes for probabilities: bf16 rounding passes
@@ -38,7 +39,7 @@ def _log_probs(x: torch.Tensor, kind: Literal["auto", "logits", "probs"]) -> tor
     if kind == "probs":
         p = x.clamp(min=0)
         return torch.log(p / p.sum(dim=1, keepdim=True))  # log 0 = -inf, masked out below
-    raise ValueError(f"kind must be 'auto', 'logits' or 'probs', got {kind!r}")
+    raise BadValue(f"kind must be 'auto', 'logits' or 'probs', got {kind!r}")
 
 
 def inception_score(logits_or_probs: torch.Tensor, splits: int = 10, kind: Literal["auto", "logits", "probs"] = "auto",
@@ -51,10 +52,10 @@ def inception_score(logits_or_probs: torch.Tensor, splits: int = 10, kind: Liter
     drives the shuffle.
     """
     if logits_or_probs.ndim != 2:
-        raise ValueError(f"need (N, num_classes) predictions, got {tuple(logits_or_probs.shape)}")
+        raise BadValue(f"need (N, num_classes) predictions, got {tuple(logits_or_probs.shape)}")
     n = logits_or_probs.shape[0]
     if not 1 <= splits <= n:
-        raise ValueError(f"splits must be in [1, N={n}], got {splits}")
+        raise BadValue(f"splits must be in [1, N={n}], got {splits}")
     log_p = _log_probs(require_finite(logits_or_probs, "logits or probabilities"), kind)
     if shuffle:
         if generator is None:

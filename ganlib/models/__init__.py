@@ -13,8 +13,8 @@ decodes, and it has no discriminator. A diffusion model registers with kind "dif
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
 
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -42,6 +42,9 @@ class ModelSpec:
     # The length of z when the family derives it from the config (diffusion: the image's C*H*W);
     # None: the config's latent_dim.
     latent: Optional[Callable[["TrainConfig"], int]] = None
+    # Options its architecture cannot take, each with the reason: `store.config_rules` refuses
+    # them and the Train form hides them.
+    unsupported: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def translation(self) -> bool:

@@ -70,12 +70,11 @@ def check(cfg) -> None:
     if cfg.image_size % 4 or cfg.image_size < 8:
         raise ConfigError("image_size", f"{cfg.model} halves the image twice: use a multiple of 4 (28, 32, 64), "
                                         f"got {cfg.image_size}")
-    for name in ("minibatch_std", "patch_gan"):
-        if getattr(cfg, name):
-            raise ConfigError(name, f"{cfg.model}'s small discriminator has no {name.replace('_', ' ')}; "
-                                    "use cdcgan or dcgan for it")
 
 
+SMALL_D = "cdcgan_compact's small discriminator has no {}; use cdcgan or dcgan for it"
 MODELS.add("cdcgan_compact", ModelSpec(build, conditional=True, default_dropout=0.0, convolutional=True, check=check,
+                                       unsupported={"minibatch_std": SMALL_D.format("minibatch std"),
+                                                    "patch_gan": SMALL_D.format("patch gan")},
                                        description="Compact class-conditional conv GAN (projection D): the fast "
                                                    "default, digits of every class in well under a minute on a CPU"))

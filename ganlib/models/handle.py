@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlib.core.errors import BadValue
+
 GRID_SEED_OFFSET = 7919  # the fixed-noise grid's seed is the run's seed plus this
 # A sampler option a handle may pass -> the attribute of G that holds the run's own value
 SAMPLER_SETTINGS = {"steps": "sample_steps", "guidance": "guidance"}
@@ -53,7 +55,7 @@ class GeneratorHandle:
         through the classes. None for an unconditional generator, which refuses labels."""
         if not self.conditional:
             if labels is not None:
-                raise ValueError("this run's generator is unconditional: it takes no label")
+                raise BadValue("this run's generator is unconditional: it takes no label")
             return None
         if labels is None:
             t = torch.arange(n) % self.num_classes
@@ -62,9 +64,9 @@ class GeneratorHandle:
         else:
             t = torch.as_tensor(labels if torch.is_tensor(labels) else list(labels), dtype=torch.int64).cpu()
             if len(t) != n:
-                raise ValueError(f"{len(t)} labels given for {n} samples")
+                raise BadValue(f"{len(t)} labels given for {n} samples")
         if (t < 0).any() or (t >= self.num_classes).any():
-            raise ValueError(f"labels must be between 0 and {self.num_classes - 1}")
+            raise BadValue(f"labels must be between 0 and {self.num_classes - 1}")
         return t.long().to(self.device)
 
     @torch.no_grad()
@@ -83,7 +85,7 @@ class GeneratorHandle:
         options = {k: v for k, v in options.items() if v is not None}
         unknown = sorted(k for k in options if not hasattr(self.G, SAMPLER_SETTINGS.get(k, "?")))
         if unknown:
-            raise ValueError(f"this run's generator ({self.kind}) draws in one pass: it has no "
+            raise BadValue(f"this run's generator ({self.kind}) draws in one pass: it has no "
                              f"{' or '.join(unknown)} to set")
         return dataclasses.replace(self, sampling={**self.sampling, **options})
 

@@ -288,11 +288,10 @@ def build(cfg, img_shape, num_classes):
 def check(cfg) -> None:
     if cfg.image_size < 8:
         raise ConfigError("image_size", f"stylegan needs images of at least 8 px, got {cfg.image_size}")
-    if cfg.patch_gan:
-        raise ConfigError("patch_gan", "stylegan's discriminator judges whole images; turn patch_gan off")
 
 
 MODELS.add("stylegan", ModelSpec(build, conditional=False, default_dropout=0.0, convolutional=True, check=check,
-                                 kind="stylegan",
+                                 kind="stylegan", unsupported={"patch_gan": "stylegan's discriminator judges "
+                                                               "whole images; turn patch_gan off"},
                                  description="StyleGAN's parts (seed 003): mapping network, AdaIN, noise inputs, "
                                              "style mixing, progressive growing; small, for 28-64 px"))

@@ -2,8 +2,9 @@
 
 The Train page's sliders, the CLI's `--FIELD VALUE` flags and `config.json` all edit this
 dataclass, so a value is checked in one place. A bad value raises `ConfigError` naming the
-field before any training starts. Checks that need the loaded data (a batch larger than the
-data, a conditional model on unlabelled data) live in `store.config_context`.
+field before any training starts. Which fields apply given the others, the choices a field
+may take and the checks that need the loaded data (a batch larger than the data, a
+conditional model on unlabelled data) are `store.config_rules`.
 """
 from __future__ import annotations
 
@@ -17,12 +18,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ganlib.core.errors import ConfigError
-from ganlib.data import DATASETS
-from ganlib.losses import LOSSES
+from ganlib.core.errors import BadValue, ConfigError
 from ganlib.losses.diffaugment import POLICIES, policies_of
-from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
+from ganlib.store.config_rules import check_choices, check_rules, hidden_fields
 
 # When a field of an existing run may change, by its role. "live": while it trains (applied at
 # the next epoch boundary), "resume": when training continues in the same run folder, "fork":
@@ -39,15 +38,18 @@ CHANGE_CONTEXTS = ("live", "resume", "fork")
 
 
 def _f(default, help: str, lo=None, hi=None, step=None, choices=None, log=False, role: str = "fork",
-       d_only: Optional[str] = None, kinds: Optional[tuple[str, ...]] = None):
-    """A dataclass field whose metadata tells the UI how to draw its widget, the CLI how to parse
-    its flag and a live edit, a resume or a fork whether it may change (`role`, see ROLES).
-    `d_only` marks discriminator options: "switch" (a value other than the default turns a
-    feature on: refused for a VAE) or "setting" (tunes one: hidden for a VAE). `kinds` names the
-    model kinds (update rules) a field applies to; it is hidden for the others."""
+       d_only: Optional[str] = None, kinds: Optional[tuple[str, ...]] = None, group: str = "Other",
+       pattern: Optional[tuple[str, str]] = None):
+    """A dataclass field whose metadata tells the UI how to draw its widget (and in which box,
+    `group`), the CLI how to parse its flag and a live edit, a resume or a fork whether it may
+    change (`role`, see ROLES). `choices` (a registry's name in `config_rules.CHOICE_REGISTRIES`,
+    or a list) and `pattern` (a regex with its words, for values a list cannot hold) are enforced
+    by `config_rules.check_choices`. `d_only` marks discriminator options: "switch" (a value
+    other than the default turns a feature on) or "setting" (tunes one); `kinds` names the model
+    kinds (update rules) a field applies to. What applies when is `config_rules.RULES`."""
     assert role in ROLES, role
     meta = {"help": help, "min": lo, "max": hi, "step": step, "choices": choices, "log": log, "role": role,
-            "d_only": d_only, "kinds": kinds}
+            "d_only": d_only, "kinds": kinds, "group": group, "pattern": pattern}
     return field(default=default, metadata=meta)
 
 
@@ -65,145 +67,152 @@ class TrainConfig:
     batch 64 and learning rates 2e-3, which draws recognisable digits of every class within
     about half a minute of training on a 2-core CPU. The seeds' own recipes are presets."""
 
-    dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets", role="arch")
-    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.", role="arch")
-    model: str = _f("cdcgan_compact", "Model name from the model registry.", choices="models", role="arch")
-    loss: str = _f("hinge", "GAN loss from the loss registry.", choices="losses", role="arch", d_only="setting")
-    epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1, role="schedule")
-    batch_size: int = _f(64, "Images per step.", 1, 4096, 1, role="fork")
-    latent_dim: int = _f(100, "Length of the noise vector z.", 1, 1024, 1, role="arch")
-    lr_g: float = _f(2e-3, "Generator learning rate (Adam).", 1e-6, 1.0, log=True, role="live")
-    lr_d: float = _f(2e-3, "Discriminator learning rate (Adam).", 1e-6, 1.0, log=True, role="live", d_only="setting")
-    beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01, role="fork")
-    beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001, role="fork")
+    dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets", role="arch",
+                      group="Data")
+    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.", role="arch",
+                        group="Data")
+    model: str = _f("cdcgan_compact", "Model name from the model registry.", choices="models", role="arch",
+                    group="Model")
+    loss: str = _f("hinge", "GAN loss from the loss registry.", choices="losses", role="arch", d_only="setting",
+                   group="Model")
+    epochs: int = _f(50, "Epochs to train in total (a resumed run continues up to this).", 1, 5000, 1, role="schedule",
+                     group="Optimiser")
+    batch_size: int = _f(64, "Images per step.", 1, 4096, 1, role="fork", group="Optimiser")
+    latent_dim: int = _f(100, "Length of the noise vector z.", 1, 1024, 1, role="arch", group="Model")
+    lr_g: float = _f(2e-3, "Generator learning rate (Adam).", 1e-6, 1.0, log=True, role="live", group="Optimiser")
+    lr_d: float = _f(2e-3, "Discriminator learning rate (Adam).", 1e-6, 1.0, log=True, role="live", d_only="setting",
+                     group="Optimiser")
+    beta1: float = _f(0.5, "Adam beta1; 0.5 is the DCGAN choice.", 0.0, 0.99, 0.01, role="fork", group="Optimiser")
+    beta2: float = _f(0.999, "Adam beta2.", 0.9, 0.9999, 0.0001, role="fork", group="Optimiser")
     dropout: Optional[float] = _f(None, "Dropout probability; empty means the model's seed value.", 0.0, 0.9, 0.05,
-                                  role="fork")
-    seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1, role="fork")
-    device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"], role="speed")
-    sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1, role="schedule")
+                                  role="fork", group="Model")
+    seed: int = _f(0, "Seed for weights, noise and data order: same seed, same run.", 0, 2**31 - 1, 1, role="fork",
+                   group="Run")
+    device: str = _f("auto", "auto, cpu, cuda or cuda:N.", choices=["auto", "cpu", "cuda"], role="speed",
+                     pattern=(DEVICE_RE.pattern, "auto, cpu, cuda or cuda:N"), group="Run")
+    sample_every: int = _f(1, "Write the fixed-noise grid every N epochs.", 1, 100, 1, role="schedule", group="Run")
     checkpoint_every: int = _f(10, "Write a checkpoint every N epochs (and always at the end).", 1, 1000, 1,
-                               role="schedule")
+                               role="schedule", group="Run")
     time_budget: float = _f(0.0, "Stop training after this many seconds (0 = no limit): the run stops at a step "
                                  "boundary, keeps its last finished epoch and reports completed.", 0.0, 86_400.0, 10.0,
-                            role="schedule")
+                            role="schedule", group="Run")
     tensorboard: bool = _f(False, "Also log each epoch's metrics as TensorBoard event files in the run folder "
                                   "(tb/), so that `tensorboard --logdir checkpoints` follows the run live.",
-                           role="schedule")
-    image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1, role="arch")
-    channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch")
+                           role="schedule", group="Run")
+    image_size: int = _f(28, "Images are resized to this square size.", 8, 256, 1, role="arch", group="Data")
+    channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch", group="Data")
     max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1,
-                         role="arch")
+                         role="arch", group="Data")
     eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1,
-                         role="live")
+                         role="live", group="Evaluation")
     eval_samples: int = _f(2_000, "Generated samples per evaluation (capped at the number of real images).",
-                           100, 50_000, 100, role="fork")
+                           100, 50_000, 100, role="fork", group="Evaluation")
     extractor: str = _f("auto", "Feature extractor for the metrics; auto = digits for grayscale, inception for colour.",
-                        choices="extractors", role="fork")
+                        choices="extractors", role="fork", group="Evaluation")
     inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
-                                    "torch hub's cache, or a download).", role="fork")
+                                    "torch hub's cache, or a download).", role="fork", group="Evaluation")
     early_stop: int = _f(0, "Stop when FID has not improved for this many evaluations (0 = never).", 0, 100, 1,
-                         role="live")
+                         role="live", group="Evaluation")
     # ---- architecture variants and stabilisers (seeds 001-004) ----
-    variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).", role="arch")
+    variant: str = _f("default", "Model variant (dcgan: radford or seed001; vae: mlp or conv).", role="arch",
+                      group="Model")
     d_norm: str = _f("none", "Normalisation in conv discriminators; a gradient penalty needs layer or none.",
-                     choices=["batch", "layer", "none"], role="arch", d_only="setting")
+                     choices=["batch", "layer", "none"], role="arch", d_only="setting", group="Model")
     n_critic: int = _f(1, "Discriminator steps per generator step (5 is WGAN's choice).", 1, 10, 1, role="live",
-                       d_only="switch")
+                       d_only="switch", group="Optimiser")
     clip_value: float = _f(0.01, "WGAN weight clipping: D's weights are kept in [-c, c].", 0.001, 0.1, 0.001,
-                           role="live", d_only="setting")
+                           role="live", d_only="setting", group="Stabilisers")
     gradient_penalty: bool = _f(False, "Add WGAN-GP's gradient penalty to any loss (seed 001).", role="arch",
-                                d_only="switch")
+                                d_only="switch", group="Stabilisers")
     gp_weight: float = _f(10.0, "Gradient penalty weight lambda (WGAN-GP uses 10).", 0.1, 100.0, 0.1, role="live",
-                          d_only="setting")
+                          d_only="setting", group="Stabilisers")
     r1_gamma: float = _f(0.0, "R1 penalty on real images' gradients, gamma (0 = off).", 0.0, 100.0, 0.1, role="live",
-                         d_only="switch")
+                         d_only="switch", group="Stabilisers")
     ema_decay: float = _f(0.0, "EMA of G's weights used for samples and metrics (0 = off; 0.999 typical).",
-                          0.0, 0.9999, 0.0001, role="fork")
+                          0.0, 0.9999, 0.0001, role="fork", group="Stabilisers")
     label_smoothing: float = _f(0.0, "One-sided label smoothing: real targets become 1 - s (BCE losses).",
-                                0.0, 0.3, 0.05, role="live", d_only="switch")
+                                0.0, 0.3, 0.05, role="live", d_only="switch", group="Stabilisers")
     instance_noise: float = _f(0.0, "Std of Gaussian noise added to D's inputs, decaying to 0 over the run.",
-                               0.0, 1.0, 0.05, role="live", d_only="switch")
+                               0.0, 1.0, 0.05, role="live", d_only="switch", group="Stabilisers")
     minibatch_std: bool = _f(False, "Minibatch standard-deviation feature in D against mode collapse (seed 004).",
-                             role="arch", d_only="switch")
-    spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.", role="arch", d_only="switch")
+                             role="arch", d_only="switch", group="Stabilisers")
+    spectral_norm: bool = _f(False, "Spectral normalisation on every layer of D.", role="arch", d_only="switch",
+                             group="Stabilisers")
     diffaugment: str = _f("", "DiffAugment policies applied to D's inputs: any of translation,cutout,color.",
-                          role="fork", d_only="switch")
+                          role="fork", d_only="switch", group="Stabilisers")
     patch_gan: bool = _f(False, "PatchGAN head: D judges patches, not whole images (conv models, seed 003).",
-                         role="arch", d_only="switch")
+                         role="arch", d_only="switch", group="Stabilisers")
     # ---- image-to-image translation (pix2pix, CycleGAN; seed 003) ----
     direction: str = _f("AtoB", "Translate domain A into B (AtoB) or B into A (BtoA). In a paired folder A is the left "
                                 "half (or A/), in edges2digits the edge maps, in digits2styled the thin digits.",
-                        choices=list(DIRECTIONS), role="arch", kinds=TRANSLATION_KINDS)
+                        choices=list(DIRECTIONS), role="arch", kinds=TRANSLATION_KINDS, group="Model")
     lambda_l1: float = _f(100.0, "pix2pix: weight of the L1 distance to the target beside the adversarial loss "
-                                 "(the paper's 100).", 0.0, 1000.0, 1.0, role="live", kinds=("pix2pix",))
+                                 "(the paper's 100).", 0.0, 1000.0, 1.0, role="live", kinds=("pix2pix",), group="Model")
     lambda_cycle: float = _f(10.0, "CycleGAN: weight of the cycle-consistency loss, A -> B -> A and B -> A -> B "
-                                   "(the paper's 10).", 0.0, 100.0, 0.5, role="live", kinds=("cyclegan",))
+                                   "(the paper's 10).", 0.0, 100.0, 0.5, role="live", kinds=("cyclegan",),
+                             group="Model")
     lambda_identity: float = _f(0.5, "CycleGAN: weight of the identity loss |G_AB(b) - b| + |G_BA(a) - a|, as a "
                                      "fraction of lambda_cycle (0 = off).", 0.0, 1.0, 0.05, role="live",
-                                kinds=("cyclegan",))
+                                kinds=("cyclegan",), group="Model")
     pool_size: int = _f(50, "CycleGAN: generated images kept in each discriminator's history pool (0 = none).",
-                        0, 1000, 1, role="arch", kinds=("cyclegan",))
+                        0, 1000, 1, role="arch", kinds=("cyclegan",), group="Model")
     # ---- StyleGAN's parts (seed 003), each switchable to see what it does ----
     mapping_layers: int = _f(4, "StyleGAN: depth of the mapping network z -> w (0 = w is the normalised z).", 0, 8, 1,
-                             role="arch", kinds=("stylegan",))
+                             role="arch", kinds=("stylegan",), group="StyleGAN")
     adain: bool = _f(True, "StyleGAN: learned constant input and AdaIN from w at every layer; off, w is the first "
-                           "layer's input (the classic generator).", role="arch", kinds=("stylegan",))
+                           "layer's input (the classic generator).", role="arch", kinds=("stylegan",), group="StyleGAN")
     noise_inputs: bool = _f(True, "StyleGAN: per-layer noise images with learned per-channel scales.", role="fork",
-                            kinds=("stylegan",))
+                            kinds=("stylegan",), group="StyleGAN")
     style_mixing: float = _f(0.9, "StyleGAN: probability that a training sample mixes the styles of two w's.",
-                             0.0, 1.0, 0.05, role="live", kinds=("stylegan",))
+                             0.0, 1.0, 0.05, role="live", kinds=("stylegan",), group="StyleGAN")
     progressive: bool = _f(True, "StyleGAN: grow G and D from 4-7 px to the full size, fading each size in.",
-                           role="fork", kinds=("stylegan",))
+                           role="fork", kinds=("stylegan",), group="StyleGAN")
     grow_until: float = _f(0.5, "StyleGAN: share of the run after which it trains at the full size (growing "
-                                "stages split the part before it).", 0.05, 1.0, 0.05, role="fork", kinds=("stylegan",))
+                                "stages split the part before it).", 0.05, 1.0, 0.05, role="fork", kinds=("stylegan",),
+                           group="StyleGAN")
     r1_every: int = _f(4, "StyleGAN: apply R1 every N D steps, N times as strong (lazy regularisation).", 1, 64, 1,
-                       role="live", d_only="setting", kinds=("stylegan",))
+                       role="live", d_only="setting", kinds=("stylegan",), group="StyleGAN")
     # ---- diffusion (flow matching; docs/ARCHITECTURE.md, "The diffusion family") ----
     sample_steps: int = _f(10, "Diffusion: Euler steps from the initial noise to an image when sampling (grids, "
                                "metrics, Generate); each step is one network evaluation, two with guidance.",
-                           1, 1000, 1, role="schedule", kinds=("diffusion",))
+                           1, 1000, 1, role="schedule", kinds=("diffusion",), group="Diffusion")
     guidance: float = _f(2.0, "Diffusion: classifier-free guidance scale w, velocity v_u + w (v_c - v_u): 1 = the "
                               "conditional model alone, 0 = unconditional, above 1 truer to the label and less "
                               "varied (needs label_dropout > 0).", 0.0, 10.0, 0.1, role="schedule",
-                          kinds=("diffusion",))
+                          kinds=("diffusion",), group="Diffusion")
     label_dropout: float = _f(0.1, "Diffusion: share of training labels replaced by 'no label', so that the network "
                                    "also learns the unconditional velocity that guidance needs.", 0.0, 0.9, 0.05,
-                              role="live", kinds=("diffusion",))
+                              role="live", kinds=("diffusion",), group="Diffusion")
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",
-                        choices=list(PRECISIONS), role="speed")
+                        choices=list(PRECISIONS), role="speed", group="Speed")
     channels_last: bool = _f(False, "Keep conv models and the data in channels-last memory format (NHWC): "
-                                    "faster convolutions on GPU tensor cores.", role="speed")
+                                    "faster convolutions on GPU tensor cores.", role="speed", group="Speed")
     compile: str = _f("off", "torch.compile G and D: compile fuses kernels; cuda_graphs also replays each step as "
                              "CUDA graphs (for small batches, where kernel launches dominate). Falls back to eager "
-                             "with a note if compiling fails.", choices=list(COMPILE_MODES), role="speed")
+                             "with a note if compiling fails.", choices=list(COMPILE_MODES), role="speed",
+                      group="Speed")
     cpu_threads: int = _f(0, "Torch CPU threads of this run (0 = torch's default, one per core). On a machine "
                              "busy with other work, 1 or 2 avoids threads waiting on each other.", 0, 64, 1,
-                          role="speed")
+                          role="speed", group="Speed")
 
     def __post_init__(self):
         self.validate()
 
     # ---- validation -------------------------------------------------------------------
     def validate(self) -> None:
+        """Types and ranges, choices, then the rules table (`config_rules.RULES`: the options
+        that do not apply to this model, loss or data), then the architecture's own checks."""
         self._check_types_and_ranges()
-        for name, reg in (("dataset", DATASETS), ("model", MODELS), ("loss", LOSSES)):
-            value = getattr(self, name)
-            if value not in reg:
-                raise ConfigError(name, f"unknown {name} {value!r}; choose one of {', '.join(reg.names())}")
+        fields = field_specs()
+        check_choices(self, fields)
         if self.dataset == "folder" and not self.data_path:
             raise ConfigError("data_path", "the folder dataset needs a path to a folder of images")
-        if not DEVICE_RE.match(self.device):
-            raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.channels not in (1, 3):
-            raise ConfigError("channels", f"must be 1 or 3, got {self.channels}")
-        if self.early_stop and not self.eval_every:
-            raise ConfigError("early_stop", "early stopping watches FID: set eval_every above 0")
-        if self.extractor != "auto" and self.extractor not in FEATURE_EXTRACTORS:
-            raise ConfigError("extractor", f"unknown extractor {self.extractor!r}; choose auto or one of "
-                                           f"{', '.join(FEATURE_EXTRACTORS.names())}")
-        self._check_combination()
+        unknown = set(policies_of(self.diffaugment)) - set(POLICIES)
+        if unknown:
+            raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
+        check_rules(self, fields)
         MODELS.get(self.model).check_config(self)
 
     def _check_types_and_ranges(self) -> None:
@@ -218,39 +227,6 @@ class TrainConfig:
             if f.metadata["log"] and not value > 0:  # the likely slip: say what the number is for
                 raise ConfigError(f.name, f"learning rate must be a positive number, got {value}")
             check_range(f.name, value, f.metadata["min"], f.metadata["max"])
-
-    def _check_combination(self) -> None:
-        """The combinations that make no sense are refused here, each with the reason."""
-        spec, loss = MODELS.get(self.model), LOSSES.get(self.loss)
-        if self.d_norm not in ("batch", "layer", "none"):
-            raise ConfigError("d_norm", f"must be batch, layer or none, got {self.d_norm!r}")
-        for name, allowed in (("precision", PRECISIONS), ("compile", COMPILE_MODES)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if self.channels_last and not spec.convolutional:
-            raise ConfigError("channels_last", f"{self.model} has no convolutional layers to lay out channels-last")
-        unknown = set(policies_of(self.diffaugment)) - set(POLICIES)
-        if unknown:
-            raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")
-        if spec.translation:  # its own objective; the model's check refuses the GAN options
-            return
-        if not spec.adversarial:
-            for f in field_specs():
-                if f.metadata["d_only"] == "switch" and getattr(self, f.name) != f.default:
-                    raise ConfigError(f.name, f"{self.model} ({spec.kind}) has no discriminator, "
-                                              f"so {f.name} does not apply")
-            return
-        penalised = loss.needs_gp or self.gradient_penalty or self.r1_gamma > 0
-        if penalised and spec.convolutional and self.d_norm == "batch":
-            raise ConfigError("d_norm", "BatchNorm in the critic is refused with a gradient penalty (WGAN-GP, R1): "
-                                        "the penalty needs per-sample gradients and BatchNorm mixes the batch. "
-                                        "Use d_norm layer or none")
-        if self.label_smoothing > 0 and not loss.bce:
-            raise ConfigError("label_smoothing", f"label smoothing changes BCE targets; loss {self.loss} has none")
-        if self.patch_gan and not spec.convolutional:
-            raise ConfigError("patch_gan", f"{self.model} has no convolutional discriminator to cut into patches")
-        if self.patch_gan and spec.conditional:
-            raise ConfigError("patch_gan", f"{self.model}'s projection discriminator judges whole images")
 
     # ---- (de)serialisation ------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -370,11 +346,17 @@ def field_specs() -> list[dataclasses.Field]:
     return list(dataclasses.fields(TrainConfig))
 
 
+def relevant_fields(values: dict[str, Any]) -> set[str]:
+    """The fields that matter for these (form) values, so the Train page shows only their
+    widgets: every field but those `config_rules` says do not apply."""
+    return {f.name for f in field_specs()} - set(hidden_fields(values, field_specs()))
+
+
 def changeable(when: str) -> tuple[str, ...]:
     """The fields that may change `when` ("live", "resume" or "fork"), in declaration order:
     what the live-edit form, `train --resume` and the fork form offer."""
     if when not in CHANGE_CONTEXTS:
-        raise ValueError(f"when must be one of {', '.join(CHANGE_CONTEXTS)}, got {when!r}")
+        raise BadValue(f"when must be one of {', '.join(CHANGE_CONTEXTS)}, got {when!r}")
     return tuple(f.name for f in field_specs() if when in ROLES[f.metadata["role"]])
 
 

@@ -36,12 +36,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.atomic import atomic_write_text, is_temp_file
-from ganlib.core.numbers import finite_or_none
+from ganlib.core.errors import BadValue, NotAFolder, NotFound
+from ganlib.core.numbers import finite_or_none, number
 from ganlib.store.config import TrainConfig
 
 DEFAULT_RUNS_DIR = Path(os.environ.get("GANLIB_RUNS_DIR", Path(__file__).resolve().parents[2] / "checkpoints"))
 _RUN_RE = re.compile(r"^(\d{5})-")
 _EPOCH_RE = re.compile(r"epoch_(\d+)\.(png|pt)$")
+GRID_FOLDERS = ("samples", "recon")  # the per-epoch grids a run folder holds: the samples, a VAE's reconstructions
 
 # States a run can be in; "running" is only trusted while its process is alive.
 LIVE_STATES = ("queued", "running", "paused")
@@ -72,7 +74,7 @@ def check_runs_root(root: Path) -> None:
     for p in (root, *root.parents):
         if p.exists():
             if not p.is_dir():
-                raise NotADirectoryError(f"runs folder {root}: {p} is a file, not a folder")
+                raise NotAFolder(f"runs folder {root}: {p} is a file, not a folder")
             return
 
 
@@ -251,6 +253,10 @@ class Run:
                 best = (f, int(r["epoch"]))
         return best[1] if best else None
 
+    def has_checkpoint(self) -> bool:
+        """An epoch's checkpoint or best.pt: something to sample, evaluate or judge."""
+        return bool(self.checkpoints()) or self.best_checkpoint_path().is_file()
+
     def best_checkpoint_path(self) -> Path:
         """The checkpoint of the lowest FID so far (written when live evaluation is on)."""
         return self.checkpoint_dir / "best.pt"
@@ -285,13 +291,19 @@ class Run:
 
     def recon_path(self, epoch: int) -> Path:
         """A VAE's reconstruction grid: 4 rows of originals, each followed by its reconstruction."""
-        return self.path / "recon" / f"epoch_{epoch:04d}.png"
+        return self.grid_path("recon", epoch)
+
+    def grid_path(self, name: str, epoch: int) -> Path:
+        """An epoch's grid of kind `name`: "samples", or an update rule's extra grid ("recon")."""
+        if name not in GRID_FOLDERS:
+            raise BadValue(f"unknown grid {name!r}; known: {', '.join(GRID_FOLDERS)}")
+        return self.path / name / f"epoch_{epoch:04d}.png"
 
     def reconstructions(self) -> list[tuple[int, Path]]:
         return _by_epoch(self.path / "recon", "png")
 
     def sample_path(self, epoch: int) -> Path:
-        return self.path / "samples" / f"epoch_{epoch:04d}.png"
+        return self.grid_path("samples", epoch)
 
     def checkpoint_path(self, epoch: int) -> Path:
         return self.checkpoint_dir / f"epoch_{epoch:04d}.pt"
@@ -339,7 +351,7 @@ def find_run(name_or_path: str | Path, root: str | Path | None = None) -> Run:
     for cand in (p, runs_dir(root) / p):
         if (cand / "config.json").is_file():
             return Run(cand)
-    raise FileNotFoundError(f"no run at {name_or_path} (a run folder holds config.json)")
+    raise NotFound(f"no run at {name_or_path} (a run folder holds config.json)")
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
@@ -373,12 +385,12 @@ def _by_epoch(folder: Path, ext: str) -> list[tuple[int, Path]]:
 
 
 def _num(v: str) -> float | str | None:
+    """A metrics.csv cell: a number, None for an empty cell (a column this row does not have,
+    e.g. FID on an epoch without evaluation), else its text (the extractor's name)."""
     if v is None or v == "":
-        return None  # a column this row does not have (e.g. FID on an epoch without evaluation)
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return v
+        return None
+    f = number(v)
+    return v if f is None else f
 
 
 def _pid_alive(pid: Any) -> bool:

@@ -1,16 +1,17 @@
-"""Layer 8, ui: the thin Streamlit helpers behind `app.py` and `pages/`, and the only library
+"""Layer 8, ui: the thin Streamlit helpers behind `app.py` and `app_pages/`, and the only library
 code that imports streamlit (and plotly). It may import every layer below; pages import it and
 the library, never torch.
 
-Thin Streamlit helpers for the dashboard (`app.py`, `pages/`): the only part of ganlib that
-imports streamlit.
-
-    core         runs folder, the per-process JobManager, run pickers, device report
-    config_form  TrainConfig widgets drawn from `ganlib.store.config.field_specs()` metadata, the preset picker
+    navigation   the page list (one `PAGES`), the sidebar's sections, the old addresses
+    resources    the per-process objects (`st.cache_resource`): the task runner, the job
+                 manager and the augmentation runner on it; the device report
+    pickers      the runs folder, the run / checkpoint / generator pickers
+    config_form  TrainConfig widgets drawn from `ganlib.store.config.field_specs()` metadata, the
+                 preset picker, the checks a form makes before Start
     health_view  the run's health verdict as a coloured box
-    charts       Plotly figures of a run's metrics
-    augment_view the Augment page's runner (one per process), accuracy and GAN-test figures
+    charts       Plotly figures of a run's metrics (labels from `metrics.metric_registry`)
+    *_view       one page's or tab's pieces (evaluate, epoch, compare, sweep, augment,
+                 playground, translate, walk, style)
 
 Pages import these instead of torch; the library below them never calls `st.*`.
 """
-from ganlib.ui.core import device_info, get_job_manager, list_runs, runs_root  # noqa: E402,F401

@@ -1,7 +1,6 @@
-"""The Augment page's pieces: the one experiment runner per process, the accuracy and GAN-test
-figures, and the table.
+"""The Augment page's pieces: the accuracy and GAN-test figures, and the table (the one
+experiment runner per process is `ui.resources.augment_runner`).
 
-    runner = get_augment_runner()               # st.cache_resource: shared by every tab
     st.plotly_chart(accuracy_figure(table))     # accuracy vs real images per class, three arms
     st.plotly_chart(gan_test_figure(table))
 """
@@ -10,18 +9,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
-import streamlit as st
 
-from ganlib.explore.augment_jobs import AugmentRunner
 from ganlib.explore.augment_report import ARM_LABELS
 
 COLORS = {"real": "#1f77b4", "real+gen": "#2ca02c", "gen": "#d62728", "gan-test": "#9467bd"}
-
-
-@st.cache_resource(show_spinner=False)
-def get_augment_runner() -> AugmentRunner:
-    """One runner per server process: one experiment at a time, watched from any tab."""
-    return AugmentRunner()
 
 
 def _rows(table: Sequence[dict[str, Any]], arm: str) -> list[dict[str, Any]]:

@@ -12,10 +12,11 @@ from typing import Any, Optional, Sequence
 
 import plotly.graph_objects as go
 
+from ganlib.core.numbers import finite_or_none
 from ganlib.engine.forks import lineage
 from ganlib.models.stylegan import stage_sizes
 from ganlib.store.run_folder import Run
-from ganlib.ui.charts import COLORS, LAYOUT, ceiling_value, eval_key, eval_tag, evaluated, finite, num
+from ganlib.ui.charts import COLORS, LAYOUT, ceiling_value, eval_key, eval_tag, evaluated, num
 from ganlib.ui.reference_lines import CEILING, reference_line, run_untrained
 
 
@@ -48,7 +49,7 @@ def stage_marks(rows: Sequence[dict[str, Any]], image_size: int) -> list[tuple[f
     first shows the new stage (its last step's), half an epoch back, with the size it grew to."""
     sizes, marks, prev = stage_sizes(image_size), [], None
     for r in rows:
-        stage = finite(r.get("stage"))
+        stage = finite_or_none(r.get("stage"))
         if stage is None:
             continue
         if prev is not None and stage != prev and 0 <= int(stage) < len(sizes):
@@ -91,8 +92,8 @@ def annotate(fig: Optional[go.Figure], ctx: Lineage, series: dict[str, str],
         fig.update_layout(margin={**LAYOUT["margin"], "t": LAYOUT["margin"]["t"] + 25})
     for i, (name, _branch, parent_rows) in enumerate(ctx.parents):
         for col, label in series.items():
-            pts = [(r["epoch"], finite(r.get(col))) for r in parent_rows if finite(r.get(col)) is not None
-                   and (keys is None or eval_key(r) in keys)]
+            pts = [(r["epoch"], finite_or_none(r.get(col))) for r in parent_rows
+                   if finite_or_none(r.get(col)) is not None and (keys is None or eval_key(r) in keys)]
             if not pts:
                 continue
             fig.add_trace(go.Scatter(

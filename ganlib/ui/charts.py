@@ -24,7 +24,8 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from ganlib.metrics.labels import METRIC_LABELS
+from ganlib.core.numbers import finite_or_none, number
+from ganlib.metrics.metric_registry import METRICS
 from ganlib.models import MODELS
 from ganlib.store.run_folder import Run
 from ganlib.ui.reference_lines import CEILING, FLOOR, latest, reference_line, untrained_record
@@ -35,6 +36,12 @@ SMOOTHING = 0.6  # FID smoothing: bias-corrected EMA over evaluations, weight 0.
 # Title on top, the legend in its own row under it: in a narrow column they would overlap.
 LAYOUT = dict(height=340, margin={"l": 10, "r": 10, "t": 75, "b": 10}, hovermode="x unified",
               legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"})
+
+
+def axis_title(metric: str) -> str:
+    """A metric's axis as the registry names it: "KID ×10³ (lower is better)"."""
+    m = METRICS.get(metric)
+    return f"{m.label} ({m.direction} is better)" if m.direction else m.label
 
 
 def _epoch_axis(fig: go.Figure, xs: Sequence[float]) -> go.Figure:
@@ -60,10 +67,9 @@ def history(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def num(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+    """A cell for Plotly: NaN (a gap in the line) where there is no number."""
+    f = number(v)
+    return math.nan if f is None else f
 
 
 STREAM_POINTS = 1500  # running-mean points drawn at most (a long run's stream is thinned)
@@ -171,19 +177,13 @@ def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]]
 
 
 # ---- evaluation metrics ------------------------------------------------------------------
-def finite(v: Any) -> Optional[float]:
-    """The number in a metrics cell, or None for an empty, NaN or non-numeric one."""
-    f = num(v)
-    return f if math.isfinite(f) else None
-
-
 def evaluated(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of epochs that were evaluated (a finite FID)."""
-    return [r for r in rows if finite(r.get("fid")) is not None]
+    return [r for r in rows if finite_or_none(r.get("fid")) is not None]
 
 
 def eval_key(row: dict[str, Any]) -> tuple[str, int]:
-    return str(row.get("extractor") or "?"), int(finite(row.get("eval_n")) or 0)
+    return str(row.get("extractor") or "?"), int(finite_or_none(row.get("eval_n")) or 0)
 
 
 def eval_tag(row_or_key: dict[str, Any] | tuple[str, int]) -> str:
@@ -220,7 +220,7 @@ def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: 
     legend entry of its own: the legend stays one row in a narrow column), one legend group."""
     x = [num(r["epoch"]) for r in rows]
     fid = [num(r["fid"]) for r in rows]
-    std = [finite(r.get("fid_std")) or 0.0 for r in rows]
+    std = [finite_or_none(r.get("fid_std")) or 0.0 for r in rows]
     name = (lambda s: f"{prefix} {s}" if prefix else s)  # noqa: E731
     group = prefix or "fid"
     if any(std):
@@ -240,7 +240,7 @@ def ceiling_value(untrained: Optional[dict[str, Any]], metric: str, key: tuple[s
     """The untrained record's value, only when its extractor and N are the series' own."""
     if untrained is None or eval_key(untrained) != key:
         return None
-    return finite(untrained.get(metric))
+    return finite_or_none(untrained.get(metric))
 
 
 def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
@@ -258,7 +258,7 @@ def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
         _reference_lines(fig, "fid", key, grp, untrained, "" if len(groups) == 1 else eval_tag(key))
     title = f"FID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else \
         "FID: extractor or N changed during the run, one series each"
-    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title="FID (lower is better)", **LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=axis_title("fid"), **LAYOUT)
     fig.update_layout(legend_traceorder="normal", meta={"metric": "fid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
 
@@ -273,25 +273,25 @@ def _reference_lines(fig: go.Figure, metric: str, key: tuple[str, int], grp: lis
 def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
     """KID ×10³ over epochs with ± 1 std error bars (over its random subsets), the floor and
     (with `untrained`) the ceiling."""
-    groups = {k: [r for r in g if finite(r.get("kid")) is not None] for k, g in eval_groups(rows).items()}
+    groups = {k: [r for r in g if finite_or_none(r.get("kid")) is not None] for k, g in eval_groups(rows).items()}
     groups = {k: g for k, g in groups.items() if g}
     if not groups:
         return None
     untrained = untrained or untrained_record(rows)
-    m = METRIC_LABELS["kid"]
+    m = METRICS.get("kid")
     fig = go.Figure()
     for i, (key, grp) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(
             x=[num(r["epoch"]) for r in grp], y=[num(r["kid"]) * m.scale for r in grp],
-            error_y={"type": "data", "array": [(finite(r.get("kid_std")) or 0.0) * m.scale for r in grp],
+            error_y={"type": "data", "array": [(finite_or_none(r.get("kid_std")) or 0.0) * m.scale for r in grp],
                      "visible": True},
             name=f"{m.label} ± 1 std" if len(groups) == 1 else f"{m.label} ({eval_tag(key)})", mode="lines+markers",
             line={"color": color}, hovertemplate="%{y:.2f}"))
         _reference_lines(fig, "kid", key, grp, untrained, "" if len(groups) == 1 else eval_tag(key))
     title = (f"{m.label} ({eval_tag(next(iter(groups)))})" if len(groups) == 1
              else f"{m.label}, one series per extractor and N")
-    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=f"{m.label} (lower is better)",
+    fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=axis_title("kid"),
                       showlegend=True, **LAYOUT)
     fig.update_layout(meta={"metric": "kid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
@@ -318,13 +318,13 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
             _fid_traces(fig, grp, run_name, color, smooth=False)
             floor = latest(grp, "fid_floor")
             if floor is not None:
-                floors.setdefault(METRIC_LABELS["fid"].tile(floor), (floor, []))[1].append(run_name)
+                floors.setdefault(METRICS.get("fid").tile_text(floor), (floor, []))[1].append(run_name)
             ceiling = ceiling_value((untrained or {}).get(run_name), "fid", key)
             reference_line(fig, CEILING, "fid", ceiling, xs, run_name, color)
         for value, names in floors.values():
             reference_line(fig, FLOOR, "fid", value, xs, "" if len(floors) == 1 else ", ".join(names))
         fig.update_layout(title=_title(f"FID ({eval_tag(key)})"), xaxis_title="epoch",
-                          yaxis_title="FID (lower is better)", **LAYOUT)
+                          yaxis_title=axis_title("fid"), **LAYOUT)
         out.append((key, _epoch_axis(fig, xs)))
     return out
 
@@ -361,7 +361,7 @@ def per_class_figure(fid_per_class: Optional[Sequence[float]], label_acc_per_cla
     panels = [p for p in (("FID per class", fid_per_class), ("label accuracy per class", label_acc_per_class)) if p[1]]
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels])
     for i, (name, vals) in enumerate(panels, start=1):
-        y = [finite(v) for v in vals]
+        y = [finite_or_none(v) for v in vals]
         fig.add_trace(go.Bar(x=names, y=y, name=name, marker_color=PALETTE[i - 1], showlegend=False), row=1, col=i)
         fig.update_xaxes(title_text="requested class", type="category", row=1, col=i)
         if name.startswith("label"):

@@ -17,9 +17,9 @@ from plotly.subplots import make_subplots
 from streamlit.errors import StreamlitAPIException
 
 from ganlib.explore.run_comparison import label
+from ganlib.ui import navigation
 from ganlib.ui.config_form import TRAIN_PREFILL
 
-TRAIN_PAGE = "pages/1_Train.py"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
 
@@ -56,6 +56,6 @@ def clone_to_train(cfg: dict[str, Any]) -> None:
     """Hand `cfg` to the Train page and open it."""
     st.session_state[TRAIN_PREFILL] = dict(cfg)
     try:
-        st.switch_page(TRAIN_PAGE)
+        st.switch_page(navigation.BY_TITLE["Train"].path)
     except StreamlitAPIException:  # a page run on its own (AppTest) knows no siblings
         st.info("The config is ready: open **Train** to start from it.", icon=":material/content_copy:")

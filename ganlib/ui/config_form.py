@@ -10,7 +10,7 @@ most MAX_SLIDER_STEPS steps is a slider, a wider one a number input; an Optional
 "use the default" checkbox. Widget keys are `<prefix>_<field>` and keep their value for the
 session, across page switches.
 
-Layout: the boxes of `GROUPS` fill rows of COLUMNS slots (a box in `WIDE` takes two slots and
+Layout: the boxes (each field's `group`, in BOX_ORDER) fill rows of COLUMNS slots (a box in `WIDE` takes two slots and
 lays its widgets out in two columns). Seven boxes side by side left each about 100 px at a
 1400 px window: values were cut ("mnist5", "mlp_g") and labels broke mid-word ("Dropo ut");
 four slots a row give each box about 230 px, enough for every value and label.
@@ -24,29 +24,17 @@ from typing import Any, Collection, Optional
 
 import streamlit as st
 
-from ganlib.data import DATASETS, NO_PATH_DATASETS
-from ganlib.losses import LOSSES
-from ganlib.metrics import FEATURE_EXTRACTORS
+from ganlib.core.devices import resolve_device
+from ganlib.core.errors import ConfigError
+from ganlib.data import NO_PATH_DATASETS, DatasetUnavailable, data_facts
 from ganlib.models import MODELS
-from ganlib.store.config import TrainConfig, changeable, field_specs
-from ganlib.store.config_context import relevant_fields
+from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
+from ganlib.store.config_rules import CHOICE_REGISTRIES, check_against_data, hidden_fields
 from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
-# Fields grouped into the page's boxes, in order; fields not named here land in "Other".
-GROUPS: dict[str, list[str]] = {
-    "Data": ["dataset", "data_path", "image_size", "channels", "max_images"],
-    "Model": ["model", "variant", "loss", "latent_dim", "dropout", "d_norm",
-              "direction", "lambda_l1", "lambda_cycle", "lambda_identity", "pool_size"],  # the last five: translators
-    "Optimiser": ["epochs", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "n_critic"],
-    "Run": ["seed", "device", "time_budget", "sample_every", "checkpoint_every", "tensorboard"],
-    "Evaluation": ["eval_every", "eval_samples", "extractor", "inception_weights", "early_stop"],
-    "Speed": ["precision", "channels_last", "compile", "cpu_threads"],
-    "Stabilisers": ["clip_value", "gradient_penalty", "gp_weight", "r1_gamma", "ema_decay", "label_smoothing",
-                    "instance_noise", "minibatch_std", "spectral_norm", "diffaugment", "patch_gan"],
-    "Diffusion": ["sample_steps", "guidance", "label_dropout"],
-    "StyleGAN": ["mapping_layers", "adain", "noise_inputs", "style_mixing", "progressive", "grow_until", "r1_every"],
-}
+# The boxes in page order (a field names its box in its metadata's `group`; a new box follows these).
+BOX_ORDER = ("Data", "Model", "Optimiser", "Run", "Evaluation", "Speed", "Stabilisers", "Diffusion", "StyleGAN")
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
 PATH_HINTS = {"folder": "Folder of images (class subfolders become labels)",
@@ -54,26 +42,6 @@ PATH_HINTS = {"folder": "Folder of images (class subfolders become labels)",
               "unpaired_folder": "Folder with trainA/, trainB/ (and testA/, testB/)"}
 TRAIN_PREFILL = "train_prefill"  # a config for the Train form (a clone from Compare runs), consumed once
 TRAIN_DEFAULTS = "_train_form_defaults"  # the last prefill or preset, kept as the form's defaults
-
-
-def registry_for(choices: str):
-    if choices == "extractors":
-        return _ExtractorChoices()
-    return {"datasets": DATASETS, "models": MODELS, "losses": LOSSES}[choices]
-
-
-class _ExtractorChoices:
-    """`auto` plus the feature-extractor registry, shaped like a registry for the select box."""
-
-    DESCRIPTIONS = {"auto": "digits for grayscale data, inception for colour",
-                    "digits": "the shipped digit classifier (offline, MNIST-like data)",
-                    "inception": "FID Inception v3 (pytorch-fid's weights), comparable with papers"}
-
-    def names(self) -> list[str]:
-        return ["auto", *FEATURE_EXTRACTORS.names()]
-
-    def get(self, name: str):
-        return type("Choice", (), {"description": self.DESCRIPTIONS.get(name, "")})
 
 
 def log_values(lo: float, hi: float, include: Optional[float] = None) -> list[float]:
@@ -124,7 +92,7 @@ def field_widget(f: dataclasses.Field, default: Any, key: str, values: dict[str,
                              placeholder=hint, persist_state="session")
 
     if isinstance(choices, str):  # a registry
-        reg = registry_for(choices)
+        reg = CHOICE_REGISTRIES[choices]
         names = reg.names()
         desc = _descriptions(reg)
         index = names.index(default) if default in names else 0
@@ -194,10 +162,10 @@ def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
     `fixed` fields get no widget and keep their default (a fork cannot change its architecture)."""
     defaults = {**TrainConfig().to_dict(), **(defaults or {})}
     fields = {f.name: f for f in field_specs()}
-    grouped = {n for names in GROUPS.values() for n in names}
-    groups = {g: [n for n in names if n in fields] for g, names in
-              {**GROUPS, "Other": [n for n in fields if n not in grouped]}.items()}
-    groups = {g: [n for n in names if n not in fixed] for g, names in groups.items()}
+    groups: dict[str, list[str]] = {g: [] for g in BOX_ORDER}  # a field's box is its metadata's `group`
+    for f in fields.values():
+        if f.name not in fixed:
+            groups.setdefault(f.metadata["group"], []).append(f.name)
     groups = {g: names for g, names in groups.items() if names}
     values: dict[str, Any] = {n: defaults.get(n) for n in fixed if n in fields}
     for row in box_rows(list(groups)):
@@ -212,8 +180,9 @@ def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
                     # Only the sliders that matter for the choices made so far (clip value only with
                     # WGAN, no discriminator options for a VAE...); a hidden field keeps its default.
                     current = {**defaults, **_widget_values(prefix, fields), **values}
-                    if n not in relevant_fields(current):
-                        values[n] = defaults.get(n)
+                    hidden = hidden_fields(current, field_specs())
+                    if n in hidden:  # a value it would refuse is not kept out of sight: the plain default
+                        values[n] = fields[n].default if hidden[n] else defaults.get(n)
                         continue
                     with inner[shown % len(inner)]:
                         values[n] = field_widget(fields[n], defaults.get(n), f"{prefix}_{n}", values)
@@ -323,3 +292,27 @@ def _widget_values(prefix: str, fields) -> dict[str, Any]:
     """Values the user already set in widgets further down the form (they may decide what is
     relevant above them: gradient_penalty shows gp_weight)."""
     return {n: st.session_state[f"{prefix}_{n}"] for n in fields if f"{prefix}_{n}" in st.session_state}
+
+
+# ---- checks a form makes before Start ------------------------------------------------------
+def check_device(name: str) -> None:
+    """Raise ConfigError now, in the page, for a device this machine does not have."""
+    resolve_device(name)
+
+
+def check_data(cfg) -> None:
+    """Raise ConfigError now, in the page, for a config its data refuses (a batch larger than
+    the data, a conditional model on unlabelled images, a missing folder), not after Start."""
+    facts = _data_facts(cfg.dataset, cfg.data_path, cfg.image_size, cfg.max_images)
+    if isinstance(facts, str):
+        raise ConfigError("dataset", facts)
+    if facts is not None:
+        check_against_data(cfg, facts.n_images, facts.has_labels, facts.kind)
+
+
+@st.cache_data(show_spinner="Reading the dataset...", max_entries=16, ttl=120)
+def _data_facts(name: str, data_path: str, image_size: int, max_images: int):
+    try:
+        return data_facts(name, data_path, image_size, max_images)
+    except DatasetUnavailable as e:
+        return str(e)

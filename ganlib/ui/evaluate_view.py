@@ -13,16 +13,16 @@ from typing import Any, Optional, Sequence
 
 import streamlit as st
 
+from ganlib.core.numbers import finite_or_none
 from ganlib.data import cached_run_data
-from ganlib.metrics.labels import METRIC_LABELS
-from ganlib.metrics.pipeline import DEFAULT_N, resolve_extractor
+from ganlib.metrics.evaluation import DEFAULT_N, resolve_extractor
+from ganlib.metrics.metric_registry import METRICS, shown_metrics
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import run_verdict
 from ganlib.ui import charts, health_view
 
-TILE_COLUMNS = ["precision", "recall", "is_mean", "classes_covered", "class_kl", "label_acc",
-                "l1", "psnr", "ssim", "content_acc", "cycle_l1"]  # the last five: translation runs
+TILE_COLUMNS = [n for n in METRICS if METRICS.get(n).tile]  # image metrics, then a translator's
 
 
 def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
@@ -36,11 +36,11 @@ def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
         st.info(note, icon=":material/info:")
     ev = charts.evaluated(rows)
     if ev:
-        best = min(ev, key=lambda r: charts.finite(r["fid"]))
+        best = min(ev, key=lambda r: finite_or_none(r["fid"]))
         holder = ""
         if run is not None and run.best_checkpoint_path().is_file():
             holder = " · `ckpt/best.pt` holds this generator (open it on **Evaluate**)"
-        fid, epoch = charts.finite(best["fid"]), int(charts.finite(best["epoch"]))
+        fid, epoch = finite_or_none(best["fid"]), int(finite_or_none(best["epoch"]))
         st.markdown(f"**Best FID so far:** {fid:.2f} at epoch {epoch} ({charts.eval_tag(best)}){holder}")
 
 
@@ -55,28 +55,28 @@ def tiles(rows: Sequence[dict[str, Any]], num_classes: Optional[int] = None) -> 
     last = charts.evaluated(rows)[-1]
     same = groups[charts.eval_key(last)]
     prev = same[-2] if len(same) > 1 else None
-    shown = [METRIC_LABELS[c] for c in TILE_COLUMNS if charts.finite(last.get(c)) is not None]
+    shown = [METRICS.get(c) for c in TILE_COLUMNS if finite_or_none(last.get(c)) is not None]
     cols = st.columns(max(1, len(shown)))
     for col, m in zip(cols, shown):
         name, std = m.name, m.std
-        v = charts.finite(last.get(name))
-        text = m.tile(v)
+        v = finite_or_none(last.get(name))
+        text = m.tile_text(v)
         if name == "classes_covered" and num_classes:
             text += f" / {num_classes}"
         help_text = m.help
-        if std and charts.finite(last.get(std)) is not None:
-            help_text = f"**{m.title} {text} ± {m.tile(charts.finite(last[std]))}**\n\n{m.help}"
+        if std and finite_or_none(last.get(std)) is not None:
+            help_text = f"**{m.title} {text} ± {m.tile_text(finite_or_none(last[std]))}**\n\n{m.help}"
         delta = None
-        p = charts.finite(prev.get(name)) if prev else None
+        p = finite_or_none(prev.get(name)) if prev else None
         if p is not None:
-            delta = m.tile(v - p, signed=True)
+            delta = m.tile_text(v - p, signed=True)
             if float(delta.rstrip("%")) == 0:  # "+0.000": no arrow, no colour
                 delta = None
         col.metric(m.title, text, delta=delta, help=help_text,
                    delta_color="inverse" if m.lower_is_better else "normal")
-    st.caption(f"Epoch {int(charts.finite(last['epoch']))} evaluation · {charts.eval_tag(last)} "
+    st.caption(f"Epoch {int(finite_or_none(last['epoch']))} evaluation · {charts.eval_tag(last)} "
                f"(extractor, generated samples; the real reference has the same N)"
-               + (f" · change since epoch {int(charts.finite(prev['epoch']))}" if prev else ""))
+               + (f" · change since epoch {int(finite_or_none(prev['epoch']))}" if prev else ""))
     return True
 
 
@@ -109,19 +109,20 @@ def per_class(record: Optional[dict[str, Any]], key: str, class_names: Optional[
 
 def metric_table(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows (run, checkpoint, metric, value, ± std, extractor, N) of computed results, values as
-    their labels say (KID ×10³); metrics that do not apply (NaN: IS without logits, label
+    their labels say (KID ×10³), the std as text in its metric's format, empty where the metric
+    has none (a number column would show a grey "None" there); metrics that do not apply (NaN: IS without logits, label
     accuracy of unconditional models) are left out."""
     out = []
-    for m in METRIC_LABELS.values():
+    for m in shown_metrics():
         name, std = m.name, m.std
         for res in results:
             row = res["row"]
-            v = charts.finite(row.get(name))
+            v = finite_or_none(row.get(name))
             if v is None:
                 continue
-            s = charts.finite(row.get(std)) if std else None
+            s = finite_or_none(row.get(std)) if std else None
             out.append({"run": res["details"].get("run"), "checkpoint": res["details"].get("checkpoint"),
-                        "metric": m.title, "value": v * m.scale, "± std": None if s is None else s * m.scale,
+                        "metric": m.title, "value": v * m.scale, "± std": "" if s is None else m.table_text(s),
                         "extractor": row.get("extractor"), "N": int(row.get("eval_n") or 0)})
     return out
 

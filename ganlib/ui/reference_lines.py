@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 import plotly.graph_objects as go
 
 from ganlib.core.numbers import finite_or_none
-from ganlib.metrics.labels import METRIC_LABELS
+from ganlib.metrics.metric_registry import METRICS
 from ganlib.store.run_folder import Run
 
 FLOOR, CEILING = "real vs real (floor)", "untrained G (ceiling)"
@@ -23,16 +23,11 @@ STYLE = {FLOOR: {"color": "#2ca02c", "dash": "dot", "width": 1.5},
          CEILING: {"color": "#7f7f7f", "dash": "dashdot", "width": 1.5}}
 
 
-def _finite(v: Any) -> Optional[float]:
-    f = finite_or_none(v)
-    return f if f is not None and math.isfinite(f) else None
-
-
 def untrained_record(records: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
     """The untrained generator's evaluation among evals.jsonl records (or metrics rows): the one
     marked `"untrained": true` at epoch 0, or None."""
     for r in records:
-        if r.get("untrained") and _finite(r.get("epoch")) in (0, None):
+        if r.get("untrained") and finite_or_none(r.get("epoch")) in (0, None):
             return r
     return None
 
@@ -47,7 +42,7 @@ def run_untrained(run: Run) -> Optional[dict[str, Any]]:
 
 def latest(rows: Sequence[dict[str, Any]], col: str) -> Optional[float]:
     """The last finite value of `col` in `rows`, or None."""
-    vals = [v for v in (_finite(r.get(col)) for r in rows) if v is not None]
+    vals = [v for v in (finite_or_none(r.get(col)) for r in rows) if v is not None]
     return vals[-1] if vals else None
 
 
@@ -58,11 +53,11 @@ def reference_line(fig: go.Figure, which: str, metric: str, value: Optional[floa
     (and at 0 for the ceiling) so that the unified hover shows it wherever the curve is."""
     if value is None:
         return fig
-    m = METRIC_LABELS[metric]
+    m = METRICS.get(metric)
     xs = sorted({float(x) for x in xs if math.isfinite(x)} | ({0.0} if which == CEILING else set()))
     if len(xs) == 1:  # one evaluation: a short segment around it
         xs = [xs[0] - 0.5, xs[0], xs[0] + 0.5]
-    name = f"{label + ' ' if label else ''}{which}: {m.tile(value)}"
+    name = f"{label + ' ' if label else ''}{which}: {m.tile_text(value)}"
     style = {**STYLE[which], **({"color": color} if color else {})}
     fig.add_trace(go.Scatter(x=xs, y=[value * m.scale] * len(xs), mode="lines", name=name, line=style,
                              meta=which, hovertemplate=f"{name}<extra></extra>"))

@@ -45,6 +45,11 @@ class UpdateRule:
         (in eval mode): the fixed-noise samples. Translation rules draw held-out translations."""
         return G(fixed_z, fixed_labels), cols
 
+    def extra_grids(self, data: Any, G: nn.Module) -> dict[str, tuple[torch.Tensor, int]]:
+        """More per-epoch grids beside the samples, by the run folder's name for them ("recon":
+        a VAE's reconstructions), each (images, columns). None by default."""
+        return {}
+
     def draws(self, local_batch: int) -> int:
         """Rows of noise a step draws: the global batch in a torchrun job, so every rank draws what
         one process would (same RNG stream, any world size) and keeps its slice with `mine`."""

@@ -74,3 +74,30 @@ class EMA:
         return self.model
 
 
+def step_generator(opt_g: torch.optim.Optimizer, loss_g: torch.Tensor, g_params: list[nn.Parameter],
+                   d_params: list[nn.Parameter]) -> torch.Tensor:
+    """G's update, after D's: backward, G's gradient norm, the step, and D's parameters trainable
+    again (a rule freezes them while G's loss runs through D). Returns the norm (on the device)."""
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    norm = grad_norm(g_params)
+    opt_g.step()
+    for p in d_params:
+        p.requires_grad_(True)
+    return norm
+
+
+class GeneratorAndCritic:
+    """What a rule with a G and a D, each with its own Adam, shares (a GAN and a translator): the
+    optimizers, their names in a checkpoint, and the compiled forward passes."""
+
+    def make_optimizers(self, cfg, device: torch.device) -> None:
+        self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
+        self.opt_g = make_optimizer(self.g_params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
+        self.opt_d = make_optimizer(self.d_params, cfg.lr_d, (cfg.beta1, cfg.beta2), device)
+
+    def compile(self, mode: str) -> None:
+        self.g_fwd, self.d_fwd = compiled(self.G, mode), compiled(self.D, mode)
+
+    def optimizers(self):
+        return {"opt_g": self.opt_g, "opt_d": self.opt_d}

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 
 from ganlib.engine.update_rules import UPDATE_RULES
-from ganlib.engine.update_rules.common import compiled, grad_norm
+from ganlib.engine.update_rules.common import compiled, grad_norm, step_generator
 from ganlib.engine.update_rules.translation import TranslationRule
 from ganlib.losses import LOSSES
 
@@ -89,12 +89,7 @@ class CycleGANUpdate(TranslationRule):
             if lam_id > 0:
                 g_identity = (self.g_ab(b).float() - b).abs().mean() + (self.g_ba(a).float() - a).abs().mean()
         loss_g = g_adv + lam * g_cycle + lam_id * g_identity
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        gn_g = grad_norm(self.g_params)
-        self.opt_g.step()
-        for p in self.d_params:
-            p.requires_grad_(True)
+        gn_g = step_generator(self.opt_g, loss_g, self.g_params, self.d_params)
 
         old_b, old_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
         with self.autocast():

@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule
-from ganlib.engine.update_rules.common import EMA, compiled, grad_norm, make_optimizer
+from ganlib.engine.update_rules.common import EMA, GeneratorAndCritic, grad_norm, step_generator
 from ganlib.losses import LOSSES
 from ganlib.losses.diffaugment import diff_augment, policies_of
 from ganlib.losses.penalties import gradient_penalty, r1_penalty
 
 
-class GANUpdate(UpdateRule):
+class GANUpdate(GeneratorAndCritic, UpdateRule):
     D_STATS = ("d_loss", "d_real", "d_fake", "grad_norm_d", "penalty")
     G_STATS = ("g_loss", "grad_norm_g")
     stat_names = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_g", "grad_norm_d", "penalty")
@@ -26,20 +26,12 @@ class GANUpdate(UpdateRule):
         self.cfg, self.G, self.D, self.device, self.gen = cfg, G, D, device, generator
         self.num_classes, self.conditional = num_classes, conditional
         self.loss = LOSSES.get(cfg.loss)
-        self.g_params, self.d_params = list(G.parameters()), list(D.parameters())
-        self.opt_g = make_optimizer(self.g_params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
-        self.opt_d = make_optimizer(self.d_params, cfg.lr_d, (cfg.beta1, cfg.beta2), device)
+        self.make_optimizers(cfg, device)
         self.ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.policies = policies_of(cfg.diffaugment)
         self.use_gp = self.loss.needs_gp or cfg.gradient_penalty
         self.compile(cfg.compile)
         self.reset()
-
-    def compile(self, mode: str) -> None:
-        self.g_fwd, self.d_fwd = compiled(self.G, mode), compiled(self.D, mode)
-
-    def optimizers(self):
-        return {"opt_g": self.opt_g, "opt_d": self.opt_d}
 
     def models(self):
         return {"G": self.G, "D": self.D, "G_ema": self.ema.model if self.ema else None}
@@ -110,12 +102,7 @@ class GANUpdate(UpdateRule):
                 fake = self.g_fwd(z, y_fake)
             d_out = self.d_fwd(self.d_input(fake, progress), y_fake).float()
         loss_g = self.loss.g_loss(d_out)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        gn_g = grad_norm(self.g_params)
-        self.opt_g.step()
-        for p in self.d_params:
-            p.requires_grad_(True)
+        gn_g = step_generator(self.opt_g, loss_g, self.g_params, self.d_params)
         if self.ema:
             self.ema.update()
         with torch.no_grad():

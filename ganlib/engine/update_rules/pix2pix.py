@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ganlib.engine.update_rules import UPDATE_RULES
-from ganlib.engine.update_rules.common import grad_norm
+from ganlib.engine.update_rules.common import grad_norm, step_generator
 from ganlib.engine.update_rules.translation import TranslationRule
 from ganlib.losses import LOSSES
 
@@ -38,12 +38,7 @@ class Pix2PixUpdate(TranslationRule):
         g_adv = BCE.g_loss(d_out)
         g_l1 = (fake.float() - b).abs().mean()
         loss_g = g_adv + self.cfg.lambda_l1 * g_l1
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        gn_g = grad_norm(self.g_params)
-        self.opt_g.step()
-        for p in self.d_params:
-            p.requires_grad_(True)
+        gn_g = step_generator(self.opt_g, loss_g, self.g_params, self.d_params)
         self.add_stats(loss_d, loss_g, g_adv, g_l1, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean(),
                        gn_g, gn_d)
 

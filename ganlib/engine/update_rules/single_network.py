@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ganlib.engine.update_rules import UpdateRule
-from ganlib.engine.update_rules.common import EMA, grad_norm, make_optimizer
+from ganlib.engine.update_rules.common import EMA, make_optimizer, step_generator
 
 
 class SingleNetworkUpdate(UpdateRule):
@@ -41,10 +41,7 @@ class SingleNetworkUpdate(UpdateRule):
     def apply(self, loss: torch.Tensor, *stats: torch.Tensor) -> None:
         """One Adam step on `loss`, the EMA after it, and (loss, *stats, G's gradient norm)
         added to the epoch's sums on the device."""
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        gn = grad_norm(self.params)
-        self.opt_g.step()
+        gn = step_generator(self.opt_g, loss, self.params, [])
         if self.ema:
             self.ema.update()
         with torch.no_grad():

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ganlib.engine.update_rules import UpdateRule
-from ganlib.engine.update_rules.common import compiled, make_optimizer
+from ganlib.engine.update_rules.common import GeneratorAndCritic
 
 GRID_EXAMPLES = 8  # held-out examples in the per-epoch grid, one per row
 DECAY_START = 0.5  # the learning rates decay linearly to 0 over the last half of training (both papers)
@@ -22,25 +22,17 @@ def decay_factor(progress: float) -> float:
     return min(1.0, (1.0 - progress) / (1.0 - DECAY_START))
 
 
-class TranslationRule(UpdateRule):
+class TranslationRule(GeneratorAndCritic, UpdateRule):
     """The base of the translation rules; a subclass sets `stat_names` and writes `train_step`."""
 
     def __init__(self, cfg: Any, G: nn.Module, D: Optional[nn.Module], num_classes: int, conditional: bool,
                  device: torch.device, generator: Optional[torch.Generator] = None):
         self.cfg, self.G, self.D, self.device = cfg, G, D, device
         self.num_classes, self.conditional = num_classes, False
-        self.g_params, self.d_params = list(G.parameters()), list(D.parameters())
-        self.opt_g = make_optimizer(self.g_params, cfg.lr_g, (cfg.beta1, cfg.beta2), device)
-        self.opt_d = make_optimizer(self.d_params, cfg.lr_d, (cfg.beta1, cfg.beta2), device)
+        self.make_optimizers(cfg, device)
         self.ema = None
         self.compile(cfg.compile)
         self.reset()
-
-    def compile(self, mode: str) -> None:
-        self.g_fwd, self.d_fwd = compiled(self.G, mode), compiled(self.D, mode)
-
-    def optimizers(self):
-        return {"opt_g": self.opt_g, "opt_d": self.opt_d}
 
     def models(self):
         return {"G": self.G, "D": self.D}

@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ganlib.core.errors import BadValue
 from ganlib.core.images import grid_image
 from ganlib.explore.latent.inputs import as_run
 from ganlib.explore.latent.rendering import decode
@@ -81,7 +82,7 @@ def default_layer(found: Sequence[Layer]) -> str:
     blocks = [i for i, entry in enumerate(found) if entry.kind in ("Linear", "ConvTranspose2d", "Conv2d")]
     if not blocks:
         if not found:
-            raise ValueError("the generator ran no layer that a hook can record")
+            raise BadValue("the generator ran no layer that a hook can record")
         return found[0].name
     first, nxt = blocks[0], (blocks[1] if len(blocks) > 1 else len(found))
     acts = [entry for entry in found[first + 1:nxt] if entry.kind in {c.__name__ for c in _ACTIVATIONS}]
@@ -98,7 +99,7 @@ def activations(h: GeneratorHandle, z: torch.Tensor, layer: str, *, label: Optio
     """The named layer's outputs for latents `z`, flattened to (n, features), float32 on the CPU."""
     modules = dict(h.G.named_modules())
     if layer not in modules:
-        raise ValueError(f"the generator has no layer {layer!r}")
+        raise BadValue(f"the generator has no layer {layer!r}")
     out: list[torch.Tensor] = []
     me = threading.get_ident()  # G is shared by every dashboard session: ignore other threads' passes
 
@@ -168,7 +169,7 @@ def directions_from(z: torch.Tensor, acts: torch.Tensor, k: int) -> tuple[np.nda
     keep = var > 1e-12 * max(float(total), 1e-30)  # components with no variance carry no direction
     x, var = x[:, keep], var[keep]
     if x.shape[1] == 0:
-        raise ValueError("the layer's activations do not vary with z: no direction to find")
+        raise BadValue("the layer's activations do not vary with z: no direction to find")
     coef = torch.linalg.lstsq(x, z.double()).solution  # (k, d): row i = z per unit of component i
     q, r = torch.linalg.qr(coef.T)  # Gram-Schmidt in variance order
     q = q * torch.sign(torch.diagonal(r)).where(torch.diagonal(r) != 0, torch.ones(1, dtype=r.dtype))
@@ -180,7 +181,7 @@ def find_directions(h: GeneratorHandle, *, label: Optional[int] = None, n: int =
     """GANSpace directions of the generator at `layer` (default: the first hidden block, `default_layer`).
     Conditional generators hold the class fixed at `label` (default 0)."""
     if n < 3:
-        raise ValueError(f"need at least 3 samples for PCA, got {n}")
+        raise BadValue(f"need at least 3 samples for PCA, got {n}")
     if h.conditional and label is None:
         label = 0
     layer = layer or default_layer(layers(h))
@@ -217,7 +218,7 @@ def direction_strips(run: str | Path | Run, z: np.ndarray, directions: Direction
     """For each direction, the latent moved from -span to +span along it: one strip each
     (the middle frame is `z` itself when `steps` is odd)."""
     if steps < 2:
-        raise ValueError(f"a strip needs at least 2 steps, got {steps}")
+        raise BadValue(f"a strip needs at least 2 steps, got {steps}")
     h = get_generator(as_run(run), checkpoint)
     t = np.linspace(-span, span, steps, dtype=np.float64)
     zs = np.asarray(z, np.float64)[None, None, :] + t[None, :, None] * directions.vectors.astype(np.float64)[:, None, :]

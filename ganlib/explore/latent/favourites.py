@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ganlib.core.atomic import atomic_write_text
+from ganlib.core.errors import BadValue
 from ganlib.explore.latent.inputs import as_run
 from ganlib.store.run_folder import Run
 
@@ -24,7 +25,7 @@ class Favourite:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Favourite":
         if not isinstance(d, dict) or not str(d.get("name", "")).strip() or not isinstance(d.get("latent"), list):
-            raise ValueError(f"not a favourite (needs a name and a latent list): {str(d)[:80]}")
+            raise BadValue(f"not a favourite (needs a name and a latent list): {str(d)[:80]}")
         return cls(str(d["name"]), [float(v) for v in d["latent"]],
                    None if d.get("seed") is None else int(d["seed"]),
                    None if d.get("label") is None else int(d["label"]), float(d.get("created", 0.0)))
@@ -43,10 +44,10 @@ def load_favourites(run: str | Path | Run) -> list[Favourite]:
     except FileNotFoundError:
         return []
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); fix or delete it") from None
+        raise BadValue(f"{path} is not valid JSON ({e}); fix or delete it") from None
     items = data.get("favourites") if isinstance(data, dict) else data
     if not isinstance(items, list):
-        raise ValueError(f"{path} holds no list of favourites")
+        raise BadValue(f"{path} holds no list of favourites")
     return [Favourite.from_dict(d) for d in items]
 
 
@@ -58,7 +59,7 @@ def save_favourites(run: str | Path | Run, favs: Sequence[Favourite]) -> Path:
 def add_favourite(run: str | Path | Run, fav: Favourite) -> list[Favourite]:
     """Pin `fav`; one of the same name is replaced. Returns the new list."""
     if not fav.name.strip():
-        raise ValueError("a favourite needs a name")
+        raise BadValue("a favourite needs a name")
     favs = [f for f in load_favourites(run) if f.name != fav.name] + [fav]
     save_favourites(run, favs)
     return favs

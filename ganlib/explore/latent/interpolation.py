@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib.core.errors import BadValue
 from ganlib.core.images import grid_image
 from ganlib.explore.latent.inputs import as_latents, as_run
 from ganlib.explore.latent.rendering import decode, render
@@ -25,12 +26,12 @@ def corner_grid(corners: Any, rows: int, cols: int, mode: str = "slerp") -> np.n
     "slerp" interpolates spherically down the left and right edges, then along each row.
     The four corners come back exactly."""
     if mode not in GRID_MODES:
-        raise ValueError(f"mode must be one of {', '.join(GRID_MODES)}, got {mode!r}")
+        raise BadValue(f"mode must be one of {', '.join(GRID_MODES)}, got {mode!r}")
     if rows < 2 or cols < 2:
-        raise ValueError(f"the grid needs at least 2 rows and 2 columns, got {rows} x {cols}")
+        raise BadValue(f"the grid needs at least 2 rows and 2 columns, got {rows} x {cols}")
     c = torch.as_tensor(np.asarray(corners, np.float64))
     if c.dim() != 2 or c.shape[0] != 4:
-        raise ValueError(f"give four corner latents (4, d), got shape {tuple(c.shape)}")
+        raise BadValue(f"give four corner latents (4, d), got shape {tuple(c.shape)}")
     f = slerp if mode == "slerp" else lerp
     tr = torch.linspace(0, 1, rows, dtype=torch.float64).unsqueeze(1)
     tc = torch.linspace(0, 1, cols, dtype=torch.float64).unsqueeze(1)
@@ -56,13 +57,13 @@ def class_morph(run: str | Path | Run, z: Any, label_a: int, label_b: int, steps
     """For each latent in `z` (m, d), the class blended from `label_a` to `label_b` in `steps`
     by interpolating the two label embeddings (`G.forward_embedded`): one strip per latent."""
     if steps < 2:
-        raise ValueError(f"a morph needs at least 2 steps, got {steps}")
+        raise BadValue(f"a morph needs at least 2 steps, got {steps}")
     h = get_generator(as_run(run), checkpoint)
     if not h.conditional or not hasattr(h.G, "forward_embedded"):
-        raise ValueError("this run's generator is unconditional: it has no class to morph")
+        raise BadValue("this run's generator is unconditional: it has no class to morph")
     for lab in (label_a, label_b):
         if not 0 <= int(lab) < h.num_classes:
-            raise ValueError(f"labels must be between 0 and {h.num_classes - 1}")
+            raise BadValue(f"labels must be between 0 and {h.num_classes - 1}")
     zt = as_latents(z)
     ea, eb = h.G.embed(h.labels(int(label_a), 1)), h.G.embed(h.labels(int(label_b), 1))
     t = torch.linspace(0, 1, steps, device=h.device).unsqueeze(1)

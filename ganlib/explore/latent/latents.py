@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ganlib.core.errors import BadValue
 from ganlib.models.handle import seeded_latents
 
 
@@ -24,14 +25,14 @@ def move(z: np.ndarray, directions: Any, coeffs: Sequence[float]) -> np.ndarray:
     vecs = np.asarray(getattr(directions, "vectors", directions))
     c = np.asarray(list(coeffs), dtype=np.float64)
     if len(c) > len(vecs):
-        raise ValueError(f"{len(c)} coefficients for {len(vecs)} directions")
+        raise BadValue(f"{len(c)} coefficients for {len(vecs)} directions")
     return (np.asarray(z, np.float64) + c @ vecs[:len(c)].astype(np.float64)).astype(np.float32)
 
 
 def latent_mean(zs: Any) -> np.ndarray:
     a = np.asarray(zs, np.float64)
     if a.ndim != 2 or len(a) == 0:
-        raise ValueError("pick at least one sample to average")
+        raise BadValue("pick at least one sample to average")
     return a.mean(0)
 
 
@@ -39,7 +40,7 @@ def combine_means(terms: Sequence[tuple[float, Any]]) -> np.ndarray:
     """sum_i weight_i * mean(group_i); empty groups are left out (but not all of them)."""
     used = [(w, g) for w, g in terms if len(g)]
     if not used:
-        raise ValueError("pick at least one sample")
+        raise BadValue("pick at least one sample")
     return sum(w * latent_mean(g) for w, g in used).astype(np.float32)
 
 
@@ -47,5 +48,5 @@ def latent_arithmetic(a: Any, b: Any = (), c: Any = ()) -> np.ndarray:
     """mean(A) - mean(B) + mean(C), the DCGAN paper's vector arithmetic (e.g. smiling woman -
     neutral woman + neutral man). B and C may be empty; A may not."""
     if not len(a):
-        raise ValueError("group A needs at least one sample")
+        raise BadValue("group A needs at least one sample")
     return combine_means([(1.0, a), (-1.0, b), (1.0, c)])

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlib.core.errors import BadValue
 from ganlib.explore.latent.inputs import as_latents
 
 TRUNCATION_METHODS = {
@@ -27,7 +28,7 @@ RESAMPLE_SEED = 0  # the draws that replace truncated values, so a view is repea
 
 def check_method(method: str) -> None:
     if method not in TRUNCATION_METHODS and method not in W_METHOD:
-        raise ValueError(f"truncation method must be one of {', '.join(TRUNCATION_METHODS)}, got {method!r}")
+        raise BadValue(f"truncation method must be one of {', '.join(TRUNCATION_METHODS)}, got {method!r}")
 
 
 def truncate(z: np.ndarray, psi: float, mean: Optional[np.ndarray] = None) -> np.ndarray:
@@ -47,7 +48,7 @@ def truncate_resample_t(z: torch.Tensor, threshold: float, generator: torch.Gene
     if not math.isfinite(threshold):
         return z.clone()
     if threshold <= 0:
-        raise ValueError(f"the truncation threshold must be positive, got {threshold}")
+        raise BadValue(f"the truncation threshold must be positive, got {threshold}")
     z = z.clone()
     for _ in range(max_rounds):
         bad = z.abs() > threshold
@@ -68,7 +69,7 @@ def apply_truncation(z: np.ndarray, method: str = "scale", value: float = 1.0, s
         return truncate(z, value)
     if method == "resample":
         return truncate_resample(z, value, seed)
-    raise ValueError(f"truncation method must be one of {', '.join(TRUNCATION_METHODS)}, got {method!r}")
+    raise BadValue(f"truncation method must be one of {', '.join(TRUNCATION_METHODS)}, got {method!r}")
 
 
 class Truncated(nn.Module):

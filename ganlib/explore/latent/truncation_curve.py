@@ -1,5 +1,5 @@
 """The measured truncation curve: FID, precision and recall against the truncation value,
-through the one evaluation pipeline (`metrics.pipeline.evaluate_generator`) on the one dataset
+through the one evaluation pipeline (`metrics.evaluation.evaluate_generator`) on the one dataset
 cache (`data.cached_run_data`). A curve is cached in `Run.explorer_dir` per checkpoint, method,
 extractor and N, stamped with the checkpoint file's size and mtime, so it is measured once."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ganlib.data import cached_run_data, data_fields
 from ganlib.explore.latent.inputs import as_run
 from ganlib.explore.latent.truncation import TRUNCATION_METHODS, W_METHOD, Truncated, check_method
 from ganlib.explore.sampling import get_generator
-from ganlib.metrics.pipeline import Progress, evaluate_generator, resolve_extractor
+from ganlib.metrics.evaluation import Progress, evaluate_generator, resolve_extractor
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run
 
@@ -82,7 +82,7 @@ def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None
                      values: Optional[Sequence[float]] = None, n: int = CURVE_N, extractor: str = "auto",
                      progress: Optional[Progress] = None, recompute: bool = False) -> TruncationCurve:
     """FID, precision and recall of samples truncated at each of `values` (default
-    CURVE_VALUES[method]), measured with `ganlib.metrics.evaluate` on `n` samples against `n`
+    CURVE_VALUES[method]), measured with `ganlib.metrics.evaluation` on `n` samples against `n`
     real images of the run's data. Cached in the run folder per checkpoint, method, extractor
     and N (atomically written), so a curve is measured once; `load_truncation_curve` reads it."""
     run = as_run(run)

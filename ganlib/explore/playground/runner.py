@@ -1,6 +1,8 @@
-"""A playground trained by a daemon thread, one per browser session.
+"""A playground, one per browser session, that trains while it plays as a task of the
+process's `TaskRunner` (engine/tasks.py): Play is refused while a training job or an experiment
+holds the slot, and Pause ends the task, so a paused playground holds nothing.
 
-    runner = PlaygroundRunner()
+    runner = PlaygroundRunner(tasks)
     runner.play(); runner.speed = 20; runner.pause(); runner.step(); runner.reset(); runner.close()
 
 The thread never calls Streamlit: it trains under the playground's lock and pages poll
@@ -15,6 +17,7 @@ import weakref
 from typing import Any, Optional
 
 from ganlib.core.threads import set_threads_here
+from ganlib.engine.tasks import TaskRunner
 from ganlib.explore.playground.config import PlaygroundConfig
 from ganlib.explore.playground.session import Playground
 
@@ -24,7 +27,7 @@ class _Control:
     runner dropped with its session is garbage collected and its finalizer stops the thread."""
 
     def __init__(self, speed: int):
-        self.running = threading.Event()  # set = playing; cleared = parked
+        self.running = threading.Event()  # set = playing; cleared = the task ends
         self.stop = threading.Event()
         self.speed = speed
         self.error: Optional[str] = None
@@ -34,19 +37,18 @@ class _Control:
 
 def _shutdown(ctl: _Control) -> None:
     ctl.stop.set()
-    ctl.running.set()  # wake a parked thread so that it sees the stop
+    ctl.running.clear()
 
 
 def _loop(pg: Playground, ctl: _Control, stop: threading.Event, tick_s: float, idle_pause_s: float) -> None:
-    """The worker: `speed` steps per tick while playing. Pauses itself when the losses diverge,
-    on an error, and when nobody has looked at a snapshot for `idle_pause_s` (a closed tab)."""
+    """The task: `speed` steps per tick while playing; it ends (and frees its slot) on a pause.
+    It pauses itself when the losses diverge, on an error, and when nobody has looked at a
+    snapshot for `idle_pause_s` (a closed tab)."""
     set_threads_here(1)
-    while not stop.is_set():
-        if not ctl.running.wait(timeout=0.5) or stop.is_set():
-            continue
+    while not stop.is_set() and ctl.running.is_set():
         if time.monotonic() - ctl.last_seen > idle_pause_s:
             ctl.running.clear()
-            continue
+            break
         t0 = time.monotonic()
         before = pg.steps
         try:
@@ -72,8 +74,9 @@ class PlaygroundRunner:
     garbage collection of the runner when its session ends."""
 
     def __init__(self, cfg: Optional[PlaygroundConfig] = None, speed: int = 10, tick_s: float = 0.05,
-                 idle_pause_s: float = 60.0):
+                 idle_pause_s: float = 60.0, tasks: Optional[TaskRunner] = None):
         self.playground = Playground(cfg)
+        self.tasks = tasks or TaskRunner()  # the dashboard passes the process's one runner
         self.tick_s, self.idle_pause_s = tick_s, idle_pause_s
         self._ctl = _Control(max(1, int(speed)))
         self._thread: Optional[threading.Thread] = None
@@ -105,20 +108,29 @@ class PlaygroundRunner:
         return self._thread
 
     def play(self) -> None:
+        """Start training as a task (TaskBusy when the runner admits none now)."""
         if self.playground.diverged:
             return
         self._ctl.error = None
         self._ctl.last_seen = time.monotonic()
+        if self._thread is not None and self._thread.is_alive() and not self._ctl.running.is_set():
+            self._thread.join(5.0)  # paused a moment ago: its task ends with the current tick
         if self._thread is None or not self._thread.is_alive():
             self._stop = threading.Event()
             self._ctl.stop = self._stop
-            self._thread = threading.Thread(target=_loop, name="ganlib-playground", daemon=True,
-                                            args=(self.playground, self._ctl, self._stop, self.tick_s,
-                                                  self.idle_pause_s))
-            self._thread.start()
+            self._ctl.running.set()
+            pg, ctl, stop, tick_s, idle_s = self.playground, self._ctl, self._stop, self.tick_s, self.idle_pause_s
+            try:  # the work holds the playground and its controls, never the runner (see _Control)
+                task = self.tasks.submit("playground", "The 2-D playground",
+                                         lambda _stop: _loop(pg, ctl, stop, tick_s, idle_s))
+            except BaseException:
+                self._ctl.running.clear()
+                raise
+            self._thread = task.thread
         self._ctl.running.set()
 
     def pause(self) -> None:
+        """Stop training after the current tick; the task ends and frees its slot."""
         self._ctl.running.clear()
 
     def step(self, n: Optional[int] = None) -> int:
@@ -148,7 +160,6 @@ class PlaygroundRunner:
         self._stop.set()
         t = self._thread
         if t is not None and t.is_alive() and t is not threading.current_thread():
-            self._ctl.running.set()  # wake it from its park so that it sees the stop
             t.join(timeout)
         self._ctl.running.clear()
         self._thread = None

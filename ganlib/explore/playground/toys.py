@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.core.registry import Registry
 
 
@@ -110,7 +111,7 @@ def modes_covered(points: Any, centres: Any, radius: float, min_count: int | flo
     elif min_count >= 1:
         threshold = int(min_count)
     else:
-        raise ValueError(f"min_count must be a count >= 1 or a share in (0, 1), got {min_count}")
+        raise BadValue(f"min_count must be a count >= 1 or a share in (0, 1), got {min_count}")
     if len(pts) == 0 or len(c) == 0:
         return Coverage(0, len(c), np.zeros(len(c), dtype=np.int64), 0.0, threshold)
     d2 = ((pts[:, None, :] - c[None, :, :]) ** 2).sum(-1)  # (N, M)

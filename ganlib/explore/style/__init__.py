@@ -6,18 +6,16 @@
     samples, std = sx.resample_noise(h, seed=5, layers=[4, 5]) # fixed w, fresh noise at layers 4, 5
     z_row, w_row = sx.interpolate_z_w(h, 1, 2, steps=8)
     sx.path_length(h, "w")["ppl"]                              # perceptual path length in W
-    sx.w_truncation_curve(run)                                 # FID / precision / recall vs psi in W
 
 `styles` (the w's, mixing), `noise` (stochastic variation), `paths` (interpolation, PPL),
-`pictures` (the same as PIL images for the page, which holds no torch). The
-truncation curve is the latent explorer's (`explore.latent.truncation_curve`) with the
-method "w", so both explorers share one measurement and one cache.
+`pictures` (the same as PIL images for the page, which holds no torch). Truncation in W is
+the latent explorer's curve (`explore.latent.truncation_curve(run, method="w")`): one
+measurement and one cache.
 """
 from __future__ import annotations
 
-from ganlib.explore.latent.truncation_curve import load_truncation_curve, truncation_curve
 from ganlib.explore.style.noise import resample_noise, std_map_image
-from ganlib.explore.style.paths import PPL_EPS, PPL_N, SPACES, interpolate_z_w, path_length, slerp
+from ganlib.explore.style.paths import PPL_EPS, PPL_N, SPACES, interpolate_z_w, path_length
 from ganlib.explore.style.pictures import interpolation_pictures, layer_names, mixing_picture, noise_pictures
 from ganlib.explore.style.styles import (
     CROSSOVERS,
@@ -33,19 +31,9 @@ from ganlib.explore.style.styles import (
     w_of,
 )
 
-
-def w_truncation_curve(run, checkpoint=None, **kw):
-    """FID, precision and recall against psi in W (cached in the run folder)."""
-    return truncation_curve(run, checkpoint, method="w", **kw)
-
-
-def load_w_truncation_curve(run, checkpoint=None, **kw):
-    return load_truncation_curve(run, checkpoint, method="w", **kw)
-
-
 __all__ = [
     "interpolation_pictures", "layer_names", "mixing_picture", "noise_pictures", "CROSSOVERS", "PPL_EPS", "PPL_N",
     "SPACES", "broadcast", "crossover_layers", "fixed_noise", "interpolate_z_w", "level_layers",
-    "load_w_truncation_curve", "mix_ws", "path_length", "resample_noise", "seeds_w", "slerp", "std_map_image",
-    "style_handle", "style_mix_grid", "synthesize", "w_of", "w_truncation_curve",
+    "mix_ws", "path_length", "resample_noise", "seeds_w", "std_map_image",
+    "style_handle", "style_mix_grid", "synthesize", "w_of",
 ]

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.explore.style.styles import broadcast, fixed_noise, seeds_w, synthesize
 from ganlib.models.handle import GeneratorHandle
 
@@ -17,11 +18,11 @@ def resample_noise(h: GeneratorHandle, seed: int, layers: Sequence[int], n: int 
     """(n samples, their per-pixel std (1, C, H, W)): seed's w for all, the noise of `layers`
     drawn afresh per sample (from `noise_seed`), every other layer's noise fixed."""
     if n < 2:
-        raise ValueError(f"draw at least 2 samples to see a spread, got {n}")
+        raise BadValue(f"draw at least 2 samples to see a spread, got {n}")
     G = h.G
     bad = [i for i in layers if not 0 <= int(i) < G.num_ws]
     if bad:
-        raise ValueError(f"layer {bad[0]} does not exist: the generator has layers 0 to {G.num_ws - 1}")
+        raise BadValue(f"layer {bad[0]} does not exist: the generator has layers 0 to {G.num_ws - 1}")
     noise = fixed_noise(h, n, noise_seed)
     g = torch.Generator().manual_seed(int(noise_seed) + 1)
     for i in layers:

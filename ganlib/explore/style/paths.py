@@ -14,8 +14,10 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from ganlib.core.errors import BadValue
+from ganlib.explore.sampling import slerp
 from ganlib.explore.style.styles import broadcast, synthesize, w_of
-from ganlib.metrics.pipeline import get_extractor
+from ganlib.metrics.evaluation import get_extractor
 from ganlib.models.handle import GeneratorHandle, seeded_latents
 
 SPACES = ("z", "w")
@@ -24,12 +26,10 @@ PPL_N = 2_000  # pairs
 PPL_BATCH = 200
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation of normalised latents (the paper's choice in Z)."""
-    a, b = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
-    omega = torch.acos((a * b).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
-    so = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+def unit_slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The paper's path in Z: the one `slerp` between the normalised latents (unit vectors stay
+    on the unit sphere)."""
+    return slerp(a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True), t)
 
 
 @torch.no_grad()
@@ -39,7 +39,7 @@ def interpolate_z_w(h: GeneratorHandle, seed_a: int, seed_b: int, steps: int = 8
     each; Z is a linear walk between the latents mapped one by one, W a linear walk between
     their w's. The noise is the same for every image."""
     if steps < 2:
-        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+        raise BadValue(f"an interpolation needs at least 2 steps, got {steps}")
     za, zb = seeded_latents(int(seed_a), 1, h.latent_dim), seeded_latents(int(seed_b), 1, h.latent_dim)
     t = torch.linspace(0, 1, steps)[:, None]
     z_path = torch.lerp(za, zb, t)
@@ -57,9 +57,9 @@ def path_length(h: GeneratorHandle, space: str = "w", n: int = PPL_N, eps: float
                 progress: Optional[Any] = None) -> dict[str, Any]:
     """The perceptual path length of `h`'s generator in Z or W over `n` pairs (see the module)."""
     if space not in SPACES:
-        raise ValueError(f"space must be z or w, got {space!r}")
+        raise BadValue(f"space must be z or w, got {space!r}")
     if n < 10:
-        raise ValueError(f"n must be at least 10 pairs, got {n}")
+        raise BadValue(f"n must be at least 10 pairs, got {n}")
     G, ext = h.G, get_extractor("digits", str(h.device))
     gen = torch.Generator().manual_seed(int(seed))
     dists = []
@@ -68,8 +68,8 @@ def path_length(h: GeneratorHandle, space: str = "w", n: int = PPL_N, eps: float
         z1, z2 = torch.randn(m, h.latent_dim, generator=gen), torch.randn(m, h.latent_dim, generator=gen)
         t = torch.rand(m, 1, generator=gen)
         if space == "z":
-            w0 = w_of(h, slerp(z1, z2, t))
-            w1 = w_of(h, slerp(z1, z2, t + eps))
+            w0 = w_of(h, unit_slerp(z1, z2, t))
+            w1 = w_of(h, unit_slerp(z1, z2, t + eps))
         else:
             wa, wb = w_of(h, z1), w_of(h, z2)
             tt = t.to(wa.device)

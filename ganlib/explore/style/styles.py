@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ganlib.core.errors import BadValue
 from ganlib.explore.latent.inputs import as_run
 from ganlib.explore.sampling import get_generator
 from ganlib.models.handle import GeneratorHandle, seeded_latents
@@ -24,7 +25,7 @@ def style_handle(run: str | Path | Run, checkpoint: str | Path | None = None) ->
     run = as_run(run)
     h = get_generator(run, checkpoint)
     if not hasattr(h.G, "synthesis"):
-        raise ValueError(f"run {run.name} trains {run.config().model}; the Style explorer needs a stylegan run")
+        raise BadValue(f"run {run.name} trains {run.config().model}; the Style explorer needs a stylegan run")
     return h
 
 
@@ -36,7 +37,7 @@ def level_layers(G: torch.nn.Module) -> list[list[int]]:
 def crossover_layers(G: torch.nn.Module, crossover: str) -> list[int]:
     """The layers that take the second w: the sizes split in three (coarse, middle, fine)."""
     if crossover not in CROSSOVERS:
-        raise ValueError(f"crossover must be one of {', '.join(CROSSOVERS)}, got {crossover!r}")
+        raise BadValue(f"crossover must be one of {', '.join(CROSSOVERS)}, got {crossover!r}")
     levels = level_layers(G)
     parts = np.array_split(np.arange(len(levels)), 3)
     chosen = parts[list(CROSSOVERS).index(crossover)]
@@ -95,7 +96,7 @@ def style_mix_grid(h: GeneratorHandle, row_seeds: Sequence[int], col_seeds: Sequ
     (after a blank corner), each next row starts with its row seed's own image, and cell (r, c)
     is row r's styles with column c's at the crossover layers."""
     if not row_seeds or not col_seeds:
-        raise ValueError("give at least one row seed and one column seed")
+        raise BadValue("give at least one row seed and one column seed")
     G, L = h.G, h.G.num_ws
     layers = crossover_layers(G, crossover)
     w_rows, w_cols = seeds_w(h, row_seeds, psi), seeds_w(h, col_seeds, psi)
