@@ -42,6 +42,7 @@ class Job:
     finished: Optional[float] = None
     pending_edits: dict[str, Any] = field(default_factory=dict)  # applied at the next epoch boundary
     edited_config: Optional[TrainConfig] = None  # the config once they are
+    loading: tuple[float, str] = (0.0, "")  # (fraction, text) while the data loads (a folder's first packing)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _running: threading.Event = field(default_factory=threading.Event, repr=False)  # cleared = paused
     thread: Optional[threading.Thread] = field(default=None, repr=False)
@@ -133,6 +134,7 @@ class JobManager:
                 "stream": [dict(r) for r in j.stream],
                 "error": j.error, "traceback": j.traceback, "config": j.config.to_dict(),
                 "pending_edits": dict(j.pending_edits),
+                "loading": j.loading,
             }
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -187,8 +189,12 @@ class JobManager:
                     job.config = job.edited_config  # what the trainer is about to apply
             return edits
 
+        def on_data(fraction: float, text: str) -> None:
+            with self._lock:
+                job.loading = (fraction, text)
+
         cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, on_stream=on_stream,
-                       should_stop=should_stop, pending_edits=pending_edits)
+                       should_stop=should_stop, pending_edits=pending_edits, on_data=on_data)
         try:
             result = train(job.config, runs_dir=self.runs_dir, resume=job.resume, callbacks=cb)
             with self._lock:
