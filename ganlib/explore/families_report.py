@@ -83,10 +83,10 @@ def cost_figure(result: dict[str, Any]) -> go.Figure:
 
 def write_png(result: dict[str, Any], path: Path) -> bool:
     """Both plots in one PNG through matplotlib; False (nothing written) where it is missing."""
-    try:
-        import matplotlib
+    try:  # matplotlib comes with mlxtend, not ganlib's own requirements: optional, loaded only here
+        import matplotlib  # noqa: I001 - the backend is chosen before pyplot loads
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # after use("Agg"): no display needed
     except ImportError:
         return False
     fig, axes = plt.subplots(1, 5, figsize=(22, 4))
