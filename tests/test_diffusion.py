@@ -265,3 +265,22 @@ def test_the_train_charts_show_the_diffusion_loss():
     loss, disc = charts.loss_figure(rows), charts.disc_figure(rows)
     assert loss.layout.title.text.startswith("Diffusion loss") and list(loss.data[0].y) == [0.6, 0.4]
     assert disc.layout.title.text == "Gradient norm"
+
+
+def test_generate_and_the_walk_offer_a_diffusion_run_its_sampler(diffusion_run, monkeypatch):
+    from tests.helpers import page, run
+
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(diffusion_run.path.parent))
+    at = run(page("app_pages/generate.py", timeout=120))
+    assert at.slider(key="gen_sample_steps").value == 2 and at.slider(key="gen_guidance").value == 2.0
+    assert "4 network evaluations per image" in [c.value for c in at.caption]
+    first = at.image[0].proto.imgs[0].url
+    at.slider(key="gen_sample_steps").set_value(5)
+    at.slider(key="gen_guidance").set_value(1.0)
+    run(at)
+    assert "5 network evaluations per image" in [c.value for c in at.caption]
+    assert at.image[0].proto.imgs[0].url != first  # drawn again with the new sampler
+    at.switch_page("app_pages/latent_explorer.py")
+    at.session_state["lx_tab"] = "Interpolate"
+    run(at)
+    assert at.slider(key="walk_sample_steps").value == 2
