@@ -284,3 +284,10 @@ def test_generate_and_the_walk_offer_a_diffusion_run_its_sampler(diffusion_run, 
     at.session_state["lx_tab"] = "Interpolate"
     run(at)
     assert at.slider(key="walk_sample_steps").value == 2
+
+
+def test_the_cli_epoch_line_shows_a_diffusion_runs_own_loss():
+    from ganlib.cli.train import epoch_line
+
+    line = epoch_line({"epoch": 3, "fm_loss": 0.25, "grad_norm_g": 1.5, "images_per_sec": 900, "epoch_time_s": 4.0}, 10)
+    assert line == "epoch  3/10  fm_loss 0.2500  grad_norm_g 1.5000  900 img/s  4.0s" and "nan" not in line
