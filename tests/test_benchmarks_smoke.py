@@ -192,3 +192,17 @@ def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatc
     assert "## Earlier\n\nkept" in text and text.count(bench.SECTION) == 1 and "benchmarks/data_loading.py" in text
     assert "| uint8 resident (now) |" in text and "| second (the pack mapped, checksums verified) |" in text
     assert "Throughput, resident against streamed" in text
+
+
+def test_time_to_digits_vae_arm_on_the_cpu_clock_reports_images_cpu_and_load(tmp_path, restore_threads):
+    ttd = load_script("time_to_digits")
+    out = tmp_path / "ttd.json"
+    assert ttd.main(["--arms", "vae", "--seeds", "1", "--threads", "1", "--clock", "cpu", "--vae-cap-s", "6",
+                     "--check-every-s", "3", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    run = saved["runs"][0]
+    assert run["arm"] == "vae" and run["met"] is None and run["cap_s"] == 6.0
+    assert run["steps"] > 0 and run["images"] == run["steps"] * run["config"]["batch_size"]
+    assert run["cpu_s"] > 0 and len(run["load"]) == 2 and run["checks"][0][1]["classes"] >= 0
+    assert saved["summary"]["vae"]["median_images"] is None and saved["summary"]["vae"]["median_cpu_s"] > 0
+    assert ttd.parse_args(["--arms", "families"]).arm_list == ["default", "vae", "diffusion"]
