@@ -93,7 +93,7 @@ def test_the_reading_states_the_spread_and_no_more():
     assert fam.reading(made_up({"gan": [1]}, {"gan": 0.1})) == ["Pick runs of at least two families to compare them."]
 
 
-def test_compare_runs_families_view_measures_and_reads(comparison, monkeypatch):
+def test_compare_runs_families_view_measures_and_reads(comparison, monkeypatch, tmp_path):
     root, result, _ = comparison
     monkeypatch.setenv("GANLIB_RUNS_DIR", str(root / "runs"))
     at = page("app_pages/compare_runs.py", timeout=180)
@@ -110,6 +110,12 @@ def test_compare_runs_families_view_measures_and_reads(comparison, monkeypatch):
     assert titles == ["Quality against wall-clock time", "Sampling cost per image (NFE: network evaluations)"]
     walked = [im.caption for el in at.image for im in el.proto.imgs]
     assert len(walked) == 3 and any("unconditional" in c for c in walked)
+    write_outputs(result, tmp_path / "written")
     at.radio(key="fam_source").set_value("folder")
     run(at)
-    assert "Pick runs" not in texts(at.markdown)
+    at.text_input(key="fam_folder").set_value(str(tmp_path / "written"))
+    run(at)
+    assert fam.reading(result)[-1] in texts(at.markdown) and len(at.get("plotly_chart")) == 2
+    at.text_input(key="fam_folder").set_value(str(tmp_path / "nowhere"))
+    run(at)
+    assert "Cannot read a comparison" in at.error[0].value
