@@ -153,9 +153,9 @@ def test_diffusion_search_candidates_hold_the_preset_and_a_tiny_search_runs(tmp_
         assert getattr(chosen, field) == getattr(preset, field), field
     perf, out = tmp_path / "PERF.md", tmp_path / "s.json"
     rc = search.main(["--only", "tiny_2e-3", "--seeds", "1", "--check-images", "64", "--max-images", "128",
-                      "--json", str(out), "--write-perf", str(perf)])
+                      "--samplers", "2x2", "--json", str(out), "--write-perf", str(perf)])
     assert rc == 0
-    run = json.loads(out.read_text())["results"]["tiny_2e-3"][0]
+    run = json.loads(out.read_text())["results"]["tiny_2e-3, 2x2"][0]  # one row per candidate and sampler
     assert run["met_images"] is None and len(run["checks"]) >= 2 and run["judge_s"] > 0
     assert "## Diffusion recipe search" in perf.read_text()
     rates = search.training_rates(["tiny_4e-3_b32", "small_2e-3"], rounds=1, images=64)
