@@ -1,7 +1,8 @@
 """Compare runs: pick several runs; see the config fields that differ, their curves overlaid on
 shared axes (runs that differ only by seed also as one median line with its IQR band), their
 FID during training (one chart per extractor and N, with the real-vs-real floor and each run's
-untrained ceiling), their latest sample grids side by side, and clone any of them into Train."""
+untrained ceiling), their latest sample grids side by side, and clone any of them into Train.
+The Families view puts a GAN, a VAE and a diffusion run side by side (`ui.families_view`)."""
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +12,7 @@ from ganlib.explore import seed_groups
 from ganlib.ui import charts, pickers
 from ganlib.ui.charts import load_grid
 from ganlib.ui.compare_view import clone_to_train, overlay_figure, run_colors
+from ganlib.ui.families_view import families_view
 from ganlib.ui.reference_lines import run_untrained
 from ganlib.ui.sweep_view import band_figure
 
@@ -18,6 +20,12 @@ PER_ROW = 4  # at most this many grids side by side
 
 st.title("Compare runs")
 runs = pickers.runs_or_stop("Compare runs")
+view = st.segmented_control("View", ["Runs", "Families"], default="Runs", key="cmp_view",
+                            help="Runs: any runs, their settings and curves. Families: a GAN, a VAE and a "
+                                 "diffusion run side by side on quality, clock and sampling cost.")
+if view == "Families":
+    families_view(runs)
+    st.stop()
 
 by_name = {r.name: r for r in runs}
 labels = {r.name: f"{r.name}  ({r.status().get('state', 'unknown')})" for r in runs}

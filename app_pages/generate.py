@@ -9,6 +9,7 @@ import streamlit as st
 
 from ganlib.explore import sampling, translation
 from ganlib.ui import pickers
+from ganlib.ui.sampler_view import sampler_controls
 from ganlib.ui.translate_view import translate_view
 
 RANDOM_SEED = "_generate_random_seed"  # session key owned by no widget
@@ -55,8 +56,10 @@ else:
     n = c3.slider("Number of samples", 1, 256, 64, key="gen_n")
     nrow = c3.slider("Images per row", 1, 32, min(n, math.ceil(math.sqrt(n))), key="gen_nrow")
 
+steps, guidance = sampler_controls(info, "gen", c3)  # a diffusion run's sampler; none for a GAN or VAE
 try:
-    samples = sampling.generate(run, n, seed=seed, labels=labels, checkpoint=ckpt, nrow=nrow)
+    samples = sampling.generate(run, n, seed=seed, labels=labels, checkpoint=ckpt, nrow=nrow, steps=steps,
+                                guidance=guidance)
 except (FileNotFoundError, ValueError) as e:
     st.error(str(e), icon=":material/error:")
     st.stop()

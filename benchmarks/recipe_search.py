@@ -33,6 +33,7 @@ from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E4
 from benchmarks.time_to_digits import Judge  # noqa: E402
 from ganlib.engine.callbacks import Callbacks  # noqa: E402
 from ganlib.engine.training import prepare  # noqa: E402
+from ganlib.models import latent_size  # noqa: E402
 from ganlib.store.config import TrainConfig  # noqa: E402
 
 SECTION = "## Default recipe search"
@@ -65,54 +66,91 @@ def candidate_config(changes: dict, seed: int, device: str) -> TrainConfig:
 
 
 def run_candidate(changes: dict, seed: int, args, device) -> dict:
-    cfg = candidate_config(changes, seed, device.type)
+    return run_to_bar(candidate_config(changes, seed, device.type), args)
+
+
+def run_to_bar(cfg: TrainConfig, args, on_check=None, views=None) -> dict:
+    """Train `cfg` through the engine, judging every `args.check_images` images, until the bar is
+    met or `args.max_images` have been trained: the images it took, and the rate on this machine.
+    `views` (name -> a function of the sampler giving what to judge) judges the same training run
+    several ways, e.g. a diffusion model at several sampler settings; each gets its own
+    `met_images` and checks under "views", and training stops when all have met the bar. The
+    first view's are also the run's own `met_images` and `checks`. `on_check(view, images,
+    result)` hears every check (a long search prints them)."""
+    views = views or {"": lambda G: G}
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="search-"))
-    judge = Judge(trainer.device, cfg.latent_dim, conditional=True)
+    judge = Judge(trainer.device, latent_size(cfg), conditional=True)
     steps_per_check = max(1, args.check_images // cfg.batch_size)
-    state = {"steps": 0, "met_images": None, "checks": [], "t0": time.perf_counter()}
+    state = {"steps": 0, "t0": time.perf_counter()}
+    found = {name: {"met_images": None, "checks": [], "judge_s": 0.0} for name in views}
 
     def should_stop() -> bool:
         state["steps"] += 1
         images = (state["steps"] - 1) * cfg.batch_size
         if state["steps"] % steps_per_check == 1 or steps_per_check == 1:
-            res = judge.check(trainer.rule.sampler())
-            state["checks"].append([images, round(res["min_class_acc"], 3), round(res["acc"], 3)])
-            if res["met"]:
-                state["met_images"] = images
-        return state["met_images"] is not None or images >= args.max_images
+            for name, view in views.items():
+                if found[name]["met_images"] is not None:
+                    continue
+                before = judge.seconds
+                res = judge.check(view(trainer.rule.sampler()))
+                found[name]["judge_s"] += judge.seconds - before
+                found[name]["checks"].append([images, round(res["min_class_acc"], 3), round(res["acc"], 3)])
+                if on_check is not None:
+                    on_check(name, images, res)
+                if res["met"]:
+                    found[name]["met_images"] = images
+        return all(f["met_images"] is not None for f in found.values()) or images >= args.max_images
 
     trainer.fit(Callbacks(should_stop=should_stop))
     train_s = time.perf_counter() - state["t0"] - judge.seconds
     trained = (state["steps"] - 1) * cfg.batch_size
-    return {"seed": seed, "met_images": state["met_images"], "train_s": train_s,
-            "images_per_s": trained / train_s if train_s > 0 else None, "checks": state["checks"]}
+    first = found[next(iter(views))]
+    return {"seed": cfg.seed, "met_images": first["met_images"], "train_s": train_s, "judge_s": judge.seconds,
+            "images_per_s": trained / train_s if train_s > 0 else None, "checks": first["checks"], "views": found}
+
+
+def add_search_args(p: argparse.ArgumentParser, check_images: int, max_images: int) -> None:
+    """The options every recipe search takes (`--only` is added by the caller, with its help)."""
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--check-images", type=int, default=check_images, help="judge every this many training images")
+    p.add_argument("--max-images", type=int, default=max_images, help="give up after this many")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
+    p.add_argument("--json")
+    p.add_argument("--write-perf")
+
+
+def candidate_names(p: argparse.ArgumentParser, args: argparse.Namespace, candidates: dict) -> list[str]:
+    """The candidates `--only` names (all by default); an unknown one is a usage error."""
+    names = args.only.split(",") if args.only else list(candidates)
+    unknown = set(names) - set(candidates)
+    if unknown:
+        p.error(f"unknown candidates {sorted(unknown)}; known: {', '.join(candidates)}")
+    return names
+
+
+def to_bar(runs: list[dict], max_images: int) -> dict:
+    """The cells a search table shows for one candidate's runs: seeds that met the bar, the median
+    images to it, the seconds that is at the median rate, the rate."""
+    met = [r["met_images"] for r in runs if r["met_images"] is not None]
+    med = statistics.median([r["met_images"] if r["met_images"] is not None else float("inf") for r in runs])
+    rate = statistics.median([r["images_per_s"] for r in runs if r["images_per_s"]])
+    never = med == float("inf")
+    return {"met": f"{len(met)} of {len(runs)}", "images": f"> {max_images:,}" if never else f"{med:,.0f}",
+            "seconds": "—" if never else f"{med / rate:.0f}", "rate": f"{rate:,.0f}"}
 
 
 def summary_row(name: str, runs: list[dict], max_images: int) -> str:
-    met = [r["met_images"] for r in runs if r["met_images"] is not None]
-    imgs = [r["met_images"] if r["met_images"] is not None else float("inf") for r in runs]
-    med = statistics.median(imgs)
-    rate = statistics.median([r["images_per_s"] for r in runs if r["images_per_s"]])
-    med_s = f"{med / rate:.0f}" if med != float("inf") else "—"
-    shown = f"> {max_images:,}" if med == float("inf") else f"{med:,.0f}"
-    return f"| {name} | {len(met)} of {len(runs)} | {shown} | {med_s} | {rate:,.0f} |"
+    c = to_bar(runs, max_images)
+    return f"| {name} | {c['met']} | {c['images']} | {c['seconds']} | {c['rate']} |"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", help="comma-separated candidate names (default: all)")
-    p.add_argument("--seeds", type=int, default=2)
-    p.add_argument("--check-images", type=int, default=6400, help="judge every this many training images")
-    p.add_argument("--max-images", type=int, default=200_000, help="give up after this many")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
-    p.add_argument("--json")
-    p.add_argument("--write-perf")
+    add_search_args(p, check_images=6400, max_images=200_000)
     args = p.parse_args(argv)
-    names = args.only.split(",") if args.only else list(CANDIDATES)
-    unknown = set(names) - set(CANDIDATES)
-    if unknown:
-        p.error(f"unknown candidates {sorted(unknown)}; known: {', '.join(CANDIDATES)}")
+    names = candidate_names(p, args, CANDIDATES)
     device, desc = pick_device(args.device, args.threads)
     command = command_line(__file__, argv)
     print(f"command: {command}\ntorch {torch.__version__}, {desc}")

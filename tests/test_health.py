@@ -152,7 +152,8 @@ def test_stalled_when_fid_has_not_improved_for_two_evaluations():
 def test_every_kind_has_a_box_level_and_a_label():
     assert {level for level, _ in KINDS.values()} <= {"success", "info", "warning", "error"}
     assert list(health.RULES) == ["failed", "diverged", "exploding", "mode_collapse", "samples_alike",
-                                  "worse_than_untrained", "precision_or_recall_near_zero", "d_winning",
+                                  "worse_than_untrained", "precision_or_recall_near_zero", "classes_missing",
+                                  "d_winning",
                                   "d_saturated", "stuck", "stalled"]
     for name in health.RULES:
         assert health.RULES.get(name).threshold  # every rule states what trips it

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.models import MODELS, build_models
+from ganlib.models import MODELS, build_models, latent_size
 from ganlib.store.config import TrainConfig
 
 
@@ -15,15 +15,18 @@ def _variants(name):
                                            for v in _variants(n)])
 @pytest.mark.parametrize("channels, size", [(1, 28), (3, 32), (3, 64)])
 def test_every_model_shapes(name, variant, channels, size):
-    cfg = TrainConfig(model=name, variant=variant, channels=channels, image_size=size, latent_dim=16)
+    cfg = TrainConfig(model=name, variant=variant, channels=channels, image_size=size, latent_dim=16,
+                      sample_steps=2)
     G, D = build_models(cfg, num_classes=10)
-    z = torch.randn(5, 16)
+    z = torch.randn(5, latent_size(cfg))
     y = torch.arange(5) if MODELS.get(name).conditional else None
     x = G(z, y)
     assert x.shape == (5, channels, size, size)
     assert x.min() >= -1 and x.max() <= 1  # the data's range
     if MODELS.get(name).kind == "vae":
         assert D is None and G.reconstruct(x).shape == x.shape
+    elif not MODELS.get(name).adversarial:  # diffusion: G is the sampler, nothing judges it
+        assert D is None
     else:
         assert D(x, y).shape == (5,)  # logits, one per image
 

@@ -20,7 +20,7 @@ SEEDS = {
 }
 def test_the_issue_presets_are_registered():
     assert PRESETS.names() == ["recommended", "seed000", "seed004", "dcgan-seed001", "wgan-gp", "stylegan", "pix2pix",
-                              "cyclegan"]
+                              "cyclegan", "diffusion"]
     for name in PRESETS:
         assert PRESETS.get(name).description.strip()
 

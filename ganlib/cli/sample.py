@@ -1,4 +1,6 @@
-"""`python -m ganlib sample RUN --out FILE`: images from a run's generator, as a PNG grid or an .npz."""
+"""`python -m ganlib sample RUN --out FILE`: images from a run's generator, as a PNG grid or an .npz.
+A diffusion run's sampler takes `--steps N` (Euler steps) and `--guidance G` (the classifier-free
+guidance scale); without them it draws with the run's own settings."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +31,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="class for every image (conditional runs only; default: cycle through the classes)")
     p.add_argument("--seed", type=int, metavar="S",
                    help="noise seed; the same seed draws the same images (default: random, printed)")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="diffusion runs: Euler steps from the noise to the image, one network evaluation each "
+                        "(default: the run's sample_steps)")
+    p.add_argument("--guidance", type=float, metavar="G",
+                   help="diffusion runs: classifier-free guidance scale; 1 = conditional alone, 0 = unconditional, "
+                        "above 1 truer to the label (default: the run's guidance)")
     add_checkpoint(p)
     add_device(p)
     add_runs_dir(p)
@@ -43,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     source = find_run(args.run, args.runs_dir)
     device = check_device(args.device)
     seed = int(np.random.SeedSequence().entropy % 2**31) if args.seed is None else args.seed
-    samples = generate(source, args.n, seed=seed, labels=args.label, checkpoint=args.checkpoint, device=device)
+    samples = generate(source, args.n, seed=seed, labels=args.label, checkpoint=args.checkpoint, device=device,
+                       steps=args.steps, guidance=args.guidance)
     data = encode(samples)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

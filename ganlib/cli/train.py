@@ -94,12 +94,19 @@ class Interrupt:
             self.previous = None
 
 
+SINGLE_NETWORK_STATS = ("neg_elbo", "recon", "kl", "fm_loss", "grad_norm_g")  # a VAE's and a diffusion run's
+
+
 def epoch_line(row: dict[str, float], epochs: int) -> str:
     r = {k: row.get(k, float("nan")) for k in ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec",
                                                "epoch_time_s")}
-    return (f"epoch {int(row['epoch']):>{len(str(epochs))}}/{epochs}  d_loss {r['d_loss']:.4f}  "
-            f"g_loss {r['g_loss']:.4f}  D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  "
-            f"{r['images_per_sec']:,.0f} img/s  {r['epoch_time_s']:.1f}s")
+    head = f"epoch {int(row['epoch']):>{len(str(epochs))}}/{epochs}  "
+    tail = f"{r['images_per_sec']:,.0f} img/s  {r['epoch_time_s']:.1f}s"
+    if "d_loss" not in row and "g_loss" not in row:  # a VAE or a diffusion run: its own losses, no D
+        own = [f"{k} {row[k]:.4f}" for k in SINGLE_NETWORK_STATS if k in row]
+        return head + "  ".join([*own, tail])
+    return (f"{head}d_loss {r['d_loss']:.4f}  "
+            f"g_loss {r['g_loss']:.4f}  D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  {tail}")
 
 
 class _AlreadyDone(Exception):

@@ -34,7 +34,7 @@ from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 from ganlib.interchange.tensorboard import TensorBoardLogger
 from ganlib.metrics.evaluation import evaluate_generator
 from ganlib.metrics.health import ceiling_of
-from ganlib.models import MODELS, build_models
+from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import GeneratorHandle, grid_latents
 from ganlib.store.checkpoint_format import build_checkpoint, capture_rng, clone_state, restore_rng, save_checkpoint
 from ganlib.store.config import TrainConfig, with_changes
@@ -43,6 +43,7 @@ from ganlib.store.run_folder import Run
 PROGRESS_INTERVAL_S = 0.25
 PREVIEW_EVERY_S = 5.0  # the preview grid's refresh during the first minute (later the epoch grids do)
 PREVIEW_WINDOW_S = 60.0
+PREVIEW_SHARE = 0.1  # at most this share of the first minute goes to previews (a diffusion grid costs seconds)
 COMPILE_PROBE_STEPS = 3  # CUDA graph trees warm up on the 1st call of a graph, record on the 2nd, replay from the 3rd
 
 
@@ -61,7 +62,7 @@ class Trainer:
         self.G, self.D = G.to(device, memory_format=fmt), (D.to(device, memory_format=fmt) if D is not None else None)
         self.rule: UpdateRule = UPDATE_RULES.get(self.spec.kind)(cfg, self.G, self.D, self.num_classes,
                                                                  self.conditional, device)
-        z, labels, self.grid_cols = grid_latents(cfg.seed, cfg.latent_dim, self.num_classes, self.conditional)
+        z, labels, self.grid_cols = grid_latents(cfg.seed, latent_size(cfg), self.num_classes, self.conditional)
         self.fixed_z = z.to(device)
         self.fixed_labels = labels.to(device) if labels is not None else None
         self.epoch = 0
@@ -77,6 +78,7 @@ class Trainer:
         self.deadline: Optional[float] = None  # perf_counter() at which the time budget ends
         self.stream = StatStream(run, lambda row: None)  # running means; fit() routes them to its callbacks
         self.last_preview = -math.inf
+        self.preview_gap = PREVIEW_EVERY_S  # seconds between previews: longer when drawing one is slow
         self.untrained: Optional[torch.nn.Module] = None  # the initial G, until its evaluation
         self.tensorboard: Optional[TensorBoardLogger] = None  # opened at the first logged epoch
         self.edits: list[dict[str, Any]] = []  # hyperparameter changes, live or at a fork: the run's history
@@ -259,7 +261,7 @@ class Trainer:
 
     def sampler_handle(self) -> GeneratorHandle:
         """The network samples and metrics come from (the EMA copy when there is one)."""
-        return GeneratorHandle(self.rule.sampler(), self.cfg.latent_dim, self.num_classes, self.conditional,
+        return GeneratorHandle(self.rule.sampler(), latent_size(self.cfg), self.num_classes, self.conditional,
                                list(self.data.class_names), self.spec.kind, self.epoch, "training")
 
     def evaluate(self) -> dict[str, Any]:
@@ -309,13 +311,16 @@ class Trainer:
     @torch.no_grad()
     def write_preview(self, elapsed_s: float) -> None:
         """The fixed-noise grid every few seconds of the first minute, so a new user watches
-        digits form before the first epoch ends."""
-        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < PREVIEW_EVERY_S or not self.lead:
+        digits form before the first epoch ends. A grid that is slow to draw (a diffusion
+        sampler's) spaces them out, so previews take at most PREVIEW_SHARE of the time."""
+        if elapsed_s >= PREVIEW_WINDOW_S or elapsed_s - self.last_preview < self.preview_gap or not self.lead:
             return
         self.last_preview = elapsed_s
+        t0 = time.perf_counter()
         with self.sampler_for_grids() as G:
             images, cols = self.rule.grid(self.data, G, self.fixed_z, self.fixed_labels, self.grid_cols)
             save_grid(images, self.run.preview_path, nrow=cols)
+        self.preview_gap = max(PREVIEW_EVERY_S, (time.perf_counter() - t0) / PREVIEW_SHARE)
 
     @torch.no_grad()
     def write_grid(self) -> Path:

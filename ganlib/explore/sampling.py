@@ -21,6 +21,7 @@ from ganlib.core.errors import BadValue
 from ganlib.core.images import gif_bytes, grid_image, png_bytes, to_uint8
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint, load_handle
+from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run, find_run
 
 
@@ -56,6 +57,20 @@ def get_generator(run: str | Path | Run, checkpoint: str | Path | None = None, d
     return _cached_handle(str(path), os.path.getmtime(path), device)
 
 
+def with_sampler(h: GeneratorHandle, steps: Optional[int] = None, guidance: Optional[float] = None
+                 ) -> GeneratorHandle:
+    """`h` drawing with these sampler settings (a diffusion run's Euler steps and guidance scale;
+    None keeps the run's own). They are checked as the run's config would check them (ranges,
+    guidance needing label dropout), so a bad value is a ConfigError naming the field; a GAN or
+    VAE, which draws in one pass, refuses them with a ValueError."""
+    if steps is None and guidance is None:
+        return h
+    changes = {k: v for k, v in (("sample_steps", steps), ("guidance", guidance)) if v is not None}
+    if h.config:  # an imported run without its config still gets the handle's own check
+        with_changes(TrainConfig.from_dict(h.config), changes, "fork")
+    return h.with_sampling(steps=steps, guidance=guidance)
+
+
 def random_seed() -> int:
     """A fresh seed for "Random seed" buttons, shown so that the draw can be repeated."""
     return int(np.random.SeedSequence().entropy % 2**31)
@@ -63,12 +78,14 @@ def random_seed() -> int:
 
 def generate(run: str | Path | Run, n: int = 64, *, seed: Optional[int] = None,
              labels: int | Sequence[int] | None = None, checkpoint: str | Path | None = None,
-             nrow: Optional[int] = None, device: str = "cpu", scale: int = 2) -> Samples:
+             nrow: Optional[int] = None, device: str = "cpu", scale: int = 2, steps: Optional[int] = None,
+             guidance: Optional[float] = None) -> Samples:
     """`n` samples. For conditional models `labels` is one class for all, or one per sample;
-    None cycles through the classes. `seed=None` draws a fresh random seed."""
+    None cycles through the classes. `seed=None` draws a fresh random seed. `steps` and
+    `guidance` set a diffusion run's sampler (`with_sampler`)."""
     if n < 1 or n > 4096:
         raise BadValue(f"n must be between 1 and 4096, got {n}")
-    h = get_generator(run, checkpoint, device)
+    h = with_sampler(get_generator(run, checkpoint, device), steps, guidance)
     seed = random_seed() if seed is None else seed
     y = h.labels(labels, n)
     x = h.decode(h.latents(n, seed), y)
@@ -111,14 +128,16 @@ class Walk:
 
 def latent_walk(run: str | Path | Run, seed_a: int, seed_b: int, steps: int = 10, *, mode: str = "slerp",
                 label_a: Optional[int] = None, label_b: Optional[int] = None,
-                checkpoint: str | Path | None = None, device: str = "cpu", scale: int = 4) -> Walk:
+                checkpoint: str | Path | None = None, device: str = "cpu", scale: int = 4,
+                sample_steps: Optional[int] = None, guidance: Optional[float] = None) -> Walk:
     """Interpolate from seed_a's latent to seed_b's; for conditional models the label
-    embedding is blended too, so a 3 can morph into an 8."""
+    embedding is blended too, so a 3 can morph into an 8. A diffusion run's latent is its
+    initial noise; `sample_steps` and `guidance` set its sampler (`with_sampler`)."""
     if steps < 2 or steps > 256:
         raise BadValue(f"steps must be between 2 and 256, got {steps}")
     if mode not in ("linear", "slerp"):
         raise BadValue(f"mode must be linear or slerp, got {mode!r}")
-    h = get_generator(run, checkpoint, device)
+    h = with_sampler(get_generator(run, checkpoint, device), sample_steps, guidance)
     za, zb = h.latents(1, seed_a).cpu(), h.latents(1, seed_b).cpu()
     t = torch.linspace(0, 1, steps).unsqueeze(1)
     z = (slerp if mode == "slerp" else lerp)(za, zb, t).to(device)
@@ -127,7 +146,7 @@ def latent_walk(run: str | Path | Run, seed_a: int, seed_b: int, steps: int = 10
             ya = h.labels(0 if label_a is None else label_a, 1)
             yb = h.labels(0 if label_b is None else label_b, 1)
             ea, eb = h.G.embed(ya), h.G.embed(yb)
-            x = h.G.forward_embedded(z, lerp(ea, eb, t.to(device)))
+            x = h.G.forward_embedded(z, lerp(ea, eb, t.to(device)), **h.sampling)
         else:
             x = h.decode(z)
     frames = [grid_image(x[i:i + 1], nrow=1, padding=0, scale=scale) for i in range(steps)]

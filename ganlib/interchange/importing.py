@@ -48,7 +48,7 @@ from ganlib.interchange.untrusted import (
     read_zip,
     split_networks,
 )
-from ganlib.models import MODELS, build_models
+from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import grid_latents
 from ganlib.store.checkpoint_format import build_checkpoint, save_checkpoint
 from ganlib.store.checkpoints import load_handle
@@ -103,7 +103,7 @@ def check_architecture(cfg: TrainConfig, nets: dict[str, dict[str, Any]], num_cl
             more = f"; and {len(bad) - limit} more" if len(bad) > limit else ""
             raise ImportRefused(
                 f"{name} does not fit {cfg.model} (variant {cfg.variant}, {cfg.channels}x{cfg.image_size}x"
-                f"{cfg.image_size} images, latent {cfg.latent_dim}, {num_classes} classes): {len(bad)} "
+                f"{cfg.image_size} images, latent {latent_size(cfg)}, {num_classes} classes): {len(bad)} "
                 f"mismatch{'es' if len(bad) > 1 else ''}: {'; '.join(bad[:limit])}{more}. "
                 "Pick the config the weights were trained with.")
         bad_values = [k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
@@ -285,7 +285,7 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
             raise ImportRefused(f"{name} does not load into {cfg.model}: {' '.join(str(e).split())[:300]}") from None
         state_dicts[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     conditional = MODELS.get(cfg.model).conditional
-    z, labels, ncol = grid_latents(cfg.seed, cfg.latent_dim, plan.num_classes, conditional)
+    z, labels, ncol = grid_latents(cfg.seed, latent_size(cfg), plan.num_classes, conditional)
 
     run = Run(new_run_dir(cfg, runs_root))
     try:

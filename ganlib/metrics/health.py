@@ -36,6 +36,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "d_saturated": ("warning", "D saturated"),
     "stuck": ("warning", "stuck"),
     "exploding": ("error", "exploding"),
+    "classes_missing": ("warning", "classes missing"),
     "stalled": ("warning", "stalled"),
     "diverged": ("error", "diverged"),
     "failed": ("error", "failed"),
@@ -72,7 +73,7 @@ class Evidence:
     loss: Optional[GANLoss]  # the run's loss (None: unknown, or a family without one)
     num_classes: Optional[int]
     records: list[dict[str, Any]] = field(default_factory=list)
-    kind: Optional[str] = None  # the model's kind ("gan", "vae", "stylegan", ...); None: unknown
+    kind: Optional[str] = None  # the model's kind ("gan", "vae", "diffusion", ...); None: unknown
     config: dict[str, Any] = field(default_factory=dict)  # the run's config ({}: unknown)
     suggested: Optional[tuple[str, dict[str, Any]]] = None  # the preset for this data: (name, its values)
 

@@ -41,9 +41,10 @@ D_LOSS_ZERO = 0.01
 STUCK_EPOCHS = 5
 STUCK_CHANGE = 1e-4
 STALL_RISE = 0.10
-LOSS_COLUMNS = ("d_loss", "g_loss", "neg_elbo")
+LOSS_COLUMNS = ("d_loss", "g_loss", "neg_elbo", "fm_loss")
 GRAD_COLUMNS = ("grad_norm_d", "grad_norm_g")
-# The kinds whose generator draws from noise: their samples can collapse onto a few images.
+# The kinds whose generator draws from noise: their samples can collapse onto a few images. A diffusion
+# model's regression loss sees every image: few classes among its samples means "not learned yet".
 FROM_NOISE = ("gan", "stylegan", "vae")
 # The kinds trained against a discriminator: D's scores can saturate.
 ADVERSARIAL = ("gan", "stylegan", "pix2pix", "cyclegan")
@@ -188,6 +189,22 @@ def precision_or_recall_near_zero(ev: Evidence) -> Optional[Verdict]:
                    advise(ev, [(lambda e: False, LOOK_AT_DATA), preset_option()], LOWER_LR))
 
 
+@rule("classes_missing", f"kinds that cannot collapse the way a GAN does (diffusion): the latest evaluation finds at "
+      f"most {COLLAPSE_SHARE:.0%} of the classes among samples drawn for every label", kinds=("diffusion",))
+def classes_missing(ev: Evidence) -> Optional[Verdict]:
+    if not ev.evals:
+        return None
+    last, n = ev.evals[-1], ev.num_classes
+    k = finite_or_none(last.get("classes_covered"))
+    if k is None or not n or k > n * COLLAPSE_SHARE:
+        return None
+    return Verdict("classes_missing", f"Not every class yet: {of(k, n)} classes.",
+                   f"At epoch {epoch_of(last)} the classifier finds only {of(k, n)} classes among samples drawn "
+                   "for every label: the model has not learned what the labels look like yet.",
+                   "Let it train longer; if it stays, raise guidance (it needs label_dropout above 0).",
+                   short=f"classes {k:.0f}/{n}")
+
+
 @rule("d_winning", f"BCE losses: mean D(G(z)) below {D_FAKE_LOW} for {D_WIN_EPOCHS} epochs in a row (at 0.05 G's "
       "loss is -log 0.05 = 3 and the minimax gradient has all but vanished; a balanced GAN sits near 0.3-0.5)",
       kinds=ADVERSARIAL)
@@ -232,7 +249,7 @@ def stuck(ev: Evidence) -> Optional[Verdict]:
     if None not in grads and max(grads) == 0:
         return Verdict("stuck", "Stuck: G gets no gradient.", f"G's gradient norm was 0 in the last {len(grads)} "
                        "epochs: its weights no longer change.", LOWER_LR)
-    for cols in (("d_loss", "g_loss"), ("neg_elbo",)):
+    for cols in (("d_loss", "g_loss"), ("neg_elbo",), ("fm_loss",)):
         series = [[finite_or_none(r.get(c)) for r in recent] for c in cols]
         if all(None not in s for s in series) and all(
                 max(s) - min(s) <= STUCK_CHANGE * (1 + abs(statistics.fmean(s))) for s in series):

@@ -8,7 +8,8 @@ Every generator is called as `G(z, labels)` and every discriminator as `D(x, lab
 logits of shape (N,) (or (N, P) for a PatchGAN head); unconditional models ignore `labels`. One
 calling convention lets one training loop, one sampler and one checkpoint format serve every
 model. A VAE registers with kind "vae": its "generator" is the VAE, whose `forward(z, labels)`
-decodes, and it has no discriminator.
+decodes, and it has no discriminator. A diffusion model registers with kind "diffusion": its
+"generator" runs the sampler from an initial noise of the image's size (`ModelSpec.latent`).
 """
 from __future__ import annotations
 
@@ -30,13 +31,17 @@ class ModelSpec:
     conditional: bool
     default_dropout: float
     description: str
-    kind: str = "gan"  # the update rule's name: "gan", "vae", "pix2pix", "cyclegan"
+    kind: str = "gan"  # the update rule's name: "gan", "vae", "pix2pix", "cyclegan", "stylegan", "diffusion"
     variants: tuple[str, ...] = ("default",)  # the first is the default
     convolutional: bool = False
     check: Optional[Callable[["TrainConfig"], None]] = None  # refuse configs the architecture cannot take
     # What it trains on: "images", or translation data (ganlib/data/translation.py) that is
     # "paired" (source[i] -> images[i]) or "unpaired" (two domains; paired data serves too).
     data: str = "images"
+    adversarial: bool = True  # trained against a discriminator (False: the VAE, diffusion): D's options do not apply
+    # The length of z when the family derives it from the config (diffusion: the image's C*H*W);
+    # None: the config's latent_dim.
+    latent: Optional[Callable[["TrainConfig"], int]] = None
     # Options its architecture cannot take, each with the reason: `store.config_rules` refuses
     # them and the Train form hides them.
     unsupported: Mapping[str, str] = field(default_factory=dict)
@@ -57,6 +62,10 @@ class ModelSpec:
     def dropout(self, cfg: "TrainConfig") -> float:
         return self.default_dropout if cfg.dropout is None else cfg.dropout
 
+    def latent_size(self, cfg: "TrainConfig") -> int:
+        """The length of the latents G takes."""
+        return self.latent(cfg) if self.latent is not None else cfg.latent_dim
+
 
 MODELS: Registry[ModelSpec] = Registry("model")
 
@@ -67,6 +76,12 @@ def build_models(cfg: "TrainConfig", num_classes: int = 10) -> tuple[nn.Module, 
     if D is not None and cfg.spectral_norm:
         apply_spectral_norm(D)
     return G, D
+
+
+def latent_size(cfg: "TrainConfig") -> int:
+    """The length of the latents the config's generator takes (its latent_dim, unless the family
+    derives it): what the grids, the handles and the judges draw."""
+    return MODELS.get(cfg.model).latent_size(cfg)
 
 
 def apply_spectral_norm(module: nn.Module) -> None:
@@ -89,4 +104,5 @@ from ganlib.models import vae as _vae  # noqa: E402,F401
 from ganlib.models import pix2pix as _pix2pix  # noqa: E402,F401
 from ganlib.models import cyclegan as _cyclegan  # noqa: E402,F401
 from ganlib.models import stylegan as _stylegan  # noqa: E402,F401
+from ganlib.models import diffusion as _diffusion  # noqa: E402,F401
 # isort: on

@@ -7,6 +7,7 @@ in the process where a job trains, and a shifted global stream would change that
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -17,6 +18,8 @@ from torch import nn
 from ganlib.core.errors import BadValue
 
 GRID_SEED_OFFSET = 7919  # the fixed-noise grid's seed is the run's seed plus this
+# A sampler option a handle may pass -> the attribute of G that holds the run's own value
+SAMPLER_SETTINGS = {"steps": "sample_steps", "guidance": "guidance"}
 
 
 @dataclass
@@ -26,10 +29,13 @@ class GeneratorHandle:
     num_classes: int = 1
     conditional: bool = False
     class_names: list[str] = field(default_factory=list)
-    kind: str = "gan"  # the model's kind: "gan" or "vae"
+    kind: str = "gan"  # the model's kind: "gan", "vae", "diffusion", ...
     epoch: int = 0  # the epoch the weights are from (0 when unknown)
     source: str = ""  # where the weights came from: a checkpoint path, or "training"
     config: dict = field(default_factory=dict)  # the run config the weights were trained with, when known
+    # Keyword arguments every draw passes to G: a diffusion model's `steps` and `guidance`
+    # (empty: G's own settings; a GAN draws in one pass and takes none). See `with_sampling`.
+    sampling: dict = field(default_factory=dict)
 
     @property
     def picks_labels(self) -> bool:
@@ -75,9 +81,19 @@ class GeneratorHandle:
         was_training = self.G.training
         self.G.eval()
         try:
-            return self.G(z.to(self.device), labels)
+            return self.G(z.to(self.device), labels, **self.sampling)
         finally:
             self.G.train(was_training)
+
+    def with_sampling(self, **options) -> "GeneratorHandle":
+        """A handle on the same G whose draws use these sampler settings (`steps`, `guidance`;
+        None keeps G's own). Refused for a generator that has no sampler to set."""
+        options = {k: v for k, v in options.items() if v is not None}
+        unknown = sorted(k for k in options if not hasattr(self.G, SAMPLER_SETTINGS.get(k, "?")))
+        if unknown:
+            raise BadValue(f"this run's generator ({self.kind}) draws in one pass: it has no "
+                             f"{' or '.join(unknown)} to set")
+        return dataclasses.replace(self, sampling={**self.sampling, **options})
 
     def sample(self, n: int, seed: Optional[int] = None, labels: int | Sequence[int] | None = None) -> torch.Tensor:
         return self.decode(self.latents(n, seed), self.labels(labels, n))

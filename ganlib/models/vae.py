@@ -116,5 +116,5 @@ def check(cfg) -> None:
 
 SPEC = ModelSpec(build, conditional=False, default_dropout=0.0, kind="vae", variants=("mlp", "conv"),
                  description="VAE: seed 000's MLP VAE (latent_dim 20 reproduces it) or a conv VAE; "
-                             "default mlp for grayscale, conv for colour", check=check)
+                             "default mlp for grayscale, conv for colour", check=check, adversarial=False)
 MODELS.add("vae", SPEC)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from ganlib.core.errors import NotFound
-from ganlib.models import MODELS, build_models
+from ganlib.models import MODELS, build_models, latent_size
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoint_format import load_checkpoint, sampler_weights
 from ganlib.store.config import TrainConfig
@@ -25,7 +25,7 @@ def load_handle(path: str | Path, device: str | torch.device = "cpu") -> Generat
     G, _ = build_models(cfg, num_classes)
     G.load_state_dict(sampler_weights(ck))
     spec = MODELS.get(cfg.model)
-    return GeneratorHandle(G.to(device).eval(), cfg.latent_dim, num_classes, spec.conditional,
+    return GeneratorHandle(G.to(device).eval(), latent_size(cfg), num_classes, spec.conditional,
                            [str(c) for c in ck.get("class_names") or []], spec.kind, int(ck.get("epoch", 0)),
                            str(path), cfg.to_dict())
 

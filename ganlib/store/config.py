@@ -179,6 +179,17 @@ class TrainConfig:
                            group="StyleGAN")
     r1_every: int = _f(4, "StyleGAN: apply R1 every N D steps, N times as strong (lazy regularisation).", 1, 64, 1,
                        role="live", d_only="setting", kinds=("stylegan",), group="StyleGAN")
+    # ---- diffusion (flow matching; docs/ARCHITECTURE.md, "The diffusion family") ----
+    sample_steps: int = _f(10, "Diffusion: Euler steps from the initial noise to an image when sampling (grids, "
+                               "metrics, Generate); each step is one network evaluation, two with guidance.",
+                           1, 1000, 1, role="schedule", kinds=("diffusion",), group="Diffusion")
+    guidance: float = _f(2.0, "Diffusion: classifier-free guidance scale w, velocity v_u + w (v_c - v_u): 1 = the "
+                              "conditional model alone, 0 = unconditional, above 1 truer to the label and less "
+                              "varied (needs label_dropout > 0).", 0.0, 10.0, 0.1, role="schedule",
+                          kinds=("diffusion",), group="Diffusion")
+    label_dropout: float = _f(0.1, "Diffusion: share of training labels replaced by 'no label', so that the network "
+                                   "also learns the unconditional velocity that guidance needs.", 0.0, 0.9, 0.05,
+                              role="live", kinds=("diffusion",), group="Diffusion")
     # ---- speed (the results stay float32 checkpoints of plain modules) ----
     precision: str = _f("fp32", "bf16 runs G's and D's forward passes in bfloat16 autocast (losses, weights and "
                                 "optimizer state stay float32); pays on GPUs with bf16 tensor cores.",

@@ -71,14 +71,16 @@ class Context:
         self.kind = self.spec.kind if self.spec is not None else "gan"
         self.translation = bool(self.spec and self.spec.translation)
         self.conv = bool(self.spec and self.spec.convolutional)
+        self.adversarial = self.spec is None or self.spec.adversarial  # False: the VAE, diffusion
 
     def get(self, name: str) -> Any:
         return self.values.get(name, self.defaults.get(name))
 
     @property
     def gan(self) -> bool:
-        """A GAN of images (not a VAE, not a translator): the stabiliser rules are about it."""
-        return self.spec is not None and not self.translation and self.kind != "vae"
+        """A GAN of images (not a VAE, not diffusion, not a translator): the stabiliser rules are
+        about it."""
+        return self.spec is not None and not self.translation and self.adversarial
 
 
 Reason = Callable[[Context, dataclasses.Field], Optional[str]]
@@ -119,9 +121,12 @@ RULES: tuple[Rule, ...] = (
                                    "ema_decay 0"), refuse=True),
     Rule(named("loss", "d_norm", "clip_value", "gp_weight", "latent_dim"),
          _when(lambda c: c.translation, "{c.model} trains with its own objective"), refuse=False),
-    Rule(_d_only("switch"), _when(lambda c: c.kind == "vae", "{c.model} is a VAE: it has no discriminator, so {f} "
+    Rule(_d_only("switch"), _when(lambda c: not c.adversarial, "{c.model} ({c.kind}) has no discriminator, so {f} "
                                   "does not apply"), refuse=True),
-    Rule(_d_only("setting"), _when(lambda c: c.kind == "vae", "{c.model} is a VAE: it has no discriminator"),
+    Rule(_d_only("setting"), _when(lambda c: not c.adversarial, "{c.model} ({c.kind}) has no discriminator"),
+         refuse=False),
+    Rule(named("latent_dim"), _when(lambda c: c.spec is not None and c.spec.latent is not None,
+                                    "{c.model} derives its latent's length (its initial noise is image-sized)"),
          refuse=False),
     # ---- what an architecture cannot take ----
     Rule(lambda f: True, lambda c, f: c.spec.unsupported.get(f.name) if c.spec is not None else None, refuse=True),

@@ -159,7 +159,14 @@ def is_vae(rows: Sequence[dict[str, Any]]) -> bool:
     return any(r.get("neg_elbo") is not None for r in rows)
 
 
+def is_diffusion(rows: Sequence[dict[str, Any]]) -> bool:
+    return any(r.get("fm_loss") is not None for r in rows)
+
+
 def loss_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
+    if is_diffusion(rows) or is_diffusion(stream):
+        return line_figure(rows, {"fm_loss": "flow matching"}, "Diffusion loss (velocity MSE)", "mean squared error",
+                           stream=stream)
     if is_vae(rows) or is_vae(stream):
         return line_figure(rows, {"neg_elbo": "-ELBO"}, "VAE loss (negative ELBO)", "per image, nats", stream=stream)
     return line_figure(rows, {"d_loss": "D loss", "g_loss": "G loss"}, "Losses", "mean loss", stream=stream)
@@ -171,10 +178,13 @@ def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]]
     with the 0.5 line for BCE, raw scores with their own axis and lines (hinge margins) for the
     others, never clipped (an unknown loss: raw, no lines). For a VAE, its two terms:
     reconstruction and KL (their sum is the negative ELBO); for a translator, G's loss terms
-    (adversarial, L1, cycle, identity)."""
+    (adversarial, L1, cycle, identity); for a diffusion model (no D), the
+    network's gradient norm."""
     if is_vae(rows) or is_vae(stream):
         return line_figure(rows, {"recon": "reconstruction", "kl": "KL"}, "ELBO terms", "per image, nats",
                            stream=stream)
+    if is_diffusion(rows) or is_diffusion(stream):  # no discriminator: how hard the network is pushed
+        return line_figure(rows, {"grad_norm_g": "gradient norm"}, "Gradient norm", "L2 norm", stream=stream)
     if is_translation(rows) or is_translation(stream):
         present = {k for r in list(rows) + list(stream) for k in r}
         return line_figure(rows, {k: v for k, v in TRANSLATION_TERMS.items() if k in present},

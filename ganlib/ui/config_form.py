@@ -34,7 +34,7 @@ from ganlib.store.presets import PRESETS, apply_preset
 
 MAX_SLIDER_STEPS = 120
 # The boxes in page order (a field names its box in its metadata's `group`; a new box follows these).
-BOX_ORDER = ("Data", "Model", "Optimiser", "Run", "Evaluation", "Speed", "Stabilisers", "StyleGAN")
+BOX_ORDER = ("Data", "Model", "Optimiser", "Run", "Evaluation", "Speed", "Stabilisers", "Diffusion", "StyleGAN")
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
 PATH_HINTS = {"folder": "Folder (or .zip) of images; class subfolders become labels",

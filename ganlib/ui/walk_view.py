@@ -13,6 +13,7 @@ from ganlib.explore import latent as lx
 from ganlib.explore import sampling
 from ganlib.models.handle import GeneratorHandle
 from ganlib.store.run_folder import Run
+from ganlib.ui.sampler_view import sampler_controls
 
 MODES = {"slerp": "Spherical (slerp)", "linear": "Linear"}
 
@@ -35,9 +36,10 @@ def two_ends(run: Run, ckpt: Optional[str], info: GeneratorHandle, seed: int,
     mode = c.radio("Interpolation", list(MODES), format_func=MODES.get, key="walk_mode", horizontal=True,
                    persist_state="page", help="Spherical keeps the latent on the shell where Gaussian noise lives; "
                                               "linear cuts through the middle, where the images often fade.")
+    sample_steps, guidance = sampler_controls(info, "walk", c)  # a diffusion run's sampler
     try:
         walk = sampling.latent_walk(run, seed_a, seed_b, steps, mode=mode, label_a=label_a, label_b=label_b,
-                                    checkpoint=ckpt)
+                                    checkpoint=ckpt, sample_steps=sample_steps, guidance=guidance)
     except (FileNotFoundError, ValueError) as e:
         st.error(str(e), icon=":material/error:")
         return seed_a, seed_b, steps

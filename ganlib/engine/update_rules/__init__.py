@@ -2,8 +2,9 @@
 
 An update rule owns the models' optimizers and sums its statistics into device tensors;
 `epoch_means()` reads them back once per epoch. Nothing here calls `.item()`: a host sync
-per step would stall the GPU queue. The registry is keyed by a model's `kind` ("gan", "vae"),
-so the trainer never asks which family it trains; a new family is one file and one line.
+per step would stall the GPU queue. The registry is keyed by a model's `kind` ("gan", "vae",
+"pix2pix", "cyclegan", "stylegan", "diffusion"), so the trainer never asks which family it
+trains; a new family is one file and one line.
 
 Speed options (`precision`, `compile`) change how the forward passes run, never what is
 trained or saved: the forward passes go through `g_fwd` / `d_fwd` (the modules themselves, or
@@ -128,4 +129,5 @@ from ganlib.engine.update_rules import vae as _vae  # noqa: E402,F401
 from ganlib.engine.update_rules import pix2pix as _pix2pix  # noqa: E402,F401
 from ganlib.engine.update_rules import cyclegan as _cyclegan  # noqa: E402,F401
 from ganlib.engine.update_rules import stylegan as _stylegan  # noqa: E402,F401
+from ganlib.engine.update_rules import diffusion as _diffusion  # noqa: E402,F401
 # isort: on

@@ -23,7 +23,7 @@ def decode(h: GeneratorHandle, z: Any, *, label: Optional[int | Sequence[int]] =
     (default 0), one per latent, or label embeddings to pass to `forward_embedded` (a class morph)."""
     zt = as_latents(z).to(h.device)
     if embedding is not None:
-        return h.G.forward_embedded(zt, embedding.to(h.device))
+        return h.G.forward_embedded(zt, embedding.to(h.device), **h.sampling)
     y = h.labels(0 if label is None else label, len(zt)) if h.conditional else None
     return h.decode(zt, y)
 
