@@ -10,6 +10,7 @@
         evals.jsonl        one line per live evaluation: FID, KID, ..., per-class numbers
         edits.jsonl        hyperparameter changes made while training or at a fork
         fork.json          for a fork: the parent run, checkpoint, epoch and changes
+        owner.json         who made the run (a shared server's user; "local" for the CLI); none in older runs
         ckpt/epoch_0010.pt ...  and ckpt/best.pt, the lowest-FID state
         recon/epoch_0001.png ...   a VAE's reconstructions
         human_eval.jsonl   answers of the Real-or-fake test
@@ -90,6 +91,21 @@ class Run:
     @property
     def config_file(self) -> Path:
         return self.path / "config.json"
+
+    @property
+    def owner_file(self) -> Path:
+        return self.path / "owner.json"
+
+    def owner(self) -> Optional[str]:
+        """The user who made the run (`store.access`), or None for a run from before owners."""
+        try:
+            name = json.loads(self.owner_file.read_text()).get("owner")
+        except (OSError, ValueError, AttributeError, RecursionError):
+            return None
+        return name if isinstance(name, str) and name else None
+
+    def write_owner(self, name: str) -> None:
+        atomic_write_text(self.owner_file, json.dumps({"owner": name, "since": time.time()}))
 
     @property
     def human_eval_file(self) -> Path:
