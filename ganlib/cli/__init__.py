@@ -38,6 +38,7 @@ from ganlib.cli import translate  # noqa: F401, E402
 from ganlib.cli import augment  # noqa: F401, E402
 from ganlib.cli import style_mix, ppl  # noqa: F401, E402
 from ganlib.cli import sweep  # noqa: F401, E402
+from ganlib.cli import users  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix (`core.errors.UserError`: ConfigError, NotFound, UnknownName, RunBusy,

@@ -39,21 +39,22 @@ class ImportRefused(BadValue):
     """The file cannot be imported; the message says why (and what to change)."""
 
 
-def read_zip(data: bytes) -> dict[str, bytes]:
+def read_zip(data: bytes, suffixes: tuple[str, ...] = ALLOWED_SUFFIXES, max_members: int = MAX_MEMBERS,
+             max_total: int = MAX_TOTAL_BYTES) -> dict[str, bytes]:
     """The zip's files as {relative path: bytes}, its one top folder (if any) stripped.
-    Refuses unsafe names, links, anything but safetensors/JSON/CSV/PNG, oversized content
-    (declared or actually inflated) and corrupt members."""
+    Refuses unsafe names, links, anything but `suffixes` (a run zip's: safetensors/JSON/CSV/PNG),
+    oversized content (declared or actually inflated) and corrupt members."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OSError) as e:
         raise ImportRefused(f"not a readable zip file ({e})") from None
     infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ImportRefused(f"the zip holds {len(infos)} entries; at most {MAX_MEMBERS} are accepted")
+    if len(infos) > max_members:
+        raise ImportRefused(f"the zip holds {len(infos)} entries; at most {max_members} are accepted")
     declared = sum(i.file_size for i in infos)
-    if declared > MAX_TOTAL_BYTES:  # refused before a byte is inflated
+    if declared > max_total:  # refused before a byte is inflated
         raise ImportRefused(f"the zip's members would unpack to {_size(declared)}; at most "
-                            f"{_size(MAX_TOTAL_BYTES)} in all are accepted")
+                            f"{_size(max_total)} in all are accepted")
     files: dict[str, bytes] = {}
     total = 0
     for info in infos:
@@ -63,13 +64,13 @@ def read_zip(data: bytes) -> dict[str, bytes]:
             raise ImportRefused(f"zip member {name!r} is a symbolic link; links are not accepted")
         if info.is_dir():
             continue
-        if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise ImportRefused(f"zip member {name!r} is not accepted: a run zip may only hold safetensors, "
-                                "JSON, JSON lines, CSV and PNG files (pickles and code are refused)")
+        if not name.lower().endswith(suffixes):
+            raise ImportRefused(f"zip member {name!r} is not accepted: this zip may only hold "
+                                f"{', '.join(suffixes)} files (pickles and code are refused)")
         if info.file_size > MAX_MEMBER_BYTES:
             raise ImportRefused(f"zip member {name!r} is too large ({_size(info.file_size)} unpacked; "
                                 f"at most {_size(MAX_MEMBER_BYTES)} per file)")
-        content = _read_member(zf, info, min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - total))
+        content = _read_member(zf, info, min(MAX_MEMBER_BYTES, max_total - total))
         total += len(content)
         key = name.rstrip("/")
         if key in files:

@@ -26,6 +26,7 @@ from ganlib.store.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_FILE = REPO / "server.toml"
+TEACHER_FIELDS = ("inception_weights",)  # config fields that are the teacher's setting on a shared server
 
 
 @dataclass(frozen=True)
