@@ -20,8 +20,18 @@ from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.config import ConfigError, TrainConfig, fixed_in, with_changes
 from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import LIVE_STATES, Run
-from ganlib.ui import charts, epoch_view, evaluate_view, pickers, queue_view, resources, signin, upload_view
-from ganlib.ui.chart_lineage import annotate, changes_text, edit_text, lineage_context
+from ganlib.ui import (
+    charts,
+    epoch_view,
+    evaluate_view,
+    live_figures,
+    pickers,
+    queue_view,
+    resources,
+    signin,
+    upload_view,
+)
+from ganlib.ui.chart_lineage import changes_text, edit_text
 from ganlib.ui.config_form import (
     check_data,
     check_device,
@@ -239,7 +249,7 @@ def live_edit_form(snap: dict) -> None:
                 jm.edit(snap["id"], me, **changes)
         except (ConfigError, RuntimeError, NotAllowed) as e:
             st.error(str(e), icon=":material/error:")
-    pending = jm.snapshot(snap["id"])["pending_edits"]
+    pending = jm.snapshot(snap["id"], series=False)["pending_edits"]
     if pending:
         st.caption("Waiting for the next epoch: " + ", ".join(f"{k} = {v}" for k, v in pending.items()))
     edits = Run(Path(snap["run"])).edits() if snap["run"] else []
@@ -326,37 +336,35 @@ def live(view: str, was_active: bool) -> None:
     if run is None:
         return
     evaluate_view.alerts(run, rows)
-    ctx = lineage_context(run)
+    # built once per change of the run and shared by every session watching it
+    figs = live_figures.build(run, rows, stream, jm.current(me.name, series=False)["version"] if view == JOB else None)
+    ctx = figs["ctx"]
     if ctx.parents:
         st.caption("Forked from " + " ← ".join(f"`{name}` at epoch {branch}" for name, branch, _ in ctx.parents)
                    + ": the parent's curves are dotted, the fork point and every edit a dashed line.")
-    vae = charts.is_vae(rows) or charts.is_vae(stream)
-    loss_cols = {"neg_elbo": "-ELBO"} if vae else {"d_loss": "D loss", "g_loss": "G loss"}
     c_loss, c_fid, c_grid = st.columns(3)
     with c_loss:
         if rows or stream:
-            epoch_view.chart(annotate(charts.loss_figure(rows, stream), ctx, loss_cols), "loss_chart", run)
-            epoch_view.chart(annotate(charts.disc_figure(rows, stream), ctx, {}), "disc_chart", run)
+            epoch_view.chart(figs["loss"], "loss_chart", run, ready=True)
+            epoch_view.chart(figs["disc"], "disc_chart", run, ready=True)
             if stream and not rows:
                 st.caption("Thin lines: running means, about twice a second; each finished epoch adds a point.")
         else:
             st.caption("The curves start with the first training steps.")
     with c_fid:
-        fid = charts.fid_figure(rows)
-        if fid is not None:
-            epoch_view.chart(annotate(fid, ctx, {"fid": "FID"}, rows), "fid_chart", run)
+        if figs["fid"] is not None:
+            epoch_view.chart(figs["fid"], "fid_chart", run, ready=True)
             st.caption(f"Thin line: FID at each evaluation; dashed: its bias-corrected EMA (weight "
                        f"{charts.SMOOTHING:g}); band: ± 2 bootstrap std (about 95 %).")
-            kid = charts.kid_figure(rows)
-            if kid is not None:
-                epoch_view.chart(annotate(kid, ctx, {}), "kid_chart", run)
+            if figs["kid"] is not None:
+                epoch_view.chart(figs["kid"], "kid_chart", run, ready=True)
         elif rows:
             st.caption(eval_hint(run))
     with c_grid:
         grid = charts.newest_grid(run)
         if grid is not None:
             path, caption = grid
-            st.image(charts.load_grid(path), caption=caption, output_format="PNG")
+            st.image(live_figures.grid_png(path), caption=caption, output_format="PNG")
     with st.container(border=True):
         epoch_view.panel(run)
     record = evaluate_view.latest_record(run)

@@ -222,13 +222,13 @@ class JobManager:
         waiting = [s for s in self.jobs(series=False) if s["state"] == "waiting"]
         return sorted(waiting, key=lambda s: (s["position"] or 0, s["id"]))
 
-    def current(self, owner: Optional[str] = None) -> Optional[dict[str, Any]]:
+    def current(self, owner: Optional[str] = None, series: bool = True) -> Optional[dict[str, Any]]:
         """The newest active job (of `owner`, when given), else the latest one, else None."""
         with self._lock:
             ids = sorted(i for i, j in self._jobs.items() if owner is None or j.owner == owner)
             active = [i for i in ids if self._jobs[i].active]
         pick = active[-1] if active else (ids[-1] if ids else None)
-        return self.snapshot(pick) if pick is not None else None
+        return self.snapshot(pick, series) if pick is not None else None
 
     # ---- the worker --------------------------------------------------------------------
     def _work(self, job: Job, task: Task) -> None:

@@ -194,14 +194,19 @@ def parse_csv(content: bytes) -> str:
     config's range (a run lists and resumes by those epochs)."""
     try:
         text = content.decode("utf-8")
-        reader = csv.DictReader(io.StringIO(text))
-        rows = list(reader)
+        table = list(csv.reader(io.StringIO(text)))
     except (UnicodeDecodeError, csv.Error) as e:
         raise ImportRefused(f"metrics.csv is not valid CSV ({e})") from None
-    if reader.fieldnames is None or "epoch" not in reader.fieldnames:
+    if not table or "epoch" not in table[0]:
         raise ImportRefused("metrics.csv has no epoch column")
-    for i, row in enumerate(rows, start=2):
-        epoch_number(row.get("epoch"), f"metrics.csv line {i}")
+    header, at = table[0], table[0].index("epoch")
+    for i, row in enumerate(table[1:], start=2):  # row by row: a ragged row would shift every column after it
+        if not row:  # a blank line, as csv.DictReader skips it
+            continue
+        if len(row) != len(header):
+            raise ImportRefused(f"metrics.csv line {i} has {len(row)} fields, its header {len(header)}: "
+                                "a ragged table is refused, not stored")
+        epoch_number(row[at], f"metrics.csv line {i}")
     return text
 
 

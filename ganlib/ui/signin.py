@@ -120,7 +120,7 @@ def signin_page() -> None:
         name = st.text_input("Name", key="signin_name", autocomplete="username")
         password = st.text_input("Password", key="signin_password", type="password",
                                  autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+        submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:", key="signin_submit")
     if submitted:
         problem = try_sign_in(name.strip(), password)
         if problem:
