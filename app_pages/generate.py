@@ -33,7 +33,7 @@ else:
 
 labels = None
 classes = info.class_names or [str(i) for i in range(info.num_classes)]
-if info.conditional:
+if info.picks_labels:
     how = c2.radio("Labels", ["One label for all", "One label per row"], key="gen_label_mode")
     if how == "One label for all":
         labels = c2.selectbox("Label", range(info.num_classes), key="gen_label", format_func=lambda i: classes[i])
@@ -50,7 +50,8 @@ if info.conditional:
         labels = [lab for lab in rows for _ in range(nrow)]
         n = len(labels)
 else:
-    c2.caption("This run's model is unconditional: it takes no label.")
+    c2.caption("This run's model is unconditional: it takes no label." if not info.conditional else
+               f"This run has one class ({classes[0]}): no label to choose.")
     n = c3.slider("Number of samples", 1, 256, 64, key="gen_n")
     nrow = c3.slider("Images per row", 1, 32, min(n, math.ceil(math.sqrt(n))), key="gen_nrow")
 

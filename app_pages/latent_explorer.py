@@ -57,7 +57,7 @@ def use_latent(z, source: str, seed=None, label=None) -> None:
     st.session_state[OVERRIDE] = {"run": run.name, "z": [float(v) for v in z], "source": source, "seed": seed}
     if seed is not None:
         st.session_state["lx_seed"] = int(seed)
-    if label is not None and info.conditional:
+    if label is not None and info.picks_labels:
         st.session_state["lx_label"] = int(label)
     reset_dirs()
 
@@ -69,10 +69,10 @@ seed = int(c1.number_input("Seed", 0, 2**31 - 1, step=1, key="lx_seed", on_chang
                            help="The same seed gives the same latent on every page."))
 c1.button("Random draw", key="lx_random", icon=":material/casino:", on_click=new_random_seed)
 label = None
-if info.conditional:
+if info.picks_labels:
     label = c2.selectbox("Class", range(info.num_classes), key="lx_label", format_func=lambda i: classes[i])
 else:
-    c2.caption("Unconditional model: no class to choose.")
+    c2.caption("Unconditional model: no class to choose." if not info.conditional else "One class: none to choose.")
 method = c3.radio("Truncation", list(lx.TRUNCATION_METHODS), format_func=lx.TRUNCATION_METHODS.get,
                   key="lx_trunc_method", horizontal=True,
                   help="The truncation trick trades variety for typical, cleaner samples. Measure what it "
@@ -127,7 +127,7 @@ with left:
     else:
         trunc_txt = "" if math.isinf(truncation[1]) else f", threshold {truncation[1]:g}"
     caption = f"{source}{' + ' + moved if moved else ''}{trunc_txt}"
-    if info.conditional:
+    if info.picks_labels:
         caption += f", class {classes[label]}"
     st.image(lx.render(run, [z_view], label=label, checkpoint=ckpt, scale=8), caption=caption, output_format="PNG")
     if override:
@@ -205,9 +205,10 @@ with tabs["Interpolate"]:
                         also=(lambda a, b, steps: style_view.z_vs_w(run, ckpt, a, b, steps)) if stylegan else None)
 
 with tabs["Class morph"]:
-    if tabs["Class morph"].open and not info.conditional:
+    if tabs["Class morph"].open and not info.picks_labels:
         st.info("This run's model is unconditional: it has no class embedding to morph. Train a conditional "
-                "model (cgan, cdcgan) to blend one class into another.", icon=":material/info:")
+                "model (cgan, cdcgan) to blend one class into another." if not info.conditional else
+                "This run's data has one class: there is no other class to morph into.", icon=":material/info:")
     elif tabs["Class morph"].open:
         m1, m2, m3 = st.columns(3)
         la = m1.selectbox("From class", range(info.num_classes), index=label, key="lx_morph_a",

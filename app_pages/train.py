@@ -41,6 +41,7 @@ from ganlib.ui.config_form import (
     preset_picker,
     train_defaults,
 )
+from ganlib.ui.data_panel import data_panel
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
@@ -161,7 +162,10 @@ def new_run_form(defaults) -> None:
     with c_preset:
         preset = preset_picker("cfg")
     notes = st.container()  # filled below, once the values are known: the preset, the edits, errors
+    data_slot = st.container()  # the data panel, above the form: what will be trained
     values = config_form(defaults=defaults, prefix="cfg")
+    with data_slot:
+        data_panel(values, prefix="cfg")
     cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)
@@ -277,7 +281,8 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
             st.button("Cancel", key="cancel_job", icon=":material/cancel:", on_click=jm.cancel, args=(snap["id"], me))
             return [], [], None
         if snap["state"] == "queued":
-            st.caption("Loading the data and building the models...")
+            fraction, text = snap.get("loading") or (0.0, "")
+            st.progress(fraction, text=text) if text else st.caption("Loading the data and building the models...")
         elif snap["state"] == "pausing":
             st.caption("Pausing at the end of the current step...")
         b1, b2, b3, _ = st.columns([1, 1, 1, 5])

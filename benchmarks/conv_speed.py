@@ -92,7 +92,7 @@ def register_engine_dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
     _BENCH_DATA["raw"] = RawData(images, labels, [str(i) for i in range(10)],
                                  note="benchmark: random CIFAR-shaped images")
     if BENCH_DATASET not in DATASETS:
-        DATASETS.add(BENCH_DATASET, lambda data_path="", image_size=32: _BENCH_DATA["raw"])
+        DATASETS.add(BENCH_DATASET, lambda data_path="", read=None, progress=None: _BENCH_DATA["raw"])
 
 
 # ---- ganlib's engine ---------------------------------------------------------------------

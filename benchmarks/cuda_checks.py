@@ -81,7 +81,7 @@ def register_data(source: list[str], n: int) -> tuple[str, str]:
     name = DATASET.format(source[0])
     _DATA[name] = RawData(images, labels, [str(i) for i in range(10)], note=f"cuda_checks: {desc}")
     if name not in DATASETS:
-        DATASETS.add(name, lambda data_path="", image_size=28: _DATA[name])
+        DATASETS.add(name, lambda data_path="", read=None, progress=None: _DATA[name])
     return name, desc
 
 

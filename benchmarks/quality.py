@@ -96,7 +96,7 @@ def dataset_name(source: list[str]) -> str:
     _NPZ_DATA["raw"] = RawData(torch.from_numpy(x).unsqueeze(1)[order].contiguous(), torch.from_numpy(y)[order],
                                [str(i) for i in range(10)], note=f"benchmark: {desc}")
     if NPZ_DATASET not in DATASETS:  # registered once per process; a second main() replaces the digits
-        DATASETS.add(NPZ_DATASET, lambda data_path="", image_size=28: _NPZ_DATA["raw"])
+        DATASETS.add(NPZ_DATASET, lambda data_path="", read=None, progress=None: _NPZ_DATA["raw"])
     return NPZ_DATASET
 
 

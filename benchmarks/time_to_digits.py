@@ -157,7 +157,7 @@ def engine_dataset(source: list[str]) -> str:
     x, y, desc = load_digits(source)
     raw = RawData(torch.from_numpy(x).unsqueeze(1).contiguous(), torch.from_numpy(y), [str(i) for i in range(10)],
                   note=f"benchmark: {desc}")
-    DATASETS.add(NPZ_DATASET, lambda data_path="", image_size=28: raw)
+    DATASETS.add(NPZ_DATASET, lambda data_path="", read=None, progress=None: raw)
     return NPZ_DATASET
 
 

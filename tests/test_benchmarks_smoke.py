@@ -137,3 +137,22 @@ def test_stylegan_quality_runs_both_arms_and_writes_json(tmp_path):
     assert all(r["state"] == "completed" and r["epochs"] >= 1 for r in results.values()), results
     assert results["stylegan"]["ppl_z"] > 0 and results["stylegan"]["ppl_w"] > 0
     assert sg.verdict(list(results.values()))[0].startswith("classes covered")
+
+
+def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatch):
+    bench = load_script("data_loading")
+    perf, out = tmp_path / "PERF.md", tmp_path / "data.json"
+    perf.write_text("# Performance\n\n## Earlier\n\nkept\n")
+    assert bench.main(["--images", "1500", "--size", "16", "--folder", str(tmp_path / "icons"), "--json", str(out),
+                       "--write-perf", str(perf)]) == 0
+    res = json.loads(out.read_text())
+    assert res["first"]["images"] == res["second"]["images"] == res["old"]["images"] == 1500
+    assert res["pixel_bytes"] == 1500 * 3 * 16 * 16 and res["first"]["cpu_s"] > res["second"]["cpu_s"] > 0
+    for kind in ("uint8", "float32", "streamed"):
+        r = res[kind]
+        assert r["state"] == "completed" and r["images_per_s"] > 0 and r["peak_rss"] >= r["baseline_rss"] > 0
+    assert all(len(v) == bench.ALTERNATIONS and min(v) > 0 for v in res["alternate"]["rates"].values())
+    text = perf.read_text()
+    assert "## Earlier\n\nkept" in text and text.count(bench.SECTION) == 1 and "benchmarks/data_loading.py" in text
+    assert "| uint8 resident (now) |" in text and "| second (the pack mapped, checksums verified) |" in text
+    assert "Throughput, resident against streamed" in text

@@ -22,7 +22,7 @@ SEEDS = {
 # to run. Every other field that a run cannot change later (arch) or that changes what is trained
 # (fork, live) is pinned by the seed presets, so that new defaults never change them.
 NOT_RECIPE = {"data_path", "max_images", "seed", "device", "eval_every", "eval_samples", "extractor",
-              "inception_weights", "early_stop", "clip_value", "gp_weight"}
+              "inception_weights", "early_stop", "clip_value", "gp_weight", "background", "resize_mode"}
 
 
 def test_the_issue_presets_are_registered():

@@ -75,7 +75,7 @@ def test_a_config_that_cannot_fit_is_refused_before_the_run_folder(tiny_cfg, tmp
 def test_the_estimate_counts_models_activations_and_data():
     small = memory.estimate(TrainConfig(), n_images=5000, num_classes=10)
     assert 0 < small.total < 1 << 30  # the default recipe is far from any limit
-    assert small.data == 5000 * 1 * 28 * 28 * 4
+    assert small.data == 5000 * 1 * 28 * 28 + 5000 * 8  # uint8 pixels and int64 labels on the device
     big = memory.estimate(TrainConfig(batch_size=4096), n_images=5000, num_classes=10)
     assert big.activations > 30 * small.activations and big.culprit(TrainConfig(batch_size=4096)) == "batch_size"
 

@@ -204,7 +204,8 @@ def test_runs_lists_every_run_when_one_metrics_csv_is_bad(run_zip, tmp_path, cap
 def test_a_ragged_metrics_csv_is_refused_naming_the_file_and_the_line(run_zip, tmp_path):
     from ganlib.interchange.untrusted import ImportRefused, read_zip
 
-    members = read_zip(run_zip)  # its top folder stripped; a zip without one imports the same
+    data, _, _ = run_zip
+    members = read_zip(data)  # its top folder stripped; a zip without one imports the same
     lines = members["metrics.csv"].decode().splitlines()
     lines[1] += ",999"  # one field too many on the first data row
     members["metrics.csv"] = ("\n".join(lines) + "\n").encode()

@@ -12,6 +12,8 @@ them may be imported) and prints.
     python -m ganlib metrics 00003-mlp_gan-mnist5k --json      # FID, KID, IS, precision/recall, ...
     python -m ganlib augment 00004-cdcgan_compact-mnist5k_train --real-per-class 10,50,100 --json out.json
     python -m ganlib sweep lr-study.yaml [--address ADDR]   # settings x seeds on Ray Tune
+    python -m ganlib data inspect icons/ [--json]             # a folder of images before training on it
+    python -m ganlib data preview icons/ --out grid.png       # ... as a run would train on it
     torchrun --nproc_per_node 2 -m ganlib train ...           # one run on two processes (or GPUs)
     python -m ganlib export | import | config | tensorboard | timelapse ...
 
@@ -39,6 +41,7 @@ from ganlib.cli import augment  # noqa: F401, E402
 from ganlib.cli import style_mix, ppl  # noqa: F401, E402
 from ganlib.cli import sweep  # noqa: F401, E402
 from ganlib.cli import users  # noqa: F401, E402
+from ganlib.cli import data  # noqa: F401, E402
 # isort: on
 
 # Errors a user can fix (`core.errors.UserError`: ConfigError, NotFound, UnknownName, RunBusy,

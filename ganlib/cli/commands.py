@@ -16,6 +16,11 @@ from typing import Any, Callable, Optional
 from ganlib.core.errors import UserError
 from ganlib.core.registry import Registry
 
+try:
+    from tqdm import tqdm
+except ImportError:  # tqdm is in requirements.txt; without it there are just no bars
+    tqdm = None
+
 # Exit codes.
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -41,3 +46,27 @@ def eprint(*a: Any) -> None:
 
 def one_line(message: str) -> str:
     return " ".join(str(message).split())
+
+
+class FractionBar:
+    """A progress bar on stderr fed by the library's `progress(fraction, text)` callbacks (a
+    folder's packing, a zip's writing); nothing when `show` is off, stderr is no terminal (a log
+    file would only fill with carriage returns) or tqdm is missing."""
+
+    def __init__(self, show: bool = True):
+        self.show = show and tqdm is not None
+        self.bar = None
+
+    def __call__(self, fraction: float, text: str) -> None:
+        if not self.show:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=1.0, file=sys.stderr, leave=False, disable=None,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}|")
+        self.bar.set_description(text, refresh=False)
+        self.bar.update(max(0.0, min(1.0, fraction)) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -13,14 +13,16 @@ import sys
 import time
 from typing import Any, Optional
 
-from ganlib.cli.commands import COMMANDS, FAILED, INTERRUPTED, OK, CLIError, Command, eprint, one_line
+from ganlib.cli.commands import COMMANDS, FAILED, INTERRUPTED, OK, CLIError, Command, FractionBar, eprint, one_line
 from ganlib.cli.flags import add_config_flags, add_runs_dir, config_values, flag, unknown_config_flag
+from ganlib.data import READS_FILES, DatasetUnavailable
 from ganlib.engine import distributed
 from ganlib.engine.callbacks import Callbacks
 from ganlib.engine.training import train
 from ganlib.interchange.config_files import load_config_file
 from ganlib.store.config import ConfigError, TrainConfig, changeable, with_changes
-from ganlib.store.presets import PRESETS, apply_preset
+from ganlib.store.data_shape import suggested_shape
+from ganlib.store.presets import PRESETS, apply_preset, preset_values
 from ganlib.store.run_folder import LIVE_STATES, Run, find_run
 
 try:
@@ -117,11 +119,11 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Optional[Run]]:
     if args.config and args.preset:
         raise CLIError("--config and --preset both choose the starting config: use one")
     if args.preset:
-        return apply_preset(args.preset, **given), None
+        return apply_preset(args.preset, **given, **data_shaped(args, preset_values(args.preset), given)), None
     if args.config:
         return TrainConfig.from_dict({**load_config_file(args.config).to_dict(), **given}), None
     if not args.resume:
-        return TrainConfig.from_dict(given), None
+        return TrainConfig.from_dict({**given, **data_shaped(args, TrainConfig().to_dict(), given)}), None
     resume = find_run(args.resume, args.runs_dir)
     st = resume.status()
     if st.get("state") in LIVE_STATES:
@@ -136,23 +138,50 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Optional[Run]]:
     return cfg, resume
 
 
+def data_shaped(args: argparse.Namespace, base: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """A new run on image files (a folder, a zip, emoji): the image_size and channels the flags
+    leave out, from the data (what it suggests, at a size the model takes). The one line that
+    says so is kept in `args.data_line` and printed once the run exists (a refused run prints
+    only its error)."""
+    values = {**base, **given}
+    if values.get("dataset") not in READS_FILES or ("image_size" in given and "channels" in given):
+        return {}
+    try:
+        shape = suggested_shape(values)
+    except (DatasetUnavailable, ValueError):
+        return {}  # the run's own data loading says what is wrong, in its words
+    if shape is None:
+        return {}
+    size, channels, why = shape
+    out = {k: v for k, v in (("image_size", size), ("channels", channels)) if k not in given}
+    which = "both from the data" if len(out) == 2 else f"{next(iter(out))} from the data"
+    args.data_line = (f"data: training at image_size {given.get('image_size', size)}, channels "
+                      f"{given.get('channels', channels)} ({which}: {why}; --image-size and --channels choose)")
+    return out
+
+
 class _Console:
     """The progress bar and the per-epoch lines on stderr, and the Ctrl-C handler, as the
     engine's callbacks."""
 
-    def __init__(self, cfg: TrainConfig, resume: Optional[Run], progress: bool):
+    def __init__(self, cfg: TrainConfig, resume: Optional[Run], progress: bool, data_line: str = ""):
         self.cfg, self.resume, self.progress = cfg, resume, progress and tqdm is not None
         self.bar = None
+        self.data_bar = FractionBar(self.progress)  # a folder's first load: packing its files
+        self.data_line = data_line  # where the image size and channels came from
         self.interrupt = Interrupt()
         self.announced = False
 
     def callbacks(self) -> Callbacks:
         return Callbacks(on_start=self.on_start, on_progress=self.on_progress, on_epoch=self.on_epoch,
-                         should_stop=self.should_stop)
+                         should_stop=self.should_stop, on_data=self.data_bar)
 
     def on_start(self, run: Run) -> None:
+        self.data_bar.close()
         if self.resume is None:
             eprint(f"run folder: {run.path}")
+        if self.data_line:
+            eprint(self.data_line)
         note = run.status().get("data_note")
         if note and "skipped" in note:  # said here, not only in status.json
             eprint(f"data: {note}")
@@ -184,6 +213,7 @@ class _Console:
         return self.interrupt.requested
 
     def close(self) -> None:
+        self.data_bar.close()
         self.interrupt.restore()
         if self.bar is not None:
             self.bar.close()
@@ -196,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         eprint(str(done))
         print(done.run.path)
         return OK
-    console = _Console(cfg, resume, progress=not args.no_progress)
+    console = _Console(cfg, resume, progress=not args.no_progress, data_line=getattr(args, "data_line", ""))
     t0 = time.perf_counter()
     try:
         result = train(cfg, runs_dir=args.runs_dir, resume=resume.path if resume else None,

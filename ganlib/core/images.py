@@ -18,9 +18,11 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.to(torch.uint8).cpu().numpy()
 
 
-def grid_image(images: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int = 1) -> Image.Image:
-    """A grid of images as a PIL image; `scale` enlarges small digits without blurring them."""
-    g = tile(images.detach().float().cpu().clamp(-1, 1).add(1).div(2), nrow, padding)
+def grid_image(images: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int = 1,
+               pad_value: float = 1.0) -> Image.Image:
+    """A grid of images as a PIL image; `scale` enlarges small digits without blurring them;
+    `pad_value` (0 black .. 1 white) is the colour between the tiles."""
+    g = tile(images.detach().float().cpu().clamp(-1, 1).add(1).div(2), nrow, padding, pad_value)
     arr = g.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     im = Image.fromarray(arr[..., 0] if images.shape[1] == 1 else arr)
     if scale > 1:

@@ -1,12 +1,12 @@
-"""Layer 1 (a plugin), data: the dataset registry, one file per loader, and the conversion of
-raw images into one float tensor on the training device. It imports only core; models,
-losses and everything above use it.
+"""Layer 1 (a plugin), data: the dataset registry, one file per loader, the one image reader,
+the inspector and preview, the pack cache, and the run's data on its training device (uint8,
+streamed when it does not fit). It imports only core; models, losses and everything above use it.
 
-Datasets: a registry of loaders, each turned once into one tensor on the training device.
-
-A loader returns raw images as a uint8 tensor (N, C, H, W) with optional int64 labels.
-`load_dataset` converts them to the run's channels and size, scales them to [-1, 1] and moves
-them to the device in one copy, so the training loop only indexes a resident tensor.
+A loader returns raw images as a uint8 tensor (N, C, H, W) with optional int64 labels; a folder
+or zip of files is decoded once, in parallel, into a pack (`pack.py`) that later loads map.
+`load_dataset` keeps the pixels uint8 on the device (`on_device.ImageData`), where each batch is
+converted to float in [-1, 1] at the run's channels and size, so the training loop only indexes
+a resident tensor (or takes prefetched batches of a memory-mapped one).
 """
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 import torch
-import torch.nn.functional as F
 
-from ganlib.core.errors import UserError
+from ganlib.core.errors import ConfigError, UserError
 from ganlib.core.registry import Registry
+from ganlib.data.image_files import ReadOptions
+from ganlib.data.on_device import Fits, ImageData, to_model_range  # noqa: F401 - ImageData is the data API
 
 
 class DatasetUnavailable(UserError, RuntimeError):
@@ -27,7 +28,7 @@ class DatasetUnavailable(UserError, RuntimeError):
 
 @dataclass
 class RawData:
-    images: torch.Tensor  # uint8 (N, C, H, W) on the CPU
+    images: torch.Tensor  # uint8 (N, C, H, W) on the CPU (memory-mapped for a pack)
     labels: Optional[torch.Tensor]  # int64 (N,) or None
     class_names: list[str] = field(default_factory=list)
     note: str = ""  # e.g. how many files were skipped
@@ -39,33 +40,18 @@ class RawData:
     held_out: Optional["RawData"] = None  # the fixed test split that grids and metrics use
 
 
-@dataclass
-class ImageData:
-    images: torch.Tensor  # float32 (N, C, H, W) in [-1, 1], on the training device
-    labels: Optional[torch.Tensor]  # int64 (N,) on the same device, or None
-    class_names: list[str]
-    name: str
-    note: str = ""
-    source: Optional[torch.Tensor] = None  # domain A (float, same device), for translation data
-    source_labels: Optional[torch.Tensor] = None
-    paired: bool = False
-    held_out: Optional["ImageData"] = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-
-Loader = Callable[[str, int], RawData]  # (data_path, wanted image size: a hint for folders)
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+# (data_path, how to read files: size, channels, background, resize mode, progress) -> raw images
+Loader = Callable[[str, ReadOptions, Optional[Progress]], RawData]
 DATASETS: Registry[Loader] = Registry("dataset")
 # A training split -> the dataset of real images a run trained on it has never seen, which
 # experiments may test on as new data (mnist5k_train -> mnist5k_heldout).
 HELDOUT_SPLITS: Registry[str] = Registry("held-out split")
 NO_PATH_DATASETS: set[str] = set()  # datasets that never read data_path (bundled with a package); loaders add theirs
+NEEDS_PATH: set[str] = set()  # a folder or zip of your own images at data_path (inspected, previewed; no path refused)
 MAY_DOWNLOAD: set[str] = set()  # loaders that fetch from the internet without a local copy; loaders add theirs
+READS_FILES: set[str] = set()  # loaders whose images go through read_image (background, resize_mode apply)
+NATIVE_SHAPES: dict[str, tuple[int, int]] = {}  # a built-in set's own (size, channels); loaders add theirs
 
 
 @dataclass(frozen=True)
@@ -76,52 +62,70 @@ class DataFacts:
     kind: str  # "images", or translation data that is "paired" or "unpaired"
 
 
+# Datasets that can say their facts without decoding every image (a folder or a zip: its
+# inspection), so a form checks a config the moment a path is typed.
+QUICK_FACTS: Registry[Callable[[str], DataFacts]] = Registry("quick data facts")
+
+
 def data_facts(name: str, data_path: str = "", image_size: int = 64, max_images: int = 0) -> Optional[DataFacts]:
     """The facts of a local dataset, so a form can check a config before Start; None for a
     dataset that may download (a form must not start a download; training checks it)."""
     if name in MAY_DOWNLOAD:
         return None
-    raw = load_raw(name, data_path, image_size)
-    n = len(raw.images)
-    kind = "images" if raw.source is None else "paired" if raw.paired else "unpaired"
-    return DataFacts(min(n, max_images) if max_images else n, raw.labels is not None, kind)
+    if name in QUICK_FACTS:
+        facts = QUICK_FACTS.get(name)(data_path)
+    else:
+        raw = load_raw(name, data_path, image_size)
+        kind = "images" if raw.source is None else "paired" if raw.paired else "unpaired"
+        facts = DataFacts(len(raw.images), raw.labels is not None, kind)
+    n = facts.n_images
+    return DataFacts(min(n, max_images) if max_images else n, facts.has_labels, facts.kind)
 
 
-def load_raw(name: str, data_path: str = "", image_size: int = 64) -> RawData:
-    return DATASETS.get(name)(data_path, image_size)
+def load_raw(name: str, data_path: str = "", image_size: int = 64, *, channels: Optional[int] = None,
+             background: str = "white", resize_mode: str = "crop", progress: Optional[Progress] = None) -> RawData:
+    return DATASETS.get(name)(data_path, ReadOptions(image_size, channels, background, resize_mode), progress)
 
 
 def load_dataset(name: str, *, data_path: str = "", channels: int = 1, image_size: int = 28,
                  max_images: int = 0, device: torch.device | str = "cpu", direction: str = "AtoB",
-                 fits: Optional[Callable[[int, int], None]] = None) -> ImageData:
-    """`fits(n_images, num_classes)`, when given, may refuse the data before it is converted
-    to float32 and moved to the device (the engine's memory check)."""
-    raw = load_raw(name, data_path, image_size)
+                 background: str = "white", resize_mode: str = "crop", fits: Optional[Fits] = None,
+                 progress: Optional[Progress] = None) -> ImageData:
+    """`fits(n_images, num_classes, pixel_bytes)`, when given, decides before anything moves to
+    the device whether the pixels stay there (True) or stream from host memory (False), or
+    refuses the run (the engine's memory check)."""
+    raw = load_raw(name, data_path, image_size, channels=channels, background=background, resize_mode=resize_mode,
+                   progress=progress)
     if direction == "BtoA" and raw.source is not None:
         raw = swapped(raw)
+    resident = True
     if fits is not None:
-        n = len(raw.images)
-        fits(min(n, max_images) if max_images else n, len(raw.class_names))
-    return _to_device(raw, name, channels, image_size, max_images, device)
+        n = min(len(raw.images), max_images) if max_images else len(raw.images)
+        per_image = raw.images[0].numel() if len(raw.images) else 0
+        resident = fits(n, len(raw.class_names), n * per_image)
+        if not resident and raw.source is not None:
+            raise ConfigError("max_images", f"translation data is kept on the device whole and {name} does not "
+                                            "fit there: lower max_images or image_size")
+    return _to_device(raw, name, channels, image_size, max_images, torch.device(device), resident)
 
 
 def _to_device(raw: RawData, name: str, channels: int, image_size: int, max_images: int,
-               device: torch.device | str) -> ImageData:
+               device: torch.device, resident: bool = True) -> ImageData:
+    """The pixels stay uint8: copied onto the device (a copy also on the CPU, so the run owns
+    them), or left in host memory to stream. Labels always go to the device."""
     def cut(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         return t[:max_images] if t is not None and max_images else t
 
     def move(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        return t.to(device) if t is not None else None
+        return t.to(device, copy=True) if t is not None else None
 
     images, labels = cut(raw.images), cut(raw.labels)
     if images.shape[0] == 0:
         raise DatasetUnavailable(f"dataset {name!r} has no images")
-    x = to_model_range(images, channels, image_size)
-    source = cut(raw.source)
-    src = to_model_range(source, channels, image_size).to(device) if source is not None else None
     held = _to_device(raw.held_out, name, channels, image_size, 0, device) if raw.held_out is not None else None
-    return ImageData(x.to(device), move(labels), raw.class_names, name, raw.note, src, move(cut(raw.source_labels)),
-                     raw.paired, held)
+    return ImageData(move(images) if resident else images, move(labels), raw.class_names, name, raw.note,
+                     move(cut(raw.source)), move(cut(raw.source_labels)), raw.paired, held, channels=channels,
+                     image_size=image_size, device=device, streamed=not resident)
 
 
 def swapped(raw: RawData) -> RawData:
@@ -133,22 +137,26 @@ def swapped(raw: RawData) -> RawData:
 # The config fields that say which images a run trains on: they key the viewers' dataset cache
 # and the metrics' cache of real statistics, so every reader agrees on what "the run's data" is.
 DATA_FIELDS = ("dataset", "data_path", "channels", "image_size", "max_images")
+# Fields that say it only when they differ from their default, so the keys of every run that
+# keeps the default stay as they were before the field existed.
+DATA_FIELDS_IF_SET = {"direction": "AtoB", "background": "white", "resize_mode": "crop"}
 
 
 def data_fields(cfg: Any) -> dict[str, Any]:
-    """The DATA_FIELDS of a config (any object that has them), and the translation direction
-    when it is not the default (so the keys of every other run stay as they were)."""
+    """The DATA_FIELDS of a config (any object that has them), and each of DATA_FIELDS_IF_SET
+    (the translation direction, the background, the resize mode) that is not its default."""
     out = {k: getattr(cfg, k) for k in DATA_FIELDS}
-    if getattr(cfg, "direction", "AtoB") != "AtoB":
-        out["direction"] = cfg.direction
+    for k, default in DATA_FIELDS_IF_SET.items():
+        if getattr(cfg, k, default) != default:
+            out[k] = getattr(cfg, k)
     return out
 
 
-def load_run_data(cfg: Any, device: torch.device | str = "cpu",
-                  fits: Optional[Callable[[int, int], None]] = None) -> ImageData:
+def load_run_data(cfg: Any, device: torch.device | str = "cpu", fits: Optional[Fits] = None,
+                  progress: Optional[Progress] = None) -> ImageData:
     """A run's data as the engine trains on it."""
     d = data_fields(cfg)
-    return load_dataset(d.pop("dataset"), device=device, fits=fits, **d)
+    return load_dataset(d.pop("dataset"), device=device, fits=fits, progress=progress, **d)
 
 
 def cached_run_data(cfg: Any, device: torch.device | str = "cpu") -> ImageData:
@@ -163,23 +171,6 @@ def _cached(fields: tuple, device: str) -> ImageData:
     return load_dataset(d.pop("dataset"), device=device, **d)
 
 
-def to_model_range(images: torch.Tensor, channels: int, size: int, chunk: int = 4096) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float32 in [-1, 1] with the wanted channels and square size."""
-    out = []
-    for part in images.split(chunk):
-        x = part.float().div_(127.5).sub_(1.0)
-        if x.shape[1] != channels:
-            if channels == 1:  # ITU-R 601 luma, as PIL's convert("L")
-                w = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-                x = (x[:, :3] * w).sum(1, keepdim=True)
-            else:
-                x = x[:, :1].expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out.append(x.clamp_(-1, 1).contiguous())
-    return torch.cat(out)
-
-
 # Registration: one import per loader file.
 # isort: off
 from ganlib.data import mnist5k as _mnist5k  # noqa: E402,F401
@@ -190,4 +181,5 @@ from ganlib.data import edges2digits as _edges2digits  # noqa: E402,F401
 from ganlib.data import digits2styled as _digits2styled  # noqa: E402,F401
 from ganlib.data import paired_folder as _paired_folder  # noqa: E402,F401
 from ganlib.data import unpaired_folder as _unpaired_folder  # noqa: E402,F401
+from ganlib.data import emoji as _emoji  # noqa: E402,F401
 # isort: on

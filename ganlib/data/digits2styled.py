@@ -12,7 +12,7 @@ from ganlib.data.translation import mnist_split, thicken
 
 
 @DATASETS.register("digits2styled")
-def load_digits2styled(data_path: str = "", image_size: int = 28) -> RawData:
+def load_digits2styled(data_path: str = "", read=None, progress=None) -> RawData:
     return _built()
 
 

@@ -9,7 +9,7 @@ from ganlib.data.translation import edges, mnist_split
 
 
 @DATASETS.register("edges2digits")
-def load_edges2digits(data_path: str = "", image_size: int = 28) -> RawData:
+def load_edges2digits(data_path: str = "", read=None, progress=None) -> RawData:
     return _built()
 
 

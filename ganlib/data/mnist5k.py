@@ -7,17 +7,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganlib.data import DATASETS, NO_PATH_DATASETS, DatasetUnavailable, RawData
+from ganlib.data import DATASETS, NATIVE_SHAPES, NO_PATH_DATASETS, DatasetUnavailable, RawData
 
 CLASS_NAMES = [str(i) for i in range(10)]
 
 
 @DATASETS.register("mnist5k")
-def load_mnist5k(data_path: str = "", image_size: int = 28) -> RawData:
+def load_mnist5k(data_path: str = "", read=None, progress=None) -> RawData:
     return _parsed()
 
 
 NO_PATH_DATASETS.add("mnist5k")
+NATIVE_SHAPES["mnist5k"] = (28, 1)
 
 
 def fixed_shuffle(raw: RawData) -> RawData:

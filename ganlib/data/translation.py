@@ -7,6 +7,7 @@ split of the same shape, the one the grids and the translation metrics read.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganlib.data import DatasetUnavailable, RawData
-from ganlib.data.image_files import image_files, read_image
+from ganlib.data.image_files import ReadOptions, image_files, read_image
 from ganlib.data.mnist5k_split import load_heldout, load_train
 
 SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
@@ -48,12 +49,13 @@ def files_in(folder: Path) -> list[Path]:
     return image_files(folder) if folder.is_dir() else []
 
 
-def read_stack(files: list[Path], size: int, what: str) -> torch.Tensor:
+def read_stack(files: list[Path], read: ReadOptions, what: str) -> torch.Tensor:
     """uint8 (N, 3, size, size) of `files`; an unreadable file is an error naming it (a pair
     with one side missing would silently shift every later pair)."""
     out = []
+    opts = dataclasses.replace(read, channels=3)
     for f in files:
-        a = read_image(f, rgb=True, size=size)
+        a = read_image(f, opts)
         if a is None:
             raise DatasetUnavailable(f"{what}: {f} is not a readable image")
         out.append(a)

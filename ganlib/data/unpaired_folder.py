@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganlib.data import DATASETS, DatasetUnavailable, RawData
+from ganlib.data.image_files import ReadOptions
 from ganlib.data.translation import files_in, read_stack, split_off
 
 
 @DATASETS.register("unpaired_folder")
-def load_unpaired_folder(data_path: str = "", image_size: int = 64) -> RawData:
+def load_unpaired_folder(data_path: str = "", read: ReadOptions = ReadOptions(64), progress=None) -> RawData:
     root = Path(data_path).expanduser()
     if not data_path or not root.is_dir():
         raise DatasetUnavailable(f"unpaired folder: {data_path or '(no path)'} is not a folder")
@@ -28,8 +29,8 @@ def load_unpaired_folder(data_path: str = "", image_size: int = 64) -> RawData:
         note = "; no testA/ and testB/: the last tenth of each domain is held out"
     held = None
     if test["A"] and test["B"]:
-        held = RawData(read_stack(test["B"], image_size, "unpaired folder"), None,
-                       source=read_stack(test["A"], image_size, "unpaired folder"))
-    return RawData(read_stack(train["B"], image_size, "unpaired folder"), None,
+        held = RawData(read_stack(test["B"], read, "unpaired folder"), None,
+                       source=read_stack(test["A"], read, "unpaired folder"))
+    return RawData(read_stack(train["B"], read, "unpaired folder"), None,
                    note=f"{len(train['A'])} images in A, {len(train['B'])} in B{note}",
-                   source=read_stack(train["A"], image_size, "unpaired folder"), paired=False, held_out=held)
+                   source=read_stack(train["A"], read, "unpaired folder"), paired=False, held_out=held)

@@ -38,6 +38,7 @@ class Callbacks:
     on_stream: Callable[[dict[str, Any]], None] = lambda row: None  # running means, about twice a second
     should_stop: Callable[[], bool] = lambda: False
     pending_edits: Callable[[], dict[str, Any]] = lambda: {}  # live edits, applied at the next epoch boundary
+    on_data: Callable[[float, str], None] = lambda fraction, text: None  # the data loading (a folder's packing)
 
 
 @dataclass

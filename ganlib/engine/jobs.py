@@ -61,6 +61,7 @@ class Job:
     queue_seq: Optional[int] = None  # its file in the queue folder while it waits
     device: Optional[int] = None  # the GPU the runner gave it, with several
     version: int = 0  # bumped by every change a viewer would draw: figures are rebuilt only then
+    loading: tuple[float, str] = (0.0, "")  # (fraction, text) while the data loads (a folder's first packing)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _running: threading.Event = field(default_factory=threading.Event, repr=False)  # cleared = paused
     thread: Optional[threading.Thread] = field(default=None, repr=False)
@@ -212,6 +213,7 @@ class JobManager:
                 "stream": [dict(r) for r in j.stream] if series else [],
                 "error": j.error, "traceback": j.traceback, "config": j.config.to_dict(),
                 "pending_edits": dict(j.pending_edits), "queued_at": j.started, "finished": j.finished,
+                "loading": j.loading,
             }
 
     def jobs(self, series: bool = True) -> list[dict[str, Any]]:
@@ -288,8 +290,12 @@ class JobManager:
                     job.config = job.edited_config  # what the trainer is about to apply
             return edits
 
+        def on_data(fraction: float, text: str) -> None:
+            with self._lock:
+                job.loading = (fraction, text)
+
         cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, on_stream=on_stream,
-                       should_stop=should_stop, pending_edits=pending_edits)
+                       should_stop=should_stop, pending_edits=pending_edits, on_data=on_data)
         try:
             result = train(cfg, runs_dir=self.runs_dir, resume=job.resume, callbacks=cb, owner=job.owner)
             with self._lock:

@@ -56,9 +56,7 @@ class Trainer:
         G, D = build_models(cfg, self.num_classes)
         fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
         if cfg.channels_last:  # convolutions pick NHWC kernels when weights and inputs are NHWC
-            data.images = data.images.contiguous(memory_format=fmt)  # batches gathered by index keep it
-            if data.source is not None:
-                data.source = data.source.contiguous(memory_format=fmt)
+            data.relayout(fmt)  # every batch comes out channels-last
         self.G, self.D = G.to(device, memory_format=fmt), (D.to(device, memory_format=fmt) if D is not None else None)
         self.rule: UpdateRule = UPDATE_RULES.get(self.spec.kind)(cfg, self.G, self.D, self.num_classes,
                                                                  self.conditional, device)
@@ -195,11 +193,21 @@ class Trainer:
     # ---- one epoch -----------------------------------------------------------------------
     def train_epoch(self, cb: Callbacks, t_run: float) -> Optional[dict[str, Any]]:
         """One pass over the data. Returns the epoch's row, or None when stopped mid-epoch."""
-        cfg, dev, B = self.cfg, self.device, self.cfg.batch_size
+        dev, B = self.device, self.cfg.batch_size
         n = len(self.data)
         steps = n // B  # the last partial batch is dropped: every step has the same shape
-        total = cfg.epochs * steps
         perm = torch.randperm(n, device=dev)
+        if self.data.streamed:  # the prefetcher gathers the epoch's batches ahead, in this order
+            host = perm.cpu()  # one host sync an epoch
+            self.data.begin_epoch([distributed.shard(host[i * B:(i + 1) * B]) for i in range(steps)])
+        try:
+            return self._steps(cb, t_run, perm, steps)
+        finally:
+            self.data.end_epoch()
+
+    def _steps(self, cb: Callbacks, t_run: float, perm: torch.Tensor, steps: int) -> Optional[dict[str, Any]]:
+        cfg, dev, B = self.cfg, self.device, self.cfg.batch_size
+        total = cfg.epochs * steps
         self.rule.reset()
         for m in (self.G, self.D):
             if m is not None:

@@ -22,7 +22,7 @@ from ganlib.core import distributed as world
 from ganlib.core.devices import resolve_device
 from ganlib.core.errors import ConfigError, Diverged
 from ganlib.core.threads import torch_threads
-from ganlib.data import load_run_data
+from ganlib.data import Progress, load_run_data
 from ganlib.engine import distributed
 from ganlib.engine.callbacks import Callbacks, TrainResult
 from ganlib.engine.memory import check_fits
@@ -37,12 +37,14 @@ from ganlib.store.run_lock import RunLock
 
 def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
             device: Optional[torch.device] = None, lock: Optional[list[RunLock]] = None,
-            owner: str = "local") -> Trainer:
+            progress: Optional[Progress] = None, owner: str = "local") -> Trainer:
     """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable (a
     config that cannot fit in memory included) before any run folder is created for a new run,
     so a bad config leaves nothing behind. With `lock` (a list, as `train` passes), the run's
     training lock is taken as soon as the run is known and appended to it; a resume then also
-    removes the temp files a killed writer left. A new run belongs to `owner` (owner.json)."""
+    removes the temp files a killed writer left. `progress(fraction, text)` hears how the data
+    loads (a folder's first load decodes every file into its pack). A new run belongs to `owner`
+    (owner.json)."""
     device = device or resolve_device(cfg.device)
     if resume is None:
         check_runs_root(runs_root(runs_dir))  # before the data loads: a typo costs no wait
@@ -52,10 +54,10 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
             lock.append(RunLock(run).acquire())  # refuses a second trainer before the data loads
             run.remove_temp_files()
 
-    def fits(n_images: int, num_classes: int) -> None:
-        check_fits(cfg, device, n_images, num_classes)
+    def fits(n_images: int, num_classes: int, pixel_bytes: int) -> bool:
+        return check_fits(cfg, device, n_images, num_classes, pixel_bytes=pixel_bytes)
 
-    data = load_run_data(cfg, device, fits=fits)
+    data = load_run_data(cfg, device, fits=fits, progress=progress)
     kind = "images" if data.source is None else "paired" if data.paired else "unpaired"
     check_against_data(cfg, len(data), data.labels is not None, kind)
     torch.manual_seed(cfg.seed)
@@ -124,11 +126,12 @@ def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, device: Optional[t
 
 
 def _prepare_rank(cfg: TrainConfig, runs_dir, resume, held: list[RunLock], device: Optional[torch.device],
-                  owner: str = "local") -> Trainer:
+                  progress: Optional[Progress] = None, owner: str = "local") -> Trainer:
     """Rank 0 (or a plain process) prepares the run; another rank of a torchrun job starts a
     throwaway run in its scratch folder and loads the same checkpoint, leaving the run alone."""
     if world.is_lead():
-        return prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held, device=device, owner=owner)
+        return prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held, device=device, progress=progress,
+                       owner=owner)
     trainer = prepare(cfg, runs_dir=runs_dir, device=device)
     ck_path = Run(Path(resume)).latest_checkpoint() if resume is not None else None
     if ck_path is not None:
@@ -138,7 +141,7 @@ def _prepare_rank(cfg: TrainConfig, runs_dir, resume, held: list[RunLock], devic
 
 def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[RunLock],
                   device: Optional[torch.device] = None, owner: str = "local") -> TrainResult:
-    trainer = _prepare_rank(cfg, runs_dir, resume, held, device, owner)
+    trainer = _prepare_rank(cfg, runs_dir, resume, held, device, cb.on_data, owner)
     run = trainer.run
     run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
                      device=str(trainer.device), data_note=trainer.data.note)

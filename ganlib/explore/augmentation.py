@@ -271,7 +271,7 @@ def augment_run(run: Run, settings: AugmentSettings = AugmentSettings(), *, chec
     real = load_dataset(name, device=dev, **fields)
     heldout = load_dataset(heldout_name, device=dev, **fields)
     trained_on = cfg.max_images if 0 < cfg.max_images < len(real) else len(real)
-    seen = ImageData(real.images[:trained_on], real.labels[:trained_on], real.class_names, name)
+    seen = real.subset(trained_on)
     records = augmentation_experiment(handle, real, heldout, settings, seen=seen,
                                       progress=lambda f, t: say(0.02 + 0.97 * f, t), should_stop=should_stop)
     result = {"run": run.name, "checkpoint": path.name, "epoch": handle.epoch, "model": cfg.model,

@@ -17,14 +17,13 @@ import json
 import math
 import struct
 import zipfile
-import zlib
-from pathlib import PurePosixPath
 from typing import Any
 
 import torch
 from PIL import Image
 from safetensors.torch import load as parse_safetensors  # parses tensors only: no pickle
 
+from ganlib.core.bounded_zip import UnsafeZip, ZipLimits, checked_members, open_zip, read_member
 from ganlib.core.errors import BadValue
 from ganlib.store.config import NUM_CLASSES_RANGE, bounds
 
@@ -32,7 +31,6 @@ ALLOWED_SUFFIXES = (".json", ".jsonl", ".csv", ".png", ".safetensors")
 MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per file in a zip
 MAX_TOTAL_BYTES = 2 << 30  # 2 GiB unpacked in all
 MAX_MEMBERS = 20_000
-_CHUNK = 1 << 20  # inflate 1 MiB at a time
 
 
 class ImportRefused(BadValue):
@@ -43,79 +41,36 @@ def read_zip(data: bytes, suffixes: tuple[str, ...] = ALLOWED_SUFFIXES, max_memb
              max_total: int = MAX_TOTAL_BYTES) -> dict[str, bytes]:
     """The zip's files as {relative path: bytes}, its one top folder (if any) stripped.
     Refuses unsafe names, links, anything but `suffixes` (a run zip's: safetensors/JSON/CSV/PNG),
-    oversized content (declared or actually inflated) and corrupt members."""
+    oversized content (declared or actually inflated) and corrupt members (the rules of
+    `core.bounded_zip`)."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OSError) as e:
-        raise ImportRefused(f"not a readable zip file ({e})") from None
-    infos = zf.infolist()
-    if len(infos) > max_members:
-        raise ImportRefused(f"the zip holds {len(infos)} entries; at most {max_members} are accepted")
-    declared = sum(i.file_size for i in infos)
-    if declared > max_total:  # refused before a byte is inflated
-        raise ImportRefused(f"the zip's members would unpack to {_size(declared)}; at most "
-                            f"{_size(max_total)} in all are accepted")
+        zf = open_zip(data)
+        infos = checked_members(zf, ZipLimits(max_members, MAX_MEMBER_BYTES, max_total))
+    except UnsafeZip as e:
+        raise ImportRefused(str(e)) from None
     files: dict[str, bytes] = {}
     total = 0
     for info in infos:
         name = info.filename
-        check_member_name(name)
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise ImportRefused(f"zip member {name!r} is a symbolic link; links are not accepted")
-        if info.is_dir():
-            continue
         if not name.lower().endswith(suffixes):
             raise ImportRefused(f"zip member {name!r} is not accepted: this zip may only hold "
                                 f"{', '.join(suffixes)} files (pickles and code are refused)")
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise ImportRefused(f"zip member {name!r} is too large ({_size(info.file_size)} unpacked; "
-                                f"at most {_size(MAX_MEMBER_BYTES)} per file)")
         content = _read_member(zf, info, min(MAX_MEMBER_BYTES, max_total - total))
         total += len(content)
-        key = name.rstrip("/")
-        if key in files:
-            raise ImportRefused(f"zip member {name!r} appears twice")
-        files[key] = content
+        files[name.rstrip("/")] = content
     tops = {n.split("/", 1)[0] for n in files}
     if len(tops) == 1 and all("/" in n for n in files):  # one folder at the top: strip it
         files = {n.split("/", 1)[1]: b for n, b in files.items()}
     return files
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
-
-
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """A member's bytes, inflated in chunks and counted as they come: more than `limit` bytes,
-    a size other than the declared one, a bad CRC or a broken deflate stream is a refusal."""
-    out = bytearray()
+    """`core.bounded_zip.read_member`, its refusal an ImportRefused."""
     try:
-        with zf.open(info) as f:
-            while chunk := f.read(_CHUNK):
-                out += chunk
-                if len(out) > limit:
-                    raise ImportRefused(f"zip member {info.filename!r} inflates to more than {limit:,} bytes; "
-                                        "refused as too large")
-    except ImportRefused:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError,
-            struct.error) as e:
-        raise ImportRefused(f"zip member {info.filename!r} is corrupt or unreadable "
-                            f"({' '.join(str(e).split())[:120] or type(e).__name__}); export the run again") from None
-    if len(out) != info.file_size:
-        raise ImportRefused(f"zip member {info.filename!r} holds {len(out):,} bytes but declares "
-                            f"{info.file_size:,}; the zip is damaged")
-    return bytes(out)
-
-
-def check_member_name(name: str) -> None:
-    """Refuse absolute paths, drive letters, backslashes, `..` and empty parts."""
-    bad = (not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name or ":" in name
-           or any(part in ("", ".", "..") for part in PurePosixPath(name.rstrip("/")).parts)
-           or ".." in name.split("/"))
-    if bad:
-        raise ImportRefused(f"zip member {name!r} has an unsafe path (absolute, `..` or a drive); refused")
+        return read_member(zf, info, limit)
+    except UnsafeZip as e:
+        hint = "; export the run again" if "corrupt" in str(e) else ""
+        raise ImportRefused(f"{e}{hint}") from None
 
 
 def load_safetensors(data: bytes, what: str) -> tuple[dict[str, Any], dict[str, str]]:

@@ -167,9 +167,9 @@ def evaluate_generator(handle: GeneratorHandle, data: ImageData, *, extractor: s
     than 2N). With `dataset_key` (`ganlib.data.data_fields` of the run's config) the real
     statistics and the floor come from the shared cache."""
     say = progress or (lambda f, t: None)
-    device = torch.device(device) if device is not None else data.images.device
+    device = torch.device(device) if device is not None else data.device
     if data.source is not None:  # translation data: its outputs against targets, beside the copy baseline
-        name, note = resolve_extractor(extractor, data.images.shape[1], inception_weights)
+        name, note = resolve_extractor(extractor, data.channels, inception_weights)
         ext = get_extractor(name, str(device), inception_weights if name == "inception" else "")
         digits = get_extractor("digits", str(device)) if data.num_classes == 10 else None
         say(0.5, "Translating the held-out images")
@@ -181,11 +181,13 @@ def evaluate_generator(handle: GeneratorHandle, data: ImageData, *, extractor: s
     if want > len(data):
         notes.append(f"N = {want:,} asked for, but the run's data holds {len(data):,} images: using N = {len(data):,}.")
     n = max(2, min(want, len(data)))
-    name, note = resolve_extractor(extractor, data.images.shape[1], inception_weights)
+    name, note = resolve_extractor(extractor, data.channels, inception_weights)
     say(0.3, f"Loading the {name} extractor")
     ext = get_extractor(name, str(device), inception_weights if name == "inception" else "")
     say(0.45, f"Real reference and its real-vs-real floor: {n:,} images (cached on disk after the first time)")
-    ref = real_reference(data.images, data.labels, ext, n, dataset_key=dataset_key, floor=True)
+    real = data.first(2 * n)  # the reference's N and the floor's next N, not a float copy of all the data
+    labels = data.labels[:2 * n] if data.labels is not None else None
+    ref = real_reference(real, labels, ext, n, dataset_key=dataset_key, floor=True)
     say(0.6, f"Generating and embedding {n:,} samples")
     res = score_images(handle, ref, ext, n=n, device=device, n_boot=n_boot, kid_subsets=kid_subsets)
     res.warnings[:0] = notes

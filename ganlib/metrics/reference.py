@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from ganlib.core.atomic import atomic_write_bytes
-from ganlib.data import data_fields
+from ganlib.data import READS_FILES, data_fields
+from ganlib.data.pack import PACK_VERSION
 from ganlib.metrics import FeatureExtractor
 from ganlib.metrics.class_coverage import class_histogram
 from ganlib.metrics.feature_stats import RunningStats
@@ -79,8 +80,11 @@ class RealReference:
 
 
 def reference_key(dataset: dict[str, Any], extractor: FeatureExtractor, n: int) -> dict[str, Any]:
-    return {"dataset": dataset, "extractor": extractor_label(extractor), "n": int(n),
-            "preprocessing": PREPROCESSING_VERSION}
+    key = {"dataset": dataset, "extractor": extractor_label(extractor), "n": int(n),
+           "preprocessing": PREPROCESSING_VERSION}
+    if dataset.get("dataset") in READS_FILES:  # files read by the reader of this version (alpha, EXIF, crop)
+        key["reader"] = PACK_VERSION
+    return key
 
 
 def real_reference(images: torch.Tensor, labels: Optional[torch.Tensor], extractor: FeatureExtractor,

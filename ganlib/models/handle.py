@@ -32,6 +32,12 @@ class GeneratorHandle:
     config: dict = field(default_factory=dict)  # the run config the weights were trained with, when known
 
     @property
+    def picks_labels(self) -> bool:
+        """Whether a page offers a label picker: a conditional model of more than one class (a
+        single-class folder's run takes its one label without asking)."""
+        return self.conditional and self.num_classes > 1
+
+    @property
     def device(self) -> torch.device:
         p = next(self.G.parameters(), None)
         return p.device if p is not None else torch.device("cpu")
@@ -88,8 +94,9 @@ def grid_latents(seed: int, latent_dim: int, num_classes: int, conditional: bool
     shifts the training RNG, and identical on CPU and GPU. Conditional grids hold one class per
     row."""
     g = torch.Generator().manual_seed(seed + GRID_SEED_OFFSET)
-    if conditional:
+    if conditional and num_classes > 1:
         rows, ncol = min(num_classes, 16), 10
         labels = torch.arange(rows).repeat_interleave(ncol)
         return torch.randn(rows * ncol, latent_dim, generator=g), labels, ncol
-    return torch.randn(64, latent_dim, generator=g), None, 8
+    z = torch.randn(64, latent_dim, generator=g)  # one class (or none): a square grid
+    return z, (torch.zeros(64, dtype=torch.long) if conditional else None), 8

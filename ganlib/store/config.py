@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ganlib.core.errors import BadValue, ConfigError
+from ganlib.data import NEEDS_PATH
+from ganlib.data.image_files import RESIZE_MODES, parse_background
 from ganlib.losses.diffaugment import POLICIES, policies_of
 from ganlib.models import MODELS
 from ganlib.store.config_rules import check_choices, check_rules, hidden_fields
@@ -69,8 +71,8 @@ class TrainConfig:
 
     dataset: str = _f("mnist5k", "Dataset name from the dataset registry.", choices="datasets", role="arch",
                       group="Data")
-    data_path: str = _f("", "Folder of images for `folder`, or torchvision's root for the others.", role="arch",
-                        group="Data")
+    data_path: str = _f("", "Folder (or .zip) of images for `folder` and `zip`, or torchvision's root for the "
+                            "others.", role="arch", group="Data")
     model: str = _f("cdcgan_compact", "Model name from the model registry.", choices="models", role="arch",
                     group="Model")
     loss: str = _f("hinge", "GAN loss from the loss registry.", choices="losses", role="arch", d_only="setting",
@@ -103,6 +105,10 @@ class TrainConfig:
     channels: int = _f(1, "1 for grayscale, 3 for colour.", choices=[1, 3], role="arch", group="Data")
     max_images: int = _f(0, "Use only the first N images (0 = all); handy for quick tries.", 0, 10_000_000, 1,
                          role="arch", group="Data")
+    background: str = _f("white", "What transparent pixels become (and pad's borders): white, black, or a colour "
+                                  "#rrggbb.", role="arch", group="Data")
+    resize_mode: str = _f("crop", "How a non-square image becomes a square: crop (its centre), pad (all of it, on "
+                                  "the background) or stretch.", choices=list(RESIZE_MODES), role="arch", group="Data")
     eval_every: int = _f(5, "Compute FID, KID, IS and precision/recall every K epochs (0 = never).", 0, 100, 1,
                          role="live", group="Evaluation")
     eval_samples: int = _f(2_000, "Generated samples per evaluation (capped at the number of real images).",
@@ -196,8 +202,12 @@ class TrainConfig:
         self._check_types_and_ranges()
         fields = field_specs()
         check_choices(self, fields)
-        if self.dataset == "folder" and not self.data_path:
-            raise ConfigError("data_path", "the folder dataset needs a path to a folder of images")
+        if self.dataset in NEEDS_PATH and not self.data_path.strip():
+            raise ConfigError("data_path", f"the {self.dataset} dataset needs a path to a folder (or .zip) of images")
+        try:
+            parse_background(self.background)
+        except ValueError as e:
+            raise ConfigError("background", str(e).removeprefix("background ")) from None
         unknown = set(policies_of(self.diffaugment)) - set(POLICIES)
         if unknown:
             raise ConfigError("diffaugment", f"unknown policy {sorted(unknown)[0]!r}; use translation, cutout, color")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ganlib.core.errors import ConfigError
-from ganlib.data import DATASETS, NO_PATH_DATASETS
+from ganlib.data import DATASETS, NO_PATH_DATASETS, READS_FILES
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
 from ganlib.models import MODELS
@@ -153,6 +153,9 @@ RULES: tuple[Rule, ...] = (
                                           "always on with {loss}"), refuse=False),
     # ---- data, device and evaluation ----
     Rule(named("data_path"), _when(lambda c: c.get("dataset") in NO_PATH_DATASETS, "its dataset needs no path"),
+         refuse=False),
+    Rule(named("background", "resize_mode"), _when(lambda c: c.get("dataset") not in READS_FILES,
+                                                    "its dataset has no image files (no transparency, no odd shapes)"),
          refuse=False),
     Rule(named("cpu_threads"), _when(lambda c: str(c.get("device")).startswith("cuda"), "the run trains on a GPU"),
          refuse=False),

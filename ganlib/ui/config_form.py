@@ -39,7 +39,8 @@ MAX_SLIDER_STEPS = 120
 BOX_ORDER = ("Data", "Model", "Optimiser", "Run", "Evaluation", "Speed", "Stabilisers", "StyleGAN")
 COLUMNS = 4  # box slots per row
 WIDE = {"Stabilisers": 2}  # boxes that take two slots (widgets in two columns)
-PATH_HINTS = {"folder": "Folder of images (class subfolders become labels)",
+PATH_HINTS = {"folder": "Folder (or .zip) of images; class subfolders become labels",
+              "zip": "A .zip of images (stylegan2-ada's dataset.json, or class subfolders)",
               "paired_folder": "Folder with train/ (A|B side by side) or A/train and B/train",
               "unpaired_folder": "Folder with trainA/, trainB/ (and testA/, testB/)"}
 TRAIN_PREFILL = "train_prefill"  # a config for the Train form (a clone from Compare runs), consumed once

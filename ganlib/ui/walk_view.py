@@ -26,7 +26,7 @@ def two_ends(run: Run, ckpt: Optional[str], info: GeneratorHandle, seed: int,
     seed_a = int(a.number_input("Start seed", 0, 2**31 - 1, seed, 1, key="walk_seed_a", persist_state="page"))
     seed_b = int(b.number_input("End seed", 0, 2**31 - 1, seed + 1, 1, key="walk_seed_b", persist_state="page"))
     label_a = label_b = None
-    if info.conditional:
+    if info.picks_labels:
         label_a = a.selectbox("Start label", range(info.num_classes), index=label or 0, key="walk_label_a",
                               format_func=lambda i: classes[i], persist_state="page")
         label_b = b.selectbox("End label", range(info.num_classes), index=min(1, info.num_classes - 1),
@@ -41,7 +41,7 @@ def two_ends(run: Run, ckpt: Optional[str], info: GeneratorHandle, seed: int,
     except (FileNotFoundError, ValueError) as e:
         st.error(str(e), icon=":material/error:")
         return seed_a, seed_b, steps
-    lab = f", label {classes[label_a]} → {classes[label_b]}" if info.conditional else ""
+    lab = f", label {classes[label_a]} → {classes[label_b]}" if info.picks_labels else ""
     st.image(walk.strip, caption=f"{run.name}, epoch {info.epoch}: seed {seed_a} → {seed_b}{lab}, "
              f"{steps} steps, {MODES[mode].lower()}", output_format="PNG")
     gif = walk.gif()

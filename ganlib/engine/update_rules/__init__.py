@@ -33,10 +33,11 @@ class UpdateRule:
 
     # ---- the hooks through which a family brings its own batch, grid and state -------------
     def batch(self, data: Any, idx: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """The (x, y) that `train_step` takes for the rows `idx` of the resident data
-        (`ganlib.data.ImageData`): images and, for a conditional model, their labels.
-        Translation rules return (source, target) instead."""
-        return data.images[idx], (data.labels[idx] if self.conditional else None)
+        """The (x, y) that `train_step` takes for the rows `idx` of the run's data
+        (`ganlib.data.ImageData`): images (uint8 on the device, converted to float here: see
+        `ImageData.batch`) and, for a conditional model, their labels. Translation rules return
+        (source, target) instead."""
+        return data.batch(idx), (data.labels[idx] if self.conditional else None)
 
     def grid(self, data: Any, G: nn.Module, fixed_z: torch.Tensor, fixed_labels: Optional[torch.Tensor],
              cols: int) -> tuple[torch.Tensor, int]:

@@ -66,9 +66,9 @@ class TranslationRule(GeneratorAndCritic, UpdateRule):
         data `idx` walks domain B and domain A is drawn at random (the training RNG, which a
         checkpoint captures), as CycleGAN's unaligned loader does."""
         if data.paired:
-            return data.source[idx], data.images[idx]
-        ia = torch.randint(0, data.source.shape[0], (idx.shape[0],), device=idx.device)
-        return data.source[ia], data.images[idx]
+            return data.source_batch(idx), data.batch(idx)
+        ia = torch.randint(0, data.source_pixels.shape[0], (idx.shape[0],), device=idx.device)
+        return data.source_batch(ia), data.batch(idx)
 
     def grid_panels(self, G: nn.Module, a: torch.Tensor, b: Optional[torch.Tensor]) -> list[torch.Tensor]:
         """The grid's columns for inputs `a` (and their targets `b` when known): input | output | target."""

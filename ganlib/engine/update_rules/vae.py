@@ -57,7 +57,7 @@ class VAEUpdate(UpdateRule):
         8 originals, each row followed by their reconstructions."""
         cols = min(8, len(data))
         rows = min(4, len(data) // cols)
-        x = data.images[:rows * cols]
+        x = data.first(rows * cols)
         shape = (rows, cols, *x.shape[1:])
         pairs = torch.stack([x.reshape(shape), G.reconstruct(x).reshape(shape)], 1)
         return {"recon": (pairs.reshape(-1, *x.shape[1:]), cols)}
