@@ -111,3 +111,27 @@ def test_a_network_address_without_shared_mode_is_refused(tmp_path, monkeypatch)
         st_config.set_option("server.address", before)
     assert "shared mode is off" in texts(at.error)
     assert not at.title and not at.text_input
+
+
+def test_the_data_panel_reads_no_folder_outside_the_users_roots(shared_server, runs, tmp_path):
+    """The Train form's preview would show the images of any folder the server can read: on a
+    shared server a path outside the allowed roots (directly, by `..` or by a symlink in the
+    user's own uploads) is refused in the panel before it is read."""
+    from PIL import Image
+
+    private = tmp_path / "private" / "faces"
+    private.mkdir(parents=True)
+    for i in range(4):
+        Image.new("RGB", (32, 32), (i * 60, 0, 0)).save(private / f"{i}.png")
+    mine = tmp_path / "uploads" / "ada"
+    mine.mkdir(parents=True)
+    (mine / "link").symlink_to(private.parent)
+    at = signed_page("app_pages/train.py", "ada")
+    at.selectbox(key="cfg_dataset").set_value("folder")
+    run(at)
+    for path in (str(private.parent), str(mine / ".." / ".." / "private"), str(mine / "link")):
+        at.text_input(key="cfg_data_path").input(path)
+        run(at)
+        assert "on this shared server data must come from" in texts(at.error), path
+        assert "The data, as it will be trained" not in "\n".join(str(m.value) for m in at.markdown)
+        assert not [im for im in at.image if "as trained" in (im.proto.imgs[0].caption or "")]
