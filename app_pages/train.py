@@ -261,9 +261,10 @@ def live_edit_form(snap: dict) -> None:
         st.caption("Changes so far (dashed lines on the charts): " + "; ".join(edit_text(e) for e in edits))
 
 
-def job_view(was_active: bool) -> tuple[list, list, Run | None]:
+def job_view(was_active: bool) -> tuple[list, list, Run | None, tuple | None]:
     """Status, progress and Pause/Resume/Stop of this server's current job; its rows, its
-    running means and its run."""
+    running means, its run and the version of that one snapshot (the shared figures' key: a
+    version read apart from the rows could name figures built from other rows)."""
     snap = jm.current(me.name)
     if was_active and not snap["active"]:
         st.rerun()  # the job ended: redraw the page once, without the auto-refresh
@@ -279,7 +280,7 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
         if snap["state"] == "waiting":
             st.caption(f"Waiting in the queue: number {snap['position']}. It starts when a slot is free.")
             st.button("Cancel", key="cancel_job", icon=":material/cancel:", on_click=jm.cancel, args=(snap["id"], me))
-            return [], [], None
+            return [], [], None, None
         if snap["state"] == "queued":
             fraction, text = snap.get("loading") or (0.0, "")
             st.progress(fraction, text=text) if text else st.caption("Loading the data and building the models...")
@@ -308,8 +309,8 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
             with st.expander("Traceback"):
                 st.code(snap["traceback"], language="python")
     if not snap["run"]:
-        return [], [], None
-    return charts.history(snap), snap.get("stream") or [], Run(Path(snap["run"]))
+        return [], [], None, None
+    return charts.history(snap), snap.get("stream") or [], Run(Path(snap["run"])), snap["version"]
 
 
 def disk_view(run: Run, was_active: bool) -> tuple[list, list, Run]:
@@ -335,14 +336,15 @@ def disk_view(run: Run, was_active: bool) -> tuple[list, list, Run]:
 
 def live(view: str, was_active: bool) -> None:
     if view == JOB:
-        rows, stream, run = job_view(was_active)
+        rows, stream, run, version = job_view(was_active)
     else:
         rows, stream, run = disk_view(Run(pickers.runs_root() / view), was_active)
+        version = None  # a disk view's figures are keyed by its files' sizes and mtimes
     if run is None:
         return
     evaluate_view.alerts(run, rows)
     # built once per change of the run and shared by every session watching it
-    figs = live_figures.build(run, rows, stream, jm.current(me.name, series=False)["version"] if view == JOB else None)
+    figs = live_figures.build(run, rows, stream, version)
     ctx = figs["ctx"]
     if ctx.parents:
         st.caption("Forked from " + " ← ".join(f"`{name}` at epoch {branch}" for name, branch, _ in ctx.parents)
