@@ -11,9 +11,10 @@ users on two cores where as many headless Chromiums would not fit.
 What it does like the browser: it opens a page by its address (`page_name`), keeps every widget
 it was shown (by the user key at the end of the widget id) and sends their states with each
 rerun, presses buttons with a trigger value, and reruns each `st.fragment(run_every=...)` at its
-interval as the frontend does (`auto_rerun`). What it does not: render, run the Plotly and
-Vega JavaScript, or cache ForwardMsgs (it announces no cached hashes, so the server sends every
-message whole). The server does all its own work for it; the browser's own CPU is not counted.
+interval as the frontend does (`auto_rerun`), forgetting the timers when a full run starts. What
+it does not: render, run the Plotly and Vega JavaScript, or cache ForwardMsgs (it announces no
+cached hashes, so the server sends every message whole). The server does all its own work for
+it; the browser's own CPU is not counted.
 """
 from __future__ import annotations
 
@@ -79,6 +80,10 @@ class ProtocolUser:
             kind = fwd.WhichOneof("type")
             if kind == "delta":
                 self._delta(fwd, out)
+            elif kind == "new_session" and not fwd.metadata.run.fragment_ids:
+                # a full script run: like the browser, forget the fragments' timers; the run
+                # registers again those that still poll (a finished job's live view does not)
+                self.fragments.clear(), self._due.clear()
             elif kind == "auto_rerun":
                 self.fragments[fwd.auto_rerun.fragment_id] = fwd.auto_rerun.interval
                 self._due.setdefault(fwd.auto_rerun.fragment_id, time.monotonic() + fwd.auto_rerun.interval)
@@ -125,6 +130,8 @@ class ProtocolUser:
                 state.double_value = float(value)
         elif kind == "checkbox":
             state.bool_value = bool(value)
+        elif kind == "slider":  # a one-value slider
+            state.double_array_value.data[:] = [float(value)]
         elif kind == "selectbox":  # the shown (formatted) option
             state.string_value = str(value)
         elif kind == "button_group":  # a segmented control: the shown option, in a list
