@@ -45,6 +45,7 @@ from ganlib.ui.data_panel import data_panel
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
+WAIT_REFRESH_S = 5.0  # a shared server's queue and a job waiting in it: only positions change
 JOB_POLL_S = 2.0  # the start forms watch for the job's end, to enable Start again
 JOB = "__job__"  # the "Run to watch" option that follows this server's current job
 WATCH = "train_watch"
@@ -261,13 +262,13 @@ def live_edit_form(snap: dict) -> None:
         st.caption("Changes so far (dashed lines on the charts): " + "; ".join(edit_text(e) for e in edits))
 
 
-def job_view(was_active: bool) -> tuple[list, list, Run | None, tuple | None]:
+def job_view(was_active: bool, was_waiting: bool = False) -> tuple[list, list, Run | None, tuple | None]:
     """Status, progress and Pause/Resume/Stop of this server's current job; its rows, its
     running means, its run and the version of that one snapshot (the shared figures' key: a
     version read apart from the rows could name figures built from other rows)."""
     snap = jm.current(me.name)
-    if was_active and not snap["active"]:
-        st.rerun()  # the job ended: redraw the page once, without the auto-refresh
+    if (was_active and not snap["active"]) or (was_waiting and snap["state"] != "waiting"):
+        st.rerun()  # the job ended (or left the queue): redraw the page once, at its new refresh rate
     run_txt = f"run `{snap['run_name']}`" if snap["run_name"] else "no run folder yet"
     st.markdown(f"**Job {snap['id']}**: {snap['model']} on {snap['dataset']}, {run_txt}. "
                 f"State: **{snap['state']}**")
@@ -334,9 +335,9 @@ def disk_view(run: Run, was_active: bool) -> tuple[list, list, Run]:
     return run.metrics(), run.stream(), run
 
 
-def live(view: str, was_active: bool) -> None:
+def live(view: str, was_active: bool, was_waiting: bool = False) -> None:
     if view == JOB:
-        rows, stream, run, version = job_view(was_active)
+        rows, stream, run, version = job_view(was_active, was_waiting)
     else:
         rows, stream, run = disk_view(Run(pickers.runs_root() / view), was_active)
         version = None  # a disk view's figures are keyed by its files' sizes and mtimes
@@ -417,11 +418,12 @@ def live_view() -> None:
     if view == JOB:
         current = jm.current(me.name)
         active = bool(current and current["active"])
-        every = REFRESH_S
+        waiting = bool(current and current["state"] == "waiting")
+        every = WAIT_REFRESH_S if waiting else REFRESH_S
     else:
         active = Run(pickers.runs_root() / view).status().get("state") in LIVE_STATES
-        every = DISK_REFRESH_S
-    st.fragment(live, run_every=every if active else None)(view, active)
+        every, waiting = DISK_REFRESH_S, False
+    st.fragment(live, run_every=every if active else None)(view, active, waiting)
 
 
 defaults = train_defaults()  # a run cloned from Compare runs, or the last preset; before the mode control
@@ -433,7 +435,7 @@ mode = st.segmented_control("Mode", MODES, default=None if MODE in st.session_st
                             label_visibility="collapsed", persist_state="session") or "New run"
 if shared:
     with st.expander("Queue", icon=":material/queue:", expanded=mode == LIVE):
-        st.fragment(queue_view.panel, run_every=JOB_POLL_S if jm.runner.active() or jm.queue() else None)(jm, me)
+        st.fragment(queue_view.panel, run_every=WAIT_REFRESH_S if jm.runner.active() or jm.queue() else None)(jm, me)
 if mode == LIVE:
     live_view()
 else:
