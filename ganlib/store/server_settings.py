@@ -75,7 +75,7 @@ class ServerSettings:
         if not self.shared:
             return (f"This dashboard listens on {where} but shared mode is off, so anyone who can reach this "
                     "machine could train on it and read its files. Serve it on 127.0.0.1 (the default), or turn "
-                    f"shared mode on in {self.source or DEFAULT_FILE} (see the README: Sharing with a class).")
+                    f"shared mode on in {self.source or settings_file()} (see the README: Sharing with a class).")
         if not oidc and not has_users(self.users_path):
             return (f"Shared mode on {where} needs sign-in, and none is set up: add accounts with "
                     f"`python -m ganlib users add NAME` (users file {self.users_path}), or configure an identity "
