@@ -1,6 +1,7 @@
 """A class on one shared server: N simulated users (default 30) sign in, each starts a small run
 on the Train page and watches it on the live view until it completes, then browses the class's
-runs until the test's time is up; then they all leave. Users are Streamlit's websocket protocol
+runs until the test's time is up; then they all leave, and the jobs still queued train on with
+nobody watching (`--drain-s`) before the memory is read again. Users are Streamlit's websocket protocol
 driven from Python (`benchmarks/st_protocol.py`), so the server does all of its work while no
 browser shares the two cores. Writes "## A class on one server" in docs/PERF.md.
 
@@ -104,11 +105,34 @@ class Student(threading.Thread):
         u.close()
 
 
+def finished(runs: Path) -> dict[str, tuple[float, float]]:
+    """{run name: (when it completed, its images/s)} of the completed runs."""
+    out = {}
+    for r in list_runs(runs):
+        if r.status().get("state") == "completed":
+            rows = r.metrics()
+            out[r.name] = (r.path.joinpath("status.json").stat().st_mtime,
+                           float(rows[-1].get("images_per_sec") or "nan") if rows else float("nan"))
+    return out
+
+
+def drain(runs: Path, n: int, limit_s: float) -> Optional[float]:
+    """Seconds until `n` runs completed and no job waits, or None past `limit_s`."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        if len(finished(runs)) >= n and not QueueFolder(runs).entries():
+            return time.monotonic() - t0
+        time.sleep(2)
+    return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--users", type=int, default=30)
     p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--after-s", type=float, default=150.0, help="seconds to watch memory after everyone left")
+    p.add_argument("--drain-s", type=float, default=900.0, help="the most seconds to wait, once everyone left, for "
+                   "the jobs still queued to finish")
+    p.add_argument("--after-s", type=float, default=150.0, help="seconds to watch memory after that")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     cmd = command_line(__file__, argv)
@@ -143,7 +167,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             s.start()
         for s in students:
             s.join(60 * args.minutes + 600)
-        left = time.monotonic() - t0
+        left, left_wall = time.monotonic() - t0, time.time()
+        drained = drain(runs, args.users, args.drain_s)  # nobody watches now: the queue trains on
+        rss_drained = rss_mb(pid)
         time.sleep(args.after_s)  # the sessions are gone; does the memory come back?
         stop.set()
         sampler.join()
@@ -157,6 +183,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     clicked = [s for s in students if s.queued and s.name_ in start_pos]
     pairs = [(a, b) for a in clicked for b in clicked if a.queued < b.clicked]
     unfair = [(a.name_, b.name_) for a, b in pairs if start_pos[a.name_] > start_pos[b.name_]]
+    fin = finished(runs)
+    watched = [ips for t, ips in fin.values() if t <= left_wall]  # trained while 30 sessions were on
+    alone = [ips for t, ips in fin.values() if t > left_wall]  # trained after everyone left
+    speed = (f"{len(watched)} runs completed while the users were on (median {statistics.median(watched):.0f} "
+             "images/s)" if watched else "no run completed while the users were on")
+    speed += (f", {len(alone)} after they left (median {statistics.median(alone):.0f} images/s), the last "
+              + (f"{drained:.0f} s after they left" if drained is not None else f"not within {args.drain_s:.0f} s")
+              if alone else "")
     peak = max(m for _, m in mem)
     during = [m for t, m in mem if t <= left]
     lines = [f"{args.users} users, {args.minutes:g} minutes; one training slot (the CPU default), at most 1 running "
@@ -166,11 +200,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              f"{sorted(done) == sorted(s.name_ for s in students)}; queue files left: "
              f"{len(QueueFolder(runs).entries())}; users who saw their job complete: "
              f"{sum(s.completed for s in students)}; errors: {[s.error for s in students if s.error] or 'none'}.",
+             f"- Training: {speed}.",
              f"- Queue order: of {len(pairs)} pairs of users where one's Start was answered (the job queued) "
              f"before the other pressed Start, {len(pairs) - len(unfair)} started in that order"
              + (f"; out of order: {unfair[:5]}" if unfair else "") + ".",
              f"- Server memory (RSS): {mem[0][1]:.0f} MB at the start, peak {peak:.0f} MB, "
-             f"{during[-1]:.0f} MB when the users left, {mem[-1][1]:.0f} MB {args.after_s:.0f} s later.", "",
+             f"{during[-1]:.0f} MB when the users left, {rss_drained:.0f} MB when the queue was empty, "
+             f"{mem[-1][1]:.0f} MB {args.after_s:.0f} s later.", "",
              "| script run | count | median (s) | p95 (s) |", "| --- | --- | --- | --- |"]
     for kind, xs in lat.items():
         lines.append(f"| {kind} | {len(xs)} | {statistics.median(xs):.2f} | {pct(xs, 0.95):.2f} |")

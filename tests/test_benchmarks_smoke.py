@@ -156,3 +156,12 @@ def test_data_loading_runs_and_writes_json_and_perf_section(tmp_path, monkeypatc
     assert "## Earlier\n\nkept" in text and text.count(bench.SECTION) == 1 and "benchmarks/data_loading.py" in text
     assert "| uint8 resident (now) |" in text and "| second (the pack mapped, checksums verified) |" in text
     assert "Throughput, resident against streamed" in text
+
+
+def test_load_test_signs_users_in_and_every_run_completes(monkeypatch):
+    """Two users over Streamlit's websocket protocol against a real `streamlit run` in shared
+    mode: both sign in, queue a run, see it complete; the script exits 0 only then."""
+    load_test = load_script("load_test")
+    monkeypatch.setenv("GANLIB_SERVER_CONFIG", "unset")  # the script sets both for its server:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # monkeypatch puts the suite's values back after
+    assert load_test.main(["--users", "2", "--minutes", "1.5", "--after-s", "1", "--no-write"]) == 0
