@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from ganlib.store.users import UsersFile  # noqa: E402
 
 TINY = {"cfg_epochs": 1, "cfg_max_images": 256, "cfg_batch_size": 64, "cfg_eval_every": 0}
 BROWSE = ["", "Samples", "Compare_runs", "Train"]  # Home, then the class's runs
+JOB_RE = re.compile(r"\*\*Job (\d+)\*\*")  # the live view's "**Job 7**: ..."
 
 
 class Student(threading.Thread):
@@ -51,6 +53,7 @@ class Student(threading.Thread):
         self.clicked: Optional[float] = None  # Start sent
         self.queued: Optional[float] = None  # the server's answer to Start came back: the job is in the queue
         self.completed = False
+        self.job: Optional[int] = None  # the job number the server gave the Start: its place in the queue
         self.error: Optional[str] = None
 
     def timed(self, kind: str, run) -> None:
@@ -95,6 +98,8 @@ class Student(threading.Thread):
                 kind = "live view poll"
             for r in runs:
                 self.timed(kind, r)
+                if self.job is None:
+                    self.job = next((int(m.group(1)) for t in r.texts if (m := JOB_RE.search(t))), None)
                 if r.has("State: **completed**"):
                     self.completed = True
                 if r.has("State: **failed**") or r.has("State: **diverged**"):
@@ -183,6 +188,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     clicked = [s for s in students if s.queued and s.name_ in start_pos]
     pairs = [(a, b) for a in clicked for b in clicked if a.queued < b.clicked]
     unfair = [(a.name_, b.name_) for a, b in pairs if start_pos[a.name_] > start_pos[b.name_]]
+    # FIFO on the server: the jobs (numbered as they joined the queue) started in their numbers' order
+    by_job = [s.name_ for s in sorted((s for s in students if s.job is not None and s.name_ in start_pos),
+                                      key=lambda s: s.job)]
+    fifo = sum(1 for a, b in zip(by_job, by_job[1:]) if start_pos[a] < start_pos[b])
     fin = finished(runs)
     watched = [ips for t, ips in fin.values() if t <= left_wall]  # trained while 30 sessions were on
     alone = [ips for t, ips in fin.values() if t > left_wall]  # trained after everyone left
@@ -203,7 +212,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              f"- Training: {speed}.",
              f"- Queue order: of {len(pairs)} pairs of users where one's Start was answered (the job queued) "
              f"before the other pressed Start, {len(pairs) - len(unfair)} started in that order"
-             + (f"; out of order: {unfair[:5]}" if unfair else "") + ".",
+             + (f"; out of order: {unfair[:5]}" if unfair else "")
+             + f". Of {len(by_job)} jobs whose number a user saw, {fifo} of {max(0, len(by_job) - 1)} consecutive "
+               "pairs (by job number, the order they joined the queue) started in that order.",
              f"- Server memory (RSS): {mem[0][1]:.0f} MB at the start, peak {peak:.0f} MB, "
              f"{during[-1]:.0f} MB when the users left, {rss_drained:.0f} MB when the queue was empty, "
              f"{mem[-1][1]:.0f} MB {args.after_s:.0f} s later.", "",
@@ -217,7 +228,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(body)
     (root / "result.json").write_text(json.dumps({"latency": lat, "memory": mem, "states": states}, indent=1))
     if not args.no_write:
-        write_perf(ROOT / "docs" / "PERF.md", "A class on one server", body)
+        write_perf(ROOT / "docs" / "PERF.md", "## A class on one server", body)
     return 0 if completed == args.users else 1
 
 

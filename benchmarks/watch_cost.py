@@ -168,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     body += f"\n`{cmd}`\n"
     print(body)
     if not args.no_write:
-        write_perf(ROOT / "docs" / "PERF.md", "Watching a run", body)
+        write_perf(ROOT / "docs" / "PERF.md", "## Watching a run", body)
     return 0
 
 
