@@ -50,13 +50,13 @@ c_ext, c_n = st.columns(2)
 names = CHOICE_REGISTRIES["extractors"].names()
 extractor = c_ext.selectbox("Extractor", names, index=names.index(cfg.extractor) if cfg.extractor in names else 0,
                             key=f"eval_extractor_{run.name}",
-                            help="auto: the shipped digit classifier for grayscale data, the FID Inception for "
-                                 "colour. Values are comparable only at equal extractor and N.")
-used, fallback = evaluate_view.resolved_extractor(extractor, cfg.channels, cfg.inception_weights)
+                            help="auto: the extractor made for the data (digits, emoji), else the FID Inception, "
+                                 "else none. Values are comparable only at equal extractor and N.")
+choice = evaluate_view.chosen_extractor(extractor, cfg.to_json())
+used = choice.name or "no extractor"
 with c_n:
     n = evaluate_view.n_slider(size, key=f"eval_n_{size}")
-if fallback:
-    st.info(fallback, icon=":material/cloud_off:")
+evaluate_view.extractor_line(choice)
 c_ext.caption(f"Uses **{used}** · {cfg.dataset}: {size:,} images")
 
 settings = {"run": run.name, "checkpoint": ckpt, "others": list(others), "extractor": extractor, "n": n}

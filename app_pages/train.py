@@ -41,7 +41,7 @@ from ganlib.ui.config_form import (
     preset_picker,
     train_defaults,
 )
-from ganlib.ui.data_panel import data_panel
+from ganlib.ui.data_panel import data_panel, metrics_line
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
@@ -167,6 +167,7 @@ def new_run_form(defaults) -> None:
     values = config_form(defaults=defaults, prefix="cfg")
     with data_slot:
         data_panel(values, prefix="cfg")
+        metrics_line(values)
     cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)

@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     from ganlib.data import load_dataset
-    from ganlib.metrics.evaluation import get_extractor
+    from ganlib.metrics.extractor_choice import get_extractor
     from ganlib.metrics.reference import dataset_key, real_reference
     from ganlib.store.config import TrainConfig
 

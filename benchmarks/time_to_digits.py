@@ -69,7 +69,7 @@ class Judge:
     """The fixed batch and the shipped digit classifier; `check(G)` says whether G meets the bar."""
 
     def __init__(self, device: torch.device, latent_dim: int, conditional: bool):
-        from ganlib.metrics.evaluation import get_extractor
+        from ganlib.metrics.extractor_choice import get_extractor
 
         self.device, self.conditional = device, conditional
         self.classifier = get_extractor("digits", str(device))

@@ -23,7 +23,7 @@ import ganlib.store.run_folder
 from ganlib.cli import main
 from ganlib.data.image_files import read_image
 from ganlib.engine import training
-from ganlib.metrics.evaluation import get_extractor
+from ganlib.metrics.extractor_choice import get_extractor
 from ganlib.metrics.frechet import frechet_distance, mean_cov
 from ganlib.store.config import TrainConfig
 

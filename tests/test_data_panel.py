@@ -51,6 +51,9 @@ def test_the_data_panel_shows_the_folder_before_start_and_applies_the_suggestion
     assert "The data, as it will be trained" in text and "12 images in" in text
     assert "2 classes: arrows 6, faces 6" in text and "RGBA (alpha) 12" in text and "12 with transparency" in text
     assert any("1 files skipped" in e.label for e in at.expander)
+    # before Start, the metrics line: which extractor fits these icons, or why there is no FID
+    lines = [w.value for w in at.warning] + [c.value for c in at.caption]
+    assert any(t.startswith("No feature metric") or "**inception** extractor" in t for t in lines), lines
     assert any("image size 64** and **3 channels" in w.value for w in at.warning)  # the form says 28 and 1
     grid = [im for im in at.image if "as trained" in (im.proto.imgs[0].caption or "")]
     caption = grid[0].proto.imgs[0].caption

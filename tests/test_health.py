@@ -7,7 +7,8 @@ import math
 import pytest
 
 from ganlib.metrics import health
-from ganlib.metrics.health import D_FAKE_LOW, D_WIN_EPOCHS, KINDS, verdict
+from ganlib.metrics.health import KINDS, verdict
+from ganlib.metrics.health_rules import D_FAKE_LOW, D_WIN_EPOCHS
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import run_verdict, summary_row
 
@@ -15,8 +16,10 @@ TEN = [{"real_hist": [0.1] * 10}]  # an evals.jsonl record: the data has 10 clas
 
 
 def epochs(n: int, **cols) -> list[dict]:
-    """n plain BCE epochs (D(G(z)) 0.35), `cols` overriding columns of every row."""
-    return [{"epoch": e, "d_loss": 1.2, "g_loss": 0.9, "d_real": 0.6, "d_fake": 0.35, "grad_norm_d": 2.0,
+    """n plain BCE epochs (D(G(z)) 0.35, losses moving a little as real ones do), `cols` overriding
+    columns of every row."""
+    return [{"epoch": e, "d_loss": 1.2 + 0.01 * (e % 3), "g_loss": 0.9 - 0.01 * (e % 2), "d_real": 0.6,
+             "d_fake": 0.35, "grad_norm_d": 2.0,
              "grad_norm_g": 1.5, **cols} for e in range(1, n + 1)]
 
 
@@ -61,7 +64,7 @@ def test_collapse_from_the_first_evaluation_on():
     assert (v.kind, v.level, v.label) == ("mode_collapse", "error", "collapse 1/10")
     assert v.headline == "Mode collapse: 1 of 10 classes."
     assert "recall 0.00" in v.detail and "label accuracy 10%" in v.detail
-    assert v.advice.startswith("Try the recommended preset, or raise the batch size")
+    assert v.advice.startswith("Try the recommended preset. Raise the batch size")
 
 
 def test_collapse_at_the_very_first_evaluation_says_it_may_be_too_young():
@@ -91,7 +94,8 @@ def test_collapse_without_a_class_count_from_recall():
     v = verdict(rows, loss="hinge")
     assert v.kind == "mode_collapse" and v.label == "collapse" and "recall 0.00" in v.headline
     rows = evaluated(epochs(10), {5: {"recall": 0.2, "precision": 0.6}, 10: {"recall": 0.0, "precision": 0.7}})
-    assert verdict(rows, loss="hinge").kind == "learning"  # once is not a state
+    v = verdict(rows, loss="hinge")  # once is not a collapse, but recall 0 is never "learning"
+    assert v.kind == "not_learning" and "recall 0.000" in v.headline
 
 
 def test_only_comparable_evaluations_count():
@@ -147,7 +151,11 @@ def test_stalled_when_fid_has_not_improved_for_two_evaluations():
 
 def test_every_kind_has_a_box_level_and_a_label():
     assert {level for level, _ in KINDS.values()} <= {"success", "info", "warning", "error"}
-    assert list(health.RULES) == ["failed", "diverged", "mode_collapse", "d_winning", "stalled"]
+    assert list(health.RULES) == ["failed", "diverged", "exploding", "mode_collapse", "samples_alike",
+                                  "worse_than_untrained", "precision_or_recall_near_zero", "d_winning",
+                                  "d_saturated", "stuck", "stalled"]
+    for name in health.RULES:
+        assert health.RULES.get(name).threshold  # every rule states what trips it
 
 
 # ---- a run folder --------------------------------------------------------------------------

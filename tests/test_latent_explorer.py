@@ -189,7 +189,8 @@ def test_truncation_curve_is_measured_once_and_cached(trained, monkeypatch):
     # psi = 1 is the untruncated generator: the same FID as score_images() on G itself
     from ganlib.data import cached_run_data
     from ganlib.explore.sampling import get_generator
-    from ganlib.metrics.evaluation import get_extractor, score_images
+    from ganlib.metrics.evaluation import score_images
+    from ganlib.metrics.extractor_choice import get_extractor
     from ganlib.metrics.reference import real_reference
 
     h = get_generator(run)

@@ -449,3 +449,16 @@ def test_no_nan_anywhere_on_degenerate_input():
     assert all(math.isfinite(v) for v in kid(const, real, subset_size=50, n_subsets=5))
     p, r = precision_recall(real, const)
     assert 0.0 <= p <= 1.0 and r == 0.0  # all generated spheres have radius 0: no real inside
+
+
+def test_kid_from_the_whole_sets_kernels_equals_kid_per_subset(monkeypatch):
+    """The cheaper path (kernel matrices once, each subset sums its block: issue 22) gives the
+    per-subset computation's values, to float64 rounding."""
+    from ganlib.metrics import kid as kid_module
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(300, 128, generator=g), torch.randn(300, 128, generator=g) * 1.2 + 0.1
+    assert kid_module._grams_pay(300, 300, 150, 128, 20)
+    fast = kid_module.kid(x, y, n_subsets=20, subset_size=150)
+    monkeypatch.setattr(kid_module, "GRAM_LIMIT", 0)
+    slow = kid_module.kid(x, y, n_subsets=20, subset_size=150)
+    assert fast == pytest.approx(slow, rel=1e-12, abs=1e-15)

@@ -56,8 +56,8 @@ def test_evaluate_without_inception_weights_falls_back_and_keeps_runs_apart(eval
     at.selectbox(key="eval_run").set_value(eval_runs.collapse)
     run(at)
     assert at.selectbox(key=f"eval_extractor_{eval_runs.collapse}").value == "inception"
-    msg = texts(at.info)
-    assert "Inception weights are not available" in msg and "Using the digit classifier" in msg
+    msg = texts(at.warning)
+    assert "Inception weights are missing" in msg and "Using digits, made for mnist5k" in msg
     assert any("Uses **digits**" in c.value for c in at.caption)
     at.multiselect(key="eval_compare").set_value([eval_runs.run.name])
     at.button(key="eval_compute").click()

@@ -314,6 +314,16 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     titles = chart_titles(at)
     assert titles[:2] == ["Losses", "Discriminator outputs"]
     assert "FID (digits, N=256)" in titles and "KID ×10³ (digits, N=256)" in titles
+    # D's outputs on the scale the run's loss records them in (the loss registry's d_scale), never clipped
+    from ganlib.losses import LOSSES
+    scale = LOSSES.get(run_.config().loss).d_scale
+    disc = chart(at, "Discriminator outputs")
+    assert disc["layout"]["yaxis"]["title"]["text"] == scale.axis
+    notes = [a.get("text", "") for a in disc["layout"].get("annotations", [])]
+    assert notes == [text for _, text in scale.lines]
+    ys = [y for t in disc["data"] for y in t["y"] if y is not None]
+    rng = disc["layout"]["yaxis"].get("range")
+    assert rng is None or rng[0] <= min(ys) and max(ys) <= rng[1]
     fid = chart(at, "FID (")
     names = [t["name"] for t in fid["data"]]
     last = rows[-1]
@@ -332,8 +342,11 @@ def test_train_shows_fid_kid_tiles_best_and_per_class_for_an_evaluated_run(eval_
     assert kid["layout"]["yaxis"]["title"]["text"] == "KID ×10³ (lower is better)"
     assert kid["data"][0]["y"] == pytest.approx([1e3 * r["kid"] for r in rows])
     assert kid["data"][0]["error_y"]["array"] == pytest.approx([1e3 * r["kid_std"] for r in rows])
-    assert [t["name"] for t in kid["data"][1:]] == [f"real vs real (floor): {1e3 * last['kid_floor']:.2f}",
-                                                    "untrained G (ceiling): 7250.00"]
+    floor_name, ceiling_name = (t["name"] for t in kid["data"][1:])
+    assert last["kid_floor"] < 0 and ceiling_name == "untrained G (ceiling): 7250.00"
+    # a floor below 0 is drawn at 0, its value and noise named beside it
+    assert floor_name.startswith(f"real vs real (floor): 0 ({1e3 * last['kid_floor']:.2f}")
+    assert kid["data"][1]["y"][0] == 0
 
     tiles = {m.label: m.value for m in at.metric}
     helps = {m.label: m.proto.help for m in at.metric}
@@ -362,7 +375,7 @@ def test_train_shows_collapse_alarm_and_early_stop_note(eval_runs):
     at = watch(run(page("app_pages/train.py")), eval_runs.collapse)
     (box,) = at.error  # the verdict: mode collapse, in red, with the change to try
     assert box.value.startswith("**Mode collapse starting: classes covered fell from 10 to 6 of 10.**")
-    assert "**Try:** Try the recommended preset, or raise the batch size" in box.value
+    assert "**Try:** Try the recommended preset. Raise the batch size" in box.value
     assert EARLY_STOP_NOTE in [i.value for i in at.info]
     fid = chart(at, "FID (digits, N=500)")
     assert fid["data"][1]["x"] == [1, 3, 4]  # epoch 2 has no evaluation: skipped, not drawn as 0

@@ -7,7 +7,7 @@ from ganlib.core.errors import ConfigError
 from ganlib.core.registry import Registry
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, field_specs
-from ganlib.store.presets import PRESETS, apply_preset, preset_values
+from ganlib.store.presets import NOT_RECIPE, PRESETS, apply_preset, preset_values
 
 # What each seed wrote (docs in the presets' descriptions): the fields that decide what is trained.
 SEEDS = {
@@ -18,13 +18,6 @@ SEEDS = {
     "dcgan-seed001": dict(model="dcgan", variant="seed001", loss="nonsaturating", batch_size=32, lr_g=2e-4,
                           lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=10, latent_dim=100, d_norm="batch"),
 }
-# Fields that are not part of a recipe: where the data is, how often to evaluate and save, where
-# to run. Every other field that a run cannot change later (arch) or that changes what is trained
-# (fork, live) is pinned by the seed presets, so that new defaults never change them.
-NOT_RECIPE = {"data_path", "max_images", "seed", "device", "eval_every", "eval_samples", "extractor",
-              "inception_weights", "early_stop", "clip_value", "gp_weight", "background", "resize_mode"}
-
-
 def test_the_issue_presets_are_registered():
     assert PRESETS.names() == ["recommended", "seed000", "seed004", "dcgan-seed001", "wgan-gp", "stylegan", "pix2pix",
                               "cyclegan"]

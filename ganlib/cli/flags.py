@@ -15,7 +15,7 @@ import typing
 from ganlib.cli.commands import CLIError, one_line
 from ganlib.core.devices import resolve_device
 from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
-from ganlib.metrics.evaluation import get_extractor
+from ganlib.metrics.extractor_choice import get_extractor
 from ganlib.store.config import DEVICE_RE, ConfigError, TrainConfig, field_specs
 from ganlib.store.config_rules import CHOICE_REGISTRIES
 

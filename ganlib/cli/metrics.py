@@ -115,6 +115,7 @@ def metrics_table(r: dict[str, Any]) -> str:
         "label_acc": ("share classified as the label asked for" if r.get("label_acc") == r.get("label_acc")
                       else not_classifier),
         "fid_floor": floor_note, "kid_floor": floor_note,
+        "pixel_spread": "mean pixel distance between samples / between real images (no extractor)",
     }
     values = {"classes_covered": "-" if cc is None or cc != cc else f"{int(cc)} / {k}"}
     stds = {"kid": "-"} if whole_set else {}

@@ -258,6 +258,26 @@ def preview_source(src: ImageSource, read: ReadOptions, n: int = 64) -> tuple[np
     return np.stack([blank if a is None else a for a in arrays]), names, cols
 
 
+def sample(path: Path | str, read: ReadOptions, n: int) -> np.ndarray:
+    """Up to `n` images spread evenly over a folder's or zip's files, read as a run at `read`
+    trains on them (uint8 (k, C, S, S)): what a feature extractor's fit is judged on before the
+    data is packed (`metrics.extractor_choice`). Files that do not read are left out."""
+    src = open_source(path)
+    out = []
+    with src.reader() as open_entry:
+        for i in _spread(len(src.entries), n):
+            e = src.entries[i]
+            try:
+                a = read_image(open_entry(e), read, name=e.name)
+            except ValueError:  # an unsafe or broken zip member: training skips it too
+                a = None
+            if a is not None:
+                out.append(a)
+    if not out:
+        raise BadValue(f"none of the files tried in {src.path} is a readable image")
+    return np.stack(out)
+
+
 def preview_grid(path: Path | str, read: ReadOptions, n: int = 64, max_side: int = 640) -> tuple[Image.Image, int]:
     """`preview` as one PIL image (tiles apart on mid-gray, so a white background's edge shows;
     small images enlarged without blurring) and the number of images in it."""

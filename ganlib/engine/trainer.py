@@ -33,6 +33,7 @@ from ganlib.engine.stream import StatStream, check_numbers
 from ganlib.engine.update_rules import UPDATE_RULES, UpdateRule, match_layout
 from ganlib.interchange.tensorboard import TensorBoardLogger
 from ganlib.metrics.evaluation import evaluate_generator
+from ganlib.metrics.health import ceiling_of
 from ganlib.models import MODELS, build_models
 from ganlib.models.handle import GeneratorHandle, grid_latents
 from ganlib.store.checkpoint_format import build_checkpoint, capture_rng, clone_state, restore_rng, save_checkpoint
@@ -278,6 +279,13 @@ class Trainer:
         self.run.write_evals(self.evals)
         return res.row
 
+    def beats_best(self, row: dict[str, Any]) -> bool:
+        """An FID below the best so far and below the untrained generator's (same extractor and N):
+        ckpt/best.pt never keeps a generator worse than where the run started."""
+        fid = row.get("fid", math.nan)
+        ceiling = ceiling_of(self.evals, row)
+        return math.isfinite(fid) and fid < self.best_fid and (ceiling is None or fid < ceiling)
+
     def rng_untouched(self):
         """A block whose random draws (if any) leave the training RNG as it was: grids,
         previews and evaluations must never change what the run trains."""
@@ -389,10 +397,10 @@ class Trainer:
             improved = False
             if cfg.eval_every and (self.epoch % cfg.eval_every == 0 or last):
                 row.update(self.evaluate())
-                improved = row["fid"] < self.best_fid
+                improved = self.beats_best(row)
                 if improved:
                     self.best_fid, self.evals_since_best = row["fid"], 0
-                else:
+                elif math.isfinite(row.get("fid", math.nan)):  # no FID (no extractor fits): nothing to wait for
                     self.evals_since_best += 1
             self.rows.append(row)
             self.run.write_metrics(self.rows)

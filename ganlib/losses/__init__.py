@@ -9,11 +9,24 @@ scores both work: every loss averages over all elements.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 
 from ganlib.core.registry import Registry
+
+
+@dataclass(frozen=True)
+class DScale:
+    """How D's recorded outputs, D(x) and D(G(z)) (the update rules record them per loss: a
+    probability for BCE, the raw score otherwise), read on a chart: the axis title, reference
+    lines with their meaning, and a fixed range only where the values cannot leave it."""
+    axis: str
+    lines: tuple[tuple[float, str], ...] = ()
+    range: Optional[tuple[float, float]] = None
+
+
+RAW_SCORE = DScale("mean raw score (D's output, no sigmoid)")
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,7 @@ class GANLoss:
     needs_gp: bool = False  # WGAN-GP: the gradient penalty is part of the loss
     clip: bool = False  # WGAN: clip D's weights after each D step
     suggested_n_critic: int = 1
+    d_scale: DScale = RAW_SCORE  # how D(x) and D(G(z)) read on a chart
 
 
 LOSSES: Registry[GANLoss] = Registry("loss")

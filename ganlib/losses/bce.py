@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganlib.losses import LOSSES, GANLoss
+from ganlib.losses import LOSSES, DScale, GANLoss
 
 
 def bce_d_loss(real: torch.Tensor, fake: torch.Tensor, smooth: float = 0.0) -> torch.Tensor:
@@ -27,7 +27,10 @@ def minimax_g_loss(fake: torch.Tensor) -> torch.Tensor:
     return -F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))  # log(1 - D(G(z)))
 
 
+# D's outputs are recorded as sigmoid(logit): probabilities, 0.5 where D can no longer tell.
+PROBABILITY = DScale("mean probability (sigmoid of D's logit)", ((0.5, "0.5: D cannot tell"),), (-0.02, 1.02))
 LOSSES.add("nonsaturating", GANLoss(bce_d_loss, nonsaturating_g_loss,
-                                    "BCE; G minimises -log D(G(z)) (the seeds' choice)", bce=True))
+                                    "BCE; G minimises -log D(G(z)) (the seeds' choice)", bce=True, d_scale=PROBABILITY))
 LOSSES.add("minimax", GANLoss(bce_d_loss, minimax_g_loss,
-                              "BCE; G minimises log(1 - D(G(z))) (the original minimax game)", bce=True))
+                              "BCE; G minimises log(1 - D(G(z))) (the original minimax game)", bce=True,
+                              d_scale=PROBABILITY))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganlib.losses import LOSSES, GANLoss
+from ganlib.losses import LOSSES, DScale, GANLoss
 from ganlib.losses.wasserstein import wasserstein_g_loss
 
 
@@ -12,4 +12,7 @@ def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor, smooth: float = 0.0) ->
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
 
-LOSSES.add("hinge", GANLoss(hinge_d_loss, wasserstein_g_loss, "Hinge loss (SNGAN, BigGAN)"))
+# Raw scores: D is satisfied once real scores reach +1 and fake ones -1 (its margins).
+LOSSES.add("hinge", GANLoss(hinge_d_loss, wasserstein_g_loss, "Hinge loss (SNGAN, BigGAN)",
+                            d_scale=DScale("mean raw score (hinge: no sigmoid)",
+                                           ((1.0, "+1: real margin"), (-1.0, "−1: fake margin")))))

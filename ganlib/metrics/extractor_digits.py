@@ -30,27 +30,16 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
+from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorSpec, FitProbe
+from ganlib.metrics.classifier_extractor import ClassifierExtractor, Standardise, load_weights, weights_path
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "digit_cnn.safetensors"
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as ganlib.data.to_model_range and PIL's convert("L")
-
-
-class Standardise(nn.Module):
-    """(x - mean) / std per dimension, with fixed buffers: the training digits' feature
-    statistics, written by the training script and loaded with the weights."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("std", torch.ones(dim))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+CLASS_NAMES = [str(i) for i in range(10)]
+REMAKE = "python -m ganlib.metrics.train_digit_classifier --out {folder}"
 
 
 class DigitCNN(nn.Module):
@@ -104,7 +93,7 @@ def to_digit_input(images: torch.Tensor) -> torch.Tensor:
     return x
 
 
-class DigitClassifierExtractor(FeatureExtractor):
+class DigitClassifierExtractor(ClassifierExtractor):
     """The digit CNN as an extractor: 128-d features, 10 logits; frozen, always in eval mode."""
 
     name = "digits"
@@ -115,54 +104,21 @@ class DigitClassifierExtractor(FeatureExtractor):
                    "10-way logits, inputs as 28x28 grayscale")
 
     def __init__(self, net: DigitCNN, batch_size: int = 1024):
-        super().__init__()
-        self.net = net
-        self.batch_size = batch_size  # images per forward pass
-        super().train(False)
-        self.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> "DigitClassifierExtractor":
-        """Stays in eval mode whatever is asked: BatchNorm and Dropout must not act as in training."""
-        return super().train(False)
-
-    @property
-    def device(self) -> torch.device:
-        return self.net.head.weight.device
-
-    @torch.no_grad()
-    def features_and_logits(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feats, logits = [], []
-        for part in images.split(self.batch_size):
-            f, lg = self.net.features_and_logits(to_digit_input(part.to(self.device)))
-            feats.append(f)
-            logits.append(lg)
-        return torch.cat(feats), torch.cat(logits)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.features_and_logits(images)[0]
-
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.features_and_logits(images)[1]
+        super().__init__(net, to_digit_input, CLASS_NAMES, batch_size)
 
 
 def make_digit_classifier(device: torch.device | str = "cpu",
                           weights: Optional[str] = None) -> DigitClassifierExtractor:
     """The shipped digit classifier (or the safetensors file `weights`) on `device`, frozen,
     in eval mode."""
-    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
-    if not path.is_file():
-        raise ExtractorUnavailable(
-            f"digit classifier weights not found at {path}; make them with "
-            f"`python -m ganlib.metrics.train_digit_classifier --out {path.parent}`")
-    net = DigitCNN()
-    state = load_file(str(path), device="cpu")
-    missing = sorted(set(net.state_dict()) - set(state))
-    if missing:  # e.g. a file from before the features were standardised
-        raise ExtractorUnavailable(
-            f"{path} lacks {', '.join(missing)}; make the weights again with "
-            f"`python -m ganlib.metrics.train_digit_classifier --out {path.parent}`")
-    net.load_state_dict(state)
+    path = weights_path(weights, DEFAULT_WEIGHTS)
+    net = load_weights(DigitCNN(), path, REMAKE.format(folder=path.parent))
     return DigitClassifierExtractor(net).to(device)
 
 
-FEATURE_EXTRACTORS.add("digits", make_digit_classifier)
+# Digit data: the built-in digit sets (the translation tasks' targets are digits too), or images
+# of unknown content (a folder, a zip) that pass the probe: docs/PERF.md, "Which extractor fits".
+FEATURE_EXTRACTORS.add("digits", ExtractorSpec(
+    make_digit_classifier, "digit images (MNIST-like: light strokes on a dark ground)",
+    datasets=frozenset({"mnist5k", "mnist5k_train", "mnist5k_heldout", "mnist", "edges2digits", "digits2styled"}),
+    probe=FitProbe("mnist5k_train", 28, 1, max_fid=25.0, min_confident=0.9), class_names=tuple(CLASS_NAMES)))

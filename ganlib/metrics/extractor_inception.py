@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlib.core.errors import BadValue
-from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorUnavailable, FeatureExtractor
+from ganlib.metrics import FEATURE_EXTRACTORS, ExtractorSpec, ExtractorUnavailable, FeatureExtractor
 
 # Inception weights ported to PyTorch by pytorch-fid from
 # http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz
@@ -63,6 +63,13 @@ def _how_to_get(reason: str) -> str:
             f"  {hub}\n"
             f"or set the environment variable {WEIGHTS_ENV} to its path "
             f"(or pass weights=<path>).")
+
+
+def how_to_get_line() -> str:
+    """The missing weights and where they go, in one line (the Train form, evals.jsonl)."""
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    return (f"the FID Inception weights are missing: put {FID_WEIGHTS_FILE} (about 90 MB, {FID_WEIGHTS_URL}) "
+            f"in {hub}, or set ${WEIGHTS_ENV} to its path.")
 
 
 def _download(dest: Path) -> Optional[str]:
@@ -224,4 +231,5 @@ def make_inception(device: torch.device | str = "cpu", weights: Optional[str] = 
     return InceptionExtractor(net, pretrained=not random_weights, amp=amp).to(device)
 
 
-FEATURE_EXTRACTORS.add("inception", make_inception)
+FEATURE_EXTRACTORS.add("inception", ExtractorSpec(
+    make_inception, "images of every kind (trained on ImageNet photographs; the FID of papers)", general=True))

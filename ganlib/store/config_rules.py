@@ -24,21 +24,22 @@ from ganlib.core.errors import ConfigError
 from ganlib.data import DATASETS, NO_PATH_DATASETS, READS_FILES
 from ganlib.losses import LOSSES
 from ganlib.metrics import FEATURE_EXTRACTORS
+from ganlib.metrics.extractor_choice import fits_dataset
 from ganlib.models import MODELS
 
-EXTRACTOR_DESCRIPTIONS = {"auto": "digits for grayscale data, inception for colour",
-                          "digits": "the shipped digit classifier (offline, MNIST-like data)",
-                          "inception": "FID Inception v3 (pytorch-fid's weights), comparable with papers"}
+AUTO_DESCRIPTION = "the extractor made for the data (digits, emoji), else inception if its weights are there, else none"
 
 
 class _Extractors:
-    """`auto` plus the feature-extractor registry, shaped like a registry (names, get)."""
+    """`auto` plus the feature-extractor registry, shaped like a registry (names, get); each
+    described by what it fits."""
 
     def names(self) -> list[str]:
         return ["auto", *FEATURE_EXTRACTORS.names()]
 
     def get(self, name: str):
-        return type("Choice", (), {"description": EXTRACTOR_DESCRIPTIONS.get(name, "")})
+        text = AUTO_DESCRIPTION if name == "auto" else f"fits {FEATURE_EXTRACTORS.get(name).fits}"
+        return type("Choice", (), {"description": text})
 
     def __contains__(self, name: object) -> bool:
         return name in self.names()
@@ -163,9 +164,21 @@ RULES: tuple[Rule, ...] = (
                                     "eval_every above 0"), refuse=True),
     Rule(named("eval_samples", "extractor", "inception_weights"),
          _when(lambda c: not c.get("eval_every"), "live evaluation is off (eval_every 0)"), refuse=False),
-    Rule(named("inception_weights"), _when(lambda c: c.get("extractor") == "digits", "the digit extractor needs "
-                                           "no Inception weights"), refuse=False),
+    Rule(named("inception_weights"), _when(lambda c: c.get("extractor") not in ("auto", "inception"),
+                                           "the {c.values[extractor]} extractor needs no Inception weights"),
+         refuse=False),
+    Rule(named("extractor"), lambda c, f: _unfit_extractor(c), refuse=True, hide=False),
 )
+
+
+def _unfit_extractor(c: Context) -> Optional[str]:
+    """An extractor asked for by name that was made for other data than a built-in dataset's: its
+    numbers would mean nothing there (a folder's fit is probed when it is evaluated)."""
+    name, dataset = c.get("extractor"), c.get("dataset")
+    if name not in FEATURE_EXTRACTORS or fits_dataset(name, dataset) is not False:
+        return None
+    return (f"{name} was made for {FEATURE_EXTRACTORS.get(name).fits}, not {dataset}: choose auto (the "
+            "extractor that fits the data, or none) or one made for it")
 
 
 def _gp_on(c: Context) -> bool:

@@ -17,7 +17,9 @@ from typing import Any
 
 from ganlib.core.errors import ConfigError
 from ganlib.core.registry import Registry
-from ganlib.store.config import TrainConfig
+from ganlib.data import DATA_FIELDS, DATA_FIELDS_IF_SET
+from ganlib.models import MODELS
+from ganlib.store.config import TrainConfig, field_specs
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,33 @@ def preset_values(name: str) -> dict[str, Any]:
 def apply_preset(name: str, **overrides: Any) -> TrainConfig:
     """The preset's config, with `overrides` (loose values: CLI strings work) on top."""
     return TrainConfig.from_dict({**preset_values(name), **overrides})
+
+
+# Fields that are not part of a recipe: which data and where it is, how often to evaluate and
+# save, where to run. Every other field that a run cannot change later (arch) or that changes
+# what is trained (fork, live) is a recipe's: the seed presets pin them all.
+NOT_RECIPE = frozenset({"data_path", "max_images", "seed", "device", "eval_every", "eval_samples", "extractor",
+                        "inception_weights", "early_stop", "clip_value", "gp_weight", "background", "resize_mode"})
+DATA = frozenset(DATA_FIELDS) | frozenset(DATA_FIELDS_IF_SET)
+
+
+def recipe_fields(model: str) -> list[str]:
+    """The fields of a recipe for `model`'s kind: what is trained, not on which data."""
+    kind = MODELS.get(model).kind if model in MODELS else "gan"
+    return [f.name for f in field_specs() if f.metadata["role"] in ("arch", "fork", "live")
+            and f.name not in NOT_RECIPE | DATA and not (f.metadata["kinds"] and kind not in f.metadata["kinds"])]
+
+
+def recipe(name: str) -> dict[str, Any]:
+    """The preset's recipe: its config's value of every recipe field (the defaults' for `recommended`)."""
+    cfg = apply_preset(name).to_dict()
+    return {k: cfg[k] for k in recipe_fields(cfg["model"])}
+
+
+def suggested_preset(channels: int, image_size: int) -> str:
+    """The preset made for data of this shape: a colour preset for colour images (the one for
+    32 px up to 44 px, else the 64 px one) once `colour32` / `colour64` are registered (issue 22
+    item 5: not measured yet, so not registered), `recommended` (digits' recipe) otherwise."""
+    if channels != 3 or "colour32" not in PRESETS:
+        return "recommended"
+    return "colour32" if image_size <= 44 else "colour64"

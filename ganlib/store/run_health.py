@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from ganlib.metrics.health import UNREADABLE, Verdict, verdict
+from ganlib.models import MODELS
+from ganlib.store.presets import recipe, suggested_preset
 from ganlib.store.run_folder import Run
 
 
@@ -21,16 +23,20 @@ def run_verdict(run: Run, rows: Optional[Sequence[dict[str, Any]]] = None) -> Ve
         status = run.status()
     except Exception:  # noqa: BLE001 - any unreadable file (bytes, permissions, a folder) means "?"
         return UNREADABLE
+    context: dict = {}
     try:
-        loss = run.config().loss
-    except Exception:  # noqa: BLE001 - without the loss only the D-winning rule is off
-        loss = None
+        cfg = run.config()
+        preset = suggested_preset(cfg.channels, cfg.image_size)
+        context = dict(loss=cfg.loss, kind=MODELS.get(cfg.model).kind, config=cfg.to_dict(),
+                       suggested=(preset, recipe(preset)))
+    except Exception:  # noqa: BLE001 - without the config: no loss-specific rule, advice not checked against it
+        pass
     try:
         records = run.evals()
-    except Exception:  # noqa: BLE001 - without the records the class count is unknown
+    except Exception:  # noqa: BLE001 - without the records the class count and the ceiling are unknown
         records = []
     try:
-        return verdict(rows, records, status, loss=loss)
+        return verdict(rows, records, status, **context)
     except Exception:  # noqa: BLE001 - hand-edited cells of the wrong kind
         return UNREADABLE
 

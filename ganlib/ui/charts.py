@@ -25,17 +25,22 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from ganlib.core.numbers import finite_or_none, number
+from ganlib.losses import LOSSES, RAW_SCORE
+from ganlib.metrics.health import untrained_record
 from ganlib.metrics.metric_registry import METRICS
 from ganlib.models import MODELS
 from ganlib.store.run_folder import Run
-from ganlib.ui.reference_lines import CEILING, FLOOR, latest, reference_line, untrained_record
+from ganlib.ui.reference_lines import CEILING, FLOOR, fit_axis, latest, reference_line
 
 COLORS = {"d_loss": "#d62728", "g_loss": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 SMOOTHING = 0.6  # FID smoothing: bias-corrected EMA over evaluations, weight 0.6 (TensorBoard's rule)
-# Title on top, the legend in its own row under it: in a narrow column they would overlap.
-LAYOUT = dict(height=340, margin={"l": 10, "r": 10, "t": 75, "b": 10}, hovermode="x unified",
-              legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"})
+# The title on top, the legend at the bottom edge of the figure, under the x axis: a legend above
+# the plot grows upward into the title when its entries wrap in a narrow column (issue 22). The
+# bottom margin grows with the legend (Plotly's automargin for a legend outside the plot).
+LAYOUT = dict(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
+              legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0,
+                      "xanchor": "left"})
 
 
 def axis_title(metric: str) -> str:
@@ -76,7 +81,7 @@ STREAM_POINTS = 1500  # running-mean points drawn at most (a long run's stream i
 
 
 def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: str, y_title: str,
-                y_range: Optional[tuple[float, float]] = None, hline: Optional[float] = None,
+                y_range: Optional[tuple[float, float]] = None, hlines: Sequence[tuple[float, str]] = (),
                 stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
     """Per-epoch means as lines with markers; with `stream`, the running means written during
     each epoch (about twice a second) as a thin line under them, so the curve moves within
@@ -98,8 +103,9 @@ def line_figure(rows: Sequence[dict[str, Any]], series: dict[str, str], title: s
             fig.add_trace(go.Scatter(x=[num(r.get("epoch")) for r in rows], y=[num(r.get(col)) for r in rows],
                                      name=name, mode="lines+markers" if len(rows) < 60 else "lines",
                                      line={"color": COLORS.get(col)}))
-    if hline is not None:
-        fig.add_hline(y=hline, line_dash="dot", line_color="gray")
+    for y, text in hlines:
+        fig.add_hline(y=y, line_dash="dot", line_color="gray", annotation_text=text, annotation_position="top left",
+                      annotation_font={"size": 10, "color": "gray"})
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=y_title, **LAYOUT)
     _epoch_axis(fig, x)
     if y_range:
@@ -121,6 +127,14 @@ def newest_grid(run: Run) -> Optional[tuple[Path, str]]:
     except OSError:  # the preview is being replaced: the epoch grid this time
         pass
     return (latest[1], f"{grid_title(run)} after epoch {latest[0]}") if latest else None
+
+
+def run_loss(run: Run) -> Optional[str]:
+    """The run's loss (how D's outputs read), or None when its config cannot be read."""
+    try:
+        return run.config().loss
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def grid_title(run: Run) -> str:
@@ -151,10 +165,13 @@ def loss_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]]
     return line_figure(rows, {"d_loss": "D loss", "g_loss": "G loss"}, "Losses", "mean loss", stream=stream)
 
 
-def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]] = ()) -> go.Figure:
-    """D(x) and D(G(z)): both drift to 0.5 when D can no longer tell real from fake. For a VAE,
-    its two terms: reconstruction and KL (their sum is the negative ELBO); for a translator,
-    G's loss terms (adversarial, L1, cycle, identity)."""
+def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]] = (),
+                loss: Optional[str] = None) -> go.Figure:
+    """D(x) and D(G(z)) on the scale the run's loss gives them (`GANLoss.d_scale`): probabilities
+    with the 0.5 line for BCE, raw scores with their own axis and lines (hinge margins) for the
+    others, never clipped (an unknown loss: raw, no lines). For a VAE, its two terms:
+    reconstruction and KL (their sum is the negative ELBO); for a translator, G's loss terms
+    (adversarial, L1, cycle, identity)."""
     if is_vae(rows) or is_vae(stream):
         return line_figure(rows, {"recon": "reconstruction", "kl": "KL"}, "ELBO terms", "per image, nats",
                            stream=stream)
@@ -162,8 +179,9 @@ def disc_figure(rows: Sequence[dict[str, Any]], stream: Sequence[dict[str, Any]]
         present = {k for r in list(rows) + list(stream) for k in r}
         return line_figure(rows, {k: v for k, v in TRANSLATION_TERMS.items() if k in present},
                            "G's loss terms (unweighted)", "mean loss", stream=stream)
-    return line_figure(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}, "Discriminator outputs",
-                       "mean probability", y_range=(0, 1), hline=0.5, stream=stream)
+    scale = LOSSES.get(loss).d_scale if loss in LOSSES else RAW_SCORE
+    return line_figure(rows, {"d_real": "D(x)", "d_fake": "D(G(z))"}, "Discriminator outputs", scale.axis,
+                       y_range=scale.range, hlines=scale.lines, stream=stream)
 
 
 # ---- evaluation metrics ------------------------------------------------------------------
@@ -214,8 +232,8 @@ def _fid_traces(fig: go.Figure, rows: list[dict[str, Any]], prefix: str, color: 
     name = (lambda s: f"{prefix} {s}" if prefix else s)  # noqa: E731
     group = prefix or "fid"
     if any(std):
-        fig.add_trace(go.Scatter(x=x + x[::-1], y=[f + 2 * s for f, s in zip(fid, std)]
-                                 + [f - 2 * s for f, s in zip(fid, std)][::-1],
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=[f + 2 * s for f, s in zip(fid, std)]  # FID is not below 0:
+                                 + [max(f - 2 * s, f / 20) for f, s in zip(fid, std)][::-1],  # nor is its band
                                  fill="toself", fillcolor=_rgba(color, 0.18), line={"width": 0}, mode="lines",
                                  name=name("± 2 std"), legendgroup=group, hoverinfo="skip", showlegend=False))
     fig.add_trace(go.Scatter(x=x, y=fid, name=name("raw") if smooth else prefix, mode="lines+markers",
@@ -236,12 +254,15 @@ def ceiling_value(untrained: Optional[dict[str, Any]], metric: str, key: tuple[s
 def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
     """FID over epochs, raw and smoothed (bias-corrected EMA, weight SMOOTHING), with the band
     FID ± 2 bootstrap std (about 95 %), the floor and (with `untrained`, its epoch-0 record) the
-    ceiling. One series per (extractor, N); None before any evaluation."""
+    ceiling, on an axis fitted to the run's values (`reference_lines.fit_axis`). One series per
+    (extractor, N); None before any evaluation."""
     groups = eval_groups(rows)
     if not groups:
         return None
     untrained = untrained or untrained_record(rows)
     fig = go.Figure()
+    _fit(fig, "fid", groups, untrained, [num(r["fid"]) + 2 * (finite_or_none(r.get("fid_std")) or 0.0)
+                                         for g in groups.values() for r in g])
     for i, (key, grp) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
         _fid_traces(fig, grp, "" if len(groups) == 1 else eval_tag(key), color)
@@ -249,20 +270,32 @@ def fid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
     title = f"FID ({eval_tag(next(iter(groups)))})" if len(groups) == 1 else \
         "FID: extractor or N changed during the run, one series each"
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=axis_title("fid"), **LAYOUT)
-    fig.update_layout(legend_traceorder="normal", meta={"metric": "fid", "keys": [list(k) for k in groups]})
+    fig.update_layout(legend_traceorder="normal", meta={**(fig.layout.meta or {}), "metric": "fid",
+                                                        "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
+
+
+def _fit(fig: go.Figure, metric: str, groups: dict[tuple[str, int], list[dict[str, Any]]],
+         untrained: Optional[dict[str, Any]], values: list[float]) -> None:
+    """The y axis of a FID or KID figure: the curve (`values`, scaled), the floors as drawn (a
+    KID floor below 0 at 0) and, when near, the ceilings."""
+    m = METRICS.get(metric)
+    floors = [max(0.0, f) * m.scale for f in (latest(g, f"{metric}_floor") for g in groups.values()) if f is not None]
+    ceilings = [c * m.scale for c in (ceiling_value(untrained, metric, k) for k in groups) if c is not None]
+    fit_axis(fig, values, min(floors) if floors else None, max(ceilings) if ceilings else None)
 
 
 def _reference_lines(fig: go.Figure, metric: str, key: tuple[str, int], grp: list[dict[str, Any]],
                      untrained: Optional[dict[str, Any]], label: str = "") -> None:
     xs = [num(r["epoch"]) for r in grp]
-    reference_line(fig, FLOOR, metric, latest(grp, f"{metric}_floor"), xs, label)
+    reference_line(fig, FLOOR, metric, latest(grp, f"{metric}_floor"), xs, label,
+                   std=latest(grp, f"{metric}_floor_std"))
     reference_line(fig, CEILING, metric, ceiling_value(untrained, metric, key), xs, label)
 
 
 def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any]] = None) -> Optional[go.Figure]:
-    """KID ×10³ over epochs with ± 1 std error bars (over its random subsets), the floor and
-    (with `untrained`) the ceiling."""
+    """KID ×10³ over epochs with ± 1 std error bars (over its random subsets), the floor (0 when
+    below: KID is unbiased) and (with `untrained`) the ceiling, on a fitted axis."""
     groups = {k: [r for r in g if finite_or_none(r.get("kid")) is not None] for k, g in eval_groups(rows).items()}
     groups = {k: g for k, g in groups.items() if g}
     if not groups:
@@ -270,6 +303,8 @@ def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
     untrained = untrained or untrained_record(rows)
     m = METRICS.get("kid")
     fig = go.Figure()
+    _fit(fig, "kid", groups, untrained, [(num(r["kid"]) + (finite_or_none(r.get("kid_std")) or 0.0)) * m.scale
+                                         for g in groups.values() for r in g])
     for i, (key, grp) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(
@@ -283,7 +318,7 @@ def kid_figure(rows: Sequence[dict[str, Any]], untrained: Optional[dict[str, Any
              else f"{m.label}, one series per extractor and N")
     fig.update_layout(title=_title(title), xaxis_title="epoch", yaxis_title=axis_title("kid"),
                       showlegend=True, **LAYOUT)
-    fig.update_layout(meta={"metric": "kid", "keys": [list(k) for k in groups]})
+    fig.update_layout(meta={**(fig.layout.meta or {}), "metric": "kid", "keys": [list(k) for k in groups]})
     return _epoch_axis(fig, [num(r["epoch"]) for g in groups.values() for r in g])
 
 
@@ -302,6 +337,8 @@ def fid_compare_figures(histories: dict[str, Sequence[dict[str, Any]]],
     for key, runs in by_key.items():
         fig = go.Figure()
         xs = [num(r["epoch"]) for g in runs.values() for r in g]
+        _fit(fig, "fid", {(run, key[1]): g for run, g in runs.items()}, None,
+             [num(r["fid"]) + 2 * (finite_or_none(r.get("fid_std")) or 0.0) for g in runs.values() for r in g])
         floors: dict[str, tuple[float, list[str]]] = {}  # shown value -> (value, runs)
         for run_name, grp in runs.items():
             color = PALETTE[list(histories).index(run_name) % len(PALETTE)]

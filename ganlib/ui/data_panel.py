@@ -15,6 +15,7 @@ allowed folders is refused before a byte of it is read (a preview would show ano
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import streamlit as st
@@ -23,6 +24,7 @@ from ganlib.core.errors import NotAllowed
 from ganlib.data import MAY_DOWNLOAD, NEEDS_PATH, DatasetUnavailable
 from ganlib.data.image_files import ReadOptions
 from ganlib.data.inspection import DataReport, dataset_preview, describe
+from ganlib.metrics.extractor_choice import AUTO, ExtractorChoice, choose_for_config
 from ganlib.store.data_shape import suggested_shape
 from ganlib.ui import resources, signin
 
@@ -52,6 +54,32 @@ def _suggestion(values: tuple) -> Optional[tuple[int, int, str]]:
         return suggested_shape(dict(values))
     except (ValueError, OSError, DatasetUnavailable):
         return None
+
+
+@st.cache_data(show_spinner="Choosing the feature extractor that fits the data...", max_entries=16, ttl=300)
+def _choice(values: tuple) -> ExtractorChoice:
+    """Cached a few minutes: a folder's probe reads up to 500 files, and a missing Inception file
+    put in place is found soon."""
+    d = dict(values)
+    return choose_for_config(d.get("extractor", AUTO), SimpleNamespace(**d))
+
+
+def metrics_line(values: dict[str, Any]) -> None:
+    """Before Start, one line on the metrics this run will get: the extractor that fits its data,
+    or why there will be no FID (and which weights to add), or a warning when the extractor asked
+    for was made for other data."""
+    if not values.get("eval_every"):
+        return
+    try:
+        choice = _choice(tuple(sorted((k, v) for k, v in values.items() if v is not None)))
+    except (ValueError, TypeError, KeyError):  # a half-filled form: the form's own errors say it
+        return
+    if choice.warning:
+        st.warning(choice.warning, icon=":material/cloud_off:" if choice.name is None else ":material/warning:")
+    else:
+        why = choice.note.removeprefix(f"{AUTO}: {choice.name}, ")
+        st.caption(f"Metrics (FID, KID, precision, recall) with the **{choice.name}** extractor" +
+                   (f": {why}." if why else "."))
 
 
 def _apply(prefix: str, size: int, channels: int) -> None:

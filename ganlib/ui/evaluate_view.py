@@ -15,12 +15,15 @@ import streamlit as st
 
 from ganlib.core.numbers import finite_or_none
 from ganlib.data import cached_run_data
-from ganlib.metrics.evaluation import DEFAULT_N, resolve_extractor
+from ganlib.metrics.evaluation import DEFAULT_N
+from ganlib.metrics.extractor_choice import ExtractorChoice, choose_for_config
+from ganlib.metrics.health import ceiling_of
 from ganlib.metrics.metric_registry import METRICS, shown_metrics
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import run_verdict
 from ganlib.ui import charts, health_view
+from ganlib.ui.reference_lines import run_untrained
 
 TILE_COLUMNS = [n for n in METRICS if METRICS.get(n).tile]  # image metrics, then a translator's
 
@@ -37,10 +40,15 @@ def alerts(run: Optional[Run], rows: Sequence[dict[str, Any]]) -> None:
     ev = charts.evaluated(rows)
     if ev:
         best = min(ev, key=lambda r: finite_or_none(r["fid"]))
-        holder = ""
-        if run is not None and run.best_checkpoint_path().is_file():
-            holder = " · `ckpt/best.pt` holds this generator (open it on **Evaluate**)"
         fid, epoch = finite_or_none(best["fid"]), int(finite_or_none(best["epoch"]))
+        untrained = run_untrained(run) if run is not None else None
+        ceiling = ceiling_of([untrained], best) if untrained else None
+        holder = ""
+        if ceiling is not None and fid >= ceiling:
+            holder = (f" · **no `ckpt/best.pt`**: no evaluation has beaten the untrained generator's {ceiling:.2f}, "
+                      "and a generator worse than where the run started is not kept")
+        elif run is not None and run.best_checkpoint_path().is_file():
+            holder = " · `ckpt/best.pt` holds this generator (open it on **Evaluate**)"
         st.markdown(f"**Best FID so far:** {fid:.2f} at epoch {epoch} ({charts.eval_tag(best)}){holder}")
 
 
@@ -134,11 +142,23 @@ def data_size(config_json: str) -> int:
     return len(cached_run_data(TrainConfig.from_json(config_json)))
 
 
-@st.cache_data(show_spinner="Looking for the extractor's weights...", ttl=300)
-def resolved_extractor(name: str, channels: int, weights: str) -> tuple[str, str]:
-    """(extractor that will be used, fallback message); cached for a few minutes, so a failed
-    Inception lookup is not retried on every rerun but weights put in place are found soon."""
-    return resolve_extractor(name, channels, weights)
+@st.cache_data(show_spinner="Choosing the feature extractor that fits the data...", ttl=300)
+def chosen_extractor(name: str, config_json: str) -> ExtractorChoice:
+    """The extractor that fits the run's data, or none and why (`extractor_choice`); cached for
+    a few minutes, so a failed Inception lookup is not retried on every rerun but weights put
+    in place are found soon."""
+    return choose_for_config(name, TrainConfig.from_json(config_json))
+
+
+def extractor_line(choice: ExtractorChoice) -> None:
+    """One line under the extractor: a warning when no extractor fits (no FID, KID, precision or
+    recall, and what would give them), or when the one asked for was made for other data."""
+    if choice.name is None:
+        st.warning(choice.note, icon=":material/cloud_off:")
+    elif choice.note and not choice.note.startswith("auto"):
+        st.warning(choice.note, icon=":material/warning:")
+    elif choice.note:
+        st.caption(choice.note[:1].upper() + choice.note[1:] + ".")
 
 
 def n_slider(size: int, key: str) -> int:

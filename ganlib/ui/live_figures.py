@@ -52,7 +52,7 @@ def _build(run_path: str, version: Hashable, _rows: Sequence[dict[str, Any]],
     figs: dict[str, Any] = {"ctx": ctx, "loss": None, "disc": None, "fid": None, "kid": None}
     if rows or stream:
         figs["loss"] = clickable(annotate(charts.loss_figure(rows, stream), ctx, loss_cols))
-        figs["disc"] = clickable(annotate(charts.disc_figure(rows, stream), ctx, {}))
+        figs["disc"] = clickable(annotate(charts.disc_figure(rows, stream, charts.run_loss(run)), ctx, {}))
     fid = charts.fid_figure(rows)
     if fid is not None:
         figs["fid"] = clickable(annotate(fid, ctx, {"fid": "FID"}, rows))

@@ -15,7 +15,8 @@ from ganlib.data import cached_run_data, data_fields
 from ganlib.explore.latent.inputs import as_run
 from ganlib.explore.latent.truncation import TRUNCATION_METHODS, W_METHOD, Truncated, check_method
 from ganlib.explore.sampling import get_generator
-from ganlib.metrics.evaluation import Progress, evaluate_generator, resolve_extractor
+from ganlib.metrics.evaluation import NO_EXTRACTOR, Progress, evaluate_generator
+from ganlib.metrics.extractor_choice import choose_for_config
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run
 
@@ -51,9 +52,10 @@ def _stamp(path: Path) -> dict[str, Any]:
 
 
 def resolve(run: str | Path | Run, extractor: str = "auto") -> tuple[str, str]:
-    """`resolve_extractor` for the run's data: (the extractor used, a fallback note or "")."""
-    cfg = as_run(run).config()
-    return resolve_extractor(extractor, cfg.channels, cfg.inception_weights)
+    """The extractor that judges the run's data (`extractor_choice`): (its name, or "none" when
+    none fits, and the note that says why)."""
+    choice = choose_for_config(extractor, as_run(run).config())
+    return choice.name or NO_EXTRACTOR, choice.note
 
 
 def curve_path(run: str | Path | Run, checkpoint: str | Path | None = None, *, method: str = "scale",
@@ -106,7 +108,8 @@ def truncation_curve(run: str | Path | Run, checkpoint: str | Path | None = None
     rows, label = [], {**TRUNCATION_METHODS, **W_METHOD}[method]
     for i, v in enumerate(values):
         say(0.05 + 0.95 * i / len(values), f"{label}: {v:g} ({i + 1}/{len(values)})")
-        res = evaluate_generator(dataclasses.replace(h, G=Truncated(h.G, method, v)), data, extractor=name, n=m,
+        res = evaluate_generator(dataclasses.replace(h, G=Truncated(h.G, method, v)), data,
+                                 extractor=extractor if name == NO_EXTRACTOR else name, n=m,
                                  inception_weights=cfg.inception_weights, dataset_key=data_fields(cfg),
                                  n_boot=5, kid_subsets=20)
         rows.append({"value": float(v), **{k: res.row[k] for k in ("fid", "fid_std", "kid", "precision", "recall")}})

@@ -17,7 +17,7 @@ import torch
 from ganlib.core.errors import BadValue
 from ganlib.explore.sampling import slerp
 from ganlib.explore.style.styles import broadcast, synthesize, w_of
-from ganlib.metrics.evaluation import get_extractor
+from ganlib.metrics.extractor_choice import get_extractor
 from ganlib.models.handle import GeneratorHandle, seeded_latents
 
 SPACES = ("z", "w")
