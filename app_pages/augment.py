@@ -9,12 +9,13 @@ other page) stays usable. Results are read back from the run folder
 """
 import streamlit as st
 
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import ConfigError, NotAllowed
 from ganlib.engine.tasks import TaskBusy
 from ganlib.explore.augment_report import reading, summary_table
 from ganlib.explore.augmentation import AugmentSettings, heldout_dataset
+from ganlib.store.access import may_manage
 from ganlib.store.run_folder import Run
-from ganlib.ui import augment_view, pickers, resources
+from ganlib.ui import augment_view, pickers, resources, signin
 
 POLL_S = 1.0
 SIZE_OPTIONS = [5, 10, 20, 50, 100, 200, 400]
@@ -33,6 +34,7 @@ runs = pickers.runs_or_stop("Augment", Run.has_checkpoint,
                             "model is conditional), train a minute or two, and come back.")
 
 runner = resources.augment_runner()
+me = signin.actor()  # it writes into the run: a shared server's users run it on their own runs
 c_run, c_ck = st.columns([2, 1])
 with c_run:
     run = pickers.pick_run(runs, key="aug_run")
@@ -65,8 +67,8 @@ if waiting:
 if st.button("Run the experiment", type="primary", key="aug_start", icon=":material/science:",
              disabled=bool(refusal) or not sizes or busy or bool(waiting)):
     try:
-        runner.start(run, settings, checkpoint=ckpt)
-    except TaskBusy as e:
+        runner.start(run, settings, checkpoint=ckpt, actor=me)
+    except (TaskBusy, NotAllowed) as e:
         st.error(str(e), icon=":material/error:")
     st.rerun()
 
@@ -75,8 +77,8 @@ def progress_view() -> None:
     s = runner.snapshot()
     if s["state"] == "running":
         st.progress(min(1.0, s["fraction"]), text=f"{s['run']}: {s['text']}")
-        if st.button("Stop", key="aug_stop", icon=":material/stop:"):
-            runner.stop()
+        if st.button("Stop", key="aug_stop", icon=":material/stop:", disabled=not may_manage(me, s.get("owner"))):
+            runner.stop(me)
     elif s["state"] == "failed":
         st.error(f"The experiment on {s['run']} failed: {s['error']}", icon=":material/error:")
     elif s["state"] == "stopped":

@@ -6,11 +6,13 @@ import streamlit as st
 
 from ganlib.core.errors import ConfigError
 from ganlib.interchange import config_files, export, tensorboard
-from ganlib.ui import pickers
+from ganlib.store.access import may_manage
+from ganlib.ui import pickers, signin
 
 LAST_IMPORT = "_exp_last_import"  # session key owned by no widget: the run the last import made
 
 st.title("Export and import")
+me = signin.actor()  # a shared server's users export their own runs (the library refuses the others)
 runs = pickers.list_runs()
 tab_export, tab_import = st.tabs(["Export", "Import"])
 
@@ -29,13 +31,17 @@ def export_tab() -> None:
         st.error(f"{run.name} has no readable config: {e}", icon=":material/error:")
         return
 
+    mine = may_manage(me, run.owner())
+    if not mine:
+        st.info(f"{run.name} is {run.owner() or 'an older run'}'s: you can read it on every page, and export or "
+                "write logs only for your own runs.", icon=":material/lock:")
     st.subheader("Run zip")
     st.caption("config.json, metrics.csv, evals.jsonl, the sample grids, and G, D (and G_ema) as "
                "safetensors from the chosen checkpoint, with a manifest.json.")
     if ckpt is None:
         st.warning("This run has no checkpoint yet, so there are no weights to export.")
-    else:
-        st.download_button("Download run zip", lambda: export.export_zip(run, ckpt), f"{run.name}.zip",
+    elif mine:
+        st.download_button("Download run zip", lambda: export.export_zip(run, ckpt, me), f"{run.name}.zip",
                            "application/zip", key="exp_zip", icon=":material/folder_zip:", on_click="ignore")
 
     st.subheader("Config")
@@ -52,13 +58,13 @@ def export_tab() -> None:
     st.subheader("TensorBoard")
     st.caption(f"Writes `tb/` event files from metrics.csv; then run `tensorboard --logdir {pickers.runs_root()}`.")
     row = st.container(horizontal=True)
-    if row.button("Write TensorBoard logs", key="exp_tb", icon=":material/insights:"):
+    if row.button("Write TensorBoard logs", key="exp_tb", icon=":material/insights:", disabled=not mine):
         try:
-            st.success(f"Wrote `{tensorboard.write_tensorboard(run)}`", icon=":material/check:")
+            st.success(f"Wrote `{tensorboard.write_tensorboard(run, me)}`", icon=":material/check:")
         except (OSError, ValueError) as e:
             st.error(f"Could not write the logs: {e}", icon=":material/error:")
     if row.button("Write for every run", key="exp_tb_all", icon=":material/select_all:"):
-        paths = tensorboard.write_tensorboard_all(pickers.runs_root())
+        paths = tensorboard.write_tensorboard_all(pickers.runs_root(), me)
         st.success(f"Wrote event files for {len(paths)} run{'s' if len(paths) != 1 else ''}.", icon=":material/check:")
 
 
@@ -105,7 +111,7 @@ with tab_import:
         try:
             with st.spinner("Checking and importing..."):
                 new = export.import_file(up.getvalue(), up.name, cfg=cfg_override, num_classes=num_classes,
-                                         runs_root=pickers.runs_root())
+                                         runs_root=pickers.runs_root(), owner=me.name)
             st.session_state[LAST_IMPORT] = new.name
         except (ValueError, ConfigError, OSError) as e:  # ImportRefused is a ValueError
             st.session_state.pop(LAST_IMPORT, None)  # the refusal replaces an earlier success

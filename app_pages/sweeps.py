@@ -14,7 +14,7 @@ from ganlib.engine.sweep_launch import alive, launch
 from ganlib.explore import run_comparison, sweep_report
 from ganlib.store.sweep_folder import list_sweeps
 from ganlib.store.sweep_spec import SweepSpec
-from ganlib.ui import pickers
+from ganlib.ui import pickers, resources, signin
 from ganlib.ui.compare_view import clone_to_train
 from ganlib.ui.config_form import config_form
 from ganlib.ui.sweep_view import band_figure, parallel_figure, vary_widgets
@@ -29,29 +29,40 @@ st.markdown("One run per setting is not evidence: GAN results move with the seed
             "differ beyond the spread of their seeds. Trials run on Ray Tune (a local Ray by default), each an "
             "ordinary run that every page can open.")
 
-with st.expander("Start a sweep", expanded=not list_sweeps(pickers.runs_root())):
-    st.caption("The base config is the Train form's; pick the fields to vary below it.")
-    base = config_form(prefix="swp")
-    grid = vary_widgets(base, prefix="swp")
-    c1, c2, c3, c4 = st.columns(4)
-    n_seeds = c1.number_input("Seeds per setting", 1, 20, 3, key="swp_seeds")
-    budget = c2.number_input("Time budget per trial (s)", 5, 24 * 3600, 60, key="swp_budget")
-    quality = c3.number_input("Quality bar: FID at most", 0.1, 1000.0, 50.0, key="swp_quality",
-                              help="Time to quality: the first second of training at which a trial's FID reaches this.")
-    asha = c4.checkbox("ASHA early stopping", key="swp_asha", help="Ray Tune stops the trials worst on FID early.")
-    name = st.text_input("Name", value="sweep", key="swp_name")
-    address = st.text_input("Ray cluster address (empty: a local Ray)", key="swp_address")
-    if st.button("Start the sweep", type="primary", icon=":material/play_arrow:", key="swp_start"):
-        try:
-            spec = SweepSpec.from_dict({"name": name, "base": base, "grid": grid, "seeds": list(range(int(n_seeds))),
-                                        "time_budget": float(budget), "quality_fid": float(quality), "asha": asha})
-        except ConfigError as e:
-            st.error(str(e), icon=":material/error:")
-        else:
-            sweep = launch(spec, pickers.runs_root(), address or None)
-            st.session_state[PICKED] = sweep.name
-            st.success(f"Started {sweep.name}: {len(spec.settings()) * len(spec.seeds)} trials.",
-                       icon=":material/play_arrow:")
+settings = resources.server_settings()
+# A sweep is its own process on Ray, outside the job queue: on a shared server only a teacher starts one,
+# on the Ray cluster the teacher set (server.toml's ray_address), never an address typed into a form.
+may_start = not settings.shared or signin.actor().is_teacher
+if not may_start:
+    st.info("On this shared server sweeps are started by the teacher; you can read every sweep below.",
+            icon=":material/lock:")
+if may_start:
+    with st.expander("Start a sweep", expanded=not list_sweeps(pickers.runs_root())):
+        st.caption("The base config is the Train form's; pick the fields to vary below it.")
+        base = config_form(prefix="swp")
+        grid = vary_widgets(base, prefix="swp")
+        c1, c2, c3, c4 = st.columns(4)
+        n_seeds = c1.number_input("Seeds per setting", 1, 20, 3, key="swp_seeds")
+        budget = c2.number_input("Time budget per trial (s)", 5, 24 * 3600, 60, key="swp_budget")
+        quality = c3.number_input("Quality bar: FID at most", 0.1, 1000.0, 50.0, key="swp_quality",
+                                  help="Time to quality: the first second of training at which a trial's FID "
+                                       "reaches this.")
+        asha = c4.checkbox("ASHA early stopping", key="swp_asha", help="Ray Tune stops the trials worst on FID early.")
+        name = st.text_input("Name", value="sweep", key="swp_name")
+        address = settings.ray_address if settings.shared else st.text_input("Ray cluster address (empty: a local Ray)",
+                                                                             key="swp_address")
+        if st.button("Start the sweep", type="primary", icon=":material/play_arrow:", key="swp_start"):
+            try:
+                spec = SweepSpec.from_dict({"name": name, "base": base, "grid": grid,
+                                            "seeds": list(range(int(n_seeds))), "time_budget": float(budget),
+                                            "quality_fid": float(quality), "asha": asha})
+            except ConfigError as e:
+                st.error(str(e), icon=":material/error:")
+            else:
+                sweep = launch(spec, pickers.runs_root(), address or None)
+                st.session_state[PICKED] = sweep.name
+                st.success(f"Started {sweep.name}: {len(spec.settings()) * len(spec.seeds)} trials.",
+                           icon=":material/play_arrow:")
 
 sweeps = list_sweeps(pickers.runs_root())
 if not sweeps:

@@ -11,15 +11,27 @@ from pathlib import Path
 
 import streamlit as st
 
+from ganlib.core.errors import NotAllowed
 from ganlib.core.numbers import duration_text
 from ganlib.engine.forks import fork
 from ganlib.engine.tasks import TaskBusy
+from ganlib.store.access import delete_run, may_manage
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.config import ConfigError, TrainConfig, fixed_in, with_changes
 from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import LIVE_STATES, Run
-from ganlib.ui import charts, epoch_view, evaluate_view, pickers, resources
-from ganlib.ui.chart_lineage import annotate, changes_text, edit_text, lineage_context
+from ganlib.ui import (
+    charts,
+    epoch_view,
+    evaluate_view,
+    live_figures,
+    pickers,
+    queue_view,
+    resources,
+    signin,
+    upload_view,
+)
+from ganlib.ui.chart_lineage import changes_text, edit_text
 from ganlib.ui.config_form import (
     check_data,
     check_device,
@@ -33,6 +45,7 @@ from ganlib.ui.data_panel import data_panel, metrics_line
 
 REFRESH_S = 1.0
 DISK_REFRESH_S = 3.0  # a run another process trains: read from disk
+WAIT_REFRESH_S = 5.0  # a shared server's queue and a job waiting in it: only positions change
 JOB_POLL_S = 2.0  # the start forms watch for the job's end, to enable Start again
 JOB = "__job__"  # the "Run to watch" option that follows this server's current job
 WATCH = "train_watch"
@@ -43,6 +56,8 @@ GOTO_LIVE = "_train_goto_live"  # set by a start: the next script run opens the 
 STARTED = "_train_started"  # the start's toast, shown after that rerun
 
 st.title("Train")
+me = signin.actor()  # LOCAL on a laptop; on a shared server the signed-in user, whose jobs and runs these are
+shared = resources.server_settings().shared
 jm = resources.get_job_manager()
 if st.session_state.pop(GOTO_LIVE, False):
     st.session_state[MODE] = LIVE  # before the mode control is drawn: the view follows the new job
@@ -53,9 +68,9 @@ if STARTED in st.session_state:
 def busy_reason() -> str | None:
     """Why no job can start now (the task runner's admission rule: a job or an experiment holds
     the slot), or None."""
-    why = jm.runner.refusal("training")
-    snap = jm.current()
-    if why and snap and snap["active"]:
+    why = jm.runner.refusal("training", me.name, queue=True)  # a shared server queues: only a full queue refuses
+    snap = jm.current(me.name)
+    if why and snap and snap["active"] and not jm.runner.queueing:
         why += f" (job {snap['id']}: epoch {snap['epoch']}/{snap['epochs']}, {snap['state']}; stop it on **{LIVE}**)"
     return why + "." if why else None
 
@@ -64,13 +79,15 @@ def start(cfg: TrainConfig, resume=None) -> None:
     """Hand the config to the job manager (TaskBusy when the task runner admits nothing now) and
     open the live view on the new job."""
     try:
-        job_id = jm.start(cfg, resume=resume)
-    except TaskBusy as e:
+        job_id = jm.start(cfg, resume=resume, actor=me)
+    except (TaskBusy, NotAllowed) as e:
         st.warning(f"{e}.", icon=":material/hourglass_top:")
         return
     st.session_state[WATCH] = JOB  # follow the new job
     st.session_state[GOTO_LIVE] = True
-    st.session_state[STARTED] = f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}."
+    position = jm.snapshot(job_id, series=False)["position"]
+    st.session_state[STARTED] = (f"Job {job_id} waits in the queue: number {position}." if position else
+                                 f"Started job {job_id}: {cfg.model} on {cfg.dataset}, up to epoch {cfg.epochs}.")
     st.rerun()
 
 
@@ -93,9 +110,9 @@ def job_banner(was_active: bool) -> None:
 def fork_form() -> None:
     """A new run that continues from a checkpoint of another with edited hyperparameters; it
     restores the full state, so its curves continue (and overlay) the parent's."""
-    candidates = [r for r in pickers.list_runs() if r.checkpoints()]
+    candidates = [r for r in pickers.list_runs() if r.checkpoints() and may_manage(me, r.owner())]
     if not candidates:
-        st.info("No run has a checkpoint to fork from yet: train one first.")
+        st.info("No run of yours has a checkpoint to fork from yet: train one first.")
         return
     parent = pickers.pick_run(candidates, key="fork_run", label="Run to fork",
                            help="Any run with a checkpoint, also one that is training now.")
@@ -126,8 +143,8 @@ def fork_form() -> None:
     if st.button("Create the fork" if busy else "Fork and train", type="primary", key="fork_start",
                  icon=":material/call_split:"):
         try:
-            child = fork(parent, changes, ck_path)
-        except (ConfigError, FileNotFoundError) as e:
+            child = fork(parent, changes, ck_path, actor=me)
+        except (ConfigError, FileNotFoundError, NotAllowed) as e:
             st.error(f"Cannot fork: {e}", icon=":material/error:")
             return
         if busy:
@@ -139,6 +156,9 @@ def fork_form() -> None:
 def new_run_form(defaults) -> None:
     """A preset picker and Start at the top, the config boxes below. The preset fills every
     widget; each stays editable, and the edits since the preset are listed."""
+    if shared:
+        with st.expander("Your own images", icon=":material/upload:"):
+            upload_view.panel(resources.server_settings(), me)
     c_preset, c_start, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     with c_preset:
         preset = preset_picker("cfg")
@@ -170,9 +190,10 @@ def new_run_form(defaults) -> None:
 
 
 def resume_form() -> None:
-    candidates = [r for r in pickers.list_runs() if r.status().get("state") not in LIVE_STATES]
+    candidates = [r for r in pickers.list_runs() if r.status().get("state") not in LIVE_STATES
+                  and may_manage(me, r.owner())]
     if not candidates:
-        st.info("No run to resume yet: start a new run first (runs that are training now are not listed).")
+        st.info("No run of yours to resume yet: start a new run first (runs that are training now are not listed).")
         return
     run = pickers.pick_run(candidates, key="resume_run", label="Run to continue",
                         help="Training restarts from the run's latest checkpoint.")
@@ -205,9 +226,18 @@ def resume_form() -> None:
         st.warning(f"The latest checkpoint is already at epoch {ck_epoch}: raise the epochs to continue.")
         cfg = None
     reason = busy_reason()
-    if st.button("Resume training", type="primary", key="resume", disabled=cfg is None or reason is not None,
-                 icon=":material/resume:", help=reason) and cfg is not None:
+    c_resume, c_delete = st.columns([3, 1])
+    if c_resume.button("Resume training", type="primary", key="resume", disabled=cfg is None or reason is not None,
+                       icon=":material/resume:", help=reason) and cfg is not None:
         start(cfg, resume=str(run.path))
+    with c_delete.popover("Delete this run", icon=":material/delete:"):
+        st.caption(f"Deletes {run.name} with its checkpoints and grids. There is no undo.")
+        if st.button(f"Delete {run.name}", key="delete_run", type="primary"):
+            try:
+                delete_run(run, me)
+                st.rerun()
+            except (NotAllowed, ValueError) as e:
+                st.error(str(e), icon=":material/block:")
 
 
 def live_edit_form(snap: dict) -> None:
@@ -222,10 +252,10 @@ def live_edit_form(snap: dict) -> None:
         changes = {k: v for k, v in values.items() if v != cfg[k]}
         try:
             if changes:
-                jm.edit(snap["id"], **changes)
-        except (ConfigError, RuntimeError) as e:
+                jm.edit(snap["id"], me, **changes)
+        except (ConfigError, RuntimeError, NotAllowed) as e:
             st.error(str(e), icon=":material/error:")
-    pending = jm.snapshot(snap["id"])["pending_edits"]
+    pending = jm.snapshot(snap["id"], series=False)["pending_edits"]
     if pending:
         st.caption("Waiting for the next epoch: " + ", ".join(f"{k} = {v}" for k, v in pending.items()))
     edits = Run(Path(snap["run"])).edits() if snap["run"] else []
@@ -233,12 +263,13 @@ def live_edit_form(snap: dict) -> None:
         st.caption("Changes so far (dashed lines on the charts): " + "; ".join(edit_text(e) for e in edits))
 
 
-def job_view(was_active: bool) -> tuple[list, list, Run | None]:
+def job_view(was_active: bool, was_waiting: bool = False) -> tuple[list, list, Run | None, tuple | None]:
     """Status, progress and Pause/Resume/Stop of this server's current job; its rows, its
-    running means and its run."""
-    snap = jm.current()
-    if was_active and not snap["active"]:
-        st.rerun()  # the job ended: redraw the page once, without the auto-refresh
+    running means, its run and the version of that one snapshot (the shared figures' key: a
+    version read apart from the rows could name figures built from other rows)."""
+    snap = jm.current(me.name)
+    if (was_active and not snap["active"]) or (was_waiting and snap["state"] != "waiting"):
+        st.rerun()  # the job ended (or left the queue): redraw the page once, at its new refresh rate
     run_txt = f"run `{snap['run_name']}`" if snap["run_name"] else "no run folder yet"
     st.markdown(f"**Job {snap['id']}**: {snap['model']} on {snap['dataset']}, {run_txt}. "
                 f"State: **{snap['state']}**")
@@ -248,17 +279,21 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
             epoch_txt += f", step {snap['step']}/{snap['steps_per_epoch']}"
         st.progress(snap["fraction"], text=f"{epoch_txt} · elapsed {duration_text(snap['elapsed_s'])}"
                     f" · ETA {duration_text(snap['eta_s'])}")
+        if snap["state"] == "waiting":
+            st.caption(f"Waiting in the queue: number {snap['position']}. It starts when a slot is free.")
+            st.button("Cancel", key="cancel_job", icon=":material/cancel:", on_click=jm.cancel, args=(snap["id"], me))
+            return [], [], None, None
         if snap["state"] == "queued":
             fraction, text = snap.get("loading") or (0.0, "")
             st.progress(fraction, text=text) if text else st.caption("Loading the data and building the models...")
         elif snap["state"] == "pausing":
             st.caption("Pausing at the end of the current step...")
         b1, b2, b3, _ = st.columns([1, 1, 1, 5])
-        b1.button("Pause", key="pause", icon=":material/pause:", on_click=jm.pause, args=(snap["id"],),
+        b1.button("Pause", key="pause", icon=":material/pause:", on_click=jm.pause, args=(snap["id"], me),
                   disabled=snap["state"] != "running")
         b2.button("Resume", key="unpause", icon=":material/play_arrow:", on_click=jm.resume,
-                  args=(snap["id"],), disabled=snap["state"] not in ("pausing", "paused"))
-        b3.button("Stop", key="stop", icon=":material/stop:", on_click=jm.stop, args=(snap["id"],),
+                  args=(snap["id"], me), disabled=snap["state"] not in ("pausing", "paused"))
+        b3.button("Stop", key="stop", icon=":material/stop:", on_click=jm.stop, args=(snap["id"], me),
                   disabled=snap["state"] == "stopping",
                   help="Stops after the current step; the last finished epoch is checkpointed.")
         with st.expander("Change while training", icon=":material/tune:"):
@@ -276,8 +311,8 @@ def job_view(was_active: bool) -> tuple[list, list, Run | None]:
             with st.expander("Traceback"):
                 st.code(snap["traceback"], language="python")
     if not snap["run"]:
-        return [], [], None
-    return charts.history(snap), snap.get("stream") or [], Run(Path(snap["run"]))
+        return [], [], None, None
+    return charts.history(snap), snap.get("stream") or [], Run(Path(snap["run"])), snap["version"]
 
 
 def disk_view(run: Run, was_active: bool) -> tuple[list, list, Run]:
@@ -301,46 +336,44 @@ def disk_view(run: Run, was_active: bool) -> tuple[list, list, Run]:
     return run.metrics(), run.stream(), run
 
 
-def live(view: str, was_active: bool) -> None:
+def live(view: str, was_active: bool, was_waiting: bool = False) -> None:
     if view == JOB:
-        rows, stream, run = job_view(was_active)
+        rows, stream, run, version = job_view(was_active, was_waiting)
     else:
         rows, stream, run = disk_view(Run(pickers.runs_root() / view), was_active)
+        version = None  # a disk view's figures are keyed by its files' sizes and mtimes
     if run is None:
         return
     evaluate_view.alerts(run, rows)
-    ctx = lineage_context(run)
+    # built once per change of the run and shared by every session watching it
+    figs = live_figures.build(run, rows, stream, version)
+    ctx = figs["ctx"]
     if ctx.parents:
         st.caption("Forked from " + " ← ".join(f"`{name}` at epoch {branch}" for name, branch, _ in ctx.parents)
                    + ": the parent's curves are dotted, the fork point and every edit a dashed line.")
-    vae = charts.is_vae(rows) or charts.is_vae(stream)
-    loss_cols = {"neg_elbo": "-ELBO"} if vae else {"d_loss": "D loss", "g_loss": "G loss"}
     c_loss, c_fid, c_grid = st.columns(3)
     with c_loss:
         if rows or stream:
-            epoch_view.chart(annotate(charts.loss_figure(rows, stream), ctx, loss_cols), "loss_chart", run)
-            epoch_view.chart(annotate(charts.disc_figure(rows, stream, charts.run_loss(run)), ctx, {}), "disc_chart",
-                             run)
+            epoch_view.chart(figs["loss"], "loss_chart", run, ready=True)
+            epoch_view.chart(figs["disc"], "disc_chart", run, ready=True)
             if stream and not rows:
                 st.caption("Thin lines: running means, about twice a second; each finished epoch adds a point.")
         else:
             st.caption("The curves start with the first training steps.")
     with c_fid:
-        fid = charts.fid_figure(rows)
-        if fid is not None:
-            epoch_view.chart(annotate(fid, ctx, {"fid": "FID"}, rows), "fid_chart", run)
+        if figs["fid"] is not None:
+            epoch_view.chart(figs["fid"], "fid_chart", run, ready=True)
             st.caption(f"Thin line: FID at each evaluation; dashed: its bias-corrected EMA (weight "
                        f"{charts.SMOOTHING:g}); band: ± 2 bootstrap std (about 95 %).")
-            kid = charts.kid_figure(rows)
-            if kid is not None:
-                epoch_view.chart(annotate(kid, ctx, {}), "kid_chart", run)
+            if figs["kid"] is not None:
+                epoch_view.chart(figs["kid"], "kid_chart", run, ready=True)
         elif rows:
             st.caption(eval_hint(run))
     with c_grid:
         grid = charts.newest_grid(run)
         if grid is not None:
             path, caption = grid
-            st.image(charts.load_grid(path), caption=caption, output_format="PNG")
+            st.image(live_figures.grid_png(path), caption=caption, output_format="PNG")
     with st.container(border=True):
         epoch_view.panel(run)
     record = evaluate_view.latest_record(run)
@@ -360,11 +393,11 @@ def eval_hint(run: Run) -> str:
 
 def watch_options() -> tuple[list[str], dict[str, str]]:
     """This server's current job first (it follows the job from its start), then the runs on disk."""
-    snap = jm.current()
+    snap = jm.current(me.name)
     labels: dict[str, str] = {}
     if snap is not None:
         # No state or run name here: the select box is outside the live fragment, so they would go stale.
-        labels[JOB] = "This server's training job (follows the newest one)"
+        labels[JOB] = "Your newest training job" if shared else "This server's training job (follows the newest one)"
     job_run = snap["run_name"] if snap else None
     for r in reversed(pickers.list_runs()):
         if r.name != job_run:
@@ -384,13 +417,14 @@ def live_view() -> None:
                         help="This server's current job, or any run in the runs folder (runs the CLI trains in "
                              "another process refresh every few seconds).")
     if view == JOB:
-        current = jm.current()
+        current = jm.current(me.name)
         active = bool(current and current["active"])
-        every = REFRESH_S
+        waiting = bool(current and current["state"] == "waiting")
+        every = WAIT_REFRESH_S if waiting else REFRESH_S
     else:
         active = Run(pickers.runs_root() / view).status().get("state") in LIVE_STATES
-        every = DISK_REFRESH_S
-    st.fragment(live, run_every=every if active else None)(view, active)
+        every, waiting = DISK_REFRESH_S, False
+    st.fragment(live, run_every=every if active else None)(view, active, waiting)
 
 
 defaults = train_defaults()  # a run cloned from Compare runs, or the last preset; before the mode control
@@ -400,6 +434,9 @@ _busy = busy_reason() is not None
 mode = st.segmented_control("Mode", MODES, default=None if MODE in st.session_state else LIVE if _busy else "New run",
                             key=MODE,
                             label_visibility="collapsed", persist_state="session") or "New run"
+if shared:
+    with st.expander("Queue", icon=":material/queue:", expanded=mode == LIVE):
+        st.fragment(queue_view.panel, run_every=WAIT_REFRESH_S if jm.runner.active() or jm.queue() else None)(jm, me)
 if mode == LIVE:
     live_view()
 else:

@@ -206,3 +206,12 @@ def test_time_to_digits_vae_arm_on_the_cpu_clock_reports_images_cpu_and_load(tmp
     assert run["cpu_s"] > 0 and len(run["load"]) == 2 and run["checks"][0][1]["classes"] >= 0
     assert saved["summary"]["vae"]["median_images"] is None and saved["summary"]["vae"]["median_cpu_s"] > 0
     assert ttd.parse_args(["--arms", "families"]).arm_list == ["default", "vae", "diffusion"]
+
+
+def test_load_test_signs_users_in_and_every_run_completes(monkeypatch):
+    """Two users over Streamlit's websocket protocol against a real `streamlit run` in shared
+    mode: both sign in, queue a run, see it complete; the script exits 0 only then."""
+    load_test = load_script("load_test")
+    monkeypatch.setenv("GANLIB_SERVER_CONFIG", "unset")  # the script sets both for its server:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # monkeypatch puts the suite's values back after
+    assert load_test.main(["--users", "2", "--minutes", "1.5", "--after-s", "1", "--no-write"]) == 0

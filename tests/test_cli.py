@@ -380,7 +380,7 @@ def test_runs_empty_dir(tmp_path, capsys):
 def test_every_registered_command_has_help(capsys):
     assert list(COMMANDS) == ["train", "sample", "runs", "fork", "fid", "metrics", "export", "import", "config",
                               "tensorboard", "timelapse", "translate", "augment", "style-mix",
-                              "ppl", "sweep", "data", "families"]  # the order of --help
+                              "ppl", "sweep", "users", "data", "families"]  # the order of --help
     for name in COMMANDS:
         assert main([name, "--help"]) == 0
         assert capsys.readouterr().out.startswith(f"usage: python -m ganlib {name} ")

@@ -198,3 +198,17 @@ def test_runs_lists_every_run_when_one_metrics_csv_is_bad(run_zip, tmp_path, cap
     shown = {"1e400": "inf", "-3": "-3.0"}.get(bad, bad)  # as the cell reads: a number where it is one
     assert row["epoch"] is None and f"metrics.csv: the last epoch is {shown}" in row["error"].replace("'", "")
     assert row["d_loss"] is None  # "x" is no loss
+
+
+# ---- issue 24: imported run files are validated row by row -----------------------------------------
+def test_a_ragged_metrics_csv_is_refused_naming_the_file_and_the_line(run_zip, tmp_path):
+    from ganlib.interchange.untrusted import ImportRefused, read_zip
+
+    data, _, _ = run_zip
+    members = read_zip(data)  # its top folder stripped; a zip without one imports the same
+    lines = members["metrics.csv"].decode().splitlines()
+    lines[1] += ",999"  # one field too many on the first data row
+    members["metrics.csv"] = ("\n".join(lines) + "\n").encode()
+    with pytest.raises(ImportRefused, match=r"metrics.csv line 2 has \d+ fields, its header \d+"):
+        import_file(rezip(members), "ragged.zip", runs_root=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing stored

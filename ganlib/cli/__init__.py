@@ -40,6 +40,7 @@ from ganlib.cli import translate  # noqa: F401, E402
 from ganlib.cli import augment  # noqa: F401, E402
 from ganlib.cli import style_mix, ppl  # noqa: F401, E402
 from ganlib.cli import sweep  # noqa: F401, E402
+from ganlib.cli import users  # noqa: F401, E402
 from ganlib.cli import data  # noqa: F401, E402
 from ganlib.cli import families  # noqa: F401, E402
 # isort: on

@@ -2,7 +2,8 @@
 plugins that both raise it, so that neither has to import the other to name it.
 
 `UserError` is the base of every error a user can fix: a bad value, a file or run that is not
-there, an unknown name, a busy run folder, a refused import. The CLI prints those as one line
+there, an unknown name, a busy run folder, a refused import, an action on
+another user's run. The CLI prints those as one line
 (exit code 2); anything else is a bug in GAN Workbench or a library it calls, and keeps its
 traceback. Each also subclasses the builtin it refines (ValueError, FileNotFoundError,
 KeyError, RuntimeError), so `except ValueError` around a call still catches it.
@@ -45,6 +46,11 @@ class Diverged(RuntimeError):
     """Training blew up: a loss or gradient norm became NaN, infinite or absurdly large. The
     engine stops the run as `diverged` and keeps its last good checkpoint; the 2-D playground
     stops stepping."""
+
+
+class NotAllowed(UserError, PermissionError):
+    """The acting user may not do this (another user's run, a folder outside the allowed data
+    roots, a teacher's setting); the message says whose it is or what is allowed."""
 
 
 class RunBusy(UserError, RuntimeError):

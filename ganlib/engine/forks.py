@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.errors import NotFound
+from ganlib.store.access import LOCAL, Actor, require
 from ganlib.store.checkpoint_format import load_checkpoint, save_checkpoint, with_config
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.run_folder import Run, new_run_dir
@@ -23,10 +24,11 @@ def checkpoint_config(path: str | Path) -> dict[str, Any]:
 
 
 def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = None,
-         runs_dir: str | Path | None = None) -> Run:
+         runs_dir: str | Path | None = None, actor: Actor = LOCAL) -> Run:
     """Create the fork (not trained yet) in `runs_dir`, by default beside its parent; resume it
     with `train(cfg, resume=fork.path)` or the job manager. `changes` are TrainConfig fields;
-    `epochs` defaults to the parent's."""
+    `epochs` defaults to the parent's. `actor` must manage the parent, and owns the fork."""
+    require(actor, parent, "fork")
     ck_path = Path(checkpoint) if checkpoint else parent.latest_checkpoint()
     if ck_path is None or not ck_path.is_file():
         raise NotFound(f"run {parent.name} has no checkpoint {checkpoint or ''} to fork from".strip())
@@ -37,6 +39,7 @@ def fork(parent: Run, changes: dict[str, Any], checkpoint: str | Path | None = N
     if cfg.epochs <= epoch:
         cfg = cfg.replace(epochs=max(epoch + 1, parent.config().epochs))
     run = Run(new_run_dir(cfg, runs_dir or parent.path.parent))  # beside its parent by default
+    run.write_owner(actor.name)
     run.save_config(cfg)
     diff = {k: [getattr(base, k), getattr(cfg, k)] for k in changes if getattr(base, k) != getattr(cfg, k)}
     edits = [e for e in ck.get("edits", []) if e["epoch"] <= epoch] + \

@@ -37,13 +37,14 @@ from ganlib.store.run_lock import RunLock
 
 def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
             device: Optional[torch.device] = None, lock: Optional[list[RunLock]] = None,
-            progress: Optional[Progress] = None) -> Trainer:
+            progress: Optional[Progress] = None, owner: str = "local") -> Trainer:
     """Load data, build or restore the models. Raises ConfigError / DatasetUnavailable (a
     config that cannot fit in memory included) before any run folder is created for a new run,
     so a bad config leaves nothing behind. With `lock` (a list, as `train` passes), the run's
     training lock is taken as soon as the run is known and appended to it; a resume then also
     removes the temp files a killed writer left. `progress(fraction, text)` hears how the data
-    loads (a folder's first load decodes every file into its pack)."""
+    loads (a folder's first load decodes every file into its pack). A new run belongs to `owner`
+    (owner.json)."""
     device = device or resolve_device(cfg.device)
     if resume is None:
         check_runs_root(runs_root(runs_dir))  # before the data loads: a typo costs no wait
@@ -65,6 +66,7 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
         if lock is not None:
             lock.append(RunLock(run).acquire())
         try:
+            run.write_owner(owner)
             run.save_config(cfg)
             trainer = Trainer(cfg, run, data, device)
         except BaseException:  # a run that never started leaves no folder behind
@@ -94,39 +96,42 @@ def kept(trainer: Trainer) -> str:
 
 
 def train(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str | Path | None = None,
-          callbacks: Optional[Callbacks] = None) -> TrainResult:
+          callbacks: Optional[Callbacks] = None, owner: str = "local") -> TrainResult:
     """Train a new run, or continue `resume` (a run folder) up to `cfg.epochs` epochs.
 
     Config and data errors raise before anything is written. Once the run exists, every
     outcome (completed, stopped, diverged, failed) is written to its status.json and returned;
-    failures keep their traceback there for the UI."""
+    failures keep their traceback there for the UI. A new run belongs to `owner`."""
     with torch_threads(cfg.cpu_threads):  # this thread only: the dashboard's server keeps its own
         device = distributed.join(cfg.device)  # None outside a torchrun job
         if device is None:
-            return _train(cfg, runs_dir, resume, callbacks or Callbacks(), None)
+            return _train(cfg, runs_dir, resume, callbacks or Callbacks(), None, owner)
         scratch = None if world.is_lead() else distributed.scratch_dir()
         try:
-            return _train(cfg, scratch or runs_dir, resume, callbacks if scratch is None else Callbacks(), device)
+            return _train(cfg, scratch or runs_dir, resume, callbacks if scratch is None else Callbacks(), device,
+                          owner)
         finally:
             distributed.cleanup(scratch)
             distributed.leave()
 
 
-def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, device: Optional[torch.device]) -> TrainResult:
+def _train(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, device: Optional[torch.device],
+           owner: str = "local") -> TrainResult:
     held: list[RunLock] = []
     try:
-        return _train_locked(cfg, runs_dir, resume, cb, held, device)
+        return _train_locked(cfg, runs_dir, resume, cb, held, device, owner)
     finally:
         for lock in held:
             lock.release()
 
 
 def _prepare_rank(cfg: TrainConfig, runs_dir, resume, held: list[RunLock], device: Optional[torch.device],
-                  progress: Optional[Progress] = None) -> Trainer:
+                  progress: Optional[Progress] = None, owner: str = "local") -> Trainer:
     """Rank 0 (or a plain process) prepares the run; another rank of a torchrun job starts a
     throwaway run in its scratch folder and loads the same checkpoint, leaving the run alone."""
     if world.is_lead():
-        return prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held, device=device, progress=progress)
+        return prepare(cfg, runs_dir=runs_dir, resume=resume, lock=held, device=device, progress=progress,
+                       owner=owner)
     trainer = prepare(cfg, runs_dir=runs_dir, device=device)
     ck_path = Run(Path(resume)).latest_checkpoint() if resume is not None else None
     if ck_path is not None:
@@ -135,8 +140,8 @@ def _prepare_rank(cfg: TrainConfig, runs_dir, resume, held: list[RunLock], devic
 
 
 def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[RunLock],
-                  device: Optional[torch.device] = None) -> TrainResult:
-    trainer = _prepare_rank(cfg, runs_dir, resume, held, device, cb.on_data)
+                  device: Optional[torch.device] = None, owner: str = "local") -> TrainResult:
+    trainer = _prepare_rank(cfg, runs_dir, resume, held, device, cb.on_data, owner)
     run = trainer.run
     run.write_status(state="running", epoch=trainer.epoch, epochs=cfg.epochs, error=None, traceback=None,
                      device=str(trainer.device), data_note=trainer.data.note)

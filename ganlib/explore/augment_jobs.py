@@ -5,9 +5,11 @@
     runner.snapshot()                  # {"state", "fraction", "text", "result", "error", ...}
     runner.stop()
 
-As the job manager does, the thread writes only into the runner's state under its lock and
-never calls Streamlit; pages poll `snapshot()`, which copies out under that lock. Whether it may
-start beside a training job is the task runner's one admission rule, not this module's.
+It writes the result into the run (augment.json), so the acting user must manage the run, and
+only they (or a teacher) may stop it (`store.access`). As the job manager does, the thread
+writes only into the runner's state under its lock and never calls Streamlit; pages poll
+`snapshot()`, which copies out under that lock. Whether it may start beside a training job is
+the task runner's one admission rule, not this module's.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any, Optional
 
 from ganlib.engine.tasks import TaskBusy, TaskRunner
 from ganlib.explore.augmentation import AugmentCancelled, AugmentSettings, augment_run
+from ganlib.store.access import LOCAL, Actor, require, require_owner
 from ganlib.store.run_folder import Run
 
 
@@ -27,21 +30,26 @@ class AugmentRunner:
         self.tasks = tasks or TaskRunner()
         self._lock = threading.Lock()
         self._task: Optional[int] = None
-        self._state: dict[str, Any] = {"state": "idle", "fraction": 0.0, "text": "", "run": None, "result": None,
-                                       "error": None, "settings": None, "started": None, "finished": None}
+        self._state: dict[str, Any] = {"state": "idle", "fraction": 0.0, "text": "", "run": None, "owner": None,
+                                       "result": None, "error": None, "settings": None, "started": None,
+                                       "finished": None}
 
     def start(self, run: Run, settings: AugmentSettings, *, checkpoint: Optional[str] = None,
-              device: str = "auto") -> None:
+              device: str = "auto", actor: Actor = LOCAL) -> None:
+        require(actor, run, "write")
         with self._lock:
             if self._state["state"] == "running":  # the state below holds one experiment
                 raise TaskBusy(f"the augmentation experiment on {self._state['run']} is running; stop it first")
             task = self.tasks.submit("augmentation", f"The augmentation experiment on {run.name}",
-                                     lambda stop: self._work(run, settings, checkpoint, device, stop))
+                                     lambda stop: self._work(run, settings, checkpoint, device, stop),
+                                     owner=actor.name)
             self._task = task.id
-            self._state.update(state="running", fraction=0.0, text="starting", run=run.name, result=None,
+            self._state.update(state="running", fraction=0.0, text="starting", run=run.name, owner=actor.name,
+                               result=None,
                                error=None, settings=settings.to_dict(), started=time.time(), finished=None)
 
-    def stop(self) -> None:
+    def stop(self, actor: Actor = LOCAL) -> None:
+        require_owner(actor, self._state.get("owner"), "stop", "the augmentation experiment")
         if self._task is not None:
             self.tasks.stop(self._task)
 

@@ -36,15 +36,18 @@ from ganlib.interchange.importing import (  # noqa: F401 - the import half, re-e
     import_file,
     is_imported,
 )
+from ganlib.store.access import LOCAL, Actor, require
 from ganlib.store.checkpoint_format import load_checkpoint, networks
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run, find_run
 
 
-def export_zip(run: str | Path | Run, checkpoint: str | Path | None = None) -> bytes:
-    """The run as zip bytes; weights come from `checkpoint` (default: the latest)."""
+def export_zip(run: str | Path | Run, checkpoint: str | Path | None = None, actor: Actor = LOCAL) -> bytes:
+    """The run as zip bytes; weights come from `checkpoint` (default: the latest). Only for a
+    run `actor` manages (a shared server's users export their own)."""
     run = run if isinstance(run, Run) else find_run(run)
+    require(actor, run, "export")
     ck_path = find_checkpoint(run, checkpoint)
     ck = load_checkpoint(ck_path)
     cfg = TrainConfig.from_dict(ck["config"])
@@ -79,7 +82,7 @@ def export_zip(run: str | Path | Run, checkpoint: str | Path | None = None) -> b
 
 
 def write_export(run: str | Path | Run, out: str | Path | None = None,
-                 checkpoint: str | Path | None = None) -> Path:
+                 checkpoint: str | Path | None = None, actor: Actor = LOCAL) -> Path:
     run = run if isinstance(run, Run) else find_run(run)
     out = Path(out) if out else run.path.parent / f"{run.name}.zip"
-    return atomic_write_bytes(out, export_zip(run, checkpoint))
+    return atomic_write_bytes(out, export_zip(run, checkpoint, actor))

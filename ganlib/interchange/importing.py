@@ -130,12 +130,12 @@ class _Import:
 
 def import_file(data: bytes | str | Path, filename: Optional[str] = None, *, cfg: Optional[TrainConfig] = None,
                 num_classes: Optional[int] = None, epoch: Optional[int] = None,
-                runs_root: str | Path | None = None) -> Run:
+                runs_root: str | Path | None = None, owner: str = "local") -> Run:
     """Import a run zip, a .safetensors or a .pt/.pth weights file as a new run.
 
     A zip carries its own config. A bare weights file uses `cfg` when given, else the config
     stored in it (safetensors written by `export_zip`, or a whole GAN Workbench checkpoint),
-    else it is refused and asks for one."""
+    else it is refused and asks for one. The new run belongs to `owner` (a user name)."""
     if isinstance(data, (str, Path)):
         filename = filename or Path(data).name
         data = Path(data).read_bytes()
@@ -153,7 +153,7 @@ def import_file(data: bytes | str | Path, filename: Optional[str] = None, *, cfg
         plan.epoch = epoch_number(epoch, "--epoch")
     plan.num_classes = class_count(plan.num_classes, "num_classes")
     check_architecture(plan.cfg, plan.nets, plan.num_classes)
-    return _write_run(plan, runs_root)
+    return _write_run(plan, runs_root, owner)
 
 
 def _plan_zip(data: bytes, filename: str, cfg: Optional[TrainConfig], num_classes: Optional[int]) -> _Import:
@@ -272,7 +272,7 @@ def _meta_config(meta: dict[str, str], filename: str) -> TrainConfig:
         raise ImportRefused(f"{filename}: its stored config is not valid here: {e}") from None
 
 
-def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
+def _write_run(plan: _Import, runs_root: str | Path | None, owner: str) -> Run:
     """Create the run folder; on any failure remove it again, so nothing half-made remains."""
     cfg = plan.cfg
     G, D = build_models(cfg, plan.num_classes)
@@ -289,6 +289,7 @@ def _write_run(plan: _Import, runs_root: str | Path | None) -> Run:
 
     run = Run(new_run_dir(cfg, runs_root))
     try:
+        run.write_owner(owner)
         run.save_config(cfg)
         run.write_metrics_csv(plan.metrics_csv if plan.metrics_csv is not None else "epoch\n")
         if plan.evals_jsonl:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from ganlib.store.access import LOCAL, Actor, may_manage, require
 from ganlib.store.run_folder import Run, find_run, list_runs
 
 SUFFIX = ".ganlib"  # event files end in this, after SummaryWriter's time, host and pid
@@ -53,12 +54,14 @@ def _run_start_time(run: Run) -> float:
         return time.time()
 
 
-def write_tensorboard(run: str | Path | Run) -> Path:
+def write_tensorboard(run: str | Path | Run, actor: Actor = LOCAL) -> Path:
     """`<run>/tb/events.out.tfevents.*.ganlib` from metrics.csv, wall times from the run's start
     plus each row's `elapsed_s`. The file is written aside and moved in whole; then every other
     event file in tb/ (earlier exports, the live log) is removed, since metrics.csv holds all
-    they held: `tensorboard --logdir checkpoints` shows each run once."""
+    they held: `tensorboard --logdir checkpoints` shows each run once. It writes into the run:
+    only for a run `actor` manages."""
     run = run if isinstance(run, Run) else find_run(run)
+    require(actor, run, "write")
     start = _run_start_time(run)
     folder = run.tensorboard_dir
     folder.mkdir(parents=True, exist_ok=True)
@@ -85,8 +88,10 @@ def write_tensorboard(run: str | Path | Run) -> Path:
     return path
 
 
-def write_tensorboard_all(root: str | Path | None = None) -> list[Path]:
-    return [write_tensorboard(r) for r in list_runs(root) if r.metrics_file.is_file()]
+def write_tensorboard_all(root: str | Path | None = None, actor: Actor = LOCAL) -> list[Path]:
+    """Every run's event files that `actor` manages (all of them for a teacher)."""
+    return [write_tensorboard(r, actor) for r in list_runs(root)
+            if r.metrics_file.is_file() and may_manage(actor, r.owner())]
 
 
 class TensorBoardLogger:

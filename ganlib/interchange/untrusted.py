@@ -31,30 +31,31 @@ ALLOWED_SUFFIXES = (".json", ".jsonl", ".csv", ".png", ".safetensors")
 MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per file in a zip
 MAX_TOTAL_BYTES = 2 << 30  # 2 GiB unpacked in all
 MAX_MEMBERS = 20_000
-LIMITS = ZipLimits(MAX_MEMBERS, MAX_MEMBER_BYTES, MAX_TOTAL_BYTES)
 
 
 class ImportRefused(BadValue):
     """The file cannot be imported; the message says why (and what to change)."""
 
 
-def read_zip(data: bytes) -> dict[str, bytes]:
+def read_zip(data: bytes, suffixes: tuple[str, ...] = ALLOWED_SUFFIXES, max_members: int = MAX_MEMBERS,
+             max_total: int = MAX_TOTAL_BYTES) -> dict[str, bytes]:
     """The zip's files as {relative path: bytes}, its one top folder (if any) stripped.
-    Refuses unsafe names, links, anything but safetensors/JSON/CSV/PNG, oversized content
-    (declared or actually inflated) and corrupt members (the rules of `core.bounded_zip`)."""
+    Refuses unsafe names, links, anything but `suffixes` (a run zip's: safetensors/JSON/CSV/PNG),
+    oversized content (declared or actually inflated) and corrupt members (the rules of
+    `core.bounded_zip`)."""
     try:
         zf = open_zip(data)
-        infos = checked_members(zf, LIMITS)
+        infos = checked_members(zf, ZipLimits(max_members, MAX_MEMBER_BYTES, max_total))
     except UnsafeZip as e:
         raise ImportRefused(str(e)) from None
     files: dict[str, bytes] = {}
     total = 0
     for info in infos:
         name = info.filename
-        if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise ImportRefused(f"zip member {name!r} is not accepted: a run zip may only hold safetensors, "
-                                "JSON, JSON lines, CSV and PNG files (pickles and code are refused)")
-        content = _read_member(zf, info, min(MAX_MEMBER_BYTES, MAX_TOTAL_BYTES - total))
+        if not name.lower().endswith(suffixes):
+            raise ImportRefused(f"zip member {name!r} is not accepted: this zip may only hold "
+                                f"{', '.join(suffixes)} files (pickles and code are refused)")
+        content = _read_member(zf, info, min(MAX_MEMBER_BYTES, max_total - total))
         total += len(content)
         files[name.rstrip("/")] = content
     tops = {n.split("/", 1)[0] for n in files}
@@ -148,14 +149,19 @@ def parse_csv(content: bytes) -> str:
     config's range (a run lists and resumes by those epochs)."""
     try:
         text = content.decode("utf-8")
-        reader = csv.DictReader(io.StringIO(text))
-        rows = list(reader)
+        table = list(csv.reader(io.StringIO(text)))
     except (UnicodeDecodeError, csv.Error) as e:
         raise ImportRefused(f"metrics.csv is not valid CSV ({e})") from None
-    if reader.fieldnames is None or "epoch" not in reader.fieldnames:
+    if not table or "epoch" not in table[0]:
         raise ImportRefused("metrics.csv has no epoch column")
-    for i, row in enumerate(rows, start=2):
-        epoch_number(row.get("epoch"), f"metrics.csv line {i}")
+    header, at = table[0], table[0].index("epoch")
+    for i, row in enumerate(table[1:], start=2):  # row by row: a ragged row would shift every column after it
+        if not row:  # a blank line, as csv.DictReader skips it
+            continue
+        if len(row) != len(header):
+            raise ImportRefused(f"metrics.csv line {i} has {len(row)} fields, its header {len(header)}: "
+                                "a ragged table is refused, not stored")
+        epoch_number(row[at], f"metrics.csv line {i}")
     return text
 
 

@@ -10,6 +10,7 @@
         evals.jsonl        one line per live evaluation: FID, KID, ..., per-class numbers
         edits.jsonl        hyperparameter changes made while training or at a fork
         fork.json          for a fork: the parent run, checkpoint, epoch and changes
+        owner.json         who made the run (a shared server's user; "local" for the CLI); none in older runs
         ckpt/epoch_0010.pt ...  and ckpt/best.pt, the lowest-FID state
         recon/epoch_0001.png ...   a VAE's reconstructions
         human_eval.jsonl   answers of the Real-or-fake test
@@ -38,6 +39,7 @@ from typing import Any, Optional
 from ganlib.core.atomic import atomic_write_text, is_temp_file
 from ganlib.core.errors import BadValue, NotAFolder, NotFound
 from ganlib.core.numbers import finite_or_none, number
+from ganlib.store import csv_cache
 from ganlib.store.config import TrainConfig
 
 DEFAULT_RUNS_DIR = Path(os.environ.get("GANLIB_RUNS_DIR", Path(__file__).resolve().parents[2] / "checkpoints"))
@@ -90,6 +92,21 @@ class Run:
     @property
     def config_file(self) -> Path:
         return self.path / "config.json"
+
+    @property
+    def owner_file(self) -> Path:
+        return self.path / "owner.json"
+
+    def owner(self) -> Optional[str]:
+        """The user who made the run (`store.access`), or None for a run from before owners."""
+        try:
+            name = json.loads(self.owner_file.read_text()).get("owner")
+        except (OSError, ValueError, AttributeError, RecursionError):
+            return None
+        return name if isinstance(name, str) and name else None
+
+    def write_owner(self, name: str) -> None:
+        atomic_write_text(self.owner_file, json.dumps({"owner": name, "since": time.time()}))
 
     @property
     def human_eval_file(self) -> Path:
@@ -178,11 +195,8 @@ class Run:
         return self.path / "metrics.csv"
 
     def metrics(self) -> list[dict[str, float]]:
-        try:
-            text = self.metrics_file.read_text()
-        except FileNotFoundError:
-            return []
-        return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+        """metrics.csv's rows, parsed once per version of the file in this process (`csv_cache`)."""
+        return csv_cache.rows(self.metrics_file, _parse_metrics)
 
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
         atomic_write_text(self.metrics_file, rows_to_csv(rows))
@@ -212,17 +226,9 @@ class Run:
             w.writerow(row)
 
     def stream(self) -> list[dict[str, Any]]:
-        """The running means written during training (`ganlib.engine.stream`), oldest first."""
-        try:
-            text = self.stream_file.read_text()
-        except FileNotFoundError:
-            return []
-        rows = []
-        for row in csv.DictReader(io.StringIO(text)):
-            values = {k: finite_or_none(v) for k, v in row.items() if k is not None}
-            if values.get("epoch") is not None and None not in row:
-                rows.append(values)
-        return rows
+        """The running means written during training (`ganlib.engine.stream`), oldest first; a
+        poll parses only the lines appended since the last (`csv_cache`)."""
+        return csv_cache.rows(self.stream_file, _parse_stream, append_only=True)
 
     def keep_stream_until(self, epoch: float) -> None:
         """Drop the stream rows after `epoch` (a resume restarts from its checkpoint's epoch)."""
@@ -382,6 +388,19 @@ def _by_epoch(folder: Path, ext: str) -> list[tuple[int, Path]]:
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _EPOCH_RE.search(p.name)) and m.group(2) == ext]
     return sorted(found)
+
+
+def _parse_metrics(text: str) -> list[dict[str, Any]]:
+    return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def _parse_stream(text: str) -> list[dict[str, Any]]:
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        values = {k: finite_or_none(v) for k, v in row.items() if k is not None}
+        if values.get("epoch") is not None and None not in row:
+            rows.append(values)
+    return rows
 
 
 def _num(v: str) -> float | str | None:

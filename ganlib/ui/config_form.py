@@ -25,12 +25,14 @@ from typing import Any, Collection, Optional
 import streamlit as st
 
 from ganlib.core.devices import resolve_device
-from ganlib.core.errors import ConfigError
+from ganlib.core.errors import ConfigError, NotAllowed
 from ganlib.data import NO_PATH_DATASETS, DatasetUnavailable, data_facts
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
 from ganlib.store.config_rules import CHOICE_REGISTRIES, check_against_data, hidden_fields
 from ganlib.store.presets import PRESETS, apply_preset
+from ganlib.store.server_settings import TEACHER_FIELDS
+from ganlib.ui import resources, signin
 
 MAX_SLIDER_STEPS = 120
 # The boxes in page order (a field names its box in its metadata's `group`; a new box follows these).
@@ -160,7 +162,10 @@ def _optional_widget(name, label, base, default, key, help_, lo, hi, step, value
 def config_form(defaults: Optional[dict[str, Any]] = None, prefix: str = "cfg",
                 fixed: Collection[str] = ()) -> dict[str, Any]:
     """Every TrainConfig field as a widget, grouped in bordered boxes; returns {field: value}.
-    `fixed` fields get no widget and keep their default (a fork cannot change its architecture)."""
+    `fixed` fields get no widget and keep their default (a fork cannot change its architecture);
+    on a shared server the teacher's settings are fixed too (`TEACHER_FIELDS`)."""
+    if resources.server_settings().shared:
+        fixed = set(fixed) | set(TEACHER_FIELDS)
     defaults = {**TrainConfig().to_dict(), **(defaults or {})}
     fields = {f.name: f for f in field_specs()}
     groups: dict[str, list[str]] = {g: [] for g in BOX_ORDER}  # a field's box is its metadata's `group`
@@ -303,7 +308,12 @@ def check_device(name: str) -> None:
 
 def check_data(cfg) -> None:
     """Raise ConfigError now, in the page, for a config its data refuses (a batch larger than
-    the data, a conditional model on unlabelled images, a missing folder), not after Start."""
+    the data, a conditional model on unlabelled images, a missing folder), not after Start. On a
+    shared server a data path outside the user's roots is refused first, before it is read."""
+    try:
+        resources.server_settings().confine(signin.actor(), cfg)
+    except NotAllowed as e:
+        raise ConfigError("data_path", str(e)) from None
     facts = _data_facts(cfg.dataset, cfg.data_path, cfg.image_size, cfg.max_images)
     if isinstance(facts, str):
         raise ConfigError("dataset", facts)

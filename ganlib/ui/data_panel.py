@@ -10,7 +10,8 @@ suggests, with a button that puts them into the form.
 
 The facts come from `data.inspection.describe` (file headers only) and the grid from
 `data.inspection.dataset_preview`; both are cached for a short while, so typing in the form
-does not read the folder again on every keystroke.
+does not read the folder again on every keystroke. On a shared server a path outside the user's
+allowed folders is refused before a byte of it is read (a preview would show another's images).
 """
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from typing import Any, Optional
 
 import streamlit as st
 
+from ganlib.core.errors import NotAllowed
 from ganlib.data import MAY_DOWNLOAD, NEEDS_PATH, DatasetUnavailable
 from ganlib.data.image_files import ReadOptions
 from ganlib.data.inspection import DataReport, dataset_preview, describe
 from ganlib.metrics.extractor_choice import AUTO, ExtractorChoice, choose_for_config
 from ganlib.store.data_shape import suggested_shape
+from ganlib.ui import resources, signin
 
 CACHE_S = 30  # a folder's facts are read again after this long (files may have been added)
 PREVIEW_N = 64
@@ -94,6 +97,12 @@ def data_panel(values: dict[str, Any], prefix: str = "cfg") -> None:
                 "classes, sizes and modes, and a preview as they will be trained appear here.",
                 icon=":material/folder_open:")
         return
+    if path:
+        try:
+            resources.server_settings().check_data_path(signin.actor(), path)  # shared mode only
+        except NotAllowed as e:
+            st.error(str(e), icon=":material/block:")
+            return
     report = _report(dataset, path)
     if report is None:
         return

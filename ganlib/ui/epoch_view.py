@@ -30,9 +30,11 @@ def _picked(chart_key: str, run_name: str) -> None:
         st.session_state[PICKED] = {"run": run_name, "epoch": float(xs[0])}
 
 
-def chart(fig, key: str, run: Run) -> None:
-    """A metric chart whose points open their epoch below the charts when clicked."""
-    st.plotly_chart(clickable(fig), key=key, on_select=partial(_picked, key, run.name), selection_mode="points")
+def chart(fig, key: str, run: Run, ready: bool = False) -> None:
+    """A metric chart whose points open their epoch below the charts when clicked (`ready`: a
+    shared figure already made clickable, which must not be changed here)."""
+    st.plotly_chart(fig if ready else clickable(fig), key=key, on_select=partial(_picked, key, run.name),
+                    selection_mode="points")
 
 
 def clickable(fig):
