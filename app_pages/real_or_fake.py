@@ -6,10 +6,12 @@ import streamlit as st
 
 from ganlib.data import DatasetUnavailable
 from ganlib.explore import human_eval as he
+from ganlib.explore import sampling
 from ganlib.store.run_folder import Run
 from ganlib.ui import pickers
+from ganlib.ui.sampler_view import sampler_controls
 
-ROUND = "_rof_round"  # session key owned by no widget: {"run", "batch", "pos", "answers"}
+ROUND = "_rof_round"  # session key owned by no widget: {"run", "batch", "sampler", "pos", "answers"}
 
 st.title("Real or fake")
 st.caption("A human evaluation in the spirit of HYPE: real images from the run's own data and generated ones "
@@ -26,9 +28,14 @@ ckpt = pickers.pick_checkpoint(run, "rof", c_ck)
 n = int(c_n.number_input("Images per round", 10, 200, 50, 10, key="rof_n",
                          help="Half real, half generated. 50 answers take about two minutes."))
 
+try:  # a diffusion run's sampler: the steps and guidance its fakes are drawn with
+    steps, guidance = sampler_controls(sampling.get_generator(run, ckpt), "rof", st.container(horizontal=True))
+except (FileNotFoundError, ValueError, KeyError):
+    steps = guidance = None  # Start says what is wrong with the checkpoint
+
 rnd = st.session_state.get(ROUND)
-if rnd and (rnd["run"] != str(run.path) or rnd["batch"].checkpoint != ckpt):
-    rnd = None  # the round belongs to another run or checkpoint
+if rnd and (rnd["run"] != str(run.path) or rnd["batch"].checkpoint != ckpt or rnd["sampler"] != (steps, guidance)):
+    rnd = None  # the round belongs to another run, checkpoint or sampler setting
 
 controls = st.container(horizontal=True, vertical_alignment="center")
 start_label = "Start a round" if rnd is None else "Start a new round"
@@ -36,11 +43,12 @@ if controls.button(start_label, key="rof_start", type="primary" if rnd is None e
                   icon=":material/play_arrow:"):
     try:
         with st.spinner(f"Preparing {n} images..."):
-            batch = he.make_batch(run, ckpt, n)
+            batch = he.make_batch(run, ckpt, n, steps=steps, guidance=guidance)
     except (ValueError, FileNotFoundError, DatasetUnavailable) as e:
         st.error(f"Cannot start a round: {e}", icon=":material/error:")
         st.stop()
-    rnd = st.session_state[ROUND] = {"run": str(run.path), "batch": batch, "pos": 0, "answers": []}
+    rnd = st.session_state[ROUND] = {"run": str(run.path), "batch": batch, "sampler": (steps, guidance), "pos": 0,
+                                     "answers": []}
 feedback = controls.toggle("Tell me after each answer", key="rof_feedback",
                              help="HYPE measures without feedback; switch on to practise.")
 

@@ -286,6 +286,36 @@ def test_generate_and_the_walk_offer_a_diffusion_run_its_sampler(diffusion_run, 
     assert at.slider(key="walk_sample_steps").value == 2
 
 
+def test_real_or_fake_judges_a_diffusion_run_at_the_chosen_sampler_and_keeps_its_answers_apart(diffusion_run,
+                                                                                                   monkeypatch):
+    from ganlib.explore import human_eval as he
+    from tests.helpers import page, run
+
+    own = make_batch(diffusion_run, n=4, seed=3, size=28)
+    fast = make_batch(diffusion_run, n=4, seed=3, size=28, steps=5, guidance=1.0)
+    assert own.sampler == "2 steps, guidance 2" and fast.sampler == "5 steps, guidance 1"
+    fakes = [i for i, it in enumerate(own.items) if it.kind == "fake"]
+    assert [own.items[i].png for i in fakes] != [fast.items[i].png for i in fakes]  # drawn with other settings
+    diffusion_run.human_eval_file.unlink(missing_ok=True)
+    he.record_answer(diffusion_run, own, 0, "real")
+    he.record_answer(diffusion_run, fast, 0, "fake")
+    groups = [r["group"] for r in he.summary_rows(he.load_answers(diffusion_run))]
+    assert groups[:2] == [f"{own.checkpoint} (2 steps, guidance 2)", f"{own.checkpoint} (5 steps, guidance 1)"]
+
+    monkeypatch.setenv("GANLIB_RUNS_DIR", str(diffusion_run.path.parent))
+    at = run(page("app_pages/real_or_fake.py", timeout=120))
+    assert at.slider(key="rof_sample_steps").value == 2 and at.slider(key="rof_guidance").value == 2.0
+    at.number_input(key="rof_n").set_value(10)
+    at.slider(key="rof_sample_steps").set_value(3)
+    run(at)
+    at.button(key="rof_start").click()
+    run(at)
+    assert at.session_state["_rof_round"]["batch"].sampler == "3 steps, guidance 2"
+    at.slider(key="rof_sample_steps").set_value(4)
+    run(at)
+    assert any("Start a round" in i.value for i in at.info)  # another setting: that round is not this one's
+
+
 def test_the_cli_epoch_line_shows_a_diffusion_runs_own_loss():
     from ganlib.cli.train import epoch_line
 

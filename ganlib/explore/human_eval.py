@@ -36,6 +36,7 @@ from ganlib.core.errors import BadValue
 from ganlib.core.images import to_uint8
 from ganlib.data import cached_run_data
 from ganlib.explore import sampling
+from ganlib.models.handle import GeneratorHandle
 from ganlib.store.checkpoints import find_checkpoint
 from ganlib.store.run_folder import Run, find_run
 
@@ -92,12 +93,19 @@ def summary_rows(answers: Iterable[dict[str, Any]], by: str = "checkpoint") -> l
     answers = list(answers)
     groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for a in answers:
-        groups[a.get(by)].append(a)
+        groups[_group(a, by)].append(a)
     order = sorted(groups, key=lambda g: min(a["time"] for a in groups[g]))
     rows = [_row(str(g), groups[g]) for g in order]
     if len(groups) > 1:
         rows.append(_row("all", answers))
     return rows
+
+
+def _group(answer: dict[str, Any], by: str) -> Any:
+    """A checkpoint judged at another sampler setting is another generator: its own row."""
+    if by == "checkpoint" and answer.get("sampler"):
+        return f"{answer.get('checkpoint')} ({answer['sampler']})"
+    return answer.get(by)
 
 
 def _row(name: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -167,6 +175,7 @@ class Batch:
     items: list[Item]
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started: float = field(default_factory=time.time)
+    sampler: str = ""  # a diffusion run's sampler, e.g. "20 steps, guidance 2"; "" for a one-pass model
 
     def __len__(self) -> int:
         return len(self.items)
@@ -174,9 +183,11 @@ class Batch:
 
 def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: int = 50, *,
                seed: Optional[int] = None, real_fraction: float = 0.5, size: int = 256,
-               device: str = "cpu") -> Batch:
+               device: str = "cpu", steps: Optional[int] = None, guidance: Optional[float] = None) -> Batch:
     """`n` images, half real and half generated (shuffled), each upscaled with NEAREST to about
-    `size` pixels so that single pixels stay visible. All model calls happen here."""
+    `size` pixels so that single pixels stay visible. All model calls happen here. `steps` and
+    `guidance` set a diffusion run's sampler; the answers are then kept apart from those given to
+    the same checkpoint at other settings (they judge different images)."""
     run = run if isinstance(run, Run) else find_run(run)
     if not 2 <= n <= 1000:
         raise BadValue(f"a round holds between 2 and 1000 images, got {n}")
@@ -187,7 +198,7 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
     n_real = int(round(n * real_fraction))
     n_fake = n - n_real
     ck_path = find_checkpoint(run, checkpoint)
-    h = sampling.get_generator(run, ck_path, device)
+    h = sampling.with_sampler(sampling.get_generator(run, ck_path, device), steps, guidance)
 
     total = dataset_size(run)
     if n_real > total:
@@ -198,11 +209,21 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
              for i in range(n_real)]
     if n_fake:
         labels = rng.integers(0, h.num_classes, n_fake).tolist() if h.conditional else None
-        fake = sampling.generate(run, n_fake, seed=seed, labels=labels, checkpoint=ck_path, device=device)
+        fake = sampling.generate(run, n_fake, seed=seed, labels=labels, checkpoint=ck_path, device=device,
+                                 steps=steps, guidance=guidance)
         items += [Item("fake", _png(fake.images[i], size), None if labels is None else int(labels[i]))
                   for i in range(n_fake)]
     order = rng.permutation(len(items))
-    return Batch(run.name, ck_path.name, h.epoch, seed, [items[i] for i in order])
+    return Batch(run.name, ck_path.name, h.epoch, seed, [items[i] for i in order], sampler=sampler_text(h))
+
+
+def sampler_text(h: GeneratorHandle) -> str:
+    """How a diffusion handle draws ("20 steps, guidance 2"); "" for a model that draws in one pass."""
+    if h.kind != "diffusion":
+        return ""
+    cfg, own = h.config or {}, h.sampling
+    steps = int(own.get("steps", cfg.get("sample_steps", 0)))
+    return f"{steps} steps, guidance {float(own.get('guidance', cfg.get('guidance', 1.0))):g}"
 
 
 def dataset_size(run: Run) -> int:
@@ -240,5 +261,7 @@ def record_answer(run: str | Path | Run, batch: Batch, index: int, answer: str,
     rec = {"time": time.time() if t is None else t, "session": batch.session, "checkpoint": batch.checkpoint,
            "epoch": batch.epoch, "index": index, "kind": item.kind, "answer": answer,
            "correct": answer == item.kind}
+    if batch.sampler:
+        rec["sampler"] = batch.sampler
     append_answer(run, rec)
     return rec
