@@ -105,6 +105,17 @@ def test_a_cli_folder_run_takes_size_and_channels_from_the_data(icons, tmp_path,
     assert suggested_shape({"dataset": "folder", "data_path": str(icons), "model": "dcgan"})[0] == 32
 
 
+def test_small_colour_icons_keep_their_channels_when_the_model_takes_no_size_that_small(tmp_path):
+    """16 px icons and a model whose smallest size is 28: enlarged to 28, and still colour (it
+    once gave no suggestion at all and the CLI trained them as 28 px greyscale)."""
+    root = tmp_path / "tiny"
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((16, 16, 4), [200, 30 * i, 10, 255], np.uint8), "RGBA").save(root / f"{i}.png")
+    size, channels, why = suggested_shape({"dataset": "folder", "data_path": str(root), "model": "dcgan"})
+    assert (size, channels) == (28, 3) and "enlarged" in why
+
+
 def test_the_emoji_set_is_colour_classed_split_and_attributed():
     raw = load_raw("emoji", "", 32, channels=3)
     n = len(raw.images)

@@ -35,6 +35,7 @@ PR_NEAR_ZERO = 0.02
 EARLY_FALL = 0.5  # ... unless FID is at most half the untrained generator's (it is learning) ...
 EARLY_EVALS = 2  # ... at one of the first two evaluations: then it is "not yet", not "not learning"
 PIXEL_ALIKE = 0.25
+SPREAD_FALL = 0.5  # ... and below half the untrained generator's spread: it fell, it did not just stay low
 D_FAKE_LOW = 0.05
 D_WIN_EPOCHS = 3
 D_LOSS_ZERO = 0.01
@@ -138,14 +139,18 @@ def mode_collapse(ev: Evidence) -> Optional[Verdict]:
 
 
 @rule("samples_alike", f"the latest evaluation's samples are less than {PIXEL_ALIKE:g} as spread out in pixels as "
-      "the real images (`pixel_spread`): needs no extractor", kinds=FROM_NOISE)
+      f"the real images (`pixel_spread`) and less than {SPREAD_FALL:g} of the untrained generator's spread (an "
+      "untrained G's samples are often alike too: that is not yet learning, not a collapse): needs no extractor",
+      kinds=FROM_NOISE)
 def samples_alike(ev: Evidence) -> Optional[Verdict]:
     spread = finite_or_none(ev.evals[-1].get("pixel_spread")) if ev.evals else None
-    if spread is None or spread >= PIXEL_ALIKE:
+    start = next((finite_or_none(r.get("pixel_spread")) for r in ev.records if r.get("untrained")), None)
+    if spread is None or spread >= PIXEL_ALIKE or (start is not None and spread >= SPREAD_FALL * start):
         return None
+    since = f", and {start:.2f} before training" if start is not None else ""
     return Verdict("mode_collapse", f"Mode collapse: the samples are all alike (spread {spread:.2f}).",
                    f"At epoch {epoch_of(ev.evals[-1])} two samples differ, in pixels, by {spread:.0%} of what two "
-                   "real images differ by: G draws nearly the same image whatever the noise.",
+                   f"real images differ by{since}: G draws nearly the same image whatever the noise.",
                    _collapse_advice(ev), short="collapse (alike)")
 
 

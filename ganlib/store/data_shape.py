@@ -16,18 +16,26 @@ from ganlib.store.config import TrainConfig
 def suggested_shape(values: dict[str, Any]) -> Optional[tuple[int, int, str]]:
     """(image_size, channels, why) for a run on these values' data: what the data suggests
     (`data.inspection.suggested_shape`), the size lowered to the largest one the chosen model
-    accepts. None for data that suggests nothing (a download, or no readable image)."""
+    accepts, or raised to its smallest when it takes none that small (the channels stay the
+    data's either way). None for data that suggests nothing (a download, or no readable image)."""
     shape = data_shape(values.get("dataset", ""), values.get("data_path", ""))
     if shape is None:
         return None
     size, channels, why = shape
-    for s in [c for c in CANDIDATE_SIZES if c <= size]:
-        try:
-            TrainConfig.from_dict({**values, "image_size": s, "channels": channels})
-        except ConfigError as e:
-            if e.field == "image_size":
-                continue
-        if s != size:
+    for s in [c for c in CANDIDATE_SIZES if c <= size] + [c for c in reversed(CANDIDATE_SIZES) if c > size]:
+        if not _takes(values, s, channels):
+            continue
+        if s < size:
             why += f"; {values.get('model')} takes {s}, not {size}"
+        elif s > size:  # the model takes nothing this small: enlarge, but keep the data's channels
+            why += f"; {values.get('model')} takes no size up to {size}, so {s}: the smaller images are enlarged"
         return s, channels, why
     return None
+
+
+def _takes(values: dict[str, Any], size: int, channels: int) -> bool:
+    try:
+        TrainConfig.from_dict({**values, "image_size": size, "channels": channels})
+    except ConfigError as e:
+        return e.field != "image_size"
+    return True
