@@ -20,7 +20,7 @@ SEEDS = {
 }
 def test_the_issue_presets_are_registered():
     assert PRESETS.names() == ["recommended", "seed000", "seed004", "dcgan-seed001", "wgan-gp", "stylegan", "colour32",
-                              "pix2pix", "cyclegan"]
+                              "colour64", "pix2pix", "cyclegan"]
     for name in PRESETS:
         assert PRESETS.get(name).description.strip()
 
@@ -105,3 +105,10 @@ def test_suggested_preset_gives_colour_data_the_colour_recipe(channels, size, ex
 def test_suggested_preset_above_44_px_is_colour64_only_once_registered():
     expected = "colour64" if "colour64" in PRESETS else "recommended"  # registered only once measured
     assert suggested_preset(3, 64) == expected
+
+
+def test_colour64_is_the_measured_64_px_recipe():
+    cfg = apply_preset("colour64")
+    assert (cfg.dataset, cfg.channels, cfg.image_size, cfg.model) == ("emoji", 3, 64, "cdcgan_compact")
+    assert (cfg.diffaugment, cfg.batch_size, cfg.lr_g, cfg.epochs) == ("color,translation", 64, 2e-3, 30)
+    assert suggested_preset(3, 64) == "colour64" and suggested_preset(3, 48) == "colour64"

@@ -99,8 +99,17 @@ PRESETS.add("colour32", Preset(
     "batch 32 (twice the steps per image), 60 epochs (88,320 images of emoji_train). Of 4 candidates on the "
     "built-in emoji (the digit default, + DiffAugment, + DiffAugment and EMA, this one), only it reached FID 30 "
     "with recall 0.1 on held-out emoji, scored by the emoji CNN, within 88,320 images: 3 of 3 seeds, median "
-    "145 CPU s on one core. Not measured to hold at 64 px (it fell apart there after 22,000 images).",
+    "145 CPU s on one core. At 64 px it fell apart after 22,000 images: colour64 is measured there.",
     {**_COLOUR, "image_size": 32}))
+
+PRESETS.add("colour64", Preset(
+    "Colour images at 64 px, chosen by measurement (docs/PERF.md, colour recipes): the default recipe (compact "
+    "conditional conv GAN, hinge, Adam lr 0.002, betas (0.5, 0.999), batch 64) with DiffAugment color,translation "
+    "on D's inputs, 30 epochs (44,160 images of emoji_train). colour32's recipe fell apart at 64 px (FID 40 -> 88); "
+    "this one reached FID 30 with recall 0.1 on held-out emoji, scored by the emoji CNN, after 22,080 images "
+    "(about 120 CPU s) in 2 of 3 seeds; the third came to FID 30.1 within its 29,440.",
+    {**_COLOUR, "image_size": 64, "batch_size": 64, "lr_g": 2e-3, "lr_d": 2e-3, "diffaugment": "color,translation",
+     "epochs": 30}))
 
 # Image-to-image translation (seed 003): the papers' optimiser (Adam 2e-4, betas (0.5, 0.999)) and
 # loss weights (the config's defaults), with batches that keep a 2-core CPU busy.
