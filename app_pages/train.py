@@ -39,6 +39,7 @@ from ganlib.ui.config_form import (
     live_edit_widgets,
     preset_changes,
     preset_picker,
+    preset_suggestion,
     train_defaults,
 )
 from ganlib.ui.data_panel import data_panel, metrics_line
@@ -168,6 +169,7 @@ def new_run_form(defaults) -> None:
     with data_slot:
         data_panel(values, prefix="cfg")
         metrics_line(values)
+        preset_suggestion(values, prefix="cfg")
     cfg, problem = None, None
     try:
         cfg = TrainConfig.from_dict(values)

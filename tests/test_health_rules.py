@@ -215,11 +215,12 @@ def test_the_transparent_icon_run_read_on_black():
 
 def test_colour_emoji_at_the_wrong_size():
     """emoji at 28 px with the default recipe, judged by the emoji extractor: FID 229 -> 178 -> 243
-    against an untrained 185, recall 0, 2 of 9 groups: red, and the advice skips the preset the
-    run is already on."""
+    against an untrained 185, recall 0, 2 of 9 groups: red, and the advice names the colour preset,
+    not the default recipe the run is already on."""
     run = fixture_run("colour_28px")
     v = run_verdict(run)
-    assert v.kind == "mode_collapse" and v.level == "error" and "preset" not in v.advice
+    assert v.kind == "mode_collapse" and v.level == "error" and "recommended" not in v.advice
+    assert "colour32 preset" in v.advice  # the recipe measured for colour data (issue 22 item 5)
     assert v.detail.startswith("At epoch 3 the classifier finds only 2 of 9")
     rows = strip(run.metrics(), "classes_covered", "pixel_spread")  # the rules on FID and recall alone
     v = verdict(rows, run.evals(), run.status(), loss="hinge", kind="gan")

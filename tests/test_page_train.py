@@ -9,6 +9,7 @@ import pytest
 
 from ganlib.engine.training import train
 from ganlib.store.config import TrainConfig, field_specs, relevant_fields
+from ganlib.store.presets import PRESETS
 from ganlib.store.run_folder import Run
 from ganlib.store.run_health import run_verdict
 from ganlib.ui import health_view, resources
@@ -87,6 +88,29 @@ def test_train_preset_fills_the_form_and_edits_stick(empty_dir):
     run(at)
     assert at.selectbox(key="cfg_loss").value == "wgan_gp" and at.selectbox(key="cfg_d_norm").value == "layer"
     assert at.slider(key="cfg_n_critic").value == 5 and at.number_input(key="cfg_batch_size").value == 64
+    assert not at.error and not at.button(key="start").disabled
+
+
+def test_train_suggests_the_colour_preset_for_colour_data_and_keeps_the_data(empty_dir):
+    """Issue 22 item 5: colour data gets the preset measured on colour images (docs/PERF.md)."""
+    at = run(page("app_pages/train.py"))
+    assert not any("colour32" in i.value for i in at.info)  # digits: the default recipe is theirs
+    at.selectbox(key="cfg_dataset").set_value("emoji")
+    at.selectbox(key="cfg_channels").set_value(3)
+    at.number_input(key="cfg_image_size").set_value(32)
+    at.number_input(key="cfg_epochs").set_value(7)
+    run(at)
+    assert any("the **colour32** preset" in i.value for i in at.info)
+    at.button(key="cfg_use_suggested_preset").click()
+    run(at)
+    assert at.selectbox(key="train_preset").value == "colour32"
+    recipe = PRESETS.get("colour32").values
+    assert at.select_slider(key="cfg_lr_g").value == pytest.approx(recipe["lr_g"])
+    assert at.number_input(key="cfg_batch_size").value == recipe["batch_size"]
+    assert at.selectbox(key="cfg_dataset").value == "emoji" and at.selectbox(key="cfg_channels").value == 3
+    assert at.number_input(key="cfg_image_size").value == 32  # the data fields stay the form's
+    assert not any("colour32** preset" in i.value for i in at.info)
+    assert any("Recipe: **colour32**" in c.value for c in at.caption)
     assert not at.error and not at.button(key="start").disabled
 
 

@@ -7,7 +7,7 @@ from ganlib.core.errors import ConfigError
 from ganlib.core.registry import Registry
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, field_specs
-from ganlib.store.presets import NOT_RECIPE, PRESETS, apply_preset, preset_values
+from ganlib.store.presets import NOT_RECIPE, PRESETS, apply_preset, preset_values, suggested_preset
 
 # What each seed wrote (docs in the presets' descriptions): the fields that decide what is trained.
 SEEDS = {
@@ -19,8 +19,8 @@ SEEDS = {
                           lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=10, latent_dim=100, d_norm="batch"),
 }
 def test_the_issue_presets_are_registered():
-    assert PRESETS.names() == ["recommended", "seed000", "seed004", "dcgan-seed001", "wgan-gp", "stylegan", "pix2pix",
-                              "cyclegan", "diffusion"]
+    assert PRESETS.names() == ["recommended", "seed000", "seed004", "dcgan-seed001", "wgan-gp", "stylegan", "colour32",
+                              "colour64", "pix2pix", "cyclegan", "diffusion"]
     for name in PRESETS:
         assert PRESETS.get(name).description.strip()
 
@@ -80,3 +80,35 @@ def test_registry_names_take_letters_digits_underscores_and_dashes(name):
 def test_registry_refuses_other_names(name):
     with pytest.raises(ValueError, match="letters, digits"):
         Registry("thing").add(name, 1)
+
+
+# ---- colour (issue 22 item 5) -----------------------------------------------------------------
+def test_colour32_is_the_measured_colour_recipe_and_pins_every_recipe_field():
+    """benchmarks/colour_recipes.py's winner at 32 px (docs/PERF.md, colour recipes)."""
+    cfg = apply_preset("colour32")
+    assert (cfg.dataset, cfg.channels, cfg.image_size, cfg.background) == ("emoji", 3, 32, "white")
+    assert (cfg.model, cfg.loss, cfg.batch_size, cfg.lr_g, cfg.lr_d, cfg.epochs) == (
+        "cdcgan_compact", "hinge", 32, 1e-3, 1e-3, 60)
+    assert "measurement" in PRESETS.get("colour32").description
+    roles = {f.name: f.metadata["role"] for f in field_specs()}
+    recipe = {n for n, role in roles.items() if role in ("arch", "fork", "live")} - NOT_RECIPE
+    kind_only = {f.name for f in field_specs() if f.metadata["kinds"] and "gan" not in f.metadata["kinds"]}
+    assert recipe - kind_only - set(preset_values("colour32")) == set()  # a new default never leaks in
+
+
+@pytest.mark.parametrize("channels, size, expected", [(3, 32, "colour32"), (3, 28, "colour32"), (3, 44, "colour32"),
+                                                      (1, 32, "recommended"), (1, 28, "recommended")])
+def test_suggested_preset_gives_colour_data_the_colour_recipe(channels, size, expected):
+    assert suggested_preset(channels, size) == expected
+
+
+def test_suggested_preset_above_44_px_is_colour64_only_once_registered():
+    expected = "colour64" if "colour64" in PRESETS else "recommended"  # registered only once measured
+    assert suggested_preset(3, 64) == expected
+
+
+def test_colour64_is_the_measured_64_px_recipe():
+    cfg = apply_preset("colour64")
+    assert (cfg.dataset, cfg.channels, cfg.image_size, cfg.model) == ("emoji", 3, 64, "cdcgan_compact")
+    assert (cfg.diffaugment, cfg.batch_size, cfg.lr_g, cfg.epochs) == ("color,translation", 64, 2e-3, 30)
+    assert suggested_preset(3, 64) == "colour64" and suggested_preset(3, 48) == "colour64"

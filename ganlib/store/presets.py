@@ -86,6 +86,31 @@ PRESETS.add("stylegan", Preset(
      "style_mixing": 0.9, "progressive": True, "grow_until": 0.5, "batch_size": 16, "lr_g": 2e-3, "lr_d": 2e-3,
      "beta1": 0.5, "beta2": 0.999, "epochs": 24}))
 
+# Colour images (issue 22 item 5): chosen by benchmarks/colour_recipes.py on emoji_train, judged on
+# emoji_heldout by the emoji CNN (docs/PERF.md, "Colour recipes"). The data fields are emoji's;
+# the Train form's "Use it" keeps the form's own data.
+_COLOUR: dict[str, Any] = {**_PLAIN, "dataset": "emoji", "channels": 3, "background": "white",
+                           "model": "cdcgan_compact", "loss": "hinge", "d_norm": "none", "batch_size": 32,
+                           "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.5, "beta2": 0.999, "epochs": 60}
+
+PRESETS.add("colour32", Preset(
+    "Colour images at 32 px, chosen by measurement (docs/PERF.md, colour recipes): the compact conditional "
+    "conv GAN of the default recipe with hinge loss, Adam lr 0.001 (half the digits' 0.002), betas (0.5, 0.999), "
+    "batch 32 (twice the steps per image), 60 epochs (88,320 images of emoji_train). Of 4 candidates on the "
+    "built-in emoji (the digit default, + DiffAugment, + DiffAugment and EMA, this one), only it reached FID 30 "
+    "with recall 0.1 on held-out emoji, scored by the emoji CNN, within 88,320 images: 3 of 3 seeds, median "
+    "145 CPU s on one core. At 64 px it fell apart after 22,000 images: colour64 is measured there.",
+    {**_COLOUR, "image_size": 32}))
+
+PRESETS.add("colour64", Preset(
+    "Colour images at 64 px, chosen by measurement (docs/PERF.md, colour recipes): the default recipe (compact "
+    "conditional conv GAN, hinge, Adam lr 0.002, betas (0.5, 0.999), batch 64) with DiffAugment color,translation "
+    "on D's inputs, 30 epochs (44,160 images of emoji_train). colour32's recipe fell apart at 64 px (FID 40 -> 88); "
+    "this one reached FID 30 with recall 0.1 on held-out emoji, scored by the emoji CNN, after 22,080 images "
+    "(about 120 CPU s) in 2 of 3 seeds; the third came to FID 30.1 within its 29,440.",
+    {**_COLOUR, "image_size": 64, "batch_size": 64, "lr_g": 2e-3, "lr_d": 2e-3, "diffaugment": "color,translation",
+     "epochs": 30}))
+
 # Image-to-image translation (seed 003): the papers' optimiser (Adam 2e-4, betas (0.5, 0.999)) and
 # loss weights (the config's defaults), with batches that keep a 2-core CPU busy.
 _TRANSLATION: dict[str, Any] = dict(image_size=28, channels=1, variant="default", dropout=None, direction="AtoB",
@@ -159,9 +184,10 @@ def recipe(name: str) -> dict[str, Any]:
 
 
 def suggested_preset(channels: int, image_size: int) -> str:
-    """The preset made for data of this shape: a colour preset for colour images (the one for
-    32 px up to 44 px, else the 64 px one) once `colour32` / `colour64` are registered (issue 22
-    item 5: not measured yet, so not registered), `recommended` (digits' recipe) otherwise."""
-    if channels != 3 or "colour32" not in PRESETS:
+    """The preset made for data of this shape: `colour32` for colour images up to 44 px, `colour64`
+    above when it is registered (a preset is registered only once measured: docs/PERF.md,
+    colour recipes), `recommended` (the digits' recipe) otherwise."""
+    if channels != 3:
         return "recommended"
-    return "colour32" if image_size <= 44 else "colour64"
+    name = "colour32" if image_size <= 44 else "colour64"
+    return name if name in PRESETS else "recommended"

@@ -30,7 +30,7 @@ from ganlib.data import NO_PATH_DATASETS, DatasetUnavailable, data_facts
 from ganlib.models import MODELS
 from ganlib.store.config import TrainConfig, changeable, field_specs, relevant_fields
 from ganlib.store.config_rules import CHOICE_REGISTRIES, check_against_data, hidden_fields
-from ganlib.store.presets import PRESETS, apply_preset
+from ganlib.store.presets import DATA, PRESETS, apply_preset, recipe, suggested_preset
 from ganlib.store.server_settings import TEACHER_FIELDS
 from ganlib.ui import resources, signin
 
@@ -222,6 +222,34 @@ def preset_picker(prefix: str = "cfg", key: str = "train_preset") -> str:
 def _apply_preset(prefix: str, key: str) -> None:
     """on_change of the preset box: runs before the page, so the widgets start from the preset."""
     fill_form(apply_preset(st.session_state[key]).to_dict(), prefix)
+
+
+def preset_suggestion(values: dict[str, Any], prefix: str = "cfg", key: str = "train_preset") -> None:
+    """Before Start, for data with a preset of its own (colour images: `suggested_preset`): one
+    line naming it, with a button that puts its recipe into the form and keeps the form's data."""
+    try:
+        cfg = TrainConfig.from_dict(values)
+    except (ConfigError, TypeError, ValueError):  # a half-filled form: its own errors say it
+        return
+    name = suggested_preset(cfg.channels, cfg.image_size)
+    if name == "recommended":
+        return
+    have = cfg.to_dict()
+    if all(have.get(k) == v for k, v in recipe(name).items()):
+        st.caption(f"Recipe: **{name}**, the preset measured on colour images (docs/PERF.md, colour recipes).")
+        return
+    c_text, c_apply = st.columns([4, 1], vertical_alignment="center")
+    c_text.info(f"Colour images at {cfg.image_size} px: the **{name}** preset is the recipe measured to learn colour "
+                "images on a CPU (docs/PERF.md, colour recipes); the form's recipe differs.", icon=":material/palette:")
+    data = {k: v for k, v in have.items() if k in DATA}
+    c_apply.button("Use it", key=f"{prefix}_use_suggested_preset", on_click=_use_preset, args=(prefix, key, name, data),
+                   icon=":material/check:", help=f"Fill the form from {name}, keeping the data fields as they are.")
+
+
+def _use_preset(prefix: str, key: str, name: str, data: dict[str, Any]) -> None:
+    """on_click: the preset box shows `name` and the form takes its recipe with the form's data."""
+    st.session_state[key] = name
+    fill_form({**apply_preset(name).to_dict(), **data}, prefix)
 
 
 def fill_form(cfg: dict[str, Any], prefix: str = "cfg") -> None:
