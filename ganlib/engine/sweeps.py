@@ -24,6 +24,7 @@ from ray.tune.schedulers import ASHAScheduler
 
 from ganlib.engine.callbacks import Callbacks
 from ganlib.engine.training import train
+from ganlib.store.run_folder import LIVE_STATES
 from ganlib.store.sweep_folder import Sweep
 from ganlib.store.sweep_spec import SweepSpec
 
@@ -75,6 +76,16 @@ def run_sweep(sweep: Sweep, *, address: Optional[str] = None, num_cpus: Optional
             run_config=tune.RunConfig(name="tune", storage_path=str(sweep.path), verbose=verbose,
                                       failure_config=tune.FailureConfig(max_failures=0)))
         grid = tuner.fit()
+        _settle_stopped_trials(sweep)
         return [dict(r.metrics or {}, error=str(r.error) if r.error else None) for r in grid]
     finally:
         ray.shutdown()
+
+
+def _settle_stopped_trials(sweep: Sweep) -> None:
+    """Tune has ended every trial; one it stopped early (ASHA) had its worker killed mid-loop, and
+    a Ray worker's process may live on for the next task, so its status.json still said
+    'running' (the table showed a finished sweep with a running trial). Say what happened."""
+    for run in sweep.trials():
+        if run.status().get("state") in LIVE_STATES:
+            run.write_status(state="interrupted", stopped_by="the sweep's scheduler (ASHA) or Ray Tune")
