@@ -157,8 +157,7 @@ def test_best_pt_is_never_a_generator_worse_than_the_untrained_one():
 # ---- the real short runs ---------------------------------------------------------------------
 def fixture_run(name: str) -> Run:
     path = FIXTURES / name
-    if not path.is_dir():
-        pytest.skip(f"{path} missing: make it with benchmarks/health_cases.py --case {name}")
+    assert path.is_dir(), f"{path} missing: make it with benchmarks/health_cases.py --case {name}"
     return Run(path)
 
 
