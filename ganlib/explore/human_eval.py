@@ -218,12 +218,9 @@ def make_batch(run: str | Path | Run, checkpoint: str | Path | None = None, n: i
 
 
 def sampler_text(h: GeneratorHandle) -> str:
-    """How a diffusion handle draws ("20 steps, guidance 2"); "" for a model that draws in one pass."""
-    if h.kind != "diffusion":
-        return ""
-    cfg, own = h.config or {}, h.sampling
-    steps = int(own.get("steps", cfg.get("sample_steps", 0)))
-    return f"{steps} steps, guidance {float(own.get('guidance', cfg.get('guidance', 1.0))):g}"
+    """How a handle draws ("20 steps, guidance 2"); "" for a model that draws in one pass."""
+    s = h.sampler_settings()
+    return f"{int(s['steps'])} steps, guidance {float(s['guidance']):g}" if s else ""
 
 
 def dataset_size(run: Run) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -84,6 +84,12 @@ class GeneratorHandle:
             return self.G(z.to(self.device), labels, **self.sampling)
         finally:
             self.G.train(was_training)
+
+    def sampler_settings(self) -> dict[str, Any]:
+        """The sampler settings its draws use (`with_sampling`'s, else G's own): {"steps": 10,
+        "guidance": 2.0} for a diffusion G; {} for one that draws in one pass."""
+        return {k: self.sampling.get(k, getattr(self.G, attr)) for k, attr in SAMPLER_SETTINGS.items()
+                if hasattr(self.G, attr)}
 
     def with_sampling(self, **options) -> "GeneratorHandle":
         """A handle on the same G whose draws use these sampler settings (`steps`, `guidance`;

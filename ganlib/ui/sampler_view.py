@@ -15,15 +15,16 @@ def sampler_controls(info: GeneratorHandle, key: str, container=None) -> tuple[O
     """(steps, guidance) for a diffusion run, chosen with two sliders that start at the run's own
     settings; (None, None) for a model that draws in one pass. Guidance is fixed at 1 (no
     guidance) for a run trained without label dropout, which learned no unconditional velocity."""
-    if info.kind != "diffusion":
+    own = info.sampler_settings()
+    if not own:
         return None, None
     box = container or st
     cfg = info.config or {}
-    steps = int(box.slider("Sampler steps", 1, 100, int(cfg.get("sample_steps", 10)), key=f"{key}_sample_steps",
+    steps = int(box.slider("Sampler steps", 1, 100, int(own["steps"]), key=f"{key}_sample_steps",
                            help="Euler steps from the initial noise to the image: each is one network evaluation "
                                 "(two with guidance). Fewer is faster and rougher."))
     if info.conditional and float(cfg.get("label_dropout", 0.1)) > 0:
-        guidance = float(box.slider("Guidance", 0.0, 10.0, float(cfg.get("guidance", 2.0)), 0.1,
+        guidance = float(box.slider("Guidance", 0.0, 10.0, float(own["guidance"]), 0.1,
                                     key=f"{key}_guidance",
                                     help="Classifier-free guidance scale: 1 = the conditional model alone, "
                                          "higher = closer to the label and less varied, 0 = ignore the label."))
