@@ -21,6 +21,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,9 +48,10 @@ JOB_RE = re.compile(r"\*\*Job (\d+)\*\*")  # the live view's "**Job 7**: ..."
 
 
 class Student(threading.Thread):
-    def __init__(self, i: int, url: str, end: float, lat: dict, log: list):
+    def __init__(self, i: int, url: str, end: float, lat: dict, log: list, arrive_s: float):
         super().__init__(daemon=True, name=f"user{i:02d}")
         self.name_, self.url, self.end, self.lat, self.log = f"user{i:02d}", url, end, lat, log
+        self.arrive_s = arrive_s
         self.clicked: Optional[float] = None  # Start sent
         self.queued: Optional[float] = None  # the server's answer to Start came back: the job is in the queue
         self.completed = False
@@ -68,7 +70,7 @@ class Student(threading.Thread):
             self.error = f"{type(e).__name__}: {e}"
 
     def _run(self) -> None:
-        time.sleep(random.uniform(0, 20))  # a class arrives over twenty seconds
+        time.sleep(random.uniform(0, self.arrive_s))  # a class arrives over a minute or two
         u = ProtocolUser(self.url, timeout_s=300)
         self.timed("open the sign-in page", u.open(""))
         u.set("signin_name", self.name_)
@@ -131,6 +133,18 @@ def drain(runs: Path, n: int, limit_s: float) -> Optional[float]:
     return None
 
 
+def children_rss_mb(pid: int) -> float:
+    """The summed RSS of `pid`'s child processes (a shared server trains each job in one)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    total = 0.0
+    for child in out:
+        try:
+            total += rss_mb(int(child))
+        except (OSError, ValueError):  # it ended between the listing and the read
+            pass
+    return total
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--users", type=int, default=30)
@@ -138,6 +152,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--drain-s", type=float, default=900.0, help="the most seconds to wait, once everyone left, for "
                    "the jobs still queued to finish")
     p.add_argument("--after-s", type=float, default=150.0, help="seconds to watch memory after that")
+    p.add_argument("--arrive-s", type=float, default=120.0, help="users arrive at random times within this many "
+                   "seconds (spread out, some Starts are answered before others are pressed: the queue's order shows)")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     cmd = command_line(__file__, argv)
@@ -154,6 +170,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     lat: dict[str, list[float]] = defaultdict(list)
     log: list[str] = []
     mem: list[tuple[float, float]] = []
+    kids: list[float] = []  # the server's child processes (training jobs), summed
     with serve(runs) as url:
         pid = server_pid(int(url.rsplit(":", 1)[1]))
         t0 = time.monotonic()
@@ -162,12 +179,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         def sample() -> None:
             while not stop.is_set():
                 mem.append((time.monotonic() - t0, rss_mb(pid)))
+                kids.append(children_rss_mb(pid))
                 stop.wait(5)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         end = t0 + 60 * args.minutes
-        students = [Student(i, url, end, lat, log) for i in range(args.users)]
+        students = [Student(i, url, end, lat, log, args.arrive_s) for i in range(args.users)]
         for s in students:
             s.start()
         for s in students:
@@ -202,9 +220,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               if alone else "")
     peak = max(m for _, m in mem)
     during = [m for t, m in mem if t <= left]
-    lines = [f"{args.users} users, {args.minutes:g} minutes; one training slot (the CPU default), at most 1 running "
-             "and 3 waiting jobs per user; each run: the Train form's default model, 256 digits, 1 epoch, no "
-             "evaluation.", "",
+    lines = [f"{args.users} users arriving within {args.arrive_s:g} s, {args.minutes:g} minutes; one training slot (the "
+             "CPU default), each job in its own process, at most 1 running and 3 waiting jobs per user; each run: the "
+             "Train form's default model, 256 digits, 1 epoch, no evaluation.", "",
              f"- Runs: {len(states)} made, {completed} completed, one per user: "
              f"{sorted(done) == sorted(s.name_ for s in students)}; queue files left: "
              f"{len(QueueFolder(runs).entries())}; users who saw their job complete: "
@@ -217,7 +235,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                "pairs (by job number, the order they joined the queue) started in that order.",
              f"- Server memory (RSS): {mem[0][1]:.0f} MB at the start, peak {peak:.0f} MB, "
              f"{during[-1]:.0f} MB when the users left, {rss_drained:.0f} MB when the queue was empty, "
-             f"{mem[-1][1]:.0f} MB {args.after_s:.0f} s later.", "",
+             f"{mem[-1][1]:.0f} MB {args.after_s:.0f} s later. The training processes (the server's "
+             f"children) together: peak {max(kids, default=0):.0f} MB, "
+             f"{kids[-1] if kids else 0:.0f} MB at the end.", "",
              "| script run | count | median (s) | p95 (s) |", "| --- | --- | --- | --- |"]
     for kind, xs in lat.items():
         lines.append(f"| {kind} | {len(xs)} | {statistics.median(xs):.2f} | {pct(xs, 0.95):.2f} |")

@@ -24,6 +24,16 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = dict(max_images=256, batch_size=64, device="cpu")  # 4 steps an epoch on 256 real digits
 
 
+def eventually(pred, timeout: float = 60.0) -> bool:
+    """True once `pred()` is, polling every 50 ms; False after `timeout` seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def load_script(name: str, folder: str = "benchmarks"):
     """FOLDER/NAME.py (a benchmark, or a reliability tool in reliability/) as a module."""
     spec = importlib.util.spec_from_file_location(f"{folder}_{name}", REPO / folder / f"{name}.py")

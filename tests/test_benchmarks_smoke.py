@@ -214,4 +214,4 @@ def test_load_test_signs_users_in_and_every_run_completes(monkeypatch):
     load_test = load_script("load_test")
     monkeypatch.setenv("GANLIB_SERVER_CONFIG", "unset")  # the script sets both for its server:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # monkeypatch puts the suite's values back after
-    assert load_test.main(["--users", "2", "--minutes", "1.5", "--after-s", "1", "--no-write"]) == 0
+    assert load_test.main(["--users", "2", "--minutes", "1.5", "--arrive-s", "10", "--after-s", "1", "--no-write"]) == 0

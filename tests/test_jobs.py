@@ -4,15 +4,7 @@ import pytest
 
 from ganlib.engine.jobs import JobManager
 from ganlib.engine.tasks import TaskBusy, TaskRunner
-
-
-def _wait_for(pred, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.helpers import eventually
 
 
 def test_job_runs_in_background_and_completes(tiny_cfg, tmp_path):
@@ -31,17 +23,17 @@ def test_one_job_at_a_time_pause_and_stop(tiny_cfg, tmp_path):
     jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))
     with pytest.raises(TaskBusy):
         jm.start(tiny_cfg())
-    assert _wait_for(lambda: jm.snapshot(jid)["step"] > 0)
+    assert eventually(lambda: jm.snapshot(jid)["step"] > 0)
     jm.pause(jid)
     assert jm.snapshot(jid)["state"] in ("pausing", "paused")
-    assert _wait_for(lambda: jm.snapshot(jid)["state"] == "paused")  # parked at a step boundary
+    assert eventually(lambda: jm.snapshot(jid)["state"] == "paused")  # parked at a step boundary
     s1 = jm.snapshot(jid)
     time.sleep(1.0)
     s2 = jm.snapshot(jid)
     assert s1["state"] == s2["state"] == "paused"
     assert (s1["epoch"], s1["step"]) == (s2["epoch"], s2["step"])  # no progress while paused
     jm.resume(jid)
-    assert _wait_for(lambda: (jm.snapshot(jid)["epoch"], jm.snapshot(jid)["step"]) != (s2["epoch"], s2["step"]))
+    assert eventually(lambda: (jm.snapshot(jid)["epoch"], jm.snapshot(jid)["step"]) != (s2["epoch"], s2["step"]))
     jm.stop(jid)
     snap = jm.wait(jid, timeout=60)
     assert snap["state"] == "stopped"
@@ -52,7 +44,7 @@ def test_one_job_at_a_time_pause_and_stop(tiny_cfg, tmp_path):
 def test_stop_while_paused(tiny_cfg, tmp_path):
     jm = JobManager(tmp_path)
     jid = jm.start(tiny_cfg(epochs=500, max_images=0, checkpoint_every=1000))
-    assert _wait_for(lambda: jm.snapshot(jid)["step"] > 0)
+    assert eventually(lambda: jm.snapshot(jid)["step"] > 0)
     jm.pause(jid)
     jm.stop(jid)
     assert jm.wait(jid, timeout=60)["state"] == "stopped"
@@ -85,13 +77,13 @@ def test_one_admission_rule_for_every_kind_of_task(tiny_cfg, tmp_path):
     finally:
         jm.stop(jid)
         jm.wait(jid, timeout=60)
-    assert _wait_for(lambda: tasks.refusal("playground") is None)
+    assert eventually(lambda: tasks.refusal("playground") is None)
     pg = PlaygroundRunner(tasks=tasks, speed=2, tick_s=0.01)
     try:
         pg.play()
         assert tasks.refusal("training")  # the playground holds the slot while it plays...
         pg.pause()
-        assert _wait_for(lambda: tasks.refusal("training") is None)  # ...and frees it on a pause
+        assert eventually(lambda: tasks.refusal("training") is None)  # ...and frees it on a pause
     finally:
         pg.close()
     two = TaskRunner(slots=2)  # more slots (a GPU machine): two tasks run side by side

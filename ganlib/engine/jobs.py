@@ -12,21 +12,25 @@ refuses with NotAllowed what that user may not do: pause, resume, stop, edit or 
 user's job, or resume another user's run. With server settings (`store.server_settings`) a
 config is confined first (its data path inside the user's roots, the teacher's Inception
 weights). A waiting job is also a file (`store.queue_folder`), so a restarted server re-queues it.
+
+Where the training runs is the executor's (`engine/job_executors.py`): this task's thread on a
+laptop, a child process on a shared server (`ServerSettings.job_processes`; $GANLIB_JOB_PROCESSES
+= 1 or 0 overrides), so that 30 sessions' script runs do not starve it of the GIL.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from ganlib.core.errors import NotAllowed
 from ganlib.engine.callbacks import Callbacks, TrainProgress
+from ganlib.engine.job_executors import EXECUTORS, Steering
 from ganlib.engine.tasks import Task, TaskRunner
-from ganlib.engine.training import train
 from ganlib.store.access import LOCAL, Actor, require, require_owner
 from ganlib.store.config import TrainConfig, with_changes
 from ganlib.store.queue_folder import QueueFolder
@@ -73,10 +77,13 @@ class Job:
 
 class JobManager:
     def __init__(self, runs_dir: str | Path | None = None, runner: Optional[TaskRunner] = None,
-                 settings: Optional[ServerSettings] = None):
+                 settings: Optional[ServerSettings] = None, executor: Optional[str] = None):
         self.runs_dir = runs_dir
         self.runner = runner or TaskRunner()  # the dashboard passes the process's one runner
         self.settings = settings or ServerSettings()
+        self.executor = executor or default_executor(self.settings)
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"unknown executor {self.executor!r}; known: {', '.join(EXECUTORS)}")
         self.queue_folder = QueueFolder(runs_dir)
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}
@@ -247,15 +254,12 @@ class JobManager:
         def bump() -> None:  # called under the lock
             job.version += 1
 
-        def should_stop() -> bool:
-            if not job._running.is_set():
-                with self._lock:
-                    if job.state == "pausing":
-                        job.state = "paused"
-                        bump()
-                self._mark(job, "paused")
-                job._running.wait()  # parked here until resume or stop
-            return job._stop.is_set()
+        def on_parked() -> None:
+            with self._lock:
+                if job.state == "pausing":
+                    job.state = "paused"
+                    bump()
+            self._mark(job, "paused")
 
         def on_start(run: Run) -> None:
             rows, stream = run.metrics(), run.stream()  # a resumed run's earlier epochs: charts start whole
@@ -295,17 +299,14 @@ class JobManager:
                 job.loading = (fraction, text)
 
         cb = Callbacks(on_start=on_start, on_progress=on_progress, on_epoch=on_epoch, on_stream=on_stream,
-                       should_stop=should_stop, pending_edits=pending_edits, on_data=on_data)
+                       pending_edits=pending_edits, on_data=on_data)
         try:
-            result = train(cfg, runs_dir=self.runs_dir, resume=job.resume, callbacks=cb, owner=job.owner)
+            out = EXECUTORS[self.executor](cfg, runs_dir=self.runs_dir, resume=job.resume, owner=job.owner,
+                                           callbacks=cb, steering=Steering(job._stop, job._running, on_parked))
             with self._lock:
-                job.state, job.error = result.state, result.error
-                job.rows = [dict(r) for r in result.rows]
-                if result.state == "failed":
-                    job.traceback = result.run.status().get("traceback")
-        except Exception as e:  # noqa: BLE001 - config/data errors before the run exists
-            with self._lock:
-                job.state, job.error, job.traceback = "failed", str(e), traceback.format_exc()
+                job.state, job.error, job.traceback = out.state, out.error, out.traceback
+                if out.rows or out.state != "failed":
+                    job.rows = [dict(r) for r in out.rows]
         finally:
             with self._lock:
                 job.finished = time.time()
@@ -323,5 +324,15 @@ class JobManager:
         return cfg.replace(**changes) if changes else cfg
 
     def _mark(self, job: Job, state: str) -> None:
-        if job.run_path:
+        """Write a pause or resume into the run's status (a child process writes its own)."""
+        if job.run_path and self.executor == "thread":
             Run(Path(job.run_path)).write_status(state=state)
+
+
+def default_executor(settings: ServerSettings) -> str:
+    """Where jobs train: $GANLIB_JOB_PROCESSES (1 or 0) if set, else a child process on a shared
+    server with `job_processes` on (the default there), else this process's thread."""
+    env = os.environ.get("GANLIB_JOB_PROCESSES", "").strip()
+    if env in ("0", "1"):
+        return "process" if env == "1" else "thread"
+    return "process" if settings.shared and settings.job_processes else "thread"

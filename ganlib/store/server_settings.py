@@ -42,6 +42,7 @@ class ServerSettings:
     upload_max_mb: int = 200  # one zip of images: its size and the files it may hold
     upload_max_files: int = 20_000
     slots: int = 0  # jobs that train at once (0: 1 on a CPU, 2 per GPU)
+    job_processes: bool = True  # train each job in a child process (sessions cannot starve it of the GIL)
     max_running_per_user: int = 1
     max_queued_per_user: int = 3  # waiting jobs a user may have
     inception_weights: str = ""  # the FID Inception weights every run uses (students cannot set a path)
