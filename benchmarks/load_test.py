@@ -112,6 +112,20 @@ class Student(threading.Thread):
         u.close()
 
 
+def warm_up(url: str, name: str, password: str) -> None:
+    """One user signs in and opens every page the class will: the modules and caches every
+    server loads once are in memory before the class arrives, so the baseline is a warm server's."""
+    u = ProtocolUser(url, timeout_s=300)
+    u.open("")
+    u.set("signin_name", name)
+    u.set("signin_password", password)
+    u.click("signin_submit")
+    u.rerun()
+    for page in BROWSE:
+        u.open(page)
+    u.close()
+
+
 def finished(runs: Path) -> dict[str, tuple[float, float]]:
     """{run name: (when it completed, its images/s)} of the completed runs."""
     out = {}
@@ -163,6 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     users = UsersFile(root / "users.json")  # argon2id with the library's own parameters, as a class gets
     for i in range(args.users):
         users.add(f"user{i:02d}", f"password-user{i:02d}")
+    users.add("warmup", "password-warmup")
     (root / "server.toml").write_text(f'shared = true\nusers_file = "{root / "users.json"}"\n'
                                       f'uploads_dir = "{root / "uploads"}"\nmax_queued_per_user = 3\n')
     os.environ["GANLIB_SERVER_CONFIG"] = str(root / "server.toml")
@@ -184,7 +199,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        end = t0 + 60 * args.minutes
+        warm_up(url, "warmup", "password-warmup")
+        time.sleep(5)
+        warm = rss_mb(pid)
+        end = time.monotonic() + 60 * args.minutes
         students = [Student(i, url, end, lat, log, args.arrive_s) for i in range(args.users)]
         for s in students:
             s.start()
@@ -220,9 +238,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               if alone else "")
     peak = max(m for _, m in mem)
     during = [m for t, m in mem if t <= left]
-    lines = [f"{args.users} users arriving within {args.arrive_s:g} s, {args.minutes:g} minutes; one training slot (the "
-             "CPU default), each job in its own process, at most 1 running and 3 waiting jobs per user; each run: the "
-             "Train form's default model, 256 digits, 1 epoch, no evaluation.", "",
+    lines = [f"{args.users} users arriving within {args.arrive_s:g} s, {args.minutes:g} minutes; one training slot "
+             "(the CPU default), each job in its own process, at most 1 running and 3 waiting jobs per user; each "
+             "run: the Train form's default model, 256 digits, 1 epoch, no evaluation.", "",
              f"- Runs: {len(states)} made, {completed} completed, one per user: "
              f"{sorted(done) == sorted(s.name_ for s in students)}; queue files left: "
              f"{len(QueueFolder(runs).entries())}; users who saw their job complete: "
@@ -233,7 +251,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              + (f"; out of order: {unfair[:5]}" if unfair else "")
              + f". Of {len(by_job)} jobs whose number a user saw, {fifo} of {max(0, len(by_job) - 1)} consecutive "
                "pairs (by job number, the order they joined the queue) started in that order.",
-             f"- Server memory (RSS): {mem[0][1]:.0f} MB at the start, peak {peak:.0f} MB, "
+             f"- Server memory (RSS): {mem[0][1]:.0f} MB at the start, {warm:.0f} MB once warm (one user "
+             f"opened every page the class uses), peak {peak:.0f} MB, "
              f"{during[-1]:.0f} MB when the users left, {rss_drained:.0f} MB when the queue was empty, "
              f"{mem[-1][1]:.0f} MB {args.after_s:.0f} s later. The training processes (the server's "
              f"children) together: peak {max(kids, default=0):.0f} MB, "

@@ -89,6 +89,15 @@ def test_a_killed_child_fails_its_job_and_its_run_says_why(tiny_cfg, tmp_path):
     assert run.latest_checkpoint() is not None
 
 
+@pytest.mark.slow
+def test_a_terminated_child_stops_cleanly(tiny_cfg, tmp_path):
+    jm, jid, run = _long_job_in_a_child(tiny_cfg, tmp_path, 2)
+    os.kill(run.status()["pid"], signal.SIGTERM)  # `kill PID`, a system shutting down
+    snap = jm.wait(jid, timeout=60)
+    assert snap["state"] == "stopped" and snap["error"] is None and run.status()["state"] == "stopped"
+    assert run.latest_checkpoint() is not None
+
+
 PARENT = """
 import sys, time
 from ganlib.engine.jobs import JobManager

@@ -34,8 +34,8 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ganlib.engine.callbacks import Callbacks
@@ -238,7 +238,7 @@ class _ChildSide:
 def child_main(fd: int) -> None:
     """The child process: read the job, train it, send the outcome."""
     side = _ChildSide(Connection(fd))
-    signal.signal(signal.SIGTERM, lambda *_: setattr(side, "stop", True))  # a server shutting down: stop cleanly
+    signal.signal(signal.SIGTERM, lambda *_: setattr(side, "stop", True))  # `kill PID`, a shutdown: stop cleanly
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the server's to handle
     _, cfg_dict, runs_dir, resume, owner = side.conn.recv()
 
