@@ -73,10 +73,7 @@ class Student(threading.Thread):
         time.sleep(random.uniform(0, self.arrive_s))  # a class arrives over a minute or two
         u = ProtocolUser(self.url, timeout_s=300)
         self.timed("open the sign-in page", u.open(""))
-        u.set("signin_name", self.name_)
-        u.set("signin_password", f"password-{self.name_}")
-        u.click("signin_submit")
-        r = u.rerun()
+        r = sign_in(u, self.name_, f"password-{self.name_}")
         self.timed("sign in", r)
         if not r.has(f"Signed in as **{self.name_}**"):
             raise RuntimeError(f"sign-in failed: {r.texts[:3]}")
@@ -112,15 +109,20 @@ class Student(threading.Thread):
         u.close()
 
 
+def sign_in(u: ProtocolUser, name: str, password: str):
+    """Fill in the sign-in form on the open page and submit it; the script run that answers."""
+    u.set("signin_name", name)
+    u.set("signin_password", password)
+    u.click("signin_submit")
+    return u.rerun()
+
+
 def warm_up(url: str, name: str, password: str) -> None:
     """One user signs in and opens every page the class will: the modules and caches every
     server loads once are in memory before the class arrives, so the baseline is a warm server's."""
     u = ProtocolUser(url, timeout_s=300)
     u.open("")
-    u.set("signin_name", name)
-    u.set("signin_password", password)
-    u.click("signin_submit")
-    u.rerun()
+    sign_in(u, name, password)
     for page in BROWSE:
         u.open(page)
     u.close()

@@ -84,7 +84,9 @@ def test_a_killed_child_fails_its_job_and_its_run_says_why(tiny_cfg, tmp_path):
     jm, jid, run = _long_job_in_a_child(tiny_cfg, tmp_path, 2)
     os.kill(run.status()["pid"], signal.SIGKILL)  # what the kernel's OOM killer does
     snap = jm.wait(jid, timeout=60)
-    assert snap["state"] == "failed" and "SIGKILL" in snap["error"] and "last checkpoint" in snap["error"]
+    saved = run.checkpoints()[-1][0]
+    assert snap["state"] == "failed" and "SIGKILL" in snap["error"]
+    assert f"the last good epoch ({saved}) is kept" in snap["error"] and "Resume the run" in snap["error"]
     assert run.status()["state"] == "failed" and "SIGKILL" in run.status()["error"]
     assert run.latest_checkpoint() is not None
 
@@ -131,3 +133,12 @@ def test_a_child_whose_server_dies_stops_and_keeps_its_checkpoint(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_a_child_killed_before_its_first_checkpoint_says_there_is_none(tmp_path):
+    from ganlib.engine.job_executors import _died
+
+    (tmp_path / "run").mkdir()
+    out = _died(-9, str(tmp_path / "run"))
+    assert out.state == "failed" and "SIGKILL" in out.error and "no checkpoint to resume from" in out.error
+    assert "Resume" not in out.error and Run(tmp_path / "run").status()["error"] == out.error

@@ -33,13 +33,13 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ganlib.engine.callbacks import Callbacks
-from ganlib.engine.training import train
+from ganlib.engine.training import kept, train
 from ganlib.store.config import TrainConfig
 from ganlib.store.run_folder import Run
 
@@ -80,8 +80,8 @@ def run_in_thread(cfg: TrainConfig, *, runs_dir: Any, resume: Optional[str], own
             steering.running.wait()
         return steering.stop.is_set()
 
-    callbacks.should_stop = should_stop
-    return _outcome(lambda: train(cfg, runs_dir=runs_dir, resume=resume, callbacks=callbacks, owner=owner))
+    here = replace(callbacks, should_stop=should_stop)
+    return _outcome(lambda: train(cfg, runs_dir=runs_dir, resume=resume, callbacks=here, owner=owner))
 
 
 def _outcome(call: Callable[[], Any]) -> Outcome:
@@ -157,10 +157,12 @@ def run_in_child(cfg: TrainConfig, *, runs_dir: Any, resume: Optional[str], owne
 def _died(exitcode: Optional[int], run_path: Optional[str]) -> Outcome:
     how = (f"killed by signal {signal.Signals(-exitcode).name}" if exitcode is not None and exitcode < 0
            else f"exit code {exitcode}")
+    run = Run(Path(run_path)) if run_path is not None else None
+    saved = run.checkpoints()[-1][0] if run is not None and run.checkpoints() else 0
     error = (f"The training process ended without a result ({how}; a kill or running out of memory does "
-             "this). The run keeps its last checkpoint: resume it from the Train page.")
-    if run_path is not None:
-        Run(Path(run_path)).write_status(state="failed", error=error, traceback=None)
+             f"this): {kept(saved)}" + (" Resume the run from the Train page." if saved else ""))
+    if run is not None:
+        run.write_status(state="failed", error=error, traceback=None)
     return Outcome("failed", error)
 
 

@@ -88,10 +88,10 @@ def prepare(cfg: TrainConfig, *, runs_dir: str | Path | None = None, resume: str
     return trainer
 
 
-def kept(trainer: Trainer) -> str:
-    """What a stopped run keeps, said only when it is true."""
-    if trainer.saved_epoch >= 1:
-        return f"the last good epoch ({trainer.saved_epoch}) is kept as a checkpoint."
+def kept(saved_epoch: int) -> str:
+    """What a stopped run keeps (its newest checkpoint's epoch, 0: none), said only when it is true."""
+    if saved_epoch >= 1:
+        return f"the last good epoch ({saved_epoch}) is kept as a checkpoint."
     return "no epoch finished before that, so there is no checkpoint to resume from."
 
 
@@ -161,7 +161,7 @@ def _train_locked(cfg: TrainConfig, runs_dir, resume, cb: Callbacks, held: list[
     trainer.save_snapshot()
     trainer.close()
     if diverged is not None:
-        error = f"{diverged}. Training stopped; {kept(trainer)} Try lower learning rates."
+        error = f"{diverged}. Training stopped; {kept(trainer.saved_epoch)} Try lower learning rates."
     run.write_status(state=state, epoch=trainer.epoch, epochs=trainer.cfg.epochs, error=error, traceback=tb,
                      notes=trainer.notes)
     return TrainResult(run, state, trainer.epoch, trainer.rows, error)
