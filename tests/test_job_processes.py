@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from ganlib.engine.jobs import JobManager, default_executor
-from ganlib.store.run_folder import Run
+from ganlib.store.run_folder import Run, pid_alive
 from ganlib.store.server_settings import ServerSettings
 from tests.helpers import REPO, eventually
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_where_jobs_train(monkeypatch):
@@ -50,7 +42,7 @@ def _long_job_in_a_child(tiny_cfg, tmp_path, epochs_done: int):
 def test_a_child_process_job_edits_pauses_resumes_and_stops(tiny_cfg, tmp_path):
     jm, jid, run = _long_job_in_a_child(tiny_cfg, tmp_path, 1)
     child = run.status()["pid"]
-    assert child != os.getpid() and _pid_alive(child)  # the training is not in this process
+    assert child != os.getpid() and pid_alive(child)  # the training is not in this process
 
     jm.edit(jid, lr_g=1e-3)  # applied at the next epoch boundary, recorded by the child
     assert eventually(lambda: run.edits() and jm.snapshot(jid)["config"]["lr_g"] == 1e-3)
@@ -72,7 +64,7 @@ def test_a_child_process_job_edits_pauses_resumes_and_stops(tiny_cfg, tmp_path):
     assert snap["state"] == "stopped" and run.status()["state"] == "stopped"
     assert run.latest_checkpoint() is not None and [r["epoch"] for r in snap["rows"]] == \
         list(range(1, len(snap["rows"]) + 1))
-    assert eventually(lambda: not _pid_alive(child), 10)
+    assert eventually(lambda: not pid_alive(child), 10)
 
     bad = jm.start(tiny_cfg(dataset="folder", data_path=str(tmp_path / "nope")))  # fails in the child, said here
     snap = jm.wait(bad, timeout=90)
@@ -126,7 +118,7 @@ def test_a_child_whose_server_dies_stops_and_keeps_its_checkpoint(tmp_path):
         child = run.status()["pid"]
         server.kill()  # the server is gone at once: no atexit, no SIGTERM to the child
         server.wait(30)
-        assert eventually(lambda: not _pid_alive(child), 60)
+        assert eventually(lambda: not pid_alive(child), 60)
         st = json.loads((run.path / "status.json").read_text())
         assert st["state"] == "stopped" and st["pid"] == child
         assert run.latest_checkpoint() is not None

@@ -1,9 +1,11 @@
 import time
+from pathlib import Path
 
 import pytest
 
 from ganlib.engine.jobs import JobManager
 from ganlib.engine.tasks import TaskBusy, TaskRunner
+from ganlib.store.run_folder import Run
 from tests.helpers import eventually
 
 
@@ -32,8 +34,10 @@ def test_one_job_at_a_time_pause_and_stop(tiny_cfg, tmp_path):
     s2 = jm.snapshot(jid)
     assert s1["state"] == s2["state"] == "paused"
     assert (s1["epoch"], s1["step"]) == (s2["epoch"], s2["step"])  # no progress while paused
+    assert Run(Path(s2["run"])).status()["state"] == "paused"  # the run says so (the trainer writes it)
     jm.resume(jid)
     assert eventually(lambda: (jm.snapshot(jid)["epoch"], jm.snapshot(jid)["step"]) != (s2["epoch"], s2["step"]))
+    assert Run(Path(s2["run"])).status()["state"] == "running"
     jm.stop(jid)
     snap = jm.wait(jid, timeout=60)
     assert snap["state"] == "stopped"

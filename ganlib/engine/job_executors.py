@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -52,7 +52,7 @@ POLL_S = 0.2  # the parent's wait for the next message (and so its reaction time
 class Outcome:
     state: str  # completed | stopped | diverged | failed
     error: Optional[str] = None
-    rows: list[dict[str, float]] = field(default_factory=list)
+    rows: Optional[list[dict[str, float]]] = None  # the run's epochs; None: no word from the run (none was made)
     traceback: Optional[str] = None
 
 
@@ -73,22 +73,38 @@ class Steering:
 def run_in_thread(cfg: TrainConfig, *, runs_dir: Any, resume: Optional[str], owner: str, callbacks: Callbacks,
                   steering: Steering) -> Outcome:
     """Train here; a pause parks this thread at a step boundary until resume or stop."""
+    started: list[Run] = []
+
+    def on_start(run: Run) -> None:
+        started.append(run)
+        callbacks.on_start(run)
 
     def should_stop() -> bool:
         if not steering.running.is_set():
+            run = started[-1] if started else None
+            _say(run, "paused")
             steering.on_parked()
             steering.running.wait()
+            if not steering.stop.is_set():
+                _say(run, "running")
         return steering.stop.is_set()
 
-    here = replace(callbacks, should_stop=should_stop)
+    here = replace(callbacks, on_start=on_start, should_stop=should_stop)
     return _outcome(lambda: train(cfg, runs_dir=runs_dir, resume=resume, callbacks=here, owner=owner))
+
+
+def _say(run: Optional[Run], state: str) -> None:
+    """A pause or its end in the run's status, written by the process that trains (its pid is
+    the status's, so a crashed trainer reads as interrupted); before the run exists, nothing."""
+    if run is not None:
+        run.write_status(state=state)
 
 
 def _outcome(call: Callable[[], Any]) -> Outcome:
     try:
         result = call()
     except Exception as e:  # noqa: BLE001 - config and data errors before the run exists
-        return Outcome("failed", str(e), [], traceback.format_exc())
+        return Outcome("failed", str(e), None, traceback.format_exc())
     tb = result.run.status().get("traceback") if result.state == "failed" else None
     return Outcome(result.state, result.error, [dict(r) for r in result.rows], tb)
 
@@ -218,13 +234,12 @@ class _ChildSide:
     def should_stop(self) -> bool:
         self._drain()
         if self.paused and not self.stop:
-            if self.run is not None:
-                self.run.write_status(state="paused")
+            _say(self.run, "paused")
             self.send(("parked",))
             while self.paused and not self.stop:
                 self._drain(timeout=1.0)
-            if self.run is not None and not self.stop:
-                self.run.write_status(state="running")
+            if not self.stop:
+                _say(self.run, "running")
         return self.stop
 
     def pending_edits(self) -> dict[str, Any]:

@@ -150,7 +150,6 @@ class JobManager:
                 job.state = "running"
                 job.version += 1
                 job._running.set()
-        self._mark(job, "running")
 
     def stop(self, job_id: int, actor: Actor = LOCAL) -> None:
         """Stop a running job after its current step; a waiting job leaves the queue (`cancel`)."""
@@ -259,7 +258,6 @@ class JobManager:
                 if job.state == "pausing":
                     job.state = "paused"
                     bump()
-            self._mark(job, "paused")
 
         def on_start(run: Run) -> None:
             rows, stream = run.metrics(), run.stream()  # a resumed run's earlier epochs: charts start whole
@@ -305,7 +303,7 @@ class JobManager:
                                            callbacks=cb, steering=Steering(job._stop, job._running, on_parked))
             with self._lock:
                 job.state, job.error, job.traceback = out.state, out.error, out.traceback
-                if out.rows or out.state != "failed":
+                if out.rows is not None:
                     job.rows = [dict(r) for r in out.rows]
         finally:
             with self._lock:
@@ -322,11 +320,6 @@ class JobManager:
         if threads and not cfg.cpu_threads:
             changes["cpu_threads"] = threads
         return cfg.replace(**changes) if changes else cfg
-
-    def _mark(self, job: Job, state: str) -> None:
-        """Write a pause or resume into the run's status (a child process writes its own)."""
-        if job.run_path and self.executor == "thread":
-            Run(Path(job.run_path)).write_status(state=state)
 
 
 def default_executor(settings: ServerSettings) -> str:

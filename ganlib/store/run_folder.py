@@ -176,7 +176,7 @@ class Run:
             return {"state": "unknown"}
         if not isinstance(st, dict):
             return {"state": "unknown"}
-        if st.get("state") in LIVE_STATES and not _pid_alive(st.get("pid")):
+        if st.get("state") in LIVE_STATES and not pid_alive(st.get("pid")):
             st["state"] = "interrupted"  # its process died without saying so
         return st
 
@@ -412,7 +412,7 @@ def _num(v: str) -> float | str | None:
     return v if f is None else f
 
 
-def _pid_alive(pid: Any) -> bool:
+def pid_alive(pid: Any) -> bool:
     if not isinstance(pid, int):
         return False
     if pid == os.getpid():
